@@ -1,0 +1,38 @@
+"""Open a snapshot in DuckDB: its tables and compact derived tables under fixed names.
+
+Queries in `queries/` refer to these names only, so the same SQL runs on
+views over Parquet (a short-lived CLI process), on in-memory tables (the
+dashboard), or later on another engine reading the same Parquet files.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .snapshots import SnapshotInfo
+
+TABLE_FILES = {
+    "invoices": "tables/invoices.parquet",
+    "payments": "tables/payments.parquet",
+    "customers": "tables/customers.parquet",
+    "orders": "tables/orders.parquet",
+    "fx": "tables/fx.parquet",
+    "open_intervals": "derived/open_intervals.parquet",
+    "daily_sales": "derived/daily_sales.parquet",
+    "daily_paid": "derived/daily_paid.parquet",
+    "month_end_ar": "derived/month_end_ar.parquet",
+}
+# What a dashboard session reads on every rerun is held in memory; the
+# full document tables stay as views (only drill-downs read them).
+IN_MEMORY = ("customers", "orders", "open_intervals", "daily_sales", "daily_paid", "month_end_ar")
+
+
+def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"threads": threads} if threads else {})
+    # Selection filters: an empty list means "all".
+    con.sql("CREATE MACRO picked(v, choices) AS (len(choices) = 0 OR list_contains(choices, v))")
+    for name, rel in TABLE_FILES.items():
+        path = (snapshot.path / rel).as_posix().replace("'", "''")
+        kind = "TABLE" if in_memory and name in IN_MEMORY else "VIEW"
+        con.sql(f"CREATE {kind} {name} AS SELECT * FROM read_parquet('{path}')")
+    return con

@@ -1,0 +1,225 @@
+"""The `o2c` command line (../shared/spec/cli.md)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .settings import SettingsError, load_settings
+from .snapshots import DataDir, UnknownSnapshot, default_data_dir
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class CliError(Exception):
+    def __init__(self, message: str, details: list | None = None, code: int = 1):
+        super().__init__(message)
+        self.details = details or []
+        self.code = code
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: an option given before the command is not reset by the command's own parser.
+    common.add_argument("--data", type=Path, default=argparse.SUPPRESS, help="data folder (default: $O2C_DATA, else ./data)")
+    common.add_argument("--as-of", type=_date, default=argparse.SUPPRESS, help="as-of date YYYY-MM-DD (default: the snapshot's)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine output on stdout")
+    p = argparse.ArgumentParser(prog="o2c", description="O2C Credit Cockpit: receivables KPIs from ledger extracts.", parents=[common])
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", parents=[common], help="start the dashboard (creates the demo ledger if there is no data)")
+    s.add_argument("--port", type=int, default=8501)
+    s = sub.add_parser("demo", parents=[common], help="write a deterministic demo ledger as a new snapshot")
+    s.add_argument("--invoices", type=int, default=150_000)
+    s.add_argument("--seed", type=int, default=42)
+    s.add_argument("--customers", type=int, default=None)
+    s = sub.add_parser("ingest", parents=[common], help="validate an extract and make it the current snapshot")
+    s.add_argument("paths", nargs="+", type=Path)
+    s.add_argument("--layout", default="generic", help="layout name or file (only 'generic' for now)")
+    sub.add_parser("snapshots", parents=[common], help="list snapshots")
+    s = sub.add_parser("rollback", parents=[common], help="make an earlier snapshot current again")
+    s.add_argument("id")
+    sub.add_parser("kpis", parents=[common], help="headline KPIs")
+    s = sub.add_parser("at-risk", parents=[common], help="at-risk customers (not built yet)")
+    s.add_argument("--top", type=int, default=20)
+    s = sub.add_parser("whatif", parents=[common], help="scenario results (not built yet)")
+    s.add_argument("--scenario", type=Path, required=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    for name, default in (("data", None), ("as_of", None), ("json", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    data = DataDir(args.data.resolve() if args.data else default_data_dir())
+    try:
+        return COMMANDS[args.command](args, data)
+    except CliError as exc:
+        _fail(args, str(exc), exc.details)
+        return exc.code
+    except SettingsError as exc:
+        _fail(args, str(exc), [])
+        return 2
+
+
+def _fail(args, message: str, details: list) -> None:
+    if args.json:
+        print(json.dumps({"error": message, "details": details}, default=str), file=sys.stderr)
+    else:
+        print(f"o2c: {message}", file=sys.stderr)
+        for d in details:
+            print(f"  {d}", file=sys.stderr)
+
+
+def _out(args, payload, text: str) -> None:
+    print(json.dumps(payload, indent=2, default=str) if args.json else text)
+
+
+def _engine(args, data: DataDir):
+    from .kpis import Engine
+
+    snap = data.current()
+    if snap is None:
+        raise CliError(f"no data yet in {data.root}: load an extract with 'o2c ingest FILES' or create the demo with 'o2c demo'")
+    return Engine.open(snap, load_settings(data.root))
+
+
+def cmd_kpis(args, data: DataDir) -> int:
+    eng = _engine(args, data)
+    h = eng.headline(args.as_of)
+    from .formatting import headline_text
+
+    _out(args, h, headline_text(h))
+    return 0
+
+
+def cmd_ingest(args, data: DataDir) -> int:
+    from .ingest import IngestUsageError, ingest
+
+    if args.layout not in ("generic",):
+        raise CliError(f"unknown layout '{args.layout}': the layouts available are: generic", code=2)
+    settings = load_settings(data.root)
+    progress = None if args.json else _progress_bar()
+    try:
+        res = ingest(args.paths, data, settings, as_of=args.as_of, source="o2c ingest", progress=progress)
+    except IngestUsageError as exc:
+        raise CliError(str(exc), code=2) from None
+    if progress:
+        print(file=sys.stderr)
+    if not res.ok:
+        details = [i.line() for i in res.report.errors]
+        if args.json:
+            print(json.dumps({"error": f"extract refused: {len(res.report.errors)} error(s); nothing was loaded, the current data is unchanged; the files are kept in {res.kept_at}", "details": details}), file=sys.stderr)
+        else:
+            print(res.report.to_text(), file=sys.stderr)
+            print(f"The files and this report are kept in {res.kept_at}", file=sys.stderr)
+        return 1
+    snap = res.snapshot
+    payload = {"snapshot": snap.id, "as_of": snap.manifest["as_of"], "rows": snap.manifest["rows"], "seconds": round(res.seconds, 2), "report": res.report.to_dict()}
+    _out(args, payload, res.report.to_text() + f"\nSnapshot {snap.id} (as of {snap.manifest['as_of']}) is now current; loaded in {res.seconds:.1f} s.")
+    return 0
+
+
+def _progress_bar():
+    def show(frac: float, msg: str) -> None:
+        bar = "#" * int(frac * 30)
+        print(f"\r[{bar:<30}] {frac:4.0%} {msg:<45}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def make_demo(data: DataDir, invoices: int = 150_000, seed: int = 42, customers: int | None = None, progress=None):
+    from .demo import write_demo_extract
+    from .ingest import ingest
+
+    data.ensure()
+    with tempfile.TemporaryDirectory(dir=data.staging, prefix="demo-") as tmp:
+        folder = write_demo_extract(Path(tmp), invoices=invoices, seed=seed, customers=customers)
+        return ingest([folder], data, load_settings(data.root), source=f"o2c demo --invoices {invoices} --seed {seed}", progress=progress)
+
+
+def cmd_demo(args, data: DataDir) -> int:
+    progress = None if args.json else _progress_bar()
+    res = make_demo(data, args.invoices, args.seed, args.customers, progress)
+    if progress:
+        print(file=sys.stderr)
+    if not res.ok:
+        raise CliError("the demo ledger was refused (a bug): " + res.report.to_text())
+    snap = res.snapshot
+    _out(args, {"snapshot": snap.id, "as_of": snap.manifest["as_of"], "rows": snap.manifest["rows"], "seconds": round(res.seconds, 2)},
+         f"Demo ledger loaded as snapshot {snap.id} (as of {snap.manifest['as_of']}, {snap.manifest['rows']['invoices']:,} documents) in {res.seconds:.1f} s.")
+    return 0
+
+
+def cmd_snapshots(args, data: DataDir) -> int:
+    cur = data.current_id()
+    rows = [
+        {"id": s.id, "as_of": s.manifest["as_of"], "loaded_at": s.manifest["loaded_at"], "source": s.manifest["loaded_by"],
+         "files": [f["name"] for f in s.manifest["source_files"]], "rows": s.manifest["rows"], "current": s.id == cur}
+        for s in data.list()
+    ]
+    text = "\n".join(
+        f"{'*' if r['current'] else ' '} {r['id']}  as of {r['as_of']}  loaded {r['loaded_at']}  {r['rows']['invoices']:>10,} documents  {r['source']}"
+        for r in rows
+    ) or f"no snapshots in {data.root}"
+    _out(args, rows, text)
+    return 0
+
+
+def cmd_rollback(args, data: DataDir) -> int:
+    try:
+        data.set_current(args.id)
+    except UnknownSnapshot:
+        known = [s.id for s in data.list()]
+        raise CliError(f"unknown snapshot id '{args.id}'", [f"known ids: {', '.join(known) or 'none'}"]) from None
+    data.audit("rollback", snapshot=args.id, outcome="current")
+    _out(args, {"current": args.id}, f"Snapshot {args.id} is current again.")
+    return 0
+
+
+def cmd_serve(args, data: DataDir) -> int:
+    if data.current() is None:
+        print(f"No data in {data.root} yet: creating the demo ledger first...", file=sys.stderr)
+        res = make_demo(data, progress=_progress_bar())
+        print(file=sys.stderr)
+        if not res.ok:
+            raise CliError("the demo ledger was refused (a bug): " + res.report.to_text())
+    env = dict(os.environ, O2C_DATA=str(data.root))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    print(f"Dashboard on http://localhost:{args.port}  (Ctrl+C stops it)", file=sys.stderr)
+    try:
+        return subprocess.call(cmd, env=env, cwd=REPO)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_not_yet(args, data: DataDir) -> int:
+    raise CliError(f"'o2c {args.command}' is not built yet in this version (see the open issues)", code=2)
+
+
+COMMANDS = {
+    "kpis": cmd_kpis,
+    "ingest": cmd_ingest,
+    "demo": cmd_demo,
+    "snapshots": cmd_snapshots,
+    "rollback": cmd_rollback,
+    "serve": cmd_serve,
+    "at-risk": cmd_not_yet,
+    "whatif": cmd_not_yet,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

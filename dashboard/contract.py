@@ -1,0 +1,114 @@
+"""The ledger extract contract (../shared/spec/ledger-contract.md) as data.
+
+One definition of every table, column, type and requirement, used by
+ingestion, the validation report and the docs test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ColumnType = Literal["text", "date", "decimal", "int", "bool"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    required: bool
+    columns: tuple[Column, ...]
+    key: str | None  # the column that must be unique, if any
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+C = Column
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "invoices",
+            True,
+            (
+                C("invoice_id", "text", True),
+                C("customer_id", "text", True),
+                C("invoice_date", "date", True),
+                C("due_date", "date", True),
+                C("amount", "decimal", True),
+                C("currency", "text"),
+                C("paid_date", "date"),
+                C("disputed", "bool"),
+                C("document_type", "text"),
+            ),
+            key="invoice_id",
+        ),
+        Table(
+            "payments",
+            False,
+            (
+                C("payment_id", "text", True),
+                C("invoice_id", "text", True),
+                C("payment_date", "date", True),
+                C("amount", "decimal", True),
+            ),
+            key="payment_id",
+        ),
+        Table(
+            "customers",
+            False,
+            (
+                C("customer_id", "text", True),
+                C("name", "text"),
+                C("segment", "text"),
+                C("region", "text"),
+                C("country", "text"),
+                C("industry", "text"),
+                C("credit_limit", "decimal"),
+                C("payment_terms_days", "int"),
+                C("risk_class", "text"),
+                C("external_score", "decimal"),
+                C("parent_id", "text"),
+            ),
+            key="customer_id",
+        ),
+        Table(
+            "orders",
+            False,
+            (
+                C("order_id", "text", True),
+                C("customer_id", "text", True),
+                C("order_date", "date", True),
+                C("amount", "decimal", True),
+                C("currency", "text"),
+            ),
+            key="order_id",
+        ),
+        Table(
+            "fx",
+            False,
+            (
+                C("currency", "text", True),
+                C("rate_to_base", "decimal", True),
+                C("rate_date", "date"),
+            ),
+            key=None,  # unique on (currency, rate_date), checked separately
+        ),
+    )
+}
+
+UNASSIGNED_SEGMENT = "Unassigned"
+# A far-future date stands for "still open" in interval tables: DuckDB and
+# Parquet zone maps can then skip closed items without special-casing NULL.
+OPEN_END = "9999-12-31"

@@ -1,0 +1,50 @@
+"""Numbers as a finance reader expects them: money, days, percentages, n/a."""
+
+from __future__ import annotations
+
+NA = "n/a"
+
+
+def money(x: float | None, currency: str = "USD", compact: bool = False) -> str:
+    if x is None:
+        return NA
+    sign = "-" if x < 0 else ""
+    v = abs(x)
+    if compact:
+        for div, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+            if v >= div:
+                return f"{sign}{currency} {v / div:,.1f}{suffix}"
+    return f"{sign}{currency} {v:,.2f}" if not compact else f"{sign}{currency} {v:,.0f}"
+
+
+def days(x: float | None) -> str:
+    return NA if x is None else f"{x:,.1f} days"
+
+
+def pct(x: float | None, already_percent: bool = False) -> str:
+    if x is None:
+        return NA
+    return f"{x:,.1f}%" if already_percent else f"{x * 100:,.1f}%"
+
+
+def count(x: int | None) -> str:
+    return NA if x is None else f"{x:,}"
+
+
+def headline_text(h: dict) -> str:
+    c = h["base_currency"]
+    lines = [
+        f"Receivables as of {h['as_of']} ({c})",
+        f"  AR total            {money(h['ar_total'], c)}",
+        f"  current / overdue   {money(h['ar_current'], c)} / {money(h['ar_overdue'], c)} ({pct(h['pct_overdue'])} overdue)",
+        "  aging               " + ", ".join(f"{k}: {money(v, c, compact=True)}" for k, v in h["aging"].items()),
+        f"  DSO standard        {days(h['dso_standard'])}   countback {days(h['dso_countback'])}",
+        f"  best possible DSO   {days(h['bpdso'])}   average days delinquent {days(h['add'])}",
+        f"  CEI                 {pct(h['cei'], already_percent=True)}",
+        f"  days to pay         {days(h['adp'])}   days late {days(h['avg_days_late'])}   on time {pct(h['on_time_rate'])}",
+        f"  disputed AR         {money(h['disputed_ar'], c)}",
+        f"  open orders         {money(h['open_orders'], c)}   exposure {money(h['exposure_total'], c)}",
+        f"  customers           {count(h['customers'])} ({count(h['customers_with_limit'])} with a limit, {count(h['over_limit_customers'])} over it)",
+        f"  top-10 concentration {pct(h['concentration_top10'])}",
+    ]
+    return "\n".join(lines)

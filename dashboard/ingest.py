@@ -1,0 +1,455 @@
+"""Ingest an extract: read, check it whole, and only then publish a snapshot.
+
+Every refusal of ledger-contract.md is checked here, vectorised with
+polars (a 10M-row extract is checked in seconds). Nothing becomes visible
+until the whole snapshot is written: see snapshots.py for the atomic switch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import polars as pl
+
+from . import queries
+from .contract import TABLES, UNASSIGNED_SEGMENT, Column
+from .settings import Settings
+from .snapshots import DataDir, SnapshotInfo, new_id, sha256
+from .validation import Report
+
+READABLE = {".csv", ".txt", ".tsv", ".parquet", ".pq"}
+# File stems that name each table (generic layout): "invoices.csv", "AR_invoices_2026.parquet", ...
+TABLE_WORDS = {
+    "invoices": ("invoice", "document", "open_item", "ledger", "receivable"),
+    "payments": ("payment", "receipt", "cash"),
+    "customers": ("customer", "master", "debtor"),
+    "orders": ("order",),
+    "fx": ("fx", "rate", "exchange", "currenc"),
+}
+TRUE_WORDS = ("true", "t", "yes", "y", "1")
+FALSE_WORDS = ("false", "f", "no", "n", "0")
+FAR_PAST = dt.date(1900, 1, 1)  # the date of an fx rate given without rate_date
+
+Progress = Callable[[float, str], None]
+
+
+class IngestUsageError(ValueError):
+    """The call itself is wrong (no such file, nothing readable): exit code 2."""
+
+
+@dataclass
+class IngestResult:
+    report: Report
+    snapshot: SnapshotInfo | None = None
+    kept_at: Path | None = None
+    seconds: float = 0.0
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.snapshot is not None
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in READABLE and not f.name.startswith("."))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise IngestUsageError(f"{p}: no such file or folder")
+    if not files:
+        raise IngestUsageError(f"no CSV or Parquet file found in {', '.join(map(str, paths))}")
+    return files
+
+
+def classify(files: list[Path], report: Report) -> dict[str, Path]:
+    """Which table each file holds, from its name; one file alone is the invoices table."""
+    tables: dict[str, Path] = {}
+    for f in files:
+        stem = f.stem.lower()
+        found = [t for t, words in TABLE_WORDS.items() if any(w in stem for w in words)]
+        if len(files) == 1 and len(found) != 1:
+            found = ["invoices"]
+        if len(found) != 1:
+            report.add("error", f.name, "unknown table", "cannot tell which table this file holds; name it invoices, payments, customers, orders or fx (e.g. invoices.csv)")
+            continue
+        t = found[0]
+        if t in tables:
+            report.add("error", f.name, "duplicate table", f"two files hold the {t} table ({tables[t].name} and {f.name}); give one file per table")
+            continue
+        tables[t] = f
+    return tables
+
+
+def read_raw(path: Path) -> tuple[pl.DataFrame, int]:
+    """The file as a frame, every CSV column as text; and the offset from row index to the row an analyst sees."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pl.read_parquet(path), 1
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    with open(path, "rb") as fh:
+        head = fh.read(65536).decode("utf-8", errors="replace")
+    first = head.splitlines()[0] if head else ""
+    if sep == "," and first.count(";") > first.count(","):
+        sep = ";"
+    # CSV row i (0-based, after the header) is line i + 2 of the file, as a spreadsheet shows it.
+    return pl.read_csv(path, infer_schema=False, separator=sep, encoding="utf8-lossy"), 2
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _text(c: str) -> pl.Expr:
+    s = pl.col(c).cast(pl.Utf8).str.strip_chars()
+    return pl.when(s == "").then(None).otherwise(s)
+
+
+def _parsed(col: Column, dtype: pl.DataType) -> pl.Expr:
+    c = col.name
+    if col.type == "text":
+        return _text(c)
+    if col.type == "date":
+        if dtype == pl.Date:
+            return pl.col(c)
+        if isinstance(dtype, pl.Datetime):
+            return pl.col(c).dt.date()
+        return _text(c).str.to_date("%Y-%m-%d", strict=False)
+    if col.type == "decimal":
+        v = pl.col(c).cast(pl.Float64, strict=False) if dtype.is_numeric() else _text(c).cast(pl.Float64, strict=False)
+        return pl.when(v.is_finite()).then(v)
+    if col.type == "int":
+        if dtype.is_integer():
+            return pl.col(c).cast(pl.Int64)
+        f = pl.col(c).cast(pl.Float64, strict=False) if dtype.is_numeric() else _text(c).cast(pl.Float64, strict=False)
+        return pl.when(f.is_finite() & (f == f.round(0))).then(f.cast(pl.Int64, strict=False))
+    if col.type == "bool":
+        if dtype == pl.Boolean:
+            return pl.col(c)
+        s = pl.col(c).cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+        return pl.when(s.is_in(TRUE_WORDS)).then(True).when(s.is_in(FALSE_WORDS)).then(False).otherwise(None)
+    raise AssertionError(col.type)
+
+
+TYPE_WORDS = {
+    "date": "is not a date: write it as YYYY-MM-DD (e.g. 2026-03-31)",
+    "decimal": "is not a number: use a plain decimal such as 1234.56 (a minus sign for credit notes)",
+    "int": "is not a whole number",
+    "bool": "is not yes/no: use true/false, yes/no or 1/0",
+}
+
+
+def parse_table(name: str, raw: pl.DataFrame, file: str, offset: int, report: Report) -> pl.DataFrame | None:
+    """Typed table with the contract's columns (absent optional ones as nulls) and a `_row` index."""
+    table = TABLES[name]
+    names = [c.strip().lower() for c in raw.columns]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        report.add("error", file, "duplicate column", f"the column(s) {', '.join(dupes)} appear more than once in the header")
+        return None
+    raw = raw.rename(dict(zip(raw.columns, names)))
+    missing = [c for c in table.required_columns if c not in raw.columns]
+    if missing:
+        report.add(
+            "error", file, "missing column",
+            f"the {name} table needs the column(s) {', '.join(missing)}; found: {', '.join(raw.columns) or 'none'}",
+        )
+        return None
+    raw = raw.with_row_index("_row")
+    present = [c for c in table.columns if c.name in raw.columns]
+    exprs = [_parsed(c, raw.schema[c.name]).alias(c.name) for c in present]
+    flags = []
+    for c in present:
+        given = _text(c.name).is_not_null() if raw.schema[c.name] == pl.Utf8 else pl.col(c.name).is_not_null()
+        if c.type != "text":
+            flags.append((given & _parsed(c, raw.schema[c.name]).is_null()).alias(f"_bad_{c.name}"))
+        if c.required:
+            flags.append((~given).alias(f"_missing_{c.name}"))
+    checked = raw.select("_row", *exprs, *flags)
+    for c in present:
+        if f"_bad_{c.name}" in checked.columns:
+            bad = raw.filter(checked[f"_bad_{c.name}"]).select("_row", pl.col(c.name).cast(pl.Utf8))
+            report.add_rows("error", file, f"not a {c.type}", f"'{c.name}' {TYPE_WORDS[c.type]}", bad, c.name, offset)
+        if f"_missing_{c.name}" in checked.columns:
+            bad = checked.filter(pl.col(f"_missing_{c.name}")).select("_row", pl.lit(None, pl.Utf8).alias(c.name))
+            report.add_rows("error", file, "required value missing", f"'{c.name}' is empty; every row needs one", bad, c.name, offset)
+    typed = checked.select("_row", *[c.name for c in present])
+    absent = [pl.lit(None, _dtype(c)).alias(c.name) for c in table.columns if c.name not in raw.columns]
+    return typed.with_columns(absent).select("_row", *[c.name for c in table.columns])
+
+
+def _dtype(c: Column) -> pl.DataType:
+    return {"text": pl.Utf8, "date": pl.Date, "decimal": pl.Float64, "int": pl.Int64, "bool": pl.Boolean}[c.type]
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _dupes(df: pl.DataFrame, key: str, file: str, report: Report, offset: int, what: str) -> None:
+    bad = df.filter(pl.col(key).is_not_null() & pl.col(key).is_duplicated()).select("_row", key)
+    report.add_rows("error", file, "duplicate id", f"{what} '{key}' appears more than once; each must be unique", bad, key, offset)
+
+
+def _with_fx(df: pl.DataFrame, date_col: str, fx: pl.DataFrame) -> pl.DataFrame:
+    """Attach fx_rate: the latest rate of the row's currency dated on or before its date."""
+    left = df.with_columns(pl.col(date_col).alias("_on")).sort("_on")
+    joined = left.join_asof(fx.sort("rate_date"), left_on="_on", right_on="rate_date", by="currency", strategy="backward", check_sortedness=False)
+    return joined.drop("_on", "rate_date").rename({"rate_to_base": "fx_rate"}).sort("_row")
+
+
+def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offsets: dict[str, int], report: Report, settings: Settings, as_of: dt.date | None) -> dict[str, pl.DataFrame] | None:
+    base = settings.base_currency
+    inv = tables["invoices"]
+    fi, oi = files["invoices"], offsets["invoices"]
+    if inv.height == 0:
+        report.add("error", fi, "empty invoices", "the invoices table has no rows; an extract needs at least one document")
+        return None
+    _dupes(inv, "invoice_id", fi, report, oi, "document")
+    report.add_rows("error", fi, "due before invoice", "due_date is before invoice_date", inv.filter(pl.col("due_date") < pl.col("invoice_date")).select("_row", "due_date"), "due_date", oi)
+    report.add_rows("error", fi, "paid before invoice", "paid_date is before invoice_date", inv.filter(pl.col("paid_date") < pl.col("invoice_date")).select("_row", "paid_date"), "paid_date", oi)
+    report.add_rows("warning", fi, "zero amount", "the amount is zero (loaded; it changes no figure)", inv.filter(pl.col("amount") == 0).select("_row", "amount"), "amount", oi)
+
+    # fx: base currency is 1 unless the table says otherwise; a rate without date applies to every date.
+    fx = tables.get("fx")
+    if fx is None:
+        fx = pl.DataFrame(schema={"_row": pl.UInt32, "currency": pl.Utf8, "rate_to_base": pl.Float64, "rate_date": pl.Date})
+    fx = fx.with_columns(pl.col("currency").str.to_uppercase())
+    if "fx" in tables:
+        ff, of = files["fx"], offsets["fx"]
+        bad = fx.filter(pl.col("rate_to_base") <= 0).select("_row", "rate_to_base")
+        report.add_rows("error", ff, "non-positive rate", "rate_to_base must be above zero", bad, "rate_to_base", of)
+        dup = fx.filter(pl.struct("currency", "rate_date").is_duplicated()).select("_row", "currency")
+        report.add_rows("error", ff, "duplicate rate", "two rates for the same currency and rate_date; keep one", dup, "currency", of)
+    fx = fx.with_columns(pl.col("rate_date").fill_null(FAR_PAST)).select("currency", "rate_to_base", "rate_date")
+    if fx.filter(pl.col("currency") == base).height == 0:
+        fx = pl.concat([fx, pl.DataFrame({"currency": [base], "rate_to_base": [1.0], "rate_date": [FAR_PAST]})])
+
+    inv = inv.with_columns(
+        pl.col("currency").str.to_uppercase().fill_null(base),
+        pl.col("disputed").fill_null(False),
+    )
+    inv = _with_fx(inv, "invoice_date", fx)
+    nofx = inv.filter(pl.col("fx_rate").is_null() & pl.col("invoice_date").is_not_null()).select("_row", "currency")
+    report.add_rows("error", fi, "no fx rate", f"no fx rate to {base} for this currency on or before the invoice date; add it to the fx table", nofx, "currency", oi)
+
+    # customers: the master, plus everyone who appears in invoices
+    cust = tables.get("customers")
+    if cust is not None:
+        fc, oc = files["customers"], offsets["customers"]
+        _dupes(cust, "customer_id", fc, report, oc, "customer")
+        report.add_rows("error", fc, "negative credit limit", "credit_limit is negative; use 0 for no credit or leave it empty for no limit", cust.filter(pl.col("credit_limit") < 0).select("_row", "credit_limit"), "credit_limit", oc)
+        master = cust.drop("_row").unique("customer_id", keep="first").with_columns(in_master=pl.lit(True))
+    else:
+        master = pl.DataFrame(schema={c.name: _dtype(c) for c in TABLES["customers"].columns} | {"in_master": pl.Boolean})
+    known = set(master["customer_id"].to_list())
+    extra_ids = inv.select(pl.col("customer_id").unique()).filter(~pl.col("customer_id").is_in(list(known)) & pl.col("customer_id").is_not_null())
+    if extra_ids.height:
+        note = "no customer master was given" if cust is None else "they are not in the customer master"
+        report.add("warning", fi, "customers not in master", f"{extra_ids.height:,} customer(s) appear in invoices but {note}; added with segment '{UNASSIGNED_SEGMENT}' and no credit limit", column="customer_id", value=", ".join(extra_ids["customer_id"].head(5).to_list()) + (" ..." if extra_ids.height > 5 else ""))
+    customers = pl.concat([master, extra_ids.with_columns(in_master=pl.lit(False))], how="diagonal_relaxed")
+    customers = customers.with_columns(pl.col("segment").fill_null(UNASSIGNED_SEGMENT), pl.col("region").fill_null("Unassigned")).sort("customer_id")
+    customers = customers.with_row_index("customer_key").with_columns(pl.col("customer_key").cast(pl.Int32))
+    keys = customers.select("customer_id", "customer_key")
+
+    # payments
+    pay = tables.get("payments")
+    if pay is not None:
+        fp, op = files["payments"], offsets["payments"]
+        _dupes(pay, "payment_id", fp, report, op, "payment")
+        unknown = pay.filter(pl.col("invoice_id").is_not_null() & ~pl.col("invoice_id").is_in(inv["invoice_id"].implode())).select("_row", "invoice_id")
+        report.add_rows("error", fp, "unknown invoice", "this payment refers to an invoice_id that is not in the invoices table", unknown, "invoice_id", op)
+        report.add_rows("warning", fp, "non-positive payment", "payment amount is zero or negative (loaded as given)", pay.filter(pl.col("amount") <= 0).select("_row", "amount"), "amount", op)
+        over = (
+            pay.group_by("invoice_id").agg(pl.col("amount").sum().alias("paid"), pl.col("_row").min())
+            .join(inv.select("invoice_id", "amount"), on="invoice_id")
+            .filter((pl.col("amount") > 0) & (pl.col("paid") > pl.col("amount") + 0.005))
+            .sort("_row").select("_row", "invoice_id")
+        )
+        report.add_rows("warning", fp, "overpaid document", "payments for this document add up to more than its amount (loaded; its open amount goes negative)", over, "invoice_id", op)
+    else:
+        pay = pl.DataFrame(schema={"_row": pl.UInt32, "payment_id": pl.Utf8, "invoice_id": pl.Utf8, "payment_date": pl.Date, "amount": pl.Float64})
+
+    # orders
+    orders = tables.get("orders")
+    if orders is not None:
+        fo, oo = files["orders"], offsets["orders"]
+        _dupes(orders, "order_id", fo, report, oo, "order")
+        report.add_rows("warning", fo, "non-positive order", "order amount is zero or negative (loaded as given)", orders.filter(pl.col("amount") <= 0).select("_row", "amount"), "amount", oo)
+        orders = _with_fx(orders.with_columns(pl.col("currency").str.to_uppercase().fill_null(base)), "order_date", fx)
+        nofx = orders.filter(pl.col("fx_rate").is_null() & pl.col("order_date").is_not_null()).select("_row", "currency")
+        report.add_rows("error", fo, "no fx rate", f"no fx rate to {base} for this currency on or before the order date; add it to the fx table", nofx, "currency", oo)
+    else:
+        orders = pl.DataFrame(schema={"_row": pl.UInt32, "order_id": pl.Utf8, "customer_id": pl.Utf8, "order_date": pl.Date, "amount": pl.Float64, "currency": pl.Utf8, "fx_rate": pl.Float64})
+    unknown_cust = orders.filter(~pl.col("customer_id").is_in(customers["customer_id"].implode()))
+    if unknown_cust.height:
+        report.add("warning", files.get("orders", "orders"), "order for unknown customer", f"{unknown_cust.height:,} order(s) are for customers with no invoice and no master record; added with segment '{UNASSIGNED_SEGMENT}'", column="customer_id", value=", ".join(unknown_cust["customer_id"].unique().head(5).to_list()))
+        add = unknown_cust.select(pl.col("customer_id").unique().sort()).with_columns(in_master=pl.lit(False), segment=pl.lit(UNASSIGNED_SEGMENT), region=pl.lit("Unassigned"))
+        start = customers.height
+        add = add.with_row_index("customer_key", offset=start).with_columns(pl.col("customer_key").cast(pl.Int32))
+        customers = pl.concat([customers, add], how="diagonal_relaxed")
+        keys = customers.select("customer_id", "customer_key")
+
+    if not report.ok:
+        return None
+
+    # the as-of date: given, or the latest invoice, paid or payment date (ledger-contract.md)
+    latest = max(d for d in (inv["invoice_date"].max(), inv["paid_date"].max(), pay["payment_date"].max()) if d is not None)
+    as_of = as_of or latest
+    for name, col, df in (("invoices", "invoice_date", inv), ("invoices", "paid_date", inv), ("payments", "payment_date", pay), ("orders", "order_date", orders)):
+        future = df.filter(pl.col(col) > as_of).select("_row", col)
+        if name in files:
+            report.add_rows("warning", files[name], "after as-of date", f"{col} is after the extract's as-of date {as_of} (loaded; it counts only for later as-of dates)", future, col, offsets[name])
+
+    inv = inv.join(keys, on="customer_id", how="left").with_columns(
+        amount_base=pl.col("amount") * pl.col("fx_rate"),
+        doc_key=pl.col("_row").cast(pl.Int64),
+    )
+    pay = pay.join(inv.select("invoice_id", "fx_rate"), on="invoice_id", how="left").with_columns(amount_base=pl.col("amount") * pl.col("fx_rate"))
+    orders = orders.join(keys, on="customer_id", how="left").with_columns(amount_base=pl.col("amount") * pl.col("fx_rate"))
+    report.facts.update(
+        as_of=as_of.isoformat(),
+        base_currency=base,
+        rows={"invoices": inv.height, "payments": pay.height, "customers": customers.height, "orders": orders.height, "fx": fx.height},
+        customers_added=int((~customers["in_master"]).sum()),
+    )
+    return {
+        "invoices": inv.drop("_row"),
+        "payments": pay.drop("_row"),
+        "customers": customers,
+        "orders": orders.drop("_row"),
+        "fx": fx,
+    }
+
+
+# ----------------------------------------------------------------------------- snapshot
+
+
+def derive(tables: dict[str, pl.DataFrame], out: Path) -> dict[str, int]:
+    """Compact tables computed once per snapshot (see the queries/derive_*.sql headers)."""
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.sql("SET preserve_insertion_order = true")
+    for name in ("invoices", "payments", "customers"):
+        con.register(name, tables[name])
+    counts = {}
+    for name in ("open_intervals", "daily_sales", "daily_paid"):
+        con.sql(f"CREATE TABLE {name} AS {queries.sql('derive_' + name)}")
+        con.sql(f"COPY {name} TO '{out / (name + '.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
+        counts[name] = con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    inv = tables["invoices"]
+    first, last = inv["invoice_date"].min(), max(d for d in (inv["invoice_date"].max(), inv["paid_date"].max()) if d)
+    rel = con.sql(queries.sql("derive_month_end_ar"), params={"first_month": first, "last_month": last})
+    rel.write_parquet(str(out / "month_end_ar.parquet"))
+    counts["month_end_ar"] = len(pl.read_parquet(out / "month_end_ar.parquet"))
+    con.close()
+    return counts
+
+
+def ingest(
+    paths: list[Path],
+    data: DataDir,
+    settings: Settings,
+    as_of: dt.date | None = None,
+    source: str = "ingest",
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Check an extract whole; publish it as the current snapshot, or keep it with its report."""
+    t0 = time.perf_counter()
+    step = progress or (lambda f, msg: None)
+    files = expand(paths)
+    data.ensure()
+    data.clean_staging()
+    sid = new_id()
+    staging = data.new_staging(sid)
+    # The analyst's files, byte for byte, before anything else can fail.
+    step(0.02, "Keeping a copy of the files")
+    src = staging / "source"
+    src.mkdir()
+    hashes = {}
+    for f in files:
+        shutil.copyfile(f, src / f.name)
+        hashes[f.name] = sha256(src / f.name)
+    report = Report()
+    timings: dict[str, float] = {}
+    built = None
+    try:
+        by_table = classify(files, report)
+        if "invoices" not in by_table and report.ok:
+            report.add("error", ", ".join(f.name for f in files), "missing table", "no invoices table: name the file with the documents invoices.csv (or .parquet)")
+        typed: dict[str, pl.DataFrame] = {}
+        offsets: dict[str, int] = {}
+        for i, (name, f) in enumerate(by_table.items()):
+            step(0.05 + 0.3 * i / max(1, len(by_table)), f"Reading and checking {f.name}")
+            try:
+                raw, offsets[name] = read_raw(f)
+            except Exception as exc:  # a file polars cannot read at all
+                report.add("error", f.name, "unreadable file", f"cannot be read as {f.suffix.lstrip('.').upper()}: {exc}")
+                continue
+            t = parse_table(name, raw, f.name, offsets[name], report)
+            if t is not None:
+                typed[name] = t
+        timings["read_parse"] = time.perf_counter() - t0
+        if report.ok:
+            step(0.4, "Checking the extract as a whole")
+            built = check_and_build(typed, {n: f.name for n, f in by_table.items()}, offsets, report, settings, as_of)
+        timings["checks"] = time.perf_counter() - t0
+    except Exception as exc:  # never a traceback for the analyst, never a half load
+        report.add("error", ", ".join(f.name for f in files), "internal error", f"the extract could not be processed ({type(exc).__name__}: {exc}); nothing was loaded")
+        built = None
+
+    if built is None or not report.ok:
+        kept = _reject(data, staging, sid, report, hashes, source)
+        return IngestResult(report, None, kept, time.perf_counter() - t0, timings)
+
+    try:
+        step(0.5, "Writing the snapshot")
+        tdir = staging / "tables"
+        tdir.mkdir()
+        for name, df in built.items():
+            df.write_parquet(tdir / f"{name}.parquet", compression="zstd", statistics=True)
+        timings["write_tables"] = time.perf_counter() - t0
+        step(0.7, "Building the compact tables")
+        derived = derive(built, staging / "derived")
+        timings["derive"] = time.perf_counter() - t0
+        manifest = {
+            "id": sid,
+            "as_of": report.facts["as_of"],
+            "base_currency": settings.base_currency,
+            "loaded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "loaded_by": source,
+            "source_files": [{"name": n, "sha256": h} for n, h in hashes.items()],
+            "rows": report.facts["rows"],
+            "derived_rows": derived,
+            "warnings": len(report.warnings),
+        }
+        (staging / "report.json").write_text(report.to_json(), encoding="utf-8")
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    except Exception as exc:  # a snapshot that cannot be built is refused whole, inputs kept
+        report.add("error", ", ".join(f.name for f in files), "internal error", f"the snapshot could not be built ({type(exc).__name__}: {exc}); nothing was loaded")
+        kept = _reject(data, staging, sid, report, hashes, source)
+        return IngestResult(report, None, kept, time.perf_counter() - t0, timings)
+    step(0.95, "Switching to the new snapshot")
+    info = data.publish(staging, sid)
+    data.audit("load", snapshot=sid, source=source, files=manifest["source_files"], outcome="loaded", warnings=len(report.warnings), rows=manifest["rows"])
+    step(1.0, "Loaded")
+    return IngestResult(report, info, info.path / "source", time.perf_counter() - t0, timings)
+
+
+def _reject(data: DataDir, staging: Path, sid: str, report: Report, hashes: dict, source: str) -> Path:
+    """Keep the refused files byte for byte with their report; the current snapshot is untouched."""
+    (staging / "report.txt").write_text(report.to_text() + "\n", encoding="utf-8")
+    (staging / "report.json").write_text(report.to_json(), encoding="utf-8")
+    target = data.rejected / sid
+    shutil.move(str(staging), target)
+    data.audit("refusal", rejected=sid, source=source, files=[{"name": n, "sha256": h} for n, h in hashes.items()], outcome="refused", errors=len(report.errors))
+    return target

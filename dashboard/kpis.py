@@ -1,0 +1,370 @@
+"""Every KPI of ../shared/spec/kpis.md, defined once.
+
+The heavy lifting (open items at a date, per-customer positions, daily
+sales and settlements) is SQL in `queries/` run by DuckDB over the
+snapshot's compact tables; this module turns those few hundred or
+thousand rows into the spec's figures. The pages, `o2c kpis --json` and
+the tests all call `Engine.headline`, `Engine.trend`, `Engine.aging`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from . import queries
+from .catalog import open_snapshot
+from .settings import Settings
+from .snapshots import SnapshotInfo
+
+COUNTBACK_MAX_PERIODS = 24
+
+# The spec's words, shown on demand beside each figure.
+FORMULAS = {
+    "ar_total": "AR(T) = sum of the open amount of every document issued by T (credit notes included), in base currency.",
+    "pct_overdue": "Overdue AR / AR, where Overdue AR = AR - Current AR and Current AR is the open amount not yet due (T - due_date <= 0). n/a when AR <= 0.",
+    "dso_standard": "AR(T) / Sales(T-P+1, T) x P, with P the DSO window (days).",
+    "dso_countback": "Walk back month by month from T (this month to date, then whole months), consuming each month's sales until AR(T) is used up; days consumed = DSO. Months with no positive sales count whole. At most 24 months.",
+    "bpdso": "Best possible DSO = Current AR(T) / Sales(T-P+1, T) x P: the DSO if every customer paid exactly on time.",
+    "add": "Average days delinquent = DSO (standard) - best possible DSO.",
+    "cei": "Collection effectiveness over [a, b] = (AR(a-1) + Sales(a, b) - AR(b)) / (AR(a-1) + Sales(a, b) - Current AR(b)) x 100; headline a = T-P+1, b = T.",
+    "adp": "Average days to pay = sum(amount x (paid_date - invoice_date)) / sum(amount) over documents with amount > 0 settled in the W days ending T.",
+    "avg_days_late": "Average days late = sum(amount x max(0, paid_date - due_date)) / sum(amount) over documents with amount > 0 settled in the W days ending T.",
+    "on_time_rate": "Share of documents (amount > 0) settled in the W days ending T that were paid on or before their due date.",
+    "disputed_ar": "Sum of the open amount of documents flagged as disputed.",
+    "exposure_total": "Exposure = AR(T) + open orders (orders dated on or before T).",
+    "over_limit_customers": "Customers with a credit limit whose exposure (AR + open orders) is above that limit.",
+    "concentration_top10": "AR of the 10 largest customers by AR / AR(T).",
+    "aging": "Open amount by days past due (T - due_date): not due (<= 0), then the configured edges; the buckets add up to AR exactly.",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's selection; empty = all."""
+
+    segments: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    currencies: tuple[str, ...] = ()
+
+    def params(self) -> dict:
+        return {"segments": list(self.segments), "regions": list(self.regions), "currencies": list(self.currencies)}
+
+
+ALL = Filters()
+
+
+def ratio(num: float | None, den: float | None) -> float | None:
+    """Any ratio whose denominator is <= 0 is undefined (kpis.md): None, shown as n/a."""
+    if num is None or den is None or den <= 0:
+        return None
+    return num / den
+
+
+def month_end(d: dt.date) -> dt.date:
+    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+
+
+def prior_month_end(d: dt.date) -> dt.date:
+    return d.replace(day=1) - dt.timedelta(days=1)
+
+
+def month_ends_before(t: dt.date, n: int) -> list[dt.date]:
+    """The n month-ends strictly before T's month, oldest first."""
+    out, m = [], prior_month_end(t)
+    for _ in range(n):
+        out.append(m)
+        m = prior_month_end(m)
+    return out[::-1]
+
+
+class DaySeries:
+    """Daily amounts with prefix sums, so any window [a, b] is two lookups."""
+
+    def __init__(self, days: list[dt.date] | np.ndarray, values: np.ndarray):
+        self.ord = np.array([d.toordinal() for d in days], dtype=np.int64) if len(days) else np.zeros(0, np.int64)
+        self.cum = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float64))])
+
+    def total(self, a: dt.date, b: dt.date) -> float:
+        if b < a:
+            return 0.0
+        lo = np.searchsorted(self.ord, a.toordinal(), side="left")
+        hi = np.searchsorted(self.ord, b.toordinal(), side="right")
+        return float(self.cum[hi] - self.cum[lo])
+
+
+def countback(ar: float, periods: list[tuple[float, int]]) -> float:
+    """dso_countback of kpis.md from (sales, days) per period, most recent first."""
+    if ar <= 0:
+        return 0.0
+    remaining, dso = ar, 0.0
+    for s, d in periods[:COUNTBACK_MAX_PERIODS]:
+        if s <= 0:
+            dso += d
+        elif remaining >= s:
+            dso += d
+            remaining -= s
+        else:
+            dso += d * remaining / s
+            break
+        if remaining <= 0:
+            break
+    return dso
+
+
+def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
+    """Period 0 = first of T's month to T; period k = the whole month k months before."""
+    periods = [(sales.total(t.replace(day=1), t), t.day)]
+    m_end = prior_month_end(t)
+    for _ in range(COUNTBACK_MAX_PERIODS - 1):
+        start = m_end.replace(day=1)
+        periods.append((sales.total(start, m_end), m_end.day))
+        m_end = start - dt.timedelta(days=1)
+    return periods
+
+
+def r2(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 2)
+
+
+def r4(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 4)
+
+
+class Engine:
+    """KPIs over one snapshot. Safe to share between threads (a cursor per query)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, snapshot: SnapshotInfo, settings: Settings):
+        self.con = con
+        self.snapshot = snapshot
+        self.settings = settings
+        self._lock = threading.Lock()
+        rng = con.cursor().sql("select min(month_end), max(month_end) from month_end_ar").fetchall()[0]
+        self._cube_range = rng if rng[0] is not None else None
+
+    @classmethod
+    def open(cls, snapshot: SnapshotInfo, settings: Settings, in_memory: bool = False) -> Engine:
+        return cls(open_snapshot(snapshot, in_memory=in_memory), snapshot, settings)
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.snapshot.as_of
+
+    def q(self, name: str, f: Filters = ALL, **params) -> pl.DataFrame:
+        return queries.run(self.con, name, **f.params(), **params).pl()
+
+    # --- building blocks -----------------------------------------------------
+
+    def aging_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
+        """segment, region, bucket, ar, disputed_ar, documents at T."""
+        return self.q("aging_at", f, as_of=t, edges=list(self.settings.aging_edges))
+
+    def customers_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
+        return self.q("customers_at", f, as_of=t)
+
+    @lru_cache(maxsize=64)
+    def _daily(self, f: Filters) -> tuple[pl.DataFrame, DaySeries, pl.DataFrame, dict[str, DaySeries]]:
+        sales = self.q("daily_sales", f)
+        total = sales.group_by("day").agg(pl.col("sales").sum()).sort("day")
+        by_seg = {
+            seg: DaySeries(g["day"].to_list(), g["sales"].to_numpy())
+            for (seg,), g in sales.partition_by("segment", as_dict=True).items()
+        }
+        paid = self.q("daily_paid", f)
+        return total, DaySeries(total["day"].to_list(), total["sales"].to_numpy()), paid, by_seg
+
+    def sales(self, f: Filters = ALL) -> DaySeries:
+        return self._daily(f)[1]
+
+    def segment_sales(self, f: Filters = ALL) -> dict[str, DaySeries]:
+        return self._daily(f)[3]
+
+    @lru_cache(maxsize=64)
+    def _paid_series(self, f: Filters) -> dict[str, DaySeries]:
+        paid = self._daily(f)[2]
+        days = paid["day"].to_list()
+        return {c: DaySeries(days, paid[c].to_numpy()) for c in ("paid_amount", "amount_x_days_to_pay", "amount_x_days_late", "paid_documents", "paid_on_time")}
+
+    @lru_cache(maxsize=64)
+    def _month_end_cube(self, f: Filters) -> dict[dt.date, tuple[float, float, float]]:
+        me = self.q("month_end_ar", f)
+        return {d: (a, c, x) for d, a, c, x in me.iter_rows()}
+
+    def ar_at(self, t: dt.date, f: Filters = ALL) -> tuple[float, float, float]:
+        """(AR, Current AR, disputed AR) at T: from the month-end table when T is a month-end it covers."""
+        rng = self._cube_range
+        if rng and t == month_end(t) and rng[0] <= t <= rng[1]:
+            return self._month_end_cube(f).get(t, (0.0, 0.0, 0.0))
+        if rng is None or t < self.first_day:
+            return (0.0, 0.0, 0.0)
+        ag = self.aging_frame(t, f)
+        return (float(ag["ar"].sum()), float(ag.filter(pl.col("bucket") == 0)["ar"].sum()), float(ag["disputed_ar"].sum()))
+
+    @property
+    def first_day(self) -> dt.date:
+        return self._cube_range[0].replace(day=1) if self._cube_range else self.as_of
+
+    def payment_behaviour(self, t: dt.date, f: Filters = ALL) -> dict:
+        w = self.settings.payment_window_days
+        s = self._paid_series(f)
+        a = t - dt.timedelta(days=w - 1)
+        amt = s["paid_amount"].total(a, t)
+        n = s["paid_documents"].total(a, t)
+        return {
+            "adp": ratio(s["amount_x_days_to_pay"].total(a, t), amt) if n else None,
+            "avg_days_late": ratio(s["amount_x_days_late"].total(a, t), amt) if n else None,
+            "on_time_rate": ratio(s["paid_on_time"].total(a, t), n),
+        }
+
+    def dso(self, t: dt.date, ar: float, ar_current: float, f: Filters = ALL) -> dict:
+        p = self.settings.dso_window_days
+        sales = self.sales(f)
+        window = sales.total(t - dt.timedelta(days=p - 1), t)
+        std = ratio(ar, window)
+        best = ratio(ar_current, window)
+        return {
+            "dso_standard": None if std is None else std * p,
+            "bpdso": None if best is None else best * p,
+            "add": None if std is None or best is None else (std - best) * p,
+            "dso_countback": countback(ar, countback_periods(t, sales)),
+            "sales_window": window,
+        }
+
+    def cei(self, a: dt.date, b: dt.date, ar_b: float, current_b: float, f: Filters = ALL) -> float | None:
+        ar_before = self.ar_at(a - dt.timedelta(days=1), f)[0]
+        sales = self.sales(f).total(a, b)
+        r = ratio(ar_before + sales - ar_b, ar_before + sales - current_b)
+        return None if r is None else r * 100
+
+    # --- the spec's outputs -----------------------------------------------------
+
+    def headline(self, t: dt.date | None = None, f: Filters = ALL) -> dict:
+        """The 'Headline JSON' of kpis.md, at T for the selection, rounded as the spec says."""
+        t = t or self.as_of
+        p = self.settings.dso_window_days
+        ag = self.aging_frame(t, f)
+        ar = float(ag["ar"].sum())
+        current = float(ag.filter(pl.col("bucket") == 0)["ar"].sum())
+        overdue = ar - current
+        by_bucket = ag.group_by("bucket").agg(pl.col("ar").sum())
+        bucket_ar = dict(zip(by_bucket["bucket"].to_list(), by_bucket["ar"].to_list()))
+        aging = {name: r2(bucket_ar.get(i, 0.0)) for i, name in enumerate(self.settings.bucket_names)}
+        d = self.dso(t, ar, current, f)
+        cei = self.cei(t - dt.timedelta(days=p - 1), t, ar, current, f)
+        pb = self.payment_behaviour(t, f)
+        cust = self.customers_frame(t, f)
+        open_orders = float(cust["open_orders"].sum())
+        top10 = float(cust["ar"].top_k(10).sum()) if cust.height else 0.0
+        return {
+            "as_of": t.isoformat(),
+            "base_currency": self.settings.base_currency,
+            "ar_total": r2(ar),
+            "ar_current": r2(current),
+            "ar_overdue": r2(overdue),
+            "pct_overdue": r4(ratio(overdue, ar)),
+            "aging": aging,
+            "dso_standard": r2(d["dso_standard"]),
+            "dso_countback": r2(d["dso_countback"]),
+            "bpdso": r2(d["bpdso"]),
+            "add": r2(d["add"]),
+            "cei": r2(cei),
+            "adp": r2(pb["adp"]),
+            "avg_days_late": r2(pb["avg_days_late"]),
+            "on_time_rate": r4(pb["on_time_rate"]),
+            "disputed_ar": r2(float(ag["disputed_ar"].sum())),
+            "open_orders": r2(open_orders),
+            "exposure_total": r2(ar + open_orders),
+            "customers": cust.height,
+            "customers_with_limit": int(cust["credit_limit"].is_not_null().sum()),
+            "over_limit_customers": int(cust["over_limit"].sum()),
+            "concentration_top10": r4(ratio(top10, ar)),
+            "by_segment": self.by_segment(t, cust, f),
+        }
+
+    def by_segment(self, t: dt.date, cust: pl.DataFrame, f: Filters = ALL) -> list[dict]:
+        p = self.settings.dso_window_days
+        seg_sales = self.segment_sales(f)
+        g = (
+            cust.group_by("segment")
+            .agg(
+                pl.col("ar").sum().alias("ar_total"),
+                pl.col("ar_overdue").sum(),
+                pl.col("open_orders").sum(),
+                pl.col("exposure").sum(),
+                pl.col("credit_limit").sum().alias("credit_limit"),
+                pl.col("credit_limit").is_not_null().any().alias("_has_limit"),
+                pl.col("exposure").filter(pl.col("credit_limit").is_not_null()).sum().alias("_limited_exposure"),
+                pl.col("over_limit").sum().alias("over_limit_customers"),
+            )
+            .sort("segment")
+        )
+        out = []
+        for row in g.iter_rows(named=True):
+            seg = row["segment"]
+            series = seg_sales.get(seg)
+            sales = series.total(t - dt.timedelta(days=p - 1), t) if series else 0.0
+            dso = ratio(row["ar_total"], sales)
+            limit = row["credit_limit"] if row["_has_limit"] else None
+            out.append(
+                {
+                    "segment": seg,
+                    "ar_total": r2(row["ar_total"]),
+                    "ar_overdue": r2(row["ar_overdue"]),
+                    "open_orders": r2(row["open_orders"]),
+                    "exposure": r2(row["exposure"]),
+                    "credit_limit": r2(limit),
+                    "utilization": r4(ratio(row["_limited_exposure"], limit)),
+                    "over_limit_customers": int(row["over_limit_customers"]),
+                    "dso_standard": r2(None if dso is None else dso * p),
+                }
+            )
+        return out
+
+    def trend(self, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFrame:
+        """Month-end series (kpis.md, Trends): the trend_months month-ends before T, then T."""
+        t = t or self.as_of
+        points = month_ends_before(t, self.settings.trend_months) + [t]
+        rows = []
+        for m in points:
+            ar, current, _ = self.ar_at(m, f)
+            d = self.dso(m, ar, current, f)
+            rows.append(
+                {
+                    "date": m,
+                    "ar": ar,
+                    "ar_overdue": ar - current,
+                    "dso_countback": d["dso_countback"],
+                    "dso_standard": d["dso_standard"],
+                    "bpdso": d["bpdso"],
+                    "cei": self.cei(m.replace(day=1), m, ar, current, f),
+                    "adp": self.payment_behaviour(m, f)["adp"],
+                }
+            )
+        return pl.DataFrame(rows, schema={"date": pl.Date, "ar": pl.Float64, "ar_overdue": pl.Float64, "dso_countback": pl.Float64, "dso_standard": pl.Float64, "bpdso": pl.Float64, "cei": pl.Float64, "adp": pl.Float64})
+
+    def aging(self, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFrame:
+        """Aging by segment and region with bucket names, for charts and tables."""
+        t = t or self.as_of
+        names = self.settings.bucket_names
+        ag = self.aging_frame(t, f)
+        return ag.with_columns(pl.col("bucket").map_elements(lambda i: names[i], return_dtype=pl.Utf8).alias("bucket_name"))
+
+    def documents(self, t: dt.date, f: Filters = ALL, bucket: int = -1, limit: int = 5000) -> pl.DataFrame:
+        """The open documents behind an aging figure, largest first."""
+        return self.q("open_documents_at", f, as_of=t, edges=list(self.settings.aging_edges), bucket=bucket, limit=limit)
+
+    def dimensions(self) -> dict[str, list[str]]:
+        """Values for the sidebar filters."""
+        cur = self.con.cursor()
+        return {
+            "segments": [r[0] for r in cur.sql("select distinct segment from customers order by 1").fetchall()],
+            "regions": [r[0] for r in cur.sql("select distinct region from customers order by 1").fetchall()],
+            "currencies": [r[0] for r in cur.sql("select distinct currency from daily_sales order by 1").fetchall()],
+        }

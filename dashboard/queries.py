@@ -1,0 +1,36 @@
+"""Load SQL from `queries/` and run it with named parameters.
+
+Each file declares its parameters as `$name`; a call must pass exactly
+those, so a typo in a page never turns into a silently wrong number.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
+_PARAM = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)", re.IGNORECASE)
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+@cache
+def sql(name: str) -> str:
+    return (QUERY_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@cache
+def named_parameters(name: str) -> frozenset[str]:
+    return frozenset(_PARAM.findall(_COMMENT.sub("", sql(name))))
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> duckdb.DuckDBPyRelation:
+    """Run queries/<name>.sql on a fresh cursor (DuckDB connections are not thread-safe)."""
+    expected = named_parameters(name)
+    if set(params) != expected:
+        missing, extra = expected - set(params), set(params) - expected
+        raise TypeError(f"query {name}: missing parameters {sorted(missing)}, unexpected {sorted(extra)}")
+    return con.cursor().sql(sql(name), params=params or None)

@@ -1,0 +1,164 @@
+"""The data folder: immutable snapshots, the current pointer, kept inputs, audit log.
+
+    data/
+      CURRENT                  id of the current snapshot (replaced atomically)
+      snapshots/<id>/          one folder per loaded extract, never modified
+        manifest.json          as-of date, loaded at, source files + sha256, row counts
+        report.json            the validation report (warnings)
+        tables/*.parquet       the contract's tables, typed, amounts also in base currency
+        derived/*.parquet      compact tables computed once per snapshot
+        source/                the analyst's files, byte for byte
+      rejected/<stamp>/        refused extracts, byte for byte, with report.txt / report.json
+      audit.log                one JSON line per load, refusal and rollback
+      .staging/                work in progress; never read, cleaned on the next load
+
+A snapshot becomes visible only when its folder is renamed into
+`snapshots/` (atomic on one file system) and CURRENT is replaced with
+`os.replace` (atomic too), so a load killed at any point leaves the
+current data as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+
+
+class UnknownSnapshot(LookupError):
+    pass
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("O2C_DATA", "data")).resolve()
+
+
+def new_id(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def who() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    id: str
+    path: Path
+    manifest: dict
+
+    @property
+    def as_of(self) -> dt.date:
+        return dt.date.fromisoformat(self.manifest["as_of"])
+
+
+class DataDir:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
+    def staging(self) -> Path:
+        return self.root / ".staging"
+
+    @property
+    def rejected(self) -> Path:
+        return self.root / "rejected"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.root / "audit.log"
+
+    def ensure(self) -> None:
+        for p in (self.snapshots, self.staging, self.rejected):
+            p.mkdir(parents=True, exist_ok=True)
+
+    def new_staging(self, sid: str) -> Path:
+        self.ensure()
+        path = self.staging / sid
+        path.mkdir()
+        return path
+
+    def clean_staging(self) -> None:
+        """Remove leftovers of loads that were killed (never visible to anyone)."""
+        if self.staging.exists():
+            for p in self.staging.iterdir():
+                shutil.rmtree(p, ignore_errors=True)
+
+    def current_id(self) -> str | None:
+        try:
+            sid = (self.root / "CURRENT").read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return sid if (self.snapshots / sid / MANIFEST).exists() else None
+
+    def current(self) -> SnapshotInfo | None:
+        sid = self.current_id()
+        return self.get(sid) if sid else None
+
+    def get(self, sid: str) -> SnapshotInfo:
+        path = self.snapshots / sid
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise UnknownSnapshot(sid) from exc
+        return SnapshotInfo(sid, path, manifest)
+
+    def list(self) -> list[SnapshotInfo]:
+        if not self.snapshots.exists():
+            return []
+        out = []
+        for p in sorted(self.snapshots.iterdir()):
+            if (p / MANIFEST).exists():
+                out.append(self.get(p.name))
+        return out
+
+    def publish(self, staged: Path, sid: str) -> SnapshotInfo:
+        """Make a fully written staging folder a snapshot and the current one."""
+        target = self.snapshots / sid
+        os.replace(staged, target)
+        self.set_current(sid)
+        return self.get(sid)
+
+    def set_current(self, sid: str) -> None:
+        self.get(sid)  # raises UnknownSnapshot
+        tmp = self.root / f".CURRENT.{secrets.token_hex(4)}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(sid + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.root / "CURRENT")
+
+    def audit(self, event: str, **fields) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        rec = {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "user": who(), "event": event, **fields}
+        with open(self.audit_log, "a", encoding="utf-8") as f:
+            f.write(json.dumps(rec, default=str) + "\n")
+
+    def read_audit(self) -> list[dict]:
+        if not self.audit_log.exists():
+            return []
+        return [json.loads(line) for line in self.audit_log.read_text(encoding="utf-8").splitlines() if line.strip()]

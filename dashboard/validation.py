@@ -1,0 +1,99 @@
+"""The validation report: what is wrong or worth knowing, in a finance analyst's words."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import polars as pl
+
+# A report names at most this many rows per file, column and rule, then
+# counts the rest: a 10M-row extract with one bad column stays readable.
+EXAMPLES_PER_RULE = 10
+
+
+@dataclass(frozen=True)
+class Issue:
+    severity: Literal["error", "warning"]
+    file: str
+    rule: str
+    message: str
+    row: int | None = None  # as the analyst sees it: CSV line number, or 1-based row of a Parquet file
+    column: str | None = None
+    value: str | None = None
+
+    def line(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        val = f" (value: {self.value!r})" if self.value is not None else ""
+        return f"{self.severity.upper()}: {where}{val}: {self.message}"
+
+
+@dataclass
+class Report:
+    issues: list[Issue] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)  # row counts and other plain facts about the extract
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, severity, file, rule, message, row=None, column=None, value=None) -> None:
+        self.issues.append(Issue(severity, file, rule, message, row, column, None if value is None else str(value)))
+
+    def add_rows(
+        self,
+        severity: Literal["error", "warning"],
+        file: str,
+        rule: str,
+        message: str,
+        bad: pl.DataFrame,
+        column: str | None,
+        row_offset: int,
+    ) -> None:
+        """Report the rows of `bad` (with a `_row` index column and `column`), a few by name, the rest counted."""
+        n = bad.height
+        if n == 0:
+            return
+        shown = bad.head(EXAMPLES_PER_RULE)
+        values = shown[column].cast(pl.Utf8).to_list() if column and column in shown.columns else [None] * shown.height
+        for r, v in zip(shown["_row"].to_list(), values):
+            self.add(severity, file, rule, message, row=r + row_offset, column=column, value=v)
+        if n > EXAMPLES_PER_RULE:
+            self.add(severity, file, rule, f"{n - EXAMPLES_PER_RULE:,} more rows break the same rule ({n:,} in all): {message}", column=column)
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "facts": self.facts,
+            "issues": [asdict(i) for i in self.issues],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    def to_text(self) -> str:
+        head = "Extract accepted." if self.ok else "Extract REFUSED: nothing was loaded, the current data is unchanged."
+        lines = [head, f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)."]
+        lines += [i.line() for i in self.issues]
+        return "\n".join(lines)
+
+    def frame(self) -> pl.DataFrame:
+        """The report as a table (file, row, column, value, rule, message), errors first."""
+        rows = [asdict(i) for i in sorted(self.issues, key=lambda i: i.severity != "error")]
+        schema = {"severity": pl.Utf8, "file": pl.Utf8, "row": pl.Int64, "column": pl.Utf8, "value": pl.Utf8, "rule": pl.Utf8, "message": pl.Utf8}
+        return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
