@@ -368,3 +368,32 @@ class Engine:
             "regions": [r[0] for r in cur.sql("select distinct region from customers order by 1").fetchall()],
             "currencies": [r[0] for r in cur.sql("select distinct currency from daily_sales order by 1").fetchall()],
         }
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the executive overview shows, for one as-of date and selection."""
+
+    headline: dict
+    prior: dict  # the same KPIs at the prior month-end, for the tiles' changes
+    trend: pl.DataFrame
+    aging: pl.DataFrame
+    top_overdue: pl.DataFrame
+
+
+def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: int = 10) -> Overview:
+    t = t or engine.as_of
+    cust = engine.customers_frame(t, f)
+    top_overdue = (
+        cust.filter(pl.col("ar_overdue") > 0)
+        .sort("ar_overdue", descending=True)
+        .head(top)
+        .select("customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization")
+    )
+    return Overview(
+        headline=engine.headline(t, f),
+        prior=engine.headline(prior_month_end(t), f),
+        trend=engine.trend(t, f),
+        aging=engine.aging(t, f),
+        top_overdue=top_overdue,
+    )

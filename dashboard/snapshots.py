@@ -43,7 +43,8 @@ def default_data_dir() -> Path:
 
 def new_id(now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
-    return now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    # Sortable to the millisecond, so listing order is loading order.
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}-" + secrets.token_hex(2)
 
 
 def sha256(path: Path) -> str:

@@ -1,0 +1,22 @@
+"""The dashboard's entrypoint: a router, not a page.
+
+Sets the page config, draws the shared sidebar (as-of date and filters,
+kept in session state by key) and runs the selected page.
+"""
+
+import streamlit as st
+
+from pages import common
+
+st.set_page_config(page_title="O2C Credit Cockpit", page_icon=":material/account_balance:", layout="wide")
+
+engine = common.engine()
+common.sidebar(engine)
+
+nav = st.navigation(
+    [
+        st.Page("pages/overview.py", title="Executive overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/aging.py", title="Aging", icon=":material/hourglass_bottom:"),
+    ]
+)
+nav.run()

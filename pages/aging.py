@@ -1,0 +1,69 @@
+"""Aging: open receivables by days past due, by segment and region, down to the documents."""
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts
+from dashboard.exports import to_csv, to_excel
+from pages import common
+
+eng = common.engine()
+t, f = common.as_of(eng), common.filters()
+cur = eng.settings.base_currency
+names = eng.settings.bucket_names
+ov = common.cached_overview(eng.snapshot.id, t, f)
+ag = ov.aging
+
+st.title("Aging")
+st.caption(f"Open receivables as of {t:%d %B %Y} by days past due (as-of date minus due date), in {cur}. Credit notes are included, so buckets add up to AR exactly.")
+
+dim = st.radio("Break down by", ["segment", "region"], horizontal=True, key="aging_dim")
+st.plotly_chart(charts.aging_by(ag, dim, names, cur), width="stretch", key="aging_chart")
+
+pivot = (
+    ag.group_by(dim, "bucket").agg(pl.col("ar").sum())
+    .with_columns(pl.col("bucket").replace_strict(list(range(len(names))), names, return_dtype=pl.Utf8))
+    .pivot(on="bucket", index=dim, values="ar")
+    .fill_null(0.0)
+)
+for n in names:
+    if n not in pivot.columns:
+        pivot = pivot.with_columns(pl.lit(0.0).alias(n))
+pivot = pivot.select(dim, *names).with_columns(pl.sum_horizontal(*names).alias("total")).sort(dim)
+totals = pivot.select(pl.lit("All").alias(dim), *[pl.col(c).sum() for c in [*names, "total"]])
+table = pl.concat([pivot, totals])
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={c: st.column_config.NumberColumn(c.replace("_", "-"), format="accounting") for c in [*names, "total"]},
+)
+
+st.subheader("Documents behind a bucket")
+labels = ["All buckets"] + [n.replace("_", "-") for n in names]
+c1, c2 = st.columns([1, 2])
+choice = c1.selectbox("Bucket", labels, index=0, key="aging_bucket")
+values = sorted(ag[dim].unique().to_list())
+pick = c2.multiselect(f"Only these {dim}s", values, key="aging_dim_values", placeholder=f"All {dim}s")
+bucket = labels.index(choice) - 1
+drill = f if not pick else (
+    common.Filters(f.segments if dim != "segment" else tuple(pick), f.regions if dim != "region" else tuple(pick), f.currencies)
+)
+docs = common.cached_documents(eng.snapshot.id, t, drill, bucket)
+st.caption(f"{docs.height:,} open documents (largest first{', first 5,000 shown' if docs.height >= 5000 else ''}), open amount {docs['open_amount_base'].sum():,.2f} {cur}.")
+st.dataframe(
+    docs,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "amount_original": st.column_config.NumberColumn("Amount (document currency)", format="accounting"),
+        "open_amount_base": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"),
+        "days_past_due": st.column_config.NumberColumn("Days past due", format="%d"),
+        "bucket": None,
+    },
+)
+d1, d2, _ = st.columns([1, 1, 4])
+stem = f"aging_{choice.replace(' ', '_')}_{t.isoformat()}"
+d1.download_button("Download CSV", to_csv(docs), f"{stem}.csv", "text/csv", icon=":material/download:", key="dl_csv")
+d2.download_button("Download Excel", to_excel(docs, "documents"), f"{stem}.xlsx",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:", key="dl_xlsx")

@@ -1,0 +1,82 @@
+"""What every page shares: the engine of the current snapshot, the sidebar
+selection, and every Streamlit cache of the app (in one place)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard.kpis import Engine, Filters, overview
+from dashboard.settings import SettingsError, load_settings
+from dashboard.snapshots import DataDir, default_data_dir
+
+FILTER_KEYS = ("f_segments", "f_regions", "f_currencies")
+
+
+def data_dir() -> DataDir:
+    return DataDir(default_data_dir())
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _engine(snapshot_id: str) -> Engine:
+    data = data_dir()
+    return Engine.open(data.get(snapshot_id), load_settings(data.root), in_memory=True)
+
+
+def engine() -> Engine:
+    """The engine of the current snapshot; on first start, creates the demo ledger."""
+    data = data_dir()
+    try:
+        load_settings(data.root)
+    except SettingsError as exc:
+        st.error(f"The settings file cannot be used:\n\n{exc}", icon=":material/error:")
+        st.stop()
+    if data.current_id() is None:
+        from dashboard.cli import make_demo
+
+        bar = st.progress(0.0, text="No data yet: creating the demo ledger (about 10 seconds, once)...")
+        res = make_demo(data, progress=lambda f, msg: bar.progress(min(f, 1.0), text=f"Creating the demo ledger: {msg}"))
+        bar.empty()
+        if not res.ok:
+            st.error("The demo ledger could not be created:\n\n" + res.report.to_text())
+            st.stop()
+    with st.spinner("Opening the current snapshot..."):
+        return _engine(data.current_id())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def dimensions(snapshot_id: str) -> dict[str, list[str]]:
+    return engine().dimensions()
+
+
+def sidebar(eng: Engine) -> None:
+    dims = dimensions(eng.snapshot.id)
+    with st.sidebar:
+        st.markdown("### Selection")
+        first = eng.first_day
+        st.date_input("As-of date", value=eng.as_of, min_value=first, max_value=eng.as_of, key="as_of", format="YYYY-MM-DD",
+                      help="The date the figures describe. Defaults to the snapshot's as-of date.")
+        st.multiselect("Segment", dims["segments"], key="f_segments", placeholder="All segments")
+        st.multiselect("Region", dims["regions"], key="f_regions", placeholder="All regions")
+        st.multiselect("Currency of origin", dims["currencies"], key="f_currencies", placeholder="All currencies")
+        st.caption(f"Snapshot `{eng.snapshot.id}`, as of {eng.as_of:%d %b %Y}, base currency {eng.settings.base_currency}.")
+
+
+def as_of(eng: Engine) -> dt.date:
+    return st.session_state.get("as_of") or eng.as_of
+
+
+def filters() -> Filters:
+    s = st.session_state
+    return Filters(tuple(s.get("f_segments") or ()), tuple(s.get("f_regions") or ()), tuple(s.get("f_currencies") or ()))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_overview(snapshot_id: str, t: dt.date, f: Filters):
+    return overview(engine(), t, f)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_documents(snapshot_id: str, t: dt.date, f: Filters, bucket: int):
+    return engine().documents(t, f, bucket)

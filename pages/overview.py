@@ -1,0 +1,87 @@
+"""Executive overview: receivables, DSO, collection, exposure at a glance."""
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts
+from dashboard.formatting import count, days, money, pct
+from dashboard.kpis import FORMULAS
+from pages import common
+
+eng = common.engine()
+t, f = common.as_of(eng), common.filters()
+ov = common.cached_overview(eng.snapshot.id, t, f)
+h, p = ov.headline, ov.prior
+cur = h["base_currency"]
+
+st.title("Executive overview")
+st.caption(f"As of {t:%d %B %Y} · changes against the prior month-end ({p['as_of']}) · amounts in {cur}")
+
+
+def delta(key: str, fmt) -> str | None:
+    a, b = h[key], p[key]
+    if a is None or b is None:
+        return None
+    return fmt(a - b)
+
+
+def signed_money(x: float) -> str:
+    return ("+" if x >= 0 else "") + money(x, cur, compact=True)
+
+
+def signed_days(x: float) -> str:
+    return f"{x:+,.1f} days"
+
+
+def signed_pts(x: float, scale: float = 100) -> str:
+    return f"{x * scale:+,.1f} pts"
+
+
+TILES = [
+    ("AR total", money(h["ar_total"], cur, compact=True), delta("ar_total", signed_money), "normal", "ar_total"),
+    ("Overdue", pct(h["pct_overdue"]), delta("pct_overdue", signed_pts), "inverse", "pct_overdue"),
+    ("DSO (standard)", days(h["dso_standard"]), delta("dso_standard", signed_days), "inverse", "dso_standard"),
+    ("DSO (countback)", days(h["dso_countback"]), delta("dso_countback", signed_days), "inverse", "dso_countback"),
+    ("Best possible DSO", days(h["bpdso"]), delta("bpdso", signed_days), "inverse", "bpdso"),
+    ("Avg days delinquent", days(h["add"]), delta("add", signed_days), "inverse", "add"),
+    ("Collection effectiveness", pct(h["cei"], already_percent=True), delta("cei", lambda x: signed_pts(x, 1)), "normal", "cei"),
+    ("Days to pay", days(h["adp"]), delta("adp", signed_days), "inverse", "adp"),
+    ("Disputed AR", money(h["disputed_ar"], cur, compact=True), delta("disputed_ar", signed_money), "inverse", "disputed_ar"),
+    ("Exposure", money(h["exposure_total"], cur, compact=True), delta("exposure_total", signed_money), "off", "exposure_total"),
+    ("Customers over limit", count(h["over_limit_customers"]), delta("over_limit_customers", lambda x: f"{x:+,}"), "inverse", "over_limit_customers"),
+    ("Top-10 concentration", pct(h["concentration_top10"]), delta("concentration_top10", signed_pts), "inverse", "concentration_top10"),
+]
+for row in range(0, len(TILES), 6):
+    cols = st.columns(6)
+    for col, (label, value, d, color, key) in zip(cols, TILES[row : row + 6]):
+        col.metric(label, value, d, delta_color=color, help=FORMULAS.get(key), border=True)
+
+left, right = st.columns(2)
+left.plotly_chart(charts.dso_trend(ov.trend), width="stretch", key="dso_trend")
+right.plotly_chart(charts.ar_trend(ov.trend, cur), width="stretch", key="ar_trend")
+
+left, right = st.columns(2)
+left.plotly_chart(charts.aging_by(ov.aging, "segment", eng.settings.bucket_names, cur), width="stretch", key="aging_segment")
+with right:
+    st.markdown("**Top customers by overdue amount**")
+    money_col = st.column_config.NumberColumn(format="accounting")
+    st.dataframe(
+        ov.top_overdue.with_columns(pl.col("utilization") * 100),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "customer_id": "Customer", "name": "Name", "segment": "Segment", "region": "Region",
+            "ar": st.column_config.NumberColumn(f"AR ({cur})", format="accounting"),
+            "ar_overdue": st.column_config.NumberColumn(f"Overdue ({cur})", format="accounting"),
+            "exposure": st.column_config.NumberColumn(f"Exposure ({cur})", format="accounting"),
+            "credit_limit": st.column_config.NumberColumn(f"Limit ({cur})", format="accounting"),
+            "utilization": st.column_config.NumberColumn("Used", format="%.0f%%"),
+        },
+    )
+
+with st.expander("How each figure is computed", icon=":material/function:"):
+    st.markdown(
+        f"T = as-of date, P = {eng.settings.dso_window_days}-day DSO window, W = {eng.settings.payment_window_days}-day payment window. "
+        "Ratios whose denominator is zero or negative are shown as n/a."
+    )
+    st.table(pl.DataFrame({"KPI": list(FORMULAS), "Definition": list(FORMULAS.values())}))
