@@ -138,6 +138,10 @@ def r4(x: float | None) -> float | None:
     return None if x is None else round(float(x), 4)
 
 
+def _exact(x: float | None) -> float | None:
+    return None if x is None else float(x)
+
+
 class Engine:
     """KPIs over one snapshot. Safe to share between threads (a cursor per query)."""
 
@@ -245,17 +249,19 @@ class Engine:
 
     # --- the spec's outputs -----------------------------------------------------
 
-    def headline(self, t: dt.date | None = None, f: Filters = ALL) -> dict:
-        """The 'Headline JSON' of kpis.md, at T for the selection, rounded as the spec says."""
+    def headline(self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True) -> dict:
+        """The 'Headline JSON' of kpis.md at T for the selection; rounded as the spec says
+        unless `rounded=False` (pages format exact values, so 27.746% shows as 27.7%)."""
         t = t or self.as_of
         p = self.settings.dso_window_days
+        R2, R4 = (r2, r4) if rounded else (_exact, _exact)
         ag = self.aging_frame(t, f)
         ar = float(ag["ar"].sum())
         current = float(ag.filter(pl.col("bucket") == 0)["ar"].sum())
         overdue = ar - current
         by_bucket = ag.group_by("bucket").agg(pl.col("ar").sum())
         bucket_ar = dict(zip(by_bucket["bucket"].to_list(), by_bucket["ar"].to_list()))
-        aging = {name: r2(bucket_ar.get(i, 0.0)) for i, name in enumerate(self.settings.bucket_names)}
+        aging = {name: R2(bucket_ar.get(i, 0.0)) for i, name in enumerate(self.settings.bucket_names)}
         d = self.dso(t, ar, current, f)
         cei = self.cei(t - dt.timedelta(days=p - 1), t, ar, current, f)
         pb = self.payment_behaviour(t, f)
@@ -265,31 +271,32 @@ class Engine:
         return {
             "as_of": t.isoformat(),
             "base_currency": self.settings.base_currency,
-            "ar_total": r2(ar),
-            "ar_current": r2(current),
-            "ar_overdue": r2(overdue),
-            "pct_overdue": r4(ratio(overdue, ar)),
+            "ar_total": R2(ar),
+            "ar_current": R2(current),
+            "ar_overdue": R2(overdue),
+            "pct_overdue": R4(ratio(overdue, ar)),
             "aging": aging,
-            "dso_standard": r2(d["dso_standard"]),
-            "dso_countback": r2(d["dso_countback"]),
-            "bpdso": r2(d["bpdso"]),
-            "add": r2(d["add"]),
-            "cei": r2(cei),
-            "adp": r2(pb["adp"]),
-            "avg_days_late": r2(pb["avg_days_late"]),
-            "on_time_rate": r4(pb["on_time_rate"]),
-            "disputed_ar": r2(float(ag["disputed_ar"].sum())),
-            "open_orders": r2(open_orders),
-            "exposure_total": r2(ar + open_orders),
+            "dso_standard": R2(d["dso_standard"]),
+            "dso_countback": R2(d["dso_countback"]),
+            "bpdso": R2(d["bpdso"]),
+            "add": R2(d["add"]),
+            "cei": R2(cei),
+            "adp": R2(pb["adp"]),
+            "avg_days_late": R2(pb["avg_days_late"]),
+            "on_time_rate": R4(pb["on_time_rate"]),
+            "disputed_ar": R2(float(ag["disputed_ar"].sum())),
+            "open_orders": R2(open_orders),
+            "exposure_total": R2(ar + open_orders),
             "customers": cust.height,
             "customers_with_limit": int(cust["credit_limit"].is_not_null().sum()),
             "over_limit_customers": int(cust["over_limit"].sum()),
-            "concentration_top10": r4(ratio(top10, ar)),
-            "by_segment": self.by_segment(t, cust, f),
+            "concentration_top10": R4(ratio(top10, ar)),
+            "by_segment": self.by_segment(t, cust, f, rounded),
         }
 
-    def by_segment(self, t: dt.date, cust: pl.DataFrame, f: Filters = ALL) -> list[dict]:
+    def by_segment(self, t: dt.date, cust: pl.DataFrame, f: Filters = ALL, rounded: bool = True) -> list[dict]:
         p = self.settings.dso_window_days
+        R2, R4 = (r2, r4) if rounded else (_exact, _exact)
         seg_sales = self.segment_sales(f)
         g = (
             cust.group_by("segment")
@@ -315,14 +322,14 @@ class Engine:
             out.append(
                 {
                     "segment": seg,
-                    "ar_total": r2(row["ar_total"]),
-                    "ar_overdue": r2(row["ar_overdue"]),
-                    "open_orders": r2(row["open_orders"]),
-                    "exposure": r2(row["exposure"]),
-                    "credit_limit": r2(limit),
-                    "utilization": r4(ratio(row["_limited_exposure"], limit)),
+                    "ar_total": R2(row["ar_total"]),
+                    "ar_overdue": R2(row["ar_overdue"]),
+                    "open_orders": R2(row["open_orders"]),
+                    "exposure": R2(row["exposure"]),
+                    "credit_limit": R2(limit),
+                    "utilization": R4(ratio(row["_limited_exposure"], limit)),
                     "over_limit_customers": int(row["over_limit_customers"]),
-                    "dso_standard": r2(None if dso is None else dso * p),
+                    "dso_standard": R2(None if dso is None else dso * p),
                 }
             )
         return out
@@ -391,8 +398,8 @@ def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: in
         .select("customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization")
     )
     return Overview(
-        headline=engine.headline(t, f),
-        prior=engine.headline(prior_month_end(t), f),
+        headline=engine.headline(t, f, rounded=False),
+        prior=engine.headline(prior_month_end(t), f, rounded=False),
         trend=engine.trend(t, f),
         aging=engine.aging(t, f),
         top_overdue=top_overdue,

@@ -11,7 +11,7 @@ eng = common.engine()
 t, f = common.as_of(eng), common.filters()
 cur = eng.settings.base_currency
 names = eng.settings.bucket_names
-ov = common.cached_overview(eng.snapshot.id, t, f)
+ov = common.cached_overview(eng.snapshot.id, t, f, eng)
 ag = ov.aging
 
 st.title("Aging")
@@ -49,7 +49,7 @@ bucket = labels.index(choice) - 1
 drill = f if not pick else (
     common.Filters(f.segments if dim != "segment" else tuple(pick), f.regions if dim != "region" else tuple(pick), f.currencies)
 )
-docs = common.cached_documents(eng.snapshot.id, t, drill, bucket)
+docs = common.cached_documents(eng.snapshot.id, t, drill, bucket, eng)
 st.caption(f"{docs.height:,} open documents (largest first{', first 5,000 shown' if docs.height >= 5000 else ''}), open amount {docs['open_amount_base'].sum():,.2f} {cur}.")
 st.dataframe(
     docs,

@@ -18,7 +18,7 @@ def data_dir() -> DataDir:
     return DataDir(default_data_dir())
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner="Opening the current snapshot...", max_entries=2)
 def _engine(snapshot_id: str) -> Engine:
     data = data_dir()
     return Engine.open(data.get(snapshot_id), load_settings(data.root), in_memory=True)
@@ -41,21 +41,27 @@ def engine() -> Engine:
         if not res.ok:
             st.error("The demo ledger could not be created:\n\n" + res.report.to_text())
             st.stop()
-    with st.spinner("Opening the current snapshot..."):
-        return _engine(data.current_id())
+    return _engine(data.current_id())
 
 
+# Cached functions take the engine as `_eng` (not hashed: the snapshot id
+# is the key) and draw nothing, so a cache hit replays no elements.
 @st.cache_data(show_spinner=False, max_entries=16)
-def dimensions(snapshot_id: str) -> dict[str, list[str]]:
-    return engine().dimensions()
+def dimensions(snapshot_id: str, _eng: Engine) -> dict[str, list[str]]:
+    return _eng.dimensions()
 
 
 def sidebar(eng: Engine) -> None:
-    dims = dimensions(eng.snapshot.id)
+    dims = dimensions(eng.snapshot.id, eng)
     with st.sidebar:
         st.markdown("### Selection")
         first = eng.first_day
-        st.date_input("As-of date", value=eng.as_of, min_value=first, max_value=eng.as_of, key="as_of", format="YYYY-MM-DD",
+        # Kept in session state (not `value=`) so it survives page switches and a
+        # new snapshot resets it only when the old date falls outside the new range.
+        picked = st.session_state.get("as_of")
+        if not isinstance(picked, dt.date) or not first <= picked <= eng.as_of:
+            st.session_state["as_of"] = eng.as_of
+        st.date_input("As-of date", min_value=first, max_value=eng.as_of, key="as_of", format="YYYY-MM-DD",
                       help="The date the figures describe. Defaults to the snapshot's as-of date.")
         st.multiselect("Segment", dims["segments"], key="f_segments", placeholder="All segments")
         st.multiselect("Region", dims["regions"], key="f_regions", placeholder="All regions")
@@ -73,10 +79,10 @@ def filters() -> Filters:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_overview(snapshot_id: str, t: dt.date, f: Filters):
-    return overview(engine(), t, f)
+def cached_overview(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
+    return overview(_eng, t, f)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_documents(snapshot_id: str, t: dt.date, f: Filters, bucket: int):
-    return engine().documents(t, f, bucket)
+def cached_documents(snapshot_id: str, t: dt.date, f: Filters, bucket: int, _eng: Engine):
+    return _eng.documents(t, f, bucket)

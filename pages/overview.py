@@ -10,7 +10,7 @@ from pages import common
 
 eng = common.engine()
 t, f = common.as_of(eng), common.filters()
-ov = common.cached_overview(eng.snapshot.id, t, f)
+ov = common.cached_overview(eng.snapshot.id, t, f, eng)
 h, p = ov.headline, ov.prior
 cur = h["base_currency"]
 

@@ -1,0 +1,121 @@
+"""Every page driven through the entrypoint with Streamlit's AppTest, as a user clicks."""
+
+import datetime as dt
+import re
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO, write_csvs
+from dashboard.ingest import ingest
+from dashboard.settings import Settings
+from dashboard.snapshots import DataDir
+from test_kpis_handworked import MIXED
+
+APP = str(REPO / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    d = tmp_path / "data"
+    assert ingest([write_csvs(tmp_path / "x", MIXED)], DataDir(d), Settings(), as_of=dt.date(2026, 5, 31)).ok
+    monkeypatch.setenv("O2C_DATA", str(d))
+    return d
+
+
+def shown_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [m.value for m in at.metric]
+    parts += [str(m.label) for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert not re.search(r"\bnan\b", shown_text(at), re.I)
+
+
+def test_overview_shows_the_hand_worked_figures(data):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    no_errors(at)
+    assert at.title[0].value == "Executive overview"
+    # Ledger B of test_kpis_handworked, at its as-of date 2026-05-31.
+    assert metric(at, "AR total") == "USD 865"
+    assert metric(at, "Overdue") == "27.7%"
+    assert metric(at, "DSO (standard)") == "52.8 days"
+    assert metric(at, "DSO (countback)") == "29.0 days"
+    assert metric(at, "Collection effectiveness") == "79.1%"
+    assert metric(at, "Customers over limit") == "1"
+    # each tile explains itself
+    assert all(m.help for m in at.metric)
+
+
+def app_with(**state) -> AppTest:
+    """A fresh session whose sidebar already holds this selection.
+
+    AppTest (1.67) drops the entrypoint's sidebar widgets from its element tree
+    on a rerun under st.navigation, so each selection is a new session here;
+    the real-browser journey (test_browser.py) changes them live.
+    """
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def test_overview_follows_the_sidebar(data):
+    at = app_with(f_segments=["SMB"])
+    no_errors(at)
+    assert metric(at, "AR total") == "USD 300"  # C1 only: 500 - 200
+    assert at.multiselect(key="f_segments").value == ["SMB"]
+    at = app_with(f_segments=["SMB"], as_of=dt.date(2026, 4, 30))
+    no_errors(at)
+    # At 04-30 for SMB: D4 300 - P5 100 = 200 open (D1, D3 not issued yet)
+    assert metric(at, "AR total") == "USD 200"
+
+
+def test_aging_page_drills_down_to_documents(data):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/aging.py").run()
+    no_errors(at)
+    assert at.title[0].value == "Aging"
+    docs = at.dataframe[-1].value
+    assert sorted(docs["invoice_id"]) == ["D1", "D2", "D3", "D5"]
+    at.selectbox(key="aging_bucket").set_value("1-30").run()
+    no_errors(at)
+    docs = at.dataframe[-1].value
+    assert sorted(docs["invoice_id"]) == ["D2", "D3"]
+    assert round(float(docs["open_amount_base"].sum()), 2) == 240.0
+    at.radio(key="aging_dim").set_value("region").run()
+    no_errors(at)
+
+
+def test_first_start_without_data_creates_the_demo(tmp_path, monkeypatch):
+    pytest.importorskip("dashboard.demo")
+    monkeypatch.setenv("O2C_DATA", str(tmp_path / "empty"))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    no_errors(at)
+    assert DataDir(tmp_path / "empty").current_id() is not None
+    assert metric(at, "AR total").startswith("USD ")
+
+
+def test_a_broken_settings_file_is_explained(data):
+    (data / "settings.toml").write_text('aging_edges = [0, 60, 30]\nbase_curency = "EUR"\n')
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    msg = at.error[0].value
+    assert "aging_edges" in msg and "strictly increasing" in msg and "base_curency" in msg
