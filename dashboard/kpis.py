@@ -249,7 +249,7 @@ class Engine:
 
     # --- the spec's outputs -----------------------------------------------------
 
-    def headline(self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True) -> dict:
+    def headline(self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True, cust: pl.DataFrame | None = None) -> dict:
         """The 'Headline JSON' of kpis.md at T for the selection; rounded as the spec says
         unless `rounded=False` (pages format exact values, so 27.746% shows as 27.7%)."""
         t = t or self.as_of
@@ -265,7 +265,7 @@ class Engine:
         d = self.dso(t, ar, current, f)
         cei = self.cei(t - dt.timedelta(days=p - 1), t, ar, current, f)
         pb = self.payment_behaviour(t, f)
-        cust = self.customers_frame(t, f)
+        cust = self.customers_frame(t, f) if cust is None else cust
         open_orders = float(cust["open_orders"].sum())
         top10 = float(cust["ar"].top_k(10).sum()) if cust.height else 0.0
         return {
@@ -398,7 +398,7 @@ def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: in
         .select("customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization")
     )
     return Overview(
-        headline=engine.headline(t, f, rounded=False),
+        headline=engine.headline(t, f, rounded=False, cust=cust),
         prior=engine.headline(prior_month_end(t), f, rounded=False),
         trend=engine.trend(t, f),
         aging=engine.aging(t, f),
