@@ -54,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("kpis", parents=[common], help="headline KPIs")
     s = sub.add_parser("at-risk", parents=[common], help="at-risk customers (not built yet)")
     s.add_argument("--top", type=int, default=20)
-    s = sub.add_parser("whatif", parents=[common], help="scenario results (not built yet)")
+    s = sub.add_parser("whatif", parents=[common], help="scenario results (whatif.md)")
     s.add_argument("--scenario", type=Path, required=True)
     return p
 
@@ -206,6 +206,22 @@ def cmd_serve(args, data: DataDir) -> int:
         return 0
 
 
+def cmd_whatif(args, data: DataDir) -> int:
+    from . import scenario
+
+    try:
+        sc = scenario.load_scenario(args.scenario)
+    except scenario.ScenarioError as exc:
+        raise CliError(f"invalid scenario file {args.scenario}", exc.details) from None
+    eng = _engine(args, data)
+    res = scenario.run(scenario.baseline(eng, args.as_of), sc, eng.settings.cost_of_capital)
+    out = res.summary | {"snapshot": eng.snapshot.id, "data_sha256": scenario.data_hash(eng)}
+    from .formatting import whatif_text
+
+    _out(args, out, whatif_text(out, eng.settings.base_currency))
+    return 0
+
+
 def cmd_not_yet(args, data: DataDir) -> int:
     raise CliError(f"'o2c {args.command}' is not built yet in this version (see the open issues)", code=2)
 
@@ -218,7 +234,7 @@ COMMANDS = {
     "rollback": cmd_rollback,
     "serve": cmd_serve,
     "at-risk": cmd_not_yet,
-    "whatif": cmd_not_yet,
+    "whatif": cmd_whatif,
 }
 
 if __name__ == "__main__":

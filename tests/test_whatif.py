@@ -1,0 +1,156 @@
+"""What-if scenarios (whatif.md) on a ledger worked out by hand, the CLI, and a zero-scenario property."""
+
+import datetime as dt
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import write_csvs
+from dashboard import scenario as S
+from dashboard.cli import main
+
+T = dt.date(2026, 3, 31)
+# Window P = 90: 2026-01-01 .. 2026-03-31.
+LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date
+A1,C1,2026-01-10,2026-02-09,900,2026-02-19
+A2,C1,2026-03-01,2026-03-31,900,
+B1,C2,2026-02-01,2026-03-18,4500,
+E1,C3,2025-12-01,2025-12-31,400,
+D1,C4,2025-10-01,2025-10-31,1000,2025-11-20
+""",
+    "customers": """
+customer_id,segment,region,credit_limit
+C1,SMB,EMEA,1000
+C2,Enterprise,EMEA,
+C3,SMB,APAC,500
+C4,Enterprise,APAC,
+""",
+    "orders": """
+order_id,customer_id,order_date,amount
+O1,C1,2026-03-20,300
+O2,C1,2026-03-25,200
+O3,C3,2026-03-10,150
+""",
+}
+# Baseline by hand:
+#  C1: window sales 1800 -> 20/day; terms (30*900 + 30*900)/1800 = 30; late: A1 paid 10 days late -> 10; dtp 40.
+#  C2: window sales 4500 -> 50/day; terms 45; no paid document of its own -> its segment's mean:
+#      Enterprise has D1 (C4) paid 20 days late -> 20; dtp 65.
+#  C3, C4: no sales in the window -> contribute nothing.
+#  dso_standard(T) = AR 5800 (900 + 4500 + 400) / sales 6300 * 90 = 82.857142...
+#  Limits: C1 headroom 1000 - 900 = 100: O1 (300) and O2 (500 running) blocked; exposure 1400 > 1000 over.
+#          C3 headroom 500 - 400 = 100: O3 150 blocked; exposure 550 > 500 over.
+#  -> blocked 650 in 3 orders, 2 customers over limit.
+SCENARIO = {
+    "name": "hand-worked",
+    "levers": [
+        {"kind": "terms", "days": 15, "segment": "SMB"},
+        {"kind": "collections", "reduction": 0.5},
+        {"kind": "discount", "rate": 0.02, "within_days": 10, "uptake": 0.5, "segment": "Enterprise"},
+        {"kind": "limits", "pct": 0.5, "segment": "SMB"},
+        {"kind": "limits", "value": 2000, "customer_ids": ["C1"]},
+    ],
+    "cost_of_capital": 0.08,
+}
+# Scenario by hand:
+#  C1: terms 45, late 10 * 0.5 = 5 -> dtp 50: delta AR 20 * (50 - 40) = +200.
+#  C2: terms 45, late 20 * 0.5 = 10 -> dtp1 55; discount: 0.5 * min(10, 55) + 0.5 * 55 = 32.5:
+#      delta AR 50 * (32.5 - 65) = -1625; discount cost 0.02 * 0.5 * 50 * 365 = 182.5.
+#  delta_ar = -1425; projected DSO = 82.857142 - 1425 / 70 = 62.5; cash released 1425;
+#  financing 1425 * 0.08 = 114; net 114 - 182.5 = -68.5.
+#  Limits compound in order: C1 1000 * 1.5 = 1500, then set to 2000 (headroom 1100: nothing blocked);
+#  C3 500 * 1.5 = 750 (headroom 350: O3 released). Nobody over limit.
+
+
+@pytest.fixture
+def eng(ledger):
+    return ledger(LEDGER)
+
+
+def test_hand_worked_scenario(eng):
+    b = S.baseline(eng, T)
+    r = S.run(b, S.parse_scenario(SCENARIO))
+    s = r.summary
+    assert s["baseline"] == {"dso_standard": 82.86, "blocked_orders_value": 650.0, "blocked_orders_count": 3, "over_limit_customers": 2}
+    assert s["scenario"] == {"dso_standard": 62.5, "blocked_orders_value": 0.0, "blocked_orders_count": 0, "over_limit_customers": 0}
+    assert (s["delta_ar"], s["projected_dso"], s["cash_released"]) == (-1425.0, 62.5, 1425.0)
+    assert (s["discount_cost_per_year"], s["financing_effect_per_year"], s["net_effect_per_year"]) == (182.5, 114.0, -68.5)
+    # annualised cost of the discount: 0.02 / 0.98 * 365 / (45 - 10) = 21.28 %
+    assert round(s["discounts"][0]["annualised_rate"], 4) == 0.2128
+    seg = {x["segment"]: x for x in s["by_segment"]}
+    assert seg["SMB"]["delta_ar"] == 200.0 and seg["SMB"]["delta_dso"] == 10.0
+    assert seg["Enterprise"]["delta_ar"] == -1625.0 and seg["Enterprise"]["delta_dso"] == -32.5
+    assert seg["SMB"]["blocked_orders_count"] == {"baseline": 3, "scenario": 0}
+    # bridge, days of DSO: terms C1 +15 days * 20 / 70; collections (C1 -5 * 20, C2 -10 * 50) / 70; discount -22.5 * 50 / 70
+    assert [round(d, 4) for _, d in r.bridge] == [round(300 / 70, 4), round(-600 / 70, 4), round(-1125 / 70, 4)]
+    assert sorted(zip(r.changes["customer_id"], r.changes["status"])) == [("C1", "back within limit"), ("C3", "back within limit")]
+
+
+def test_each_lever_alone(eng):
+    b = S.baseline(eng, T)
+
+    def delta(*levers):
+        return S.run(b, S.parse_scenario({"levers": list(levers)})).summary
+
+    # terms -40 days for everyone: C1 max(0, -10 + 10) = 0 -> -800; C2 max(0, 5 + 20) = 25 -> -2000
+    assert delta({"kind": "terms", "days": -40})["delta_ar"] == -2800.0
+    # collections 100%: C1 late 10 -> 0: -200; C2 20 -> 0: -1000
+    assert delta({"kind": "collections", "reduction": 1})["delta_ar"] == -1200.0
+    # two collections levers multiply: (1 - 0.5) * (1 - 0.5) = 0.25 -> C1 -7.5 * 20, C2 -15 * 50
+    assert delta({"kind": "collections", "reduction": 0.5}, {"kind": "collections", "reduction": 0.5})["delta_ar"] == -900.0
+    # discount 100% uptake within 0 days: everybody pays at once: -800 - 3250; cost 0.01 * 70 * 365
+    d = delta({"kind": "discount", "rate": 0.01, "within_days": 0, "uptake": 1})
+    assert (d["delta_ar"], d["discount_cost_per_year"]) == (-4050.0, 255.5)
+    # limits -100% for SMB: limits become 0: every SMB order is blocked, both over
+    d = delta({"kind": "limits", "pct": -1, "segment": "SMB"})
+    assert d["scenario"]["blocked_orders_value"] == 650.0 and d["scenario"]["over_limit_customers"] == 2
+    # customers with no limit stay without one
+    d = delta({"kind": "limits", "value": 0, "segment": "Enterprise"})
+    assert d["scenario"]["over_limit_customers"] == 2 and d["delta_ar"] == 0.0
+
+
+def test_cli_whatif_json_and_invalid_files(tmp_path, capsys):
+    data = str(tmp_path / "d")
+    assert main(["ingest", str(write_csvs(tmp_path / "x", LEDGER)), "--data", data]) == 0
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps(SCENARIO))
+    capsys.readouterr()
+    assert main(["whatif", "--scenario", str(f), "--json", "--data", data, "--as-of", "2026-03-31"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("baseline", "scenario", "delta_ar", "projected_dso", "cash_released", "discount_cost_per_year",
+                "financing_effect_per_year", "net_effect_per_year", "by_segment"):
+        assert key in out
+    assert out["projected_dso"] == 62.5 and len(out["data_sha256"]) == 64
+    for bad, words in [
+        ({"levers": [{"kind": "limits", "pct": 1.5}]}, "lever 1 (limits): 'pct'"),
+        ({"levers": [{"kind": "terms", "days": 5}, {"kind": "discount", "rate": 0.02, "uptake": 0.3}]}, "lever 2 (discount): 'within_days'"),
+        ({"levers": [{"kind": "limitz", "pct": 0.1}]}, "'kind' must be one of terms, collections, discount, limits"),
+        ({"levers": [{"kind": "limits", "pct": 0.1, "value": 5}]}, "exactly one of 'pct'"),
+        ({"levers": [{"kind": "terms", "dayz": 5}]}, "allowed: days"),
+    ]:
+        f.write_text(json.dumps(bad))
+        assert main(["whatif", "--scenario", str(f), "--json", "--data", data]) == 1
+        err = json.loads(capsys.readouterr().err)
+        assert any(words in d for d in err["details"]), (words, err)
+
+
+LEVER = st.one_of(
+    st.builds(lambda: {"kind": "terms", "days": 0}),
+    st.builds(lambda: {"kind": "collections", "reduction": 0.0}),
+    st.builds(lambda: {"kind": "limits", "pct": 0.0}),
+    st.builds(lambda u: {"kind": "discount", "rate": 0.0, "within_days": 10, "uptake": u}, st.just(0.0)),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(levers=st.lists(LEVER, max_size=5), seg=st.sampled_from([None, "SMB", "Enterprise"]), days_back=st.integers(0, 200))
+def test_a_zero_scenario_changes_nothing(eng, levers, seg, days_back):
+    b = S.baseline(eng, T - dt.timedelta(days=days_back))
+    s = S.run(b, S.parse_scenario({"levers": [lv | ({"segment": seg} if seg else {}) for lv in levers]})).summary
+    assert s["delta_ar"] == 0 and s["cash_released"] == 0 and s["net_effect_per_year"] == 0
+    assert s["projected_dso"] == s["baseline"]["dso_standard"]
+    assert {k: v for k, v in s["scenario"].items() if k != "dso_standard"} == {k: v for k, v in s["baseline"].items() if k != "dso_standard"}
