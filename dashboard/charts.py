@@ -35,3 +35,22 @@ def aging_by(aging: pl.DataFrame, dim: str, bucket_names: list[str], currency: s
         fig.add_bar(x=part[dim].to_list(), y=part["ar"].to_list(), name=name.replace("_", "-"), marker_color=PALETTE[i % len(PALETTE)])
     fig.update_layout(barmode="relative", title=f"Aging by {dim} ({currency})", yaxis_tickformat=",.0f", **LAYOUT)
     return fig
+
+
+def dso_bridge(baseline_dso: float | None, bridge: list[tuple[str, float]]) -> go.Figure:
+    """Waterfall from baseline DSO to scenario DSO, one bar per lever kind."""
+    base = baseline_dso or 0.0
+    labels = ["Baseline DSO"] + [f"{k.capitalize()}" for k, _ in bridge] + ["Scenario DSO"]
+    values = [base] + [v for _, v in bridge] + [0]
+    measures = ["absolute"] + ["relative"] * len(bridge) + ["total"]
+    fig = go.Figure(go.Waterfall(x=labels, y=values, measure=measures, text=[f"{v:+.1f}" if m == "relative" else "" for v, m in zip(values, measures)],
+                                 decreasing=dict(marker_color="#27ae60"), increasing=dict(marker_color="#c0392b"), totals=dict(marker_color=PALETTE[0])))
+    fig.update_layout(title="DSO bridge, baseline to scenario (days)", showlegend=False, **LAYOUT)
+    return fig
+
+
+def scenario_compare(rows: list[dict]) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=[r["name"] for r in rows], y=[r["projected_dso"] for r in rows], name="Projected DSO", marker_color=PALETTE[1])
+    fig.update_layout(title="Projected DSO by scenario (days)", **LAYOUT)
+    return fig

@@ -346,3 +346,103 @@ def data_hash(engine: Engine) -> str:
     for f in engine.snapshot.manifest["source_files"]:
         h.update(f"{f['name']}:{f['sha256']}\n".encode())
     return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- saved scenarios
+
+
+def _slug(name: str) -> str:
+    """A file name from a scenario name: never a path (no '/', '..' or hidden files)."""
+    s = "".join(ch if ch.isalnum() or ch in "-_ " else "-" for ch in name.strip()).strip().replace(" ", "_")
+    return (s.lstrip("._-") or "scenario")[:80]
+
+
+def scenario_dir(data_root: Path) -> Path:
+    return Path(data_root) / "scenarios"
+
+
+def save_scenario(data_root: Path, sc: Scenario) -> Path:
+    d = scenario_dir(data_root)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{_slug(sc.name)}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(sc.model_dump_json(indent=2, exclude_none=True), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def list_scenarios(data_root: Path) -> dict[str, Path]:
+    d = scenario_dir(data_root)
+    out = {}
+    for p in sorted(d.glob("*.json")) if d.exists() else []:
+        try:
+            out[load_scenario(p).name] = p
+        except ScenarioError:
+            continue  # a hand-edited file that no longer validates is not offered
+    return out
+
+
+def delete_scenario(data_root: Path, name: str) -> None:
+    path = list_scenarios(data_root).get(name)
+    if path:
+        path.unlink()
+
+
+def export_record(engine: Engine, sc: Scenario, res: Result) -> dict:
+    """What a decision needs to be audited later: the scenario, its results, and the data it ran on."""
+    return {
+        "scenario": json.loads(sc.model_dump_json(exclude_none=True)),
+        "results": res.summary,
+        "bridge_days": dict(res.bridge),
+        "snapshot": engine.snapshot.id,
+        "snapshot_as_of": engine.snapshot.manifest["as_of"],
+        "data_sha256": data_hash(engine),
+        "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def export_excel(record: dict, res: Result) -> bytes:
+    import io
+
+    import xlsxwriter
+
+    from .exports import defuse
+
+    buf = io.BytesIO()
+    with xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False}) as wb:
+        ws = wb.add_worksheet("summary")
+        rows = [("scenario", record["scenario"].get("name", "")), ("snapshot", record["snapshot"]), ("snapshot as of", record["snapshot_as_of"]),
+                ("data sha256", record["data_sha256"]), ("exported at", record["exported_at"]), ("as of", record["results"]["as_of"])]
+        r = record["results"]
+        for k in ("dso_standard", "blocked_orders_value", "blocked_orders_count", "over_limit_customers"):
+            rows.append((f"{k} (baseline)", r["baseline"][k]))
+            rows.append((f"{k} (scenario)", r["scenario"][k]))
+        for k in ("delta_ar", "cash_released", "discount_cost_per_year", "financing_effect_per_year", "net_effect_per_year", "cost_of_capital"):
+            rows.append((k, r[k]))
+        for i, lv in enumerate(record["scenario"].get("levers", []), 1):
+            rows.append((f"lever {i}", json.dumps(lv)))
+        for i, (k, v) in enumerate(rows):
+            ws.write_string(i, 0, str(k))
+            if isinstance(v, (int, float)) and v is not None:
+                ws.write_number(i, 1, v)
+            else:
+                ws.write_string(i, 1, "" if v is None else str(v))
+        ws.set_column(0, 0, 34)
+        ws.set_column(1, 1, 70)
+        seg = pl.DataFrame([{"segment": x["segment"], "delta_ar": x["delta_ar"], "delta_dso": x["delta_dso"], "cash_released": x["cash_released"],
+                             "discount_cost_per_year": x["discount_cost_per_year"],
+                             "blocked_value_baseline": x["blocked_orders_value"]["baseline"], "blocked_value_scenario": x["blocked_orders_value"]["scenario"]}
+                            for x in r["by_segment"]])
+        for name, df in (("by_segment", seg), ("status_changes", res.changes)):
+            sheet = wb.add_worksheet(name)
+            df = defuse(df)
+            for j, col in enumerate(df.columns):
+                sheet.write_string(0, j, col)
+                for i, v in enumerate(df[col].to_list(), 1):
+                    if v is None:
+                        continue
+                    if isinstance(v, (int, float)):
+                        sheet.write_number(i, j, v)
+                    else:
+                        sheet.write_string(i, j, str(v))
+    return buf.getvalue()

@@ -86,3 +86,11 @@ def cached_overview(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_documents(snapshot_id: str, t: dt.date, f: Filters, bucket: int, _eng: Engine):
     return _eng.documents(t, f, bucket)
+
+
+@st.cache_resource(show_spinner="Computing the per-customer baseline...", max_entries=8)
+def cached_baseline(snapshot_id: str, t: dt.date, _eng: Engine):
+    """The what-if baseline, once per snapshot and as-of date (a lever change then costs milliseconds)."""
+    from dashboard.scenario import baseline
+
+    return baseline(_eng, t)
