@@ -20,11 +20,16 @@ import polars as pl
 
 from . import queries
 from .contract import TABLES, UNASSIGNED_SEGMENT, Column
+from .layouts import LayoutError
+from .layouts import apply as apply_layout
+from .layouts import detect as detect_layout
+from .layouts import resolve as resolve_layout
 from .settings import Settings
 from .snapshots import DataDir, SnapshotInfo, new_id, sha256
 from .validation import Report
 
-READABLE = {".csv", ".txt", ".tsv", ".parquet", ".pq"}
+READABLE = {".csv", ".txt", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm"}
+EXCEL = {".xlsx", ".xlsm"}
 # File stems that name each table (generic layout): "invoices.csv", "AR_invoices_2026.parquet", ...
 TABLE_WORDS = {
     "invoices": ("invoice", "document", "open_item", "ledger", "receivable"),
@@ -74,37 +79,46 @@ def expand(paths: list[Path]) -> list[Path]:
     return files
 
 
-def classify(files: list[Path], report: Report) -> dict[str, Path]:
-    """Which table each file holds, from its name; one file alone is the invoices table."""
-    tables: dict[str, Path] = {}
-    for f in files:
-        stem = f.stem.lower()
-        found = [t for t, words in TABLE_WORDS.items() if any(w in stem for w in words)]
-        if len(files) == 1 and len(found) != 1:
-            found = ["invoices"]
-        if len(found) != 1:
-            report.add("error", f.name, "unknown table", "cannot tell which table this file holds; name it invoices, payments, customers, orders or fx (e.g. invoices.csv)")
-            continue
-        t = found[0]
-        if t in tables:
-            report.add("error", f.name, "duplicate table", f"two files hold the {t} table ({tables[t].name} and {f.name}); give one file per table")
-            continue
-        tables[t] = f
-    return tables
+def table_from_name(f: Path, lone: bool) -> str | None:
+    stem = f.stem.lower()
+    found = [t for t, words in TABLE_WORDS.items() if any(w in stem for w in words)]
+    if len(found) == 1:
+        return found[0]
+    return "invoices" if lone else None
+
+
+def sniff_csv(path: Path) -> tuple[str, str]:
+    """(encoding, delimiter) of a text export: UTF-8 (with or without BOM) or Windows-1252; , ; tab or |."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    try:
+        text = head.decode("utf-8")
+        enc = "utf8"
+    except UnicodeDecodeError as exc:
+        # a cut multi-byte character at the end of the sample is still UTF-8
+        enc = "utf8" if exc.start >= len(head) - 3 else "cp1252"
+        text = head.decode("utf-8" if enc == "utf8" else "cp1252", errors="replace")
+    first = text.lstrip("\ufeff").splitlines()[0] if text else ""
+    sep = max([",", ";", "\t", "|"], key=first.count)
+    return enc, sep
 
 
 def read_raw(path: Path) -> tuple[pl.DataFrame, int]:
-    """The file as a frame, every CSV column as text; and the offset from row index to the row an analyst sees."""
-    if path.suffix.lower() in (".parquet", ".pq"):
+    """The file as a frame (CSV columns as text) and the offset from row index to the row an analyst sees."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
         return pl.read_parquet(path), 1
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    with open(path, "rb") as fh:
-        head = fh.read(65536).decode("utf-8", errors="replace")
-    first = head.splitlines()[0] if head else ""
-    if sep == "," and first.count(";") > first.count(","):
-        sep = ";"
+    if suffix in EXCEL:
+        # Cached cell values only: no formula in the workbook is ever evaluated.
+        return pl.read_excel(path, engine="calamine"), 2
+    enc, sep = sniff_csv(path)
+    if enc == "utf8":
+        df = pl.read_csv(path, infer_schema=False, separator=sep, encoding="utf8-lossy")
+    else:
+        df = pl.read_csv(path.read_bytes().decode("cp1252").encode("utf-8"), infer_schema=False, separator=sep)
+    df = df.rename({c: c.lstrip("\ufeff") for c in df.columns})
     # CSV row i (0-based, after the header) is line i + 2 of the file, as a spreadsheet shows it.
-    return pl.read_csv(path, infer_schema=False, separator=sep, encoding="utf8-lossy"), 2
+    return df, 2
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -152,7 +166,9 @@ TYPE_WORDS = {
 def parse_table(name: str, raw: pl.DataFrame, file: str, offset: int, report: Report) -> pl.DataFrame | None:
     """Typed table with the contract's columns (absent optional ones as nulls) and a `_row` index."""
     table = TABLES[name]
-    names = [c.strip().lower() for c in raw.columns]
+    if "_row" not in raw.columns:
+        raw = raw.with_row_index("_row")
+    names = [c if c == "_row" else c.strip().lower() for c in raw.columns]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         report.add("error", file, "duplicate column", f"the column(s) {', '.join(dupes)} appear more than once in the header")
@@ -165,7 +181,6 @@ def parse_table(name: str, raw: pl.DataFrame, file: str, offset: int, report: Re
             f"the {name} table needs the column(s) {', '.join(missing)}; found: {', '.join(raw.columns) or 'none'}",
         )
         return None
-    raw = raw.with_row_index("_row")
     present = [c for c in table.columns if c.name in raw.columns]
     exprs = [_parsed(c, raw.schema[c.name]).alias(c.name) for c in present]
     flags = []
@@ -362,6 +377,7 @@ def ingest(
     as_of: dt.date | None = None,
     source: str = "ingest",
     progress: Progress | None = None,
+    layout: str | None = None,
 ) -> IngestResult:
     """Check an extract whole; publish it as the current snapshot, or keep it with its report."""
     t0 = time.perf_counter()
@@ -383,25 +399,52 @@ def ingest(
     timings: dict[str, float] = {}
     built = None
     try:
-        by_table = classify(files, report)
-        if "invoices" not in by_table and report.ok:
-            report.add("error", ", ".join(f.name for f in files), "missing table", "no invoices table: name the file with the documents invoices.csv (or .parquet)")
         typed: dict[str, pl.DataFrame] = {}
         offsets: dict[str, int] = {}
-        for i, (name, f) in enumerate(by_table.items()):
-            step(0.05 + 0.3 * i / max(1, len(by_table)), f"Reading and checking {f.name}")
+        sources: dict[str, str] = {}
+        layouts_used: dict[str, str] = {}
+        fixed = resolve_layout(layout, data.root) if layout else None
+        for i, f in enumerate(files):
+            step(0.05 + 0.3 * i / len(files), f"Reading and checking {f.name}")
             try:
-                raw, offsets[name] = read_raw(f)
+                raw, offset = read_raw(f)
             except Exception as exc:  # a file polars cannot read at all
                 report.add("error", f.name, "unreadable file", f"cannot be read as {f.suffix.lstrip('.').upper()}: {exc}")
                 continue
-            t = parse_table(name, raw, f.name, offsets[name], report)
-            if t is not None:
-                typed[name] = t
+            hint = table_from_name(f, lone=len(files) == 1)
+            try:
+                lay = fixed or detect_layout(raw.columns, f.name, data.root, hint or "invoices")
+            except LayoutError as exc:
+                if table_from_name(f, lone=False) is None:
+                    report.add("error", f.name, "unknown layout", str(exc))
+                    continue
+                # Named like a contract table (invoices.csv): the generic check says exactly which column is missing.
+                lay = resolve_layout("generic", data.root)
+            layouts_used[f.name] = lay.name
+            if lay.generic:
+                if hint is None:
+                    report.add("error", f.name, "unknown table", "cannot tell which table this file holds; name it invoices, payments, customers, orders or fx (e.g. invoices.csv)")
+                    continue
+                parts = {hint: raw}
+            else:
+                def skipped(n, f=f):
+                    report.add("warning", f.name, "rows skipped", f"{n:,} row(s) without a document number (totals, subtotals or blank lines) were skipped")
+                parts = apply_layout(lay, raw.with_row_index("_row"), skipped)
+            for name, part in parts.items():
+                if name in sources:
+                    report.add("error", f.name, "duplicate table", f"two files hold the {name} table ({sources[name]} and {f.name}); give one file per table")
+                    continue
+                sources[name], offsets[name] = f.name, offset
+                t = parse_table(name, part, f.name, offset, report)
+                if t is not None:
+                    typed[name] = t
+        report.facts["layouts"] = layouts_used
+        if "invoices" not in sources and report.ok:
+            report.add("error", ", ".join(f.name for f in files), "missing table", "no invoices table: name the file with the documents invoices.csv (or .parquet), or choose a layout with --layout")
         timings["read_parse"] = time.perf_counter() - t0
         if report.ok:
             step(0.4, "Checking the extract as a whole")
-            built = check_and_build(typed, {n: f.name for n, f in by_table.items()}, offsets, report, settings, as_of)
+            built = check_and_build(typed, sources, offsets, report, settings, as_of)
         timings["checks"] = time.perf_counter() - t0
     except Exception as exc:  # never a traceback for the analyst, never a half load
         report.add("error", ", ".join(f.name for f in files), "internal error", f"the extract could not be processed ({type(exc).__name__}: {exc}); nothing was loaded")
