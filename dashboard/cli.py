@@ -146,7 +146,8 @@ def make_demo(data: DataDir, invoices: int = 150_000, seed: int = 42, customers:
     from .ingest import ingest
 
     data.ensure()
-    with tempfile.TemporaryDirectory(dir=data.staging, prefix="demo-") as tmp:
+    # Outside .staging: ingest cleans that folder of killed loads before it starts.
+    with tempfile.TemporaryDirectory(dir=data.root, prefix=".demo-") as tmp:
         folder = write_demo_extract(Path(tmp), invoices=invoices, seed=seed, customers=customers)
         return ingest([folder], data, load_settings(data.root), source=f"o2c demo --invoices {invoices} --seed {seed}", progress=progress)
 

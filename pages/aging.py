@@ -50,12 +50,18 @@ drill = f if not pick else (
     common.Filters(f.segments if dim != "segment" else tuple(pick), f.regions if dim != "region" else tuple(pick), f.currencies)
 )
 docs = common.cached_documents(eng.snapshot.id, t, drill, bucket, eng)
-st.caption(f"{docs.height:,} open documents (largest first{', first 5,000 shown' if docs.height >= 5000 else ''}), open amount {docs['open_amount_base'].sum():,.2f} {cur}.")
+behind = ag if not pick else ag.filter(pl.col(dim).is_in(pick))
+behind = behind if bucket < 0 else behind.filter(pl.col("bucket") == bucket)
+n_docs, amount = int(behind["documents"].sum()), float(behind["ar"].sum())
+shown = f"; the {docs.height:,} largest are listed" if docs.height < n_docs else ""
+st.caption(f"{n_docs:,} open documents, {amount:,.2f} {cur} in all{shown}. Click a column heading to sort.")
 st.dataframe(
     docs,
     hide_index=True,
     width="stretch",
     column_config={
+        "invoice_id": "Document", "customer_id": "Customer", "customer_name": "Name", "segment": "Segment", "region": "Region",
+        "document_type": "Type", "invoice_date": "Invoice date", "due_date": "Due date", "currency": "Currency", "disputed": "Disputed",
         "amount_original": st.column_config.NumberColumn("Amount (document currency)", format="accounting"),
         "open_amount_base": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"),
         "days_past_due": st.column_config.NumberColumn("Days past due", format="%d"),

@@ -51,9 +51,9 @@ TILES = [
     ("Customers over limit", count(h["over_limit_customers"]), delta("over_limit_customers", lambda x: f"{x:+,}"), "inverse", "over_limit_customers"),
     ("Top-10 concentration", pct(h["concentration_top10"]), delta("concentration_top10", signed_pts), "inverse", "concentration_top10"),
 ]
-for row in range(0, len(TILES), 6):
-    cols = st.columns(6)
-    for col, (label, value, d, color, key) in zip(cols, TILES[row : row + 6]):
+for row in range(0, len(TILES), 4):
+    cols = st.columns(4)
+    for col, (label, value, d, color, key) in zip(cols, TILES[row : row + 4]):
         col.metric(label, value, d, delta_color=color, help=FORMULAS.get(key), border=True)
 
 left, right = st.columns(2)
@@ -66,16 +66,14 @@ with right:
     st.markdown("**Top customers by overdue amount**")
     money_col = st.column_config.NumberColumn(format="accounting")
     st.dataframe(
-        ov.top_overdue.with_columns(pl.col("utilization") * 100),
+        ov.top_overdue.select("customer_id", "name", "segment", "ar_overdue", "exposure", pl.col("utilization") * 100),
         hide_index=True,
         width="stretch",
         column_config={
-            "customer_id": "Customer", "name": "Name", "segment": "Segment", "region": "Region",
-            "ar": st.column_config.NumberColumn(f"AR ({cur})", format="accounting"),
+            "customer_id": "Customer", "name": "Name", "segment": "Segment",
             "ar_overdue": st.column_config.NumberColumn(f"Overdue ({cur})", format="accounting"),
             "exposure": st.column_config.NumberColumn(f"Exposure ({cur})", format="accounting"),
-            "credit_limit": st.column_config.NumberColumn(f"Limit ({cur})", format="accounting"),
-            "utilization": st.column_config.NumberColumn("Used", format="%.0f%%"),
+            "utilization": st.column_config.NumberColumn("Limit used", format="%.0f%%", help="Exposure / credit limit; empty when the customer has no limit"),
         },
     )
 
