@@ -45,7 +45,12 @@ def dso_bridge(baseline_dso: float | None, bridge: list[tuple[str, float]]) -> g
     measures = ["absolute"] + ["relative"] * len(bridge) + ["total"]
     fig = go.Figure(go.Waterfall(x=labels, y=values, measure=measures, text=[f"{v:+.1f}" if m == "relative" else "" for v, m in zip(values, measures)],
                                  decreasing=dict(marker_color="#27ae60"), increasing=dict(marker_color="#c0392b"), totals=dict(marker_color=PALETTE[0])))
-    fig.update_layout(title="DSO bridge, baseline to scenario (days)", showlegend=False, **LAYOUT)
+    # Zoom on the part of the axis where the steps happen (a bar from 0 would hide them).
+    levels = [base]
+    for _, v in bridge:
+        levels.append(levels[-1] + v)
+    pad = max(2.0, 0.25 * (max(levels) - min(levels)))
+    fig.update_layout(title="DSO bridge, baseline to scenario (days)", showlegend=False, yaxis_range=[max(0.0, min(levels) - pad), max(levels) + pad], **LAYOUT)
     return fig
 
 

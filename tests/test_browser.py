@@ -1,0 +1,167 @@
+"""Real-browser journeys: the served app in Debian's headless Chromium, driven by Playwright.
+
+Screenshots go to <repo>/screenshots/ (git-ignored) for a person to look at.
+"""
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from dashboard.cli import make_demo
+from dashboard.snapshots import DataDir
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = REPO / "screenshots"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
+    data = tmp_path_factory.mktemp("browser") / "data"
+    assert make_demo(DataDir(data), invoices=60_000).ok
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env={**__import__("os").environ, "O2C_DATA": str(data)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the dashboard did not start: " + proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "timeout")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    pg = browser.new_page(viewport={"width": 1500, "height": 1100})
+    yield pg
+    pg.close()
+
+
+def tile(page, label: str) -> str:
+    m = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first
+    return m.locator("[data-testid=stMetricValue]").inner_text()
+
+
+def wait_change(page, label: str, old: str, timeout: float = 30) -> str:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            v = tile(page, label)
+            if v != old:
+                return v
+        except Exception:  # the element is being replaced by a rerun
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"'{label}' stayed at {old}")
+
+
+def assert_clean(page) -> None:
+    assert page.locator("[data-testid=stException]").count() == 0
+    text = page.inner_text("body")
+    assert "Traceback" not in text
+    assert not re.search(r"\bnan\b", text, re.I), "the page shows 'nan'"
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_overview_follows_as_of_date_and_segment(app_url, page):
+    t0 = time.perf_counter()
+    page.goto(app_url)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stMetric]').length >= 12 && document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
+    print(f"\noverview settled in {time.perf_counter() - t0:.2f} s")
+    assert_clean(page)
+    ar, dso = tile(page, "AR total"), tile(page, "DSO (standard)")
+    assert ar.startswith("USD ") and dso.endswith("days")
+    shot(page, "overview_initial.png")
+
+    # an earlier as-of date: the figures change
+    # Streamlit's date input is three spin buttons (year, month, day): type the month.
+    month = page.get_by_role("spinbutton", name="month, As-of date")
+    month.click()
+    month.type("07")
+    month.press("Enter")
+    page.get_by_role("heading", name="Executive overview").click()  # leaving the field commits the date
+    ar_july = wait_change(page, "AR total", ar)
+    page.get_by_text("As of 31 July 2026").wait_for(timeout=30_000)
+    assert_clean(page)
+    shot(page, "overview_asof.png")
+
+    # one segment: the figures change again
+    page.locator("[data-testid=stMultiSelect]").filter(has_text="Segment").locator("input").click()
+    page.get_by_role("option", name="SMB").click()
+    page.keyboard.press("Escape")
+    ar_smb = wait_change(page, "AR total", ar_july)
+    assert ar_smb != ar_july
+    assert_clean(page)
+    shot(page, "overview_segment.png")
+
+
+def test_aging_drill_down(app_url, page):
+    page.goto(app_url)
+    page.get_by_role("link", name="Aging").click()
+    page.get_by_text("Documents behind a bucket").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Download CSV").wait_for(timeout=30_000)
+    assert page.locator("[data-testid=stDataFrame]").count() >= 2
+    assert_clean(page)
+    shot(page, "aging.png")
+
+
+def test_whatif_slider_moves_dso_and_blocked_orders(app_url, page):
+    page.goto(app_url)
+    page.get_by_role("link", name="What-if studio").click()
+    page.get_by_text("Baseline and scenario").wait_for(timeout=30_000)
+    dso, blocked = tile(page, "DSO (scenario)"), tile(page, "Blocked orders")
+    slider = page.get_by_role("slider", name="Change in terms (days)")
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowRight")
+    wait_change(page, "DSO (scenario)", dso)
+    limits = page.get_by_role("slider", name="Change in limits (%)")
+    limits.focus()
+    limits.press("Home")  # -100 %: every order of a customer with a limit is blocked
+    wait_change(page, "Blocked orders", blocked)
+    assert_clean(page)
+    shot(page, "whatif.png")
