@@ -18,6 +18,7 @@ nav = st.navigation(
         st.Page("pages/overview.py", title="Executive overview", icon=":material/dashboard:", default=True),
         st.Page("pages/aging.py", title="Aging", icon=":material/hourglass_bottom:"),
         st.Page("pages/whatif.py", title="What-if studio", icon=":material/tune:"),
+        st.Page("pages/data.py", title="Data", icon=":material/database:"),
     ]
 )
 nav.run()

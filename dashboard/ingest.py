@@ -378,8 +378,12 @@ def ingest(
     source: str = "ingest",
     progress: Progress | None = None,
     layout: str | None = None,
+    dry_run: bool = False,
 ) -> IngestResult:
-    """Check an extract whole; publish it as the current snapshot, or keep it with its report."""
+    """Check an extract whole; publish it as the current snapshot, or keep it with its report.
+
+    dry_run: only check and report (the Data page's "Check" step); nothing is kept or loaded.
+    """
     t0 = time.perf_counter()
     step = progress or (lambda f, msg: None)
     files = expand(paths)
@@ -450,6 +454,9 @@ def ingest(
         report.add("error", ", ".join(f.name for f in files), "internal error", f"the extract could not be processed ({type(exc).__name__}: {exc}); nothing was loaded")
         built = None
 
+    if dry_run:
+        shutil.rmtree(staging, ignore_errors=True)
+        return IngestResult(report, None, None, time.perf_counter() - t0, timings)
     if built is None or not report.ok:
         kept = _reject(data, staging, sid, report, hashes, source)
         return IngestResult(report, None, kept, time.perf_counter() - t0, timings)

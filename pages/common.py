@@ -94,3 +94,29 @@ def cached_baseline(snapshot_id: str, t: dt.date, _eng: Engine):
     from dashboard.scenario import baseline
 
     return baseline(_eng, t)
+
+
+def user_name() -> str:
+    """Who is using the dashboard, as far as it knows (a signed-in user, else the server's account)."""
+    from dashboard.snapshots import who
+
+    try:
+        if st.user.get("is_logged_in", False):
+            return str(st.user.get("email") or st.user.get("name"))
+    except Exception:  # no auth configured
+        pass
+    return who()
+
+
+@st.cache_data(show_spinner="Comparing the snapshots...", max_entries=8)
+def cached_compare(before: str, after: str) -> dict:
+    from dashboard.compare import compare_snapshots
+
+    data = data_dir()
+    settings = load_settings(data.root)
+    a, b = Engine.open(data.get(before), settings), Engine.open(data.get(after), settings)
+    try:
+        return compare_snapshots(a, b)
+    finally:
+        a.con.close()
+        b.con.close()
