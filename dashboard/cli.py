@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--customers", type=int, default=None)
     s = sub.add_parser("ingest", parents=[common], help="validate an extract and make it the current snapshot")
     s.add_argument("paths", nargs="+", type=Path)
-    s.add_argument("--layout", default="generic", help="layout name or file (only 'generic' for now)")
+    s.add_argument("--layout", default=None, help="layout name or .toml file (default: detected from each file's header)")
     sub.add_parser("snapshots", parents=[common], help="list snapshots")
     s = sub.add_parser("rollback", parents=[common], help="make an earlier snapshot current again")
     s.add_argument("id")
@@ -109,13 +109,20 @@ def cmd_kpis(args, data: DataDir) -> int:
 def cmd_ingest(args, data: DataDir) -> int:
     from .ingest import IngestUsageError, ingest
 
-    if args.layout not in ("generic",):
-        raise CliError(f"unknown layout '{args.layout}': the layouts available are: generic", code=2)
+    from .layouts import LayoutError, available, resolve
+
     settings = load_settings(data.root)
+    try:
+        # A broken layout file or an unknown layout name is a set-up problem, not the extract's: say so before any work.
+        available(data.root)
+        if args.layout:
+            resolve(args.layout, data.root)
+    except LayoutError as exc:
+        raise CliError(str(exc), code=2) from None
     progress = None if args.json else _progress_bar()
     try:
-        res = ingest(args.paths, data, settings, as_of=args.as_of, source="o2c ingest", progress=progress)
-    except IngestUsageError as exc:
+        res = ingest(args.paths, data, settings, as_of=args.as_of, source="o2c ingest", progress=progress, layout=args.layout)
+    except (IngestUsageError, LayoutError) as exc:
         raise CliError(str(exc), code=2) from None
     if progress:
         print(file=sys.stderr)

@@ -36,7 +36,11 @@ with tab_load:
     ups = st.file_uploader("Extract files", accept_multiple_files=True, type=[e.lstrip(".") for e in sorted(READABLE)], key="dp_upload")
     folders = sorted([p for p in inbox.iterdir() if p.is_dir()], reverse=True) if inbox.exists() else []
     picked = st.selectbox("...or a folder from the inbox", ["(uploaded files)"] + [p.name for p in folders], key="dp_inbox")
-    layouts = available(data.root)
+    try:
+        layouts = available(data.root)
+    except LayoutError as exc:  # a team's layout file with a mistake: say which, keep the built-in ones usable
+        st.error(f"{exc}. Fix or remove that file; until then detection cannot use the data folder's layouts.")
+        layouts = {}
     layout = st.selectbox("Layout", [DETECT] + list(layouts), key="dp_layout",
                           help="How the export's columns map onto the ledger contract. Detection reads the header of each file.")
     as_of = st.date_input("As-of date of the extract (optional)", value=None, key="dp_asof", format="YYYY-MM-DD",
