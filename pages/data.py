@@ -51,7 +51,8 @@ with tab_load:
             return inbox / picked
         if not ups:
             return None
-        sig = tuple((u.name, u.size) for u in ups)
+        # file_id is new for every upload: a corrected file with the same name and size is a new file
+        sig = tuple((u.name, u.file_id) for u in ups)
         if st.session_state.get("dp_saved_sig") != sig:
             # Uploads are kept in the inbox first: nothing an analyst drops is lost, whatever happens next.
             folder = inbox / f"upload-{new_id()}"
@@ -82,8 +83,10 @@ with tab_load:
         if report.facts.get("layouts"):
             st.caption("Layouts: " + ", ".join(f"{f} → {lay}" for f, lay in report.facts["layouts"].items()))
         if report.issues:
-            st.dataframe(report.frame(), hide_index=True, width="stretch",
-                         column_config={"severity": "Severity", "file": "File", "row": st.column_config.NumberColumn("Row", format="%d"),
+            # whole-file findings have no row, column or value: blank, not "None"
+            shown = report.frame().with_columns(pl.col("row").cast(pl.Utf8), pl.col("column"), pl.col("value")).fill_null("")
+            st.dataframe(shown, hide_index=True, width="stretch",
+                         column_config={"severity": "Severity", "file": "File", "row": "Row",
                                         "column": "Column", "value": "Value", "rule": "Rule", "message": "What to do"})
         if c2.button("Load", disabled=not report.ok, key="dp_load", icon=":material/upload:"):
             bar = st.progress(0.0, text="Loading...")

@@ -23,6 +23,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = REPO / "screenshots"
+DATA: dict[str, Path] = {}  # app url -> its data folder
 
 
 def free_port() -> int:
@@ -54,6 +55,7 @@ def app_url(tmp_path_factory):
                 if time.time() > deadline or proc.poll() is not None:
                     raise RuntimeError("the dashboard did not start: " + proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "timeout")
                 time.sleep(0.3)
+        DATA[url] = data
         yield url
     finally:
         proc.terminate()
@@ -75,6 +77,17 @@ def page(browser):
     pg = browser.new_page(viewport={"width": 1500, "height": 1100})
     yield pg
     pg.close()
+
+
+def open_page(page, url: str, name: str) -> None:
+    """Go to a page through the app's navigation, once the router has drawn it.
+
+    Before the entrypoint has run, Streamlit's sidebar briefly lists the files of
+    pages/ ("aging", "data"): clicking one of those runs that file without the router.
+    """
+    page.goto(url)
+    page.get_by_role("link", name="Executive overview", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("link", name=name, exact=True).click()
 
 
 def tile(page, label: str) -> str:
@@ -140,8 +153,7 @@ def test_overview_follows_as_of_date_and_segment(app_url, page):
 
 
 def test_aging_drill_down(app_url, page):
-    page.goto(app_url)
-    page.get_by_role("link", name="Aging").click()
+    open_page(page, app_url, "Aging")
     page.get_by_text("Documents behind a bucket").wait_for(timeout=30_000)
     page.get_by_role("button", name="Download CSV").wait_for(timeout=30_000)
     assert page.locator("[data-testid=stDataFrame]").count() >= 2
@@ -150,8 +162,7 @@ def test_aging_drill_down(app_url, page):
 
 
 def test_whatif_slider_moves_dso_and_blocked_orders(app_url, page):
-    page.goto(app_url)
-    page.get_by_role("link", name="What-if studio").click()
+    open_page(page, app_url, "What-if studio")
     page.get_by_text("Baseline and scenario").wait_for(timeout=30_000)
     dso, blocked = tile(page, "DSO (scenario)"), tile(page, "Blocked orders")
     slider = page.get_by_role("slider", name="Change in terms (days)")
@@ -165,3 +176,65 @@ def test_whatif_slider_moves_dso_and_blocked_orders(app_url, page):
     wait_change(page, "Blocked orders", blocked)
     assert_clean(page)
     shot(page, "whatif.png")
+
+
+def test_upload_check_and_load_an_erp_export(app_url, page, tmp_path):
+    """An analyst drops a German SAP export and an fx file, reads the report, fixes the file, loads it.
+
+    Last in this module on purpose: it changes the current snapshot of the shared server.
+    """
+    from test_layouts import SAP_DE
+
+    bad, good, fx = tmp_path / "bad" / "FBL5N_export.txt", tmp_path / "good" / "FBL5N_export.txt", tmp_path / "fx.csv"
+    bad.parent.mkdir()
+    good.parent.mkdir()
+    bad.write_bytes(SAP_DE.replace("15.03.2026", "32.03.2026").encode("cp1252"))
+    good.write_bytes(SAP_DE.encode("cp1252"))
+    fx.write_text("currency,rate_to_base\nEUR,1.10\n")
+
+    open_page(page, app_url, "Data")
+    page.get_by_text("Extract files").wait_for(timeout=30_000)
+    upload = page.locator("[data-testid=stFileUploaderDropzoneInput]")
+    upload.set_input_files([str(bad), str(fx)])
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stFileChip]').length == 2", timeout=30_000)
+    page.get_by_role("button", name="Check", exact=True).click()
+    page.get_by_text("The extract cannot be loaded: 1 error(s)").wait_for(timeout=60_000)
+    grid = page.locator("[data-testid=stDataFrame]").first
+    grid.wait_for()
+    shot(page, "data_refused.png")
+    assert page.get_by_role("button", name="Load", exact=True).is_disabled()
+
+    # the corrected export: remove the bad file, add the good one, check again
+    chips = page.locator("[data-testid=stFileChip]")
+    deadline = time.time() + 30
+    while chips.count() and time.time() < deadline:  # each removal reruns the page: click again once it settles
+        try:
+            page.locator("[data-testid=stFileChipDeleteBtn]").first.click(timeout=2_000)
+        except Exception:
+            pass
+        time.sleep(0.5)
+    assert chips.count() == 0
+    # same file name and size as the refused one: only its content differs
+    assert good.stat().st_size == bad.stat().st_size
+    upload.set_input_files([str(good), str(fx)])
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stFileChip]').length == 2", timeout=30_000)
+    chips.first.wait_for()
+    page.get_by_role("button", name="Check", exact=True).click()
+    page.get_by_text("The extract passes every check").wait_for(timeout=60_000)
+    assert "FBL5N_export.txt → sap-fbl5n" in page.inner_text("body")
+    assert_clean(page)
+    shot(page, "data_checked.png")
+    page.get_by_role("button", name="Load", exact=True).click()
+    page.get_by_text("is now current").wait_for(timeout=60_000)
+
+    # the overview now shows the export: at 2026-04-10 (its latest date) 1,634.30 EUR open x 1.10 = USD 1,797.73
+    page.get_by_role("link", name="Executive overview", exact=True).click()
+    page.get_by_text("As of 10 April 2026").wait_for(timeout=60_000)
+    assert tile(page, "AR total") == "USD 1.8k"
+    from dashboard.kpis import Engine
+    from dashboard.settings import Settings
+
+    data = DataDir(DATA[app_url])
+    assert Engine.open(data.current(), Settings()).headline()["ar_total"] == 1797.73
+    assert_clean(page)
+    shot(page, "data_loaded_overview.png")
