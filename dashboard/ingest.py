@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -103,22 +104,27 @@ def sniff_csv(path: Path) -> tuple[str, str]:
     return enc, sep
 
 
-def read_raw(path: Path) -> tuple[pl.DataFrame, int]:
-    """The file as a frame (CSV columns as text) and the offset from row index to the row an analyst sees."""
+def read_raw(path: Path) -> tuple[pl.LazyFrame, int]:
+    """The file as a lazy frame (CSV columns as text) and the offset from row index to the row an analyst sees.
+
+    Lazy, so that a large CSV or Parquet file is parsed and checked in a stream:
+    its text form is never held in memory whole.
+    """
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        return pl.read_parquet(path), 1
+        return pl.scan_parquet(path), 1
     if suffix in EXCEL:
         # Cached cell values only: no formula in the workbook is ever evaluated.
-        return pl.read_excel(path, engine="calamine"), 2
+        return pl.read_excel(path, engine="calamine").lazy(), 2
     enc, sep = sniff_csv(path)
     if enc == "utf8":
-        df = pl.read_csv(path, infer_schema=False, separator=sep, encoding="utf8-lossy")
+        lf = pl.scan_csv(path, infer_schema=False, separator=sep, encoding="utf8-lossy")
     else:
-        df = pl.read_csv(path.read_bytes().decode("cp1252").encode("utf-8"), infer_schema=False, separator=sep)
-    df = df.rename({c: c.lstrip("\ufeff") for c in df.columns})
+        lf = pl.read_csv(path.read_bytes().decode("cp1252").encode("utf-8"), infer_schema=False, separator=sep).lazy()
+    names = lf.collect_schema().names()
+    lf = lf.rename({c: c.lstrip("\ufeff") for c in names if c.startswith("\ufeff")})
     # CSV row i (0-based, after the header) is line i + 2 of the file, as a spreadsheet shows it.
-    return df, 2
+    return lf, 2
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -163,44 +169,73 @@ TYPE_WORDS = {
 }
 
 
-def parse_table(name: str, raw: pl.DataFrame, file: str, offset: int, report: Report) -> pl.DataFrame | None:
-    """Typed table with the contract's columns (absent optional ones as nulls) and a `_row` index."""
+def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: int, report: Report) -> pl.DataFrame | None:
+    """Typed table with the contract's columns (absent optional ones as nulls) and a `_row` index.
+
+    One streaming pass parses every value and flags the ones that do not parse;
+    only when a flag is up is the file read again, for the offending rows' text.
+    """
     table = TABLES[name]
-    if "_row" not in raw.columns:
+    raw = raw.lazy()
+    cols = raw.collect_schema().names()
+    if "_row" not in cols:
         raw = raw.with_row_index("_row")
-    names = [c if c == "_row" else c.strip().lower() for c in raw.columns]
+    names = [c if c == "_row" else c.strip().lower() for c in raw.collect_schema().names()]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         report.add("error", file, "duplicate column", f"the column(s) {', '.join(dupes)} appear more than once in the header")
         return None
-    raw = raw.rename(dict(zip(raw.columns, names)))
-    missing = [c for c in table.required_columns if c not in raw.columns]
+    raw = raw.rename(dict(zip(raw.collect_schema().names(), names)))
+    schema = raw.collect_schema()
+    missing = [c for c in table.required_columns if c not in schema]
     if missing:
         report.add(
             "error", file, "missing column",
-            f"the {name} table needs the column(s) {', '.join(missing)}; found: {', '.join(raw.columns) or 'none'}",
+            f"the {name} table needs the column(s) {', '.join(missing)}; found: {', '.join(n for n in names if n != '_row') or 'none'}",
         )
         return None
-    present = [c for c in table.columns if c.name in raw.columns]
-    exprs = [_parsed(c, raw.schema[c.name]).alias(c.name) for c in present]
+    present = [c for c in table.columns if c.name in schema]
+    exprs = [_parsed(c, schema[c.name]).alias(c.name) for c in present]
     flags = []
     for c in present:
-        given = _text(c.name).is_not_null() if raw.schema[c.name] == pl.Utf8 else pl.col(c.name).is_not_null()
+        given = _text(c.name).is_not_null() if schema[c.name] == pl.Utf8 else pl.col(c.name).is_not_null()
         if c.type != "text":
-            flags.append((given & _parsed(c, raw.schema[c.name]).is_null()).alias(f"_bad_{c.name}"))
+            flags.append(((given & _parsed(c, schema[c.name]).is_null()).alias(f"_bad_{c.name}"), c, "bad"))
         if c.required:
-            flags.append((~given).alias(f"_missing_{c.name}"))
-    checked = raw.select("_row", *exprs, *flags)
-    for c in present:
-        if f"_bad_{c.name}" in checked.columns:
-            bad = raw.filter(checked[f"_bad_{c.name}"]).select("_row", pl.col(c.name).cast(pl.Utf8))
+            flags.append(((~given).alias(f"_missing_{c.name}"), c, "missing"))
+    try:
+        checked = raw.select("_row", *exprs, *[f for f, _, _ in flags]).collect(engine="streaming")
+    except pl.exceptions.PolarsError as exc:  # ragged lines, bad quoting: the file itself cannot be read
+        report.add("error", file, "unreadable file", f"cannot be read: {str(exc).splitlines()[0]}")
+        return None
+    for expr, c, kind in flags:
+        flag = checked.get_column(expr.meta.output_name())
+        if not flag.any():
+            continue
+        rows = checked.filter(flag).select("_row")
+        if kind == "bad":
+            bad = raw.join(rows.lazy(), on="_row", how="semi").select("_row", pl.col(c.name).cast(pl.Utf8)).collect().sort("_row")
             report.add_rows("error", file, f"not a {c.type}", f"'{c.name}' {TYPE_WORDS[c.type]}", bad, c.name, offset)
-        if f"_missing_{c.name}" in checked.columns:
-            bad = checked.filter(pl.col(f"_missing_{c.name}")).select("_row", pl.lit(None, pl.Utf8).alias(c.name))
+        else:
+            bad = rows.with_columns(pl.lit(None, pl.Utf8).alias(c.name))
             report.add_rows("error", file, "required value missing", f"'{c.name}' is empty; every row needs one", bad, c.name, offset)
     typed = checked.select("_row", *[c.name for c in present])
-    absent = [pl.lit(None, _dtype(c)).alias(c.name) for c in table.columns if c.name not in raw.columns]
+    del checked
+    # One chunk per column (the streaming engine returns many): later expressions over columns with
+    # different chunking would make polars realign, i.e. copy, the whole table. Series added later are rechunked too.
+    typed = _rechunk(typed)
+    absent = [pl.lit(None, _dtype(c)).alias(c.name) for c in table.columns if c.name not in schema]
     return typed.with_columns(absent).select("_row", *[c.name for c in table.columns])
+
+
+def _rechunk(df: pl.DataFrame) -> pl.DataFrame:
+    """df with one chunk per column, copying one column at a time (a whole-frame rechunk would double it)."""
+    cols = df.get_columns()
+    del df
+    out = []
+    while cols:
+        out.append(cols.pop(0).rechunk())
+    return pl.DataFrame(out)
 
 
 def _dtype(c: Column) -> pl.DataType:
@@ -210,16 +245,38 @@ def _dtype(c: Column) -> pl.DataType:
 # ----------------------------------------------------------------------------- checks
 
 
+# Large tables go through polars' streaming engine (or a sort) for their whole-table checks and
+# joins: a hash table over 10M text keys costs more memory than the table itself (issue 4: < 2 GB).
+STREAM = {"engine": "streaming"}
+
+
 def _dupes(df: pl.DataFrame, key: str, file: str, report: Report, offset: int, what: str) -> None:
-    bad = df.filter(pl.col(key).is_not_null() & pl.col(key).is_duplicated()).select("_row", key)
+    # sorted, a value that equals its predecessor is a duplicate (a sort needs far less memory than hashing)
+    s = df.get_column(key).drop_nulls().sort()
+    repeated = s.filter(s == s.shift(1)).unique()
+    if repeated.len() == 0:
+        return
+    bad = df.lazy().filter(pl.col(key).is_in(repeated.implode())).select("_row", key).collect()
     report.add_rows("error", file, "duplicate id", f"{what} '{key}' appears more than once; each must be unique", bad, key, offset)
 
 
 def _with_fx(df: pl.DataFrame, date_col: str, fx: pl.DataFrame) -> pl.DataFrame:
-    """Attach fx_rate: the latest rate of the row's currency dated on or before its date."""
-    left = df.with_columns(pl.col(date_col).alias("_on")).sort("_on")
-    joined = left.join_asof(fx.sort("rate_date"), left_on="_on", right_on="rate_date", by="currency", strategy="backward", check_sortedness=False)
-    return joined.drop("_on", "rate_date").rename({"rate_to_base": "fx_rate"}).sort("_row")
+    """Attach fx_rate: the latest rate of the row's currency dated on or before its date.
+
+    The as-of join runs on the distinct (currency, date) pairs (a few thousand),
+    then a plain join brings the rate to the rows: no sorted copy of a 10M-row table.
+    """
+    pairs = df.lazy().select("currency", pl.col(date_col).alias("_on")).unique().drop_nulls("_on").collect(**STREAM).sort("_on")
+    rates = pairs.join_asof(fx.sort("rate_date"), left_on="_on", right_on="rate_date", by="currency", strategy="backward", check_sortedness=False)
+    rates = rates.select("currency", pl.col("_on").alias(date_col), pl.col("rate_to_base").alias("fx_rate"))
+    # join only the two key columns and add the result as one column: the other columns are shared, not copied
+    rate = df.lazy().select("currency", date_col).join(rates.lazy(), on=["currency", date_col], how="left", maintain_order="left").collect(**STREAM).get_column("fx_rate")
+    return df.with_columns(rate.rechunk())
+
+
+def _key_of(df: pl.DataFrame, keys: pl.DataFrame) -> pl.Series:
+    """customer_key of each row, joined on the one column it needs (no copy of the table)."""
+    return df.lazy().select("customer_id").join(keys.lazy(), on="customer_id", how="left", maintain_order="left").collect(**STREAM).get_column("customer_key").rechunk()
 
 
 def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offsets: dict[str, int], report: Report, settings: Settings, as_of: dt.date | None) -> dict[str, pl.DataFrame] | None:
@@ -230,9 +287,9 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
         report.add("error", fi, "empty invoices", "the invoices table has no rows; an extract needs at least one document")
         return None
     _dupes(inv, "invoice_id", fi, report, oi, "document")
-    report.add_rows("error", fi, "due before invoice", "due_date is before invoice_date", inv.filter(pl.col("due_date") < pl.col("invoice_date")).select("_row", "due_date"), "due_date", oi)
-    report.add_rows("error", fi, "paid before invoice", "paid_date is before invoice_date", inv.filter(pl.col("paid_date") < pl.col("invoice_date")).select("_row", "paid_date"), "paid_date", oi)
-    report.add_rows("warning", fi, "zero amount", "the amount is zero (loaded; it changes no figure)", inv.filter(pl.col("amount") == 0).select("_row", "amount"), "amount", oi)
+    report.add_rows("error", fi, "due before invoice", "due_date is before invoice_date", inv.lazy().filter(pl.col("due_date") < pl.col("invoice_date")).select("_row", "due_date").collect(), "due_date", oi)
+    report.add_rows("error", fi, "paid before invoice", "paid_date is before invoice_date", inv.lazy().filter(pl.col("paid_date") < pl.col("invoice_date")).select("_row", "paid_date").collect(), "paid_date", oi)
+    report.add_rows("warning", fi, "zero amount", "the amount is zero (loaded; it changes no figure)", inv.lazy().filter(pl.col("amount") == 0).select("_row", "amount").collect(), "amount", oi)
 
     # fx: base currency is 1 unless the table says otherwise; a rate without date applies to every date.
     fx = tables.get("fx")
@@ -241,9 +298,9 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
     fx = fx.with_columns(pl.col("currency").str.to_uppercase())
     if "fx" in tables:
         ff, of = files["fx"], offsets["fx"]
-        bad = fx.filter(pl.col("rate_to_base") <= 0).select("_row", "rate_to_base")
+        bad = fx.lazy().filter(pl.col("rate_to_base") <= 0).select("_row", "rate_to_base").collect()
         report.add_rows("error", ff, "non-positive rate", "rate_to_base must be above zero", bad, "rate_to_base", of)
-        dup = fx.filter(pl.struct("currency", "rate_date").is_duplicated()).select("_row", "currency")
+        dup = fx.lazy().filter(pl.struct("currency", "rate_date").is_duplicated()).select("_row", "currency").collect()
         report.add_rows("error", ff, "duplicate rate", "two rates for the same currency and rate_date; keep one", dup, "currency", of)
     fx = fx.with_columns(pl.col("rate_date").fill_null(FAR_PAST)).select("currency", "rate_to_base", "rate_date")
     if fx.filter(pl.col("currency") == base).height == 0:
@@ -254,7 +311,7 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
         pl.col("disputed").fill_null(False),
     )
     inv = _with_fx(inv, "invoice_date", fx)
-    nofx = inv.filter(pl.col("fx_rate").is_null() & pl.col("invoice_date").is_not_null()).select("_row", "currency")
+    nofx = inv.lazy().filter(pl.col("fx_rate").is_null() & pl.col("invoice_date").is_not_null()).select("_row", "currency").collect()
     report.add_rows("error", fi, "no fx rate", f"no fx rate to {base} for this currency on or before the invoice date; add it to the fx table", nofx, "currency", oi)
 
     # customers: the master, plus everyone who appears in invoices
@@ -262,7 +319,7 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
     if cust is not None:
         fc, oc = files["customers"], offsets["customers"]
         _dupes(cust, "customer_id", fc, report, oc, "customer")
-        report.add_rows("error", fc, "negative credit limit", "credit_limit is negative; use 0 for no credit or leave it empty for no limit", cust.filter(pl.col("credit_limit") < 0).select("_row", "credit_limit"), "credit_limit", oc)
+        report.add_rows("error", fc, "negative credit limit", "credit_limit is negative; use 0 for no credit or leave it empty for no limit", cust.lazy().filter(pl.col("credit_limit") < 0).select("_row", "credit_limit").collect(), "credit_limit", oc)
         master = cust.drop("_row").unique("customer_id", keep="first").with_columns(in_master=pl.lit(True))
     else:
         master = pl.DataFrame(schema={c.name: _dtype(c) for c in TABLES["customers"].columns} | {"in_master": pl.Boolean})
@@ -281,12 +338,14 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
     if pay is not None:
         fp, op = files["payments"], offsets["payments"]
         _dupes(pay, "payment_id", fp, report, op, "payment")
-        unknown = pay.filter(pl.col("invoice_id").is_not_null() & ~pl.col("invoice_id").is_in(inv["invoice_id"].implode())).select("_row", "invoice_id")
+        # the invoices that payments name (a streaming semi join: no hash table over every invoice)
+        named = inv.lazy().select("invoice_id", "amount", "fx_rate").join(pay.lazy().select("invoice_id").unique(), on="invoice_id", how="semi").collect(**STREAM)
+        unknown = pay.filter(pl.col("invoice_id").is_not_null()).join(named.select("invoice_id"), on="invoice_id", how="anti").sort("_row").select("_row", "invoice_id")
         report.add_rows("error", fp, "unknown invoice", "this payment refers to an invoice_id that is not in the invoices table", unknown, "invoice_id", op)
-        report.add_rows("warning", fp, "non-positive payment", "payment amount is zero or negative (loaded as given)", pay.filter(pl.col("amount") <= 0).select("_row", "amount"), "amount", op)
+        report.add_rows("warning", fp, "non-positive payment", "payment amount is zero or negative (loaded as given)", pay.lazy().filter(pl.col("amount") <= 0).select("_row", "amount").collect(), "amount", op)
         over = (
             pay.group_by("invoice_id").agg(pl.col("amount").sum().alias("paid"), pl.col("_row").min())
-            .join(inv.select("invoice_id", "amount"), on="invoice_id")
+            .join(named.select("invoice_id", "amount"), on="invoice_id")
             .filter((pl.col("amount") > 0) & (pl.col("paid") > pl.col("amount") + 0.005))
             .sort("_row").select("_row", "invoice_id")
         )
@@ -299,9 +358,9 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
     if orders is not None:
         fo, oo = files["orders"], offsets["orders"]
         _dupes(orders, "order_id", fo, report, oo, "order")
-        report.add_rows("warning", fo, "non-positive order", "order amount is zero or negative (loaded as given)", orders.filter(pl.col("amount") <= 0).select("_row", "amount"), "amount", oo)
+        report.add_rows("warning", fo, "non-positive order", "order amount is zero or negative (loaded as given)", orders.lazy().filter(pl.col("amount") <= 0).select("_row", "amount").collect(), "amount", oo)
         orders = _with_fx(orders.with_columns(pl.col("currency").str.to_uppercase().fill_null(base)), "order_date", fx)
-        nofx = orders.filter(pl.col("fx_rate").is_null() & pl.col("order_date").is_not_null()).select("_row", "currency")
+        nofx = orders.lazy().filter(pl.col("fx_rate").is_null() & pl.col("order_date").is_not_null()).select("_row", "currency").collect()
         report.add_rows("error", fo, "no fx rate", f"no fx rate to {base} for this currency on or before the order date; add it to the fx table", nofx, "currency", oo)
     else:
         orders = pl.DataFrame(schema={"_row": pl.UInt32, "order_id": pl.Utf8, "customer_id": pl.Utf8, "order_date": pl.Date, "amount": pl.Float64, "currency": pl.Utf8, "fx_rate": pl.Float64})
@@ -321,16 +380,18 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
     latest = max(d for d in (inv["invoice_date"].max(), inv["paid_date"].max(), pay["payment_date"].max()) if d is not None)
     as_of = as_of or latest
     for name, col, df in (("invoices", "invoice_date", inv), ("invoices", "paid_date", inv), ("payments", "payment_date", pay), ("orders", "order_date", orders)):
-        future = df.filter(pl.col(col) > as_of).select("_row", col)
+        future = df.lazy().filter(pl.col(col) > as_of).select("_row", col).collect()
         if name in files:
             report.add_rows("warning", files[name], "after as-of date", f"{col} is after the extract's as-of date {as_of} (loaded; it counts only for later as-of dates)", future, col, offsets[name])
 
-    inv = inv.join(keys, on="customer_id", how="left").with_columns(
+    inv = inv.with_columns(_key_of(inv, keys)).with_columns(
         amount_base=pl.col("amount") * pl.col("fx_rate"),
         doc_key=pl.col("_row").cast(pl.Int64),
     )
-    pay = pay.join(inv.select("invoice_id", "fx_rate"), on="invoice_id", how="left").with_columns(amount_base=pl.col("amount") * pl.col("fx_rate"))
-    orders = orders.join(keys, on="customer_id", how="left").with_columns(amount_base=pl.col("amount") * pl.col("fx_rate"))
+    paid_rates = named.select("invoice_id", "fx_rate") if tables.get("payments") is not None else inv.select("invoice_id", "fx_rate").clear()
+    pay_rate = pay.select("invoice_id").join(paid_rates, on="invoice_id", how="left", maintain_order="left").get_column("fx_rate")
+    pay = pay.with_columns(pay_rate).with_columns(amount_base=pl.col("amount") * pl.col("fx_rate"))
+    orders = orders.with_columns(_key_of(orders, keys)).with_columns(amount_base=pl.col("amount") * pl.col("fx_rate"))
     report.facts.update(
         as_of=as_of.isoformat(),
         base_currency=base,
@@ -349,24 +410,34 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
 # ----------------------------------------------------------------------------- snapshot
 
 
-def derive(tables: dict[str, pl.DataFrame], out: Path) -> dict[str, int]:
-    """Compact tables computed once per snapshot (see the queries/derive_*.sql headers)."""
+# DuckDB may use this much memory while deriving; beyond it, it spills to the staging folder.
+# Why: a 10M-document load must stay under 2 GB in all (issue 4), and the derive step's
+# joins and sorts are the largest working set of a load.
+DERIVE_MEMORY = "900MB"
+
+
+def derive(tables_dir: Path, out: Path) -> dict[str, int]:
+    """Compact tables computed once per snapshot (see the queries/derive_*.sql headers).
+
+    Reads the snapshot's own Parquet tables (not frames held in memory) with a
+    memory limit, so the working set is bounded whatever the ledger's size.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.sql("SET preserve_insertion_order = true")
+    spill = out.parent / "spill"
+    con = duckdb.connect(config={"memory_limit": DERIVE_MEMORY, "temp_directory": str(spill), "threads": os.cpu_count() or 2})
     for name in ("invoices", "payments", "customers"):
-        con.register(name, tables[name])
+        con.sql(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{tables_dir / (name + '.parquet')}')")
     counts = {}
     for name in ("open_intervals", "daily_sales", "daily_paid"):
-        con.sql(f"CREATE TABLE {name} AS {queries.sql('derive_' + name)}")
-        con.sql(f"COPY {name} TO '{out / (name + '.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
-        counts[name] = con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-    inv = tables["invoices"]
-    first, last = inv["invoice_date"].min(), max(d for d in (inv["invoice_date"].max(), inv["paid_date"].max()) if d)
+        con.sql(f"COPY ({queries.sql('derive_' + name)}) TO '{out / (name + '.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
+        counts[name] = con.sql(f"SELECT count(*) FROM read_parquet('{out / (name + '.parquet')}')").fetchall()[0][0]
+    con.sql(f"CREATE VIEW open_intervals AS SELECT * FROM read_parquet('{out / 'open_intervals.parquet'}')")
+    first, last = con.sql("SELECT min(invoice_date), greatest(max(invoice_date), max(paid_date)) FROM invoices").fetchall()[0]
     rel = con.sql(queries.sql("derive_month_end_ar"), params={"first_month": first, "last_month": last})
     rel.write_parquet(str(out / "month_end_ar.parquet"))
-    counts["month_end_ar"] = len(pl.read_parquet(out / "month_end_ar.parquet"))
+    counts["month_end_ar"] = con.sql(f"SELECT count(*) FROM read_parquet('{out / 'month_end_ar.parquet'}')").fetchall()[0][0]
     con.close()
+    shutil.rmtree(spill, ignore_errors=True)
     return counts
 
 
@@ -412,12 +483,13 @@ def ingest(
             step(0.05 + 0.3 * i / len(files), f"Reading and checking {f.name}")
             try:
                 raw, offset = read_raw(f)
+                header = raw.collect_schema().names()
             except Exception as exc:  # a file polars cannot read at all
                 report.add("error", f.name, "unreadable file", f"cannot be read as {f.suffix.lstrip('.').upper()}: {exc}")
                 continue
             hint = table_from_name(f, lone=len(files) == 1)
             try:
-                lay = fixed or detect_layout(raw.columns, f.name, data.root, hint or "invoices")
+                lay = fixed or detect_layout(header, f.name, data.root, hint or "invoices")
             except LayoutError as exc:
                 if table_from_name(f, lone=False) is None:
                     report.add("error", f.name, "unknown layout", str(exc))
@@ -433,7 +505,7 @@ def ingest(
             else:
                 def skipped(n, f=f):
                     report.add("warning", f.name, "rows skipped", f"{n:,} row(s) without a document number (totals, subtotals or blank lines) were skipped")
-                parts = apply_layout(lay, raw.with_row_index("_row"), skipped)
+                parts = apply_layout(lay, raw.with_row_index("_row").collect(), skipped)
             for name, part in parts.items():
                 if name in sources:
                     report.add("error", f.name, "duplicate table", f"two files hold the {name} table ({sources[name]} and {f.name}); give one file per table")
@@ -442,6 +514,7 @@ def ingest(
                 t = parse_table(name, part, f.name, offset, report)
                 if t is not None:
                     typed[name] = t
+            raw = parts = part = t = None  # the file's text goes before the next file is read
         report.facts["layouts"] = layouts_used
         if "invoices" not in sources and report.ok:
             report.add("error", ", ".join(f.name for f in files), "missing table", "no invoices table: name the file with the documents invoices.csv (or .parquet), or choose a layout with --layout")
@@ -449,6 +522,7 @@ def ingest(
         if report.ok:
             step(0.4, "Checking the extract as a whole")
             built = check_and_build(typed, sources, offsets, report, settings, as_of)
+        typed.clear()  # the typed frames live on in `built` only as far as they are still needed
         timings["checks"] = time.perf_counter() - t0
     except Exception as exc:  # never a traceback for the analyst, never a half load
         report.add("error", ", ".join(f.name for f in files), "internal error", f"the extract could not be processed ({type(exc).__name__}: {exc}); nothing was loaded")
@@ -465,11 +539,11 @@ def ingest(
         step(0.5, "Writing the snapshot")
         tdir = staging / "tables"
         tdir.mkdir()
-        for name, df in built.items():
-            df.write_parquet(tdir / f"{name}.parquet", compression="zstd", statistics=True)
+        for name in list(built):
+            built.pop(name).write_parquet(tdir / f"{name}.parquet", compression="zstd", statistics=True)  # and let it go
         timings["write_tables"] = time.perf_counter() - t0
         step(0.7, "Building the compact tables")
-        derived = derive(built, staging / "derived")
+        derived = derive(tdir, staging / "derived")
         timings["derive"] = time.perf_counter() - t0
         manifest = {
             "id": sid,

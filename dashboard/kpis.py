@@ -150,8 +150,10 @@ class Engine:
         self.snapshot = snapshot
         self.settings = settings
         self._lock = threading.Lock()
-        rng = con.cursor().sql("select min(month_end), max(month_end) from month_end_ar").fetchall()[0]
-        self._cube_range = rng if rng[0] is not None else None
+        # The month-end table covers every month-end of the ledger's span (derive_month_end_ar.sql), with
+        # rows only where something was open: the span comes from the documents, not from its rows.
+        first, last = con.cursor().sql("select min(invoice_date), greatest(max(invoice_date), max(paid_date)) from invoices").fetchall()[0]
+        self._cube_range = (month_end(first), month_end(last)) if first is not None else None
 
     @classmethod
     def open(cls, snapshot: SnapshotInfo, settings: Settings, in_memory: bool = False) -> Engine:
