@@ -174,6 +174,50 @@ def main() -> None:
     res["dashboard_engine_peak_mb"] = round(peak)
     res["bench_process_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
+    # 7. What-if: the per-customer baseline once, then each lever change as arithmetic over customers.
+    # Comparator: recomputing the baseline from the ledger at every change (no cache).
+    print("what-if ...", flush=True)
+    from dashboard import scenario as S
+
+    t_base, b = timed(lambda: S.baseline(eng, T))
+    res["whatif_customers"] = b.customers.height
+    res["whatif_baseline_s"] = round(t_base[0], 3)
+    changes = [
+        S.parse_scenario({"levers": [
+            {"kind": "terms", "days": (i % 31) - 15, "segment": dims["segments"][i % len(dims["segments"])]},
+            {"kind": "collections", "reduction": (i % 10) / 10},
+            {"kind": "discount", "rate": 0.02, "within_days": 10, "uptake": (i % 5) / 5},
+            {"kind": "limits", "pct": ((i % 21) - 10) / 10},
+        ]})
+        for i in range(100)
+    ]
+    per = [timed(lambda sc=sc: S.run(b, sc))[0][0] for sc in changes]
+    res["whatif_per_change_ms"] = {"median": round(statistics.median(per) * 1000, 1), "p95": round(p95(per) * 1000, 1), "changes": len(per)}
+    nocache = [timed(lambda sc=sc: S.run(S.baseline(eng, T), sc))[0][0] for sc in changes[:3]]
+    res["whatif_no_cache_per_change_ms"] = round(statistics.median(nocache) * 1000, 1)
+    res["speedup_whatif_cached_vs_no_cache"] = round(statistics.median(nocache) / statistics.median(per), 1)
+
+    # 8. Loading in a fresh process, Parquet and CSV: time and peak memory of the whole load
+    # (read, check everything, write the snapshot, derive), against pandas merely reading the same files.
+    print("fresh-process loads ...", flush=True)
+    csv_dir = work / "extract-csv"
+    if not (csv_dir / "invoices.csv").exists():
+        import polars as pl
+
+        csv_dir.mkdir(parents=True, exist_ok=True)
+        for f in extract.glob("*.parquet"):
+            pl.read_parquet(f).write_csv(csv_dir / f"{f.stem}.csv")
+    for fmt, src in (("parquet", extract), ("csv", csv_dir)):
+        target = work / f"data-fresh-{fmt}"
+        subprocess.run(["rm", "-rf", str(target)], check=True)
+        wall, peak, out = rss_of([str(REPO / ".venv" / "bin" / "o2c"), "ingest", str(src), "--data", str(target), "--json"])
+        assert json.loads(out)["rows"]["invoices"] == args.invoices, out[:500]
+        reader = "read_parquet" if fmt == "parquet" else "read_csv"
+        pwall, ppeak, _ = rss_of([sys.executable, "-c", f"import pandas as pd, pathlib; [pd.{reader}(f) for f in sorted(pathlib.Path({str(src)!r}).iterdir())]"])
+        res[f"load_{fmt}_fresh_process"] = {"seconds": round(wall, 1), "peak_mb": round(peak), "pandas_read_only_seconds": round(pwall, 1),
+                                            "pandas_read_only_peak_mb": round(ppeak), "ratio_to_pandas_read": round(wall / pwall, 2)}
+        subprocess.run(["rm", "-rf", str(target)], check=True)
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2))
     print(json.dumps(res, indent=2))

@@ -52,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("rollback", parents=[common], help="make an earlier snapshot current again")
     s.add_argument("id")
     sub.add_parser("kpis", parents=[common], help="headline KPIs")
-    s = sub.add_parser("at-risk", parents=[common], help="at-risk customers (not built yet)")
+    s = sub.add_parser("at-risk", parents=[common], help="customers ranked by risk score x exposure (risk.md)")
     s.add_argument("--top", type=int, default=20)
     s = sub.add_parser("whatif", parents=[common], help="scenario results (whatif.md)")
     s.add_argument("--scenario", type=Path, required=True)
@@ -230,8 +230,22 @@ def cmd_whatif(args, data: DataDir) -> int:
     return 0
 
 
-def cmd_not_yet(args, data: DataDir) -> int:
-    raise CliError(f"'o2c {args.command}' is not built yet in this version (see the open issues)", code=2)
+def cmd_at_risk(args, data: DataDir) -> int:
+    from . import risk
+
+    if args.top < 1:
+        raise CliError("--top must be 1 or more", code=2)
+    eng = _engine(args, data)
+    rows = risk.at_risk_records(risk.at_risk(eng, args.as_of, top=args.top))
+    cur = eng.settings.base_currency
+    lines = [f"At-risk customers at {args.as_of or eng.as_of} (score x exposure), top {len(rows)}:"]
+    for i, r in enumerate(rows, 1):
+        util = "no limit" if r["utilization"] is None else f"{r['utilization']:.0%} of limit"
+        lines.append(f"{i:>3}. {r['customer_id']} {r['name'] or ''} [{r['segment']}] score {r['score']:.1f} ({r['risk_class']}), "
+                     f"exposure {cur} {r['exposure']:,.2f}, overdue {cur} {r['overdue']:,.2f}, {util}")
+        lines += [f"       - {reason}" for reason in r["reasons"]]
+    _out(args, rows, "\n".join(lines))
+    return 0
 
 
 COMMANDS = {
@@ -241,7 +255,7 @@ COMMANDS = {
     "snapshots": cmd_snapshots,
     "rollback": cmd_rollback,
     "serve": cmd_serve,
-    "at-risk": cmd_not_yet,
+    "at-risk": cmd_at_risk,
     "whatif": cmd_whatif,
 }
 

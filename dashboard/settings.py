@@ -18,6 +18,59 @@ class SettingsError(ValueError):
     """A settings file that cannot be used, with a message for a person."""
 
 
+class RiskSettings(BaseModel):
+    """The scorecard of risk.md: each factor's points rise linearly from 0 to 100 between two values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: dict[str, float] = Field(
+        {"lateness": 0.30, "trend": 0.15, "severity": 0.15, "utilisation": 0.10, "disputes": 0.25, "external": 0.05},
+        description="Weight of each factor; a factor a customer has no value for is left out and the others rescaled.",
+    )
+    # factor -> (value at 0 points, value at 100 points); points are linear in between and flat outside.
+    scales: dict[str, tuple[float, float]] = Field(
+        {"lateness": (0.0, 60.0), "trend": (0.0, 30.0), "severity": (0.0, 0.5), "utilisation": (0.5, 1.2), "disputes": (0.0, 0.3), "external": (100.0, 0.0)},
+        description="(value for 0 points, value for 100 points) per factor: days late, days of worsening, shares of AR, utilisation, external score.",
+    )
+    class_edges: tuple[float, float, float, float] = Field((20, 40, 60, 80), description="Score edges of classes A|B|C|D|E.")
+    thin_file_documents: int = Field(3, ge=0, description="Fewer documents paid in the last 365 days or open than this: 'thin file'.")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - set(FACTORS)
+        if unknown:
+            raise ValueError(f"unknown factor(s) {', '.join(sorted(unknown))}; the factors are {', '.join(FACTORS)}")
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("weights must be zero or more and not all zero")
+        default = cls.model_fields["weights"].default
+        return {f: float(v.get(f, default[f])) for f in FACTORS}  # a factor not named keeps its default weight
+
+    @field_validator("scales")
+    @classmethod
+    def _scales(cls, v: dict) -> dict:
+        unknown = set(v) - set(FACTORS)
+        if unknown:
+            raise ValueError(f"unknown factor(s) {', '.join(sorted(unknown))}; the factors are {', '.join(FACTORS)}")
+        if any(a == b for a, b in v.values()):
+            raise ValueError("the two values of a scale must differ")
+        if v.get("external", (100.0, 0.0))[0] < v.get("external", (100.0, 0.0))[1] or any(a > b for f, (a, b) in v.items() if f != "external"):
+            # Monotone in the documented direction: more lateness, worsening, overdue, use or dispute never scores lower;
+            # a higher external score (safer) never scores higher.
+            raise ValueError("each scale must rise with risk: (low, high), and for 'external' (high score, low score)")
+        return cls.model_fields["scales"].default | v
+
+    @field_validator("class_edges")
+    @classmethod
+    def _classes(cls, v):
+        if any(b <= a for a, b in zip(v, v[1:])) or v[0] <= 0 or v[-1] >= 100:
+            raise ValueError("must be four increasing scores between 0 and 100, e.g. [20, 40, 60, 80]")
+        return v
+
+
+FACTORS = ("lateness", "trend", "severity", "utilisation", "disputes", "external")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -30,6 +83,7 @@ class Settings(BaseModel):
     payment_window_days: int = Field(365, ge=1, le=3650, description="W, the window for days-to-pay KPIs.")
     trend_months: int = Field(12, ge=1, le=36, description="Month-ends shown before the as-of date in trends.")
     cost_of_capital: float = Field(0.08, ge=0, le=1, description="Annual cost of capital for what-if financing effects.")
+    risk: RiskSettings = Field(default_factory=RiskSettings, description="The risk scorecard ([risk] table).")
 
     @field_validator("base_currency")
     @classmethod

@@ -1,0 +1,179 @@
+"""Risk scorecard, at-risk list and backtest (risk.md).
+
+The score is a scorecard a credit manager can check by hand: each factor's
+value becomes 0-100 risk points by a linear ramp between two documented
+values (flat outside, so more risk never scores lower), the points are
+averaged with the settings' weights over the factors the customer has a
+value for, and the result is a score from 0 (safe) to 100. Every step is a
+column of `scores()`, so the page can show how a score was made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from . import queries
+from .kpis import ALL, Engine, Filters, month_end
+from .settings import FACTORS, RiskSettings
+
+CLASSES = ("A", "B", "C", "D", "E")
+FACTOR_WORDS = {
+    "lateness": "Days late (paid in 365 days, and open overdue items)",
+    "trend": "Worsening: days late, last 90 days vs the 275 before",
+    "severity": "Share of AR more than 60 days past due",
+    "utilisation": "Exposure / credit limit",
+    "disputes": "Share of AR in dispute",
+    "external": "External score (higher = safer)",
+}
+
+
+def _div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    return pl.when(den > 0).then(num / den)
+
+
+def factor_values(raw: pl.DataFrame) -> pl.DataFrame:
+    """The factor values of risk.md from the measures of queries/risk_factors_at.sql (null = unknown)."""
+    paid_late = _div(pl.col("paid_late_x_amount"), pl.col("paid_amount"))
+    recent = _div(pl.col("recent_late_x_amount"), pl.col("recent_amount"))
+    prior = _div(pl.col("prior_late_x_amount"), pl.col("prior_amount"))
+    late_amount = pl.col("paid_amount").fill_null(0) + pl.col("open_late_amount").fill_null(0)
+    lateness = _div(pl.col("paid_late_x_amount").fill_null(0) + pl.col("open_late_x_amount").fill_null(0), late_amount)
+    return raw.with_columns(
+        paid_days_late=paid_late,
+        recent_days_late=recent,
+        prior_days_late=prior,
+        open_days_past_due=_div(pl.col("open_late_x_amount"), pl.col("open_late_amount")),
+        lateness=lateness,
+        trend=recent - prior,
+        severity=_div(pl.max_horizontal(pl.col("ar_over_60"), pl.lit(0.0)), pl.col("ar")),
+        utilisation=pl.when(pl.col("credit_limit") > 0).then(pl.col("exposure") / pl.col("credit_limit")),
+        disputes=_div(pl.max_horizontal(pl.col("disputed_ar"), pl.lit(0.0)), pl.col("ar")),
+        external=pl.col("external_score").cast(pl.Float64),
+        utilization=pl.when(pl.col("credit_limit") > 0).then(pl.col("exposure") / pl.col("credit_limit")),
+    )
+
+
+def points(value: pl.Expr, scale: tuple[float, float]) -> pl.Expr:
+    """0 at scale[0], 100 at scale[1], linear between, flat outside (monotone by construction)."""
+    lo, hi = scale
+    return ((value - lo) / (hi - lo)).clip(0.0, 1.0) * 100.0
+
+
+def score_frame(values: pl.DataFrame, rs: RiskSettings) -> pl.DataFrame:
+    """Points per factor, the weighted score and its class, and the thin-file flag."""
+    pts = [points(pl.col(f), rs.scales[f]).alias(f"{f}_points") for f in FACTORS]
+    out = values.with_columns(pts)
+    weights = [pl.when(pl.col(f).is_not_null()).then(pl.lit(rs.weights[f])).otherwise(0.0) for f in FACTORS]
+    wsum = pl.sum_horizontal(weights)
+    out = out.with_columns(
+        [(pl.col(f"{f}_points").fill_null(0) * w / wsum).fill_nan(None).alias(f"{f}_contribution") for f, w in zip(FACTORS, weights)]
+    )
+    score = pl.when(wsum > 0).then(pl.sum_horizontal([pl.col(f"{f}_contribution").fill_null(0) for f in FACTORS]))
+    edges = list(rs.class_edges)
+    out = out.with_columns(score=score, thin_file=(pl.col("paid_docs") + pl.col("open_docs")) < rs.thin_file_documents)
+    # A below the first edge, E from the last: [0, 20) A, [20, 40) B, ... [80, 100] E
+    cls = pl.when(pl.col("score").is_null()).then(None)
+    for edge, label in zip(edges, CLASSES):
+        cls = cls.when(pl.col("score") < edge).then(pl.lit(label))
+    return out.with_columns(risk_class=cls.otherwise(pl.lit(CLASSES[-1])))
+
+
+def scores(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFrame:
+    """Every customer of the selection at T: measures, factor values, points, contributions, score, class."""
+    t = t or eng.as_of
+    raw = queries.run(eng.con, "risk_factors_at", as_of=t, segments=list(f.segments), regions=list(f.regions)).pl()
+    return score_frame(factor_values(raw), eng.settings.risk)
+
+
+def reasons(df: pl.DataFrame, top: int = 3) -> pl.Series:
+    """The two or three factors that add most to each score, in words (a list per customer)."""
+    words = {
+        "lateness": pl.format("pays {} days late on average", pl.col("lateness").round(0).cast(pl.Int64)),
+        "trend": pl.format("paying later: {} days late in the last 90 days, up from {}",
+                           pl.col("recent_days_late").round(0).cast(pl.Int64), pl.col("prior_days_late").round(0).cast(pl.Int64)),
+        "severity": pl.format("{}% of AR more than 60 days past due", (pl.col("severity") * 100).round(0).cast(pl.Int64)),
+        "utilisation": pl.format("{}% of limit used", (pl.col("utilisation") * 100).round(0).cast(pl.Int64)),
+        "disputes": pl.format("{}% of AR in dispute", (pl.col("disputes") * 100).round(0).cast(pl.Int64)),
+        "external": pl.format("external score {}", pl.col("external").round(0).cast(pl.Int64)),
+    }
+    # rank the factors of each row by contribution (only those that add something), keep the first `top`
+    contrib = df.select([pl.col(f"{f}_contribution").fill_null(0).alias(f) for f in FACTORS]).to_numpy()
+    order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
+    texts = df.select([words[f].alias(f) for f in FACTORS])
+    cols = {f: texts[f].to_numpy() for f in FACTORS}
+    rows = np.arange(df.height)
+    parts = []
+    for k in range(order.shape[1]):
+        idx = order[:, k]
+        text = np.array([cols[FACTORS[i]][r] for r, i in zip(rows, idx)], dtype=object) if df.height else np.array([], dtype=object)
+        keep = contrib[rows, idx] > 0.5  # half a point or more
+        parts.append(np.where(keep, text, None))
+    joined = [[p for p in ps if p] for ps in zip(*parts)] if parts else []
+    return pl.Series("reasons", joined, dtype=pl.List(pl.Utf8))
+
+
+def at_risk(eng: Engine, t: dt.date | None = None, f: Filters = ALL, classes: tuple[str, ...] = (), top: int | None = None) -> pl.DataFrame:
+    """Customers ranked by score x exposure (expected trouble in money), with the reasons."""
+    s = scores(eng, t, f)
+    if classes:
+        s = s.filter(pl.col("risk_class").is_in(list(classes)))
+    s = s.with_columns(expected_trouble=pl.col("score") * pl.col("exposure") / 100.0)
+    s = s.filter(pl.col("exposure") > 0).sort(["expected_trouble", "customer_id"], descending=[True, False], nulls_last=True)
+    if top is not None:
+        s = s.head(top)
+    return s.with_columns(reasons(s))
+
+
+def auc(score: np.ndarray, event: np.ndarray) -> float | None:
+    """Area under the ROC curve: the chance a customer with the event scores above one without (ties count half).
+
+    The Mann-Whitney form: (sum of the events' average ranks - n1(n1+1)/2) / (n1 n0).
+    """
+    n1, n0 = int(event.sum()), int((~event).sum())
+    if n1 == 0 or n0 == 0:
+        return None
+    ranks = pl.Series(score).rank("average").to_numpy()
+    return float((ranks[event].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def backtest(eng: Engine, t: dt.date | None = None, horizon_days: int = 90) -> dict:
+    """Score every customer at T-90 with what was known then; event = more than 60 days past due at a
+    month-end in (T-90, T], among customers with nothing over 60 days at T-90 (risk.md)."""
+    t = t or eng.as_of
+    start = t - dt.timedelta(days=horizon_days)
+    then = scores(eng, start)
+    ends, m = [], month_end(start)
+    while m <= t:
+        if m > start:
+            ends.append(m)
+        m = month_end(m + dt.timedelta(days=1))
+    events = queries.run(eng.con, "risk_events", month_ends=ends).pl() if ends else pl.DataFrame(schema={"customer_key": pl.Int32})
+    pop = then.filter((pl.col("ar_over_60") <= 0.005) & pl.col("score").is_not_null()).with_columns(
+        event=pl.col("customer_key").is_in(events["customer_key"].implode())
+    )
+    by_class = (
+        pop.group_by("risk_class").agg(customers=pl.len(), events=pl.col("event").sum())
+        .with_columns(event_rate=pl.col("events") / pl.col("customers")).sort("risk_class")
+    )
+    return {
+        "scored_at": start,
+        "month_ends": ends,
+        "customers": pop.height,
+        "events": int(pop["event"].sum()),
+        "auc": auc(pop["score"].to_numpy(), pop["event"].to_numpy()),
+        "by_class": by_class,
+    }
+
+
+def at_risk_records(df: pl.DataFrame) -> list[dict]:
+    """The at-risk list as cli.md prints it: amounts and score to 2 decimals, utilization as a fraction."""
+    out = df.select(
+        "customer_id", "name", "segment",
+        pl.col("score").round(2), "risk_class",
+        pl.col("exposure").round(2), pl.col("ar_overdue").round(2).alias("overdue"),
+        pl.col("utilization").round(4), "reasons",
+    )
+    return out.to_dicts()
