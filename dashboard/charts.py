@@ -59,3 +59,63 @@ def scenario_compare(rows: list[dict]) -> go.Figure:
     fig.add_bar(x=[r["name"] for r in rows], y=[r["projected_dso"] for r in rows], name="Projected DSO", marker_color=PALETTE[1])
     fig.update_layout(title="Projected DSO by scenario (days)", **LAYOUT)
     return fig
+
+
+def utilisation_bars(bins: pl.DataFrame) -> go.Figure:
+    """Customers by share of their credit limit used; 'no limit' is its own bar, never 0 %."""
+    colors = [PALETTE[1]] * 4 + [PALETTE[3], PALETTE[5], PALETTE[6], "#7f8c8d", "#bdc3c7"]
+    fig = go.Figure(go.Bar(x=bins["band"].to_list(), y=bins["customers"].to_list(), marker_color=colors[: bins.height],
+                           customdata=bins["exposure"].to_list(), hovertemplate="%{x}: %{y} customers, exposure %{customdata:,.0f}<extra></extra>"))
+    fig.update_layout(title="Customers by limit used", yaxis_title="customers", **LAYOUT)
+    return fig
+
+
+def exposure_heatmap(pivot: pl.DataFrame, currency: str) -> go.Figure:
+    cols = [c for c in pivot.columns if c != "segment"]
+    z = [[float(v) for v in row] for row in pivot.select(cols).iter_rows()]
+    fig = go.Figure(go.Heatmap(z=z, x=cols, y=pivot["segment"].to_list(), colorscale="Blues", texttemplate="%{z:,.3s}",
+                               hovertemplate="%{y}, class %{x}: %{z:,.0f}<extra></extra>", colorbar=dict(title=currency)))
+    fig.update_layout(title=f"Exposure by segment and risk class ({currency})", xaxis_title="risk class (computed)", **LAYOUT)
+    return fig
+
+
+def pareto_curve(p: pl.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    fig.add_scatter(x=(p["customer_share"] * 100).to_list(), y=(p["cumulative_share"] * 100).to_list(), mode="lines", name="Cumulative exposure",
+                    line=dict(color=PALETTE[0]), hovertemplate="top %{x:.1f}% of customers: %{y:.1f}% of exposure<extra></extra>")
+    fig.add_scatter(x=[0, 100], y=[0, 100], mode="lines", name="Even spread", line=dict(dash="dot", color="#95a5a6"))
+    fig.update_layout(title="Concentration (Pareto): share of exposure by share of customers", xaxis_title="% of customers, largest first",
+                      yaxis_title="% of exposure", **LAYOUT)
+    return fig
+
+
+def utilisation_gauge(util: float | None) -> go.Figure:
+    value = 0.0 if util is None else util * 100
+    fig = go.Figure(go.Indicator(
+        mode="gauge+number", value=value, number=dict(suffix="%", valueformat=".0f"),
+        title=dict(text="Limit used" if util is not None else "No credit limit"),
+        gauge=dict(axis=dict(range=[0, max(120, value)]), bar=dict(color=PALETTE[0] if util is not None else "#bdc3c7"),
+                   steps=[dict(range=[80, 100], color="#fdebd0"), dict(range=[100, max(120, value)], color="#f5b7b1")]),
+    ))
+    fig.update_layout(margin=dict(l=20, r=20, t=50, b=10), height=240)
+    return fig
+
+
+def payment_history(paid: pl.DataFrame) -> go.Figure:
+    """Days late of each paid document by payment date, with the amount-weighted 90-day trend."""
+    fig = go.Figure()
+    fig.add_scatter(x=paid["paid_date"].to_list(), y=paid["days_late"].to_list(), mode="markers", name="Paid document",
+                    marker=dict(size=6, color=PALETTE[1], opacity=0.6), customdata=paid["invoice_id"].to_list(),
+                    hovertemplate="%{customdata}: paid %{x}, %{y} days late<extra></extra>")
+    if paid.height:
+        trend = (
+            paid.sort("paid_date").with_columns(w=pl.col("amount_base") * pl.col("days_late"))
+            .rolling("paid_date", period="90d").agg(pl.col("w").sum(), pl.col("amount_base").sum())
+            .with_columns(days=pl.col("w") / pl.col("amount_base"))
+            .unique("paid_date", keep="last").sort("paid_date")
+        )
+        fig.add_scatter(x=trend["paid_date"].to_list(), y=trend["days"].to_list(), mode="lines", name="Trend (90 days, amount-weighted)",
+                        line=dict(color=PALETTE[5], width=3))
+    fig.add_hline(y=0, line_dash="dot", line_color="#95a5a6")
+    fig.update_layout(title="Payment history: days late per paid document", yaxis_title="days late (negative = early)", **LAYOUT)
+    return fig

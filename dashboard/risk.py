@@ -21,7 +21,7 @@ from .settings import FACTORS, RiskSettings
 
 CLASSES = ("A", "B", "C", "D", "E")
 FACTOR_WORDS = {
-    "lateness": "Days late (paid in 365 days, and open overdue items)",
+    "lateness": "Days late (paid in 365 days, and open items so far)",
     "trend": "Worsening: days late, last 90 days vs the 275 before",
     "severity": "Share of AR more than 60 days past due",
     "utilisation": "Exposure / credit limit",
@@ -115,13 +115,17 @@ def reasons(df: pl.DataFrame, top: int = 3) -> pl.Series:
     return pl.Series("reasons", joined, dtype=pl.List(pl.Utf8))
 
 
-def at_risk(eng: Engine, t: dt.date | None = None, f: Filters = ALL, classes: tuple[str, ...] = (), top: int | None = None) -> pl.DataFrame:
-    """Customers ranked by score x exposure (expected trouble in money), with the reasons."""
-    s = scores(eng, t, f)
+def rank(s: pl.DataFrame, classes: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Customers with exposure ranked by score x exposure (expected trouble in money), largest first."""
     if classes:
         s = s.filter(pl.col("risk_class").is_in(list(classes)))
-    s = s.with_columns(expected_trouble=pl.col("score") * pl.col("exposure") / 100.0)
-    s = s.filter(pl.col("exposure") > 0).sort(["expected_trouble", "customer_id"], descending=[True, False], nulls_last=True)
+    s = s.filter(pl.col("exposure") > 0).with_columns(expected_trouble=pl.col("score") * pl.col("exposure") / 100.0)
+    return s.sort(["expected_trouble", "customer_id"], descending=[True, False], nulls_last=True)
+
+
+def at_risk(eng: Engine, t: dt.date | None = None, f: Filters = ALL, classes: tuple[str, ...] = (), top: int | None = None) -> pl.DataFrame:
+    """The at-risk list (risk.md): ranked, with the reasons in words."""
+    s = rank(scores(eng, t, f), classes)
     if top is not None:
         s = s.head(top)
     return s.with_columns(reasons(s))

@@ -120,3 +120,30 @@ def cached_compare(before: str, after: str) -> dict:
     finally:
         a.con.close()
         b.con.close()
+
+
+@st.cache_data(show_spinner="Scoring the customers...", max_entries=16)
+def cached_scores(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
+    """The risk scorecard of every customer in the selection (risk.md), once per snapshot, date and selection."""
+    from dashboard import risk
+
+    return risk.scores(_eng, t, f)
+
+
+@st.cache_data(show_spinner="Measuring the score's skill on the ledger's own history...", max_entries=8)
+def cached_backtest(snapshot_id: str, t: dt.date, _eng: Engine):
+    from dashboard import risk
+
+    return risk.backtest(_eng, t)
+
+
+def open_customer(customer_id: str) -> None:
+    """Go to the customer page for this customer (from any table in the app)."""
+    st.session_state["customer_id"] = customer_id
+    st.switch_page("pages/customer.py")
+
+
+def picked_row(event, frame, column: str = "customer_id"):
+    """The value of `column` in the row a user clicked in a st.dataframe(on_select="rerun"), if any."""
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    return frame[column][rows[0]] if rows else None

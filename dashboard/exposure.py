@@ -1,0 +1,84 @@
+"""Credit exposure against limits (kpis.md "Credit exposure and limits"), from the scorecard frame.
+
+Input: risk.scores(eng, t, f): one row per customer with ar, open_orders, exposure,
+credit_limit, utilization and risk_class. Customers without a limit are counted as
+such, never as 0 % used.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+NEAR = 0.8  # "near the limit": more than 80 % used
+UTIL_BINS = [0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
+
+
+def by(frame: pl.DataFrame, dim: str) -> pl.DataFrame:
+    """Per value of dim: exposure and limits; utilisation = exposure of customers with a limit / their limits."""
+    has = pl.col("credit_limit").is_not_null()
+    out = frame.group_by(dim).agg(
+        customers=pl.len(),
+        customers_with_limit=has.sum(),
+        ar=pl.col("ar").sum(),
+        open_orders=pl.col("open_orders").sum(),
+        exposure=pl.col("exposure").sum(),
+        credit_limit=pl.col("credit_limit").sum(),
+        exposure_with_limit=pl.col("exposure").filter(has).sum(),
+        over_limit=(has & (pl.col("exposure") > pl.col("credit_limit"))).sum(),
+        near_limit=(pl.col("utilization") > NEAR).sum(),
+    )
+    out = out.with_columns(
+        utilization=pl.when(pl.col("credit_limit") > 0).then(pl.col("exposure_with_limit") / pl.col("credit_limit")),
+        credit_limit=pl.when(pl.col("customers_with_limit") > 0).then(pl.col("credit_limit")),
+    )
+    return out.sort("exposure", descending=True)
+
+
+def watch_list(frame: pl.DataFrame) -> pl.DataFrame:
+    """Customers over their limit or near it (more than 80 % used), most used first, with headroom."""
+    return (
+        frame.filter(pl.col("credit_limit").is_not_null() & ((pl.col("utilization") > NEAR) | (pl.col("exposure") > pl.col("credit_limit"))))
+        .with_columns(headroom=pl.col("credit_limit") - pl.col("exposure"), status=pl.when(pl.col("exposure") > pl.col("credit_limit")).then(pl.lit("over limit")).otherwise(pl.lit("near limit")))
+        .sort("utilization", descending=True, nulls_last=True)
+    )
+
+
+def utilisation_bins(frame: pl.DataFrame) -> pl.DataFrame:
+    """How many customers use how much of their limit; 'no limit' and 'limit 0' are their own bars."""
+    labels = ["0-20%", "20-40%", "40-60%", "60-80%", "80-100%", "100-120%", "over 120%"]
+    u = pl.col("utilization")
+    band = pl.when(pl.col("credit_limit").is_null()).then(pl.lit("no limit")).when(pl.col("credit_limit") <= 0).then(pl.lit("limit 0"))
+    for edge, label in zip(UTIL_BINS, labels):
+        band = band.when(u <= edge).then(pl.lit(label))
+    band = band.otherwise(pl.lit(labels[-1]))
+    order = labels + ["limit 0", "no limit"]
+    counts = frame.group_by(band.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
+    every = pl.DataFrame({"band": order, "order": list(range(len(order)))})
+    return every.join(counts, on="band", how="left").with_columns(pl.col("customers").fill_null(0), pl.col("exposure").fill_null(0.0)).sort("order").drop("order")
+
+
+def heatmap(frame: pl.DataFrame, classes: tuple[str, ...]) -> pl.DataFrame:
+    """Exposure by segment (rows) and computed risk class (columns A-E, 'no score' if any)."""
+    f = frame.with_columns(pl.col("risk_class").fill_null("no score"))
+    cols = list(classes) + (["no score"] if (f["risk_class"] == "no score").any() else [])
+    p = f.group_by("segment", "risk_class").agg(pl.col("exposure").sum()).pivot(on="risk_class", index="segment", values="exposure")
+    for c in cols:
+        if c not in p.columns:
+            p = p.with_columns(pl.lit(0.0).alias(c))
+    return p.select("segment", *cols).fill_null(0.0).sort("segment")
+
+
+def pareto(frame: pl.DataFrame) -> pl.DataFrame:
+    """Customers by exposure, largest first, with the cumulative share of positive exposure."""
+    pos = frame.filter(pl.col("exposure") > 0).sort(["exposure", "customer_id"], descending=[True, False])
+    total = pos["exposure"].sum()
+    return pos.select("customer_id", "name", "exposure").with_row_index("rank", offset=1).with_columns(
+        cumulative_share=pl.col("exposure").cum_sum() / total if total else pl.lit(None, pl.Float64),
+        customer_share=pl.col("rank") / pos.height,
+    )
+
+
+def top10_share(frame: pl.DataFrame) -> float | None:
+    """Exposure of the 10 largest customers / all positive exposure."""
+    p = pareto(frame)
+    return None if p.height == 0 else float(p["cumulative_share"][min(9, p.height - 1)])
