@@ -54,20 +54,26 @@ behind = ag if not pick else ag.filter(pl.col(dim).is_in(pick))
 behind = behind if bucket < 0 else behind.filter(pl.col("bucket") == bucket)
 n_docs, amount = int(behind["documents"].sum()), float(behind["ar"].sum())
 shown = f"; the {docs.height:,} largest are listed" if docs.height < n_docs else ""
-st.caption(f"{n_docs:,} open documents, {amount:,.2f} {cur} in all{shown}. Click a column heading to sort.")
-st.dataframe(
+st.caption(f"{n_docs:,} open documents, {amount:,.2f} {cur} in all{shown}. Click a column heading to sort, a row to open its customer.")
+ev = st.dataframe(
     docs,
     hide_index=True,
     width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    key="aging_docs",
     column_config={
         "invoice_id": "Document", "customer_id": "Customer", "customer_name": "Name", "segment": "Segment", "region": "Region",
-        "document_type": "Type", "invoice_date": "Invoice date", "due_date": "Due date", "currency": "Currency", "disputed": "Disputed",
+        "document_type": "Type", "invoice_date": st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
+        "due_date": st.column_config.DateColumn("Due date", format="YYYY-MM-DD"), "currency": "Currency", "disputed": "Disputed",
         "amount_original": st.column_config.NumberColumn("Amount (document currency)", format="accounting"),
         "open_amount_base": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"),
         "days_past_due": st.column_config.NumberColumn("Days past due", format="%d"),
         "bucket": None,
     },
 )
+if (cid := common.picked_row(ev, docs)) is not None:
+    common.open_customer(cid)
 d1, d2, _ = st.columns([1, 1, 4])
 stem = f"aging_{choice.replace(' ', '_')}_{t.isoformat()}"
 d1.download_button("Download CSV", to_csv(docs), f"{stem}.csv", "text/csv", icon=":material/download:", key="dl_csv")

@@ -65,10 +65,14 @@ left.plotly_chart(charts.aging_by(ov.aging, "segment", eng.settings.bucket_names
 with right:
     st.markdown("**Top customers by overdue amount**")
     money_col = st.column_config.NumberColumn(format="accounting")
-    st.dataframe(
-        ov.top_overdue.select("customer_id", "name", "segment", "ar_overdue", "exposure", pl.col("utilization") * 100),
+    top = ov.top_overdue.select("customer_id", "name", "segment", "ar_overdue", "exposure", pl.col("utilization") * 100)
+    ev = st.dataframe(
+        top,
         hide_index=True,
         width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="ov_top",
         column_config={
             "customer_id": "Customer", "name": "Name", "segment": "Segment",
             "ar_overdue": st.column_config.NumberColumn(f"Overdue ({cur})", format="accounting"),
@@ -76,6 +80,9 @@ with right:
             "utilization": st.column_config.NumberColumn("Limit used", format="%.0f%%", help="Exposure / credit limit; empty when the customer has no limit"),
         },
     )
+    st.caption("Click a row to open the customer.")
+    if (cid := common.picked_row(ev, top)) is not None:
+        common.open_customer(cid)
 
 with st.expander("How each figure is computed", icon=":material/function:"):
     st.markdown(

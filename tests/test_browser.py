@@ -178,6 +178,36 @@ def test_whatif_slider_moves_dso_and_blocked_orders(app_url, page):
     shot(page, "whatif.png")
 
 
+def test_exposure_then_click_an_at_risk_customer_to_its_page(app_url, page):
+    from dashboard import risk
+    from dashboard.kpis import Engine
+    from dashboard.settings import Settings
+
+    eng = Engine.open(DataDir(DATA[app_url]).current(), Settings())
+    first = risk.at_risk(eng, top=1)["customer_id"][0]
+    eng.con.close()
+
+    open_page(page, app_url, "Credit exposure")
+    page.get_by_text("Customers by limit used").wait_for(timeout=30_000)
+    assert_clean(page)
+    shot(page, "exposure.png")
+
+    page.get_by_role("link", name="At-risk customers", exact=True).click()
+    page.get_by_text("Backtest AUC").wait_for(timeout=30_000)
+    grid = page.locator("[data-testid=stDataFrame]").filter(has_text="Score")
+    grid.wait_for(timeout=30_000)
+    assert_clean(page)
+    shot(page, "at_risk.png")
+    # the grid is a canvas: click the selection box of its first row (below the header row)
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 16, box["y"] + 35 + 18)
+    page.get_by_text("Score, factor by factor").wait_for(timeout=30_000)
+    assert page.get_by_role("heading", name=re.compile(rf"^{first} · ")).is_visible()
+    assert "customer=" + first in page.url
+    assert_clean(page)
+    shot(page, "customer.png")
+
+
 def test_upload_check_and_load_an_erp_export(app_url, page, tmp_path):
     """An analyst drops a German SAP export and an fx file, reads the report, fixes the file, loads it.
 
