@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from . import queries
+
 from .snapshots import SnapshotInfo
 
 TABLE_FILES = {
@@ -21,7 +23,11 @@ TABLE_FILES = {
     "daily_sales": "derived/daily_sales.parquet",
     "daily_paid": "derived/daily_paid.parquet",
     "month_end_ar": "derived/month_end_ar.parquet",
+    "paid_docs": "derived/paid_docs.parquet",
 }
+# Derived tables added after the first snapshots were written: an older snapshot gets them
+# as views computed from its own tables (same SQL, slower), so it still opens.
+ADDED_LATER = {"paid_docs"}
 # What a dashboard session reads on every rerun is held in memory; the
 # full document tables stay as views (only drill-downs read them).
 IN_MEMORY = ("customers", "orders", "open_intervals", "daily_sales", "daily_paid", "month_end_ar")
@@ -32,6 +38,9 @@ def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int 
     # Selection filters: an empty list means "all".
     con.sql("CREATE MACRO picked(v, choices) AS (len(choices) = 0 OR list_contains(choices, v))")
     for name, rel in TABLE_FILES.items():
+        if name in ADDED_LATER and not (snapshot.path / rel).exists():
+            con.sql(f"CREATE VIEW {name} AS {queries.sql('derive_' + name)}")
+            continue
         path = (snapshot.path / rel).as_posix().replace("'", "''")
         kind = "TABLE" if in_memory and name in IN_MEMORY else "VIEW"
         con.sql(f"CREATE {kind} {name} AS SELECT * FROM read_parquet('{path}')")

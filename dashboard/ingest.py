@@ -428,7 +428,7 @@ def derive(tables_dir: Path, out: Path) -> dict[str, int]:
     for name in ("invoices", "payments", "customers"):
         con.sql(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{tables_dir / (name + '.parquet')}')")
     counts = {}
-    for name in ("open_intervals", "daily_sales", "daily_paid"):
+    for name in ("open_intervals", "daily_sales", "daily_paid", "paid_docs"):
         con.sql(f"COPY ({queries.sql('derive_' + name)}) TO '{out / (name + '.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
         counts[name] = con.sql(f"SELECT count(*) FROM read_parquet('{out / (name + '.parquet')}')").fetchall()[0][0]
     con.sql(f"CREATE VIEW open_intervals AS SELECT * FROM read_parquet('{out / 'open_intervals.parquet'}')")

@@ -9,13 +9,13 @@ with paid as (
     select customer_key,
            count(*) as paid_docs,
            sum(amount_base) as paid_amount,
-           sum(amount_base * greatest(0, paid_date - due_date)) as paid_late_x_amount,
+           sum(amount_base * days_late) as paid_late_x_amount,
            sum(amount_base) filter (where paid_date > $as_of::date - 90) as recent_amount,
-           sum(amount_base * greatest(0, paid_date - due_date)) filter (where paid_date > $as_of::date - 90) as recent_late_x_amount,
+           sum(amount_base * days_late) filter (where paid_date > $as_of::date - 90) as recent_late_x_amount,
            sum(amount_base) filter (where paid_date <= $as_of::date - 90) as prior_amount,
-           sum(amount_base * greatest(0, paid_date - due_date)) filter (where paid_date <= $as_of::date - 90) as prior_late_x_amount
-    from invoices
-    where amount_base > 0 and paid_date > $as_of::date - 365 and paid_date <= $as_of
+           sum(amount_base * days_late) filter (where paid_date <= $as_of::date - 90) as prior_late_x_amount
+    from paid_docs  -- derive_paid_docs.sql: amount > 0, days_late = max(0, paid_date - due_date)
+    where paid_date > $as_of::date - 365 and paid_date <= $as_of
     group by customer_key
 ),
 open_now as (

@@ -179,3 +179,13 @@ def test_demo_deteriorating_customers_are_near_the_top(demo):
     by_score = risk.scores(eng).join(behaviour, on="customer_id").group_by("demo_behaviour").agg(pl.col("score").mean())
     means = dict(zip(by_score["demo_behaviour"], by_score["score"]))
     assert means["deteriorating"] == max(means.values())
+
+
+def test_a_snapshot_written_before_paid_docs_existed_still_scores_the_same(eng):
+    """Snapshots from earlier versions lack derived/paid_docs.parquet: it is computed from their own tables."""
+    from dashboard.kpis import Engine
+
+    before = risk.scores(eng, T)
+    (eng.snapshot.path / "derived" / "paid_docs.parquet").unlink()
+    old = Engine.open(eng.snapshot, Settings())
+    assert risk.scores(old, T).equals(before)
