@@ -99,20 +99,13 @@ def reasons(df: pl.DataFrame, top: int = 3) -> pl.Series:
         "disputes": pl.format("{}% of AR in dispute", (pl.col("disputes") * 100).round(0).cast(pl.Int64)),
         "external": pl.format("external score {}", pl.col("external").round(0).cast(pl.Int64)),
     }
-    # rank the factors of each row by contribution (only those that add something), keep the first `top`
+    # rank the factors of each row by contribution (only those adding half a point or more), keep the first `top`
     contrib = df.select([pl.col(f"{f}_contribution").fill_null(0).alias(f) for f in FACTORS]).to_numpy()
+    texts = df.select([words[f].alias(f) for f in FACTORS]).to_numpy().astype(object)
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
-    texts = df.select([words[f].alias(f) for f in FACTORS])
-    cols = {f: texts[f].to_numpy() for f in FACTORS}
-    rows = np.arange(df.height)
-    parts = []
-    for k in range(order.shape[1]):
-        idx = order[:, k]
-        text = np.array([cols[FACTORS[i]][r] for r, i in zip(rows, idx)], dtype=object) if df.height else np.array([], dtype=object)
-        keep = contrib[rows, idx] > 0.5  # half a point or more
-        parts.append(np.where(keep, text, None))
-    joined = [[p for p in ps if p] for ps in zip(*parts)] if parts else []
-    return pl.Series("reasons", joined, dtype=pl.List(pl.Utf8))
+    rows = np.arange(df.height)[:, None]
+    picked = np.where(contrib[rows, order] >= 0.5, texts[rows, order], None)
+    return pl.Series("reasons", [[x for x in r if x is not None] for r in picked.tolist()], dtype=pl.List(pl.Utf8))
 
 
 def rank(s: pl.DataFrame, classes: tuple[str, ...] = ()) -> pl.DataFrame:
