@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `o2c kpis | head` ends quietly, as Unix tools do
     args = parser().parse_args(argv)
     for name, default in (("data", None), ("as_of", None), ("json", False)):
         if not hasattr(args, name):
@@ -238,10 +241,12 @@ def cmd_at_risk(args, data: DataDir) -> int:
     eng = _engine(args, data)
     rows = risk.at_risk_records(risk.at_risk(eng, args.as_of, top=args.top))
     cur = eng.settings.base_currency
-    lines = [f"At-risk customers at {args.as_of or eng.as_of} (score x exposure), top {len(rows)}:"]
+    when = args.as_of or eng.as_of
+    lines = [f"At-risk customers at {when} (score x exposure), top {len(rows)}:" if rows else f"No customer has any exposure at {when}."]
     for i, r in enumerate(rows, 1):
         util = "no limit" if r["utilization"] is None else f"{r['utilization']:.0%} of limit"
-        lines.append(f"{i:>3}. {r['customer_id']} {r['name'] or ''} [{r['segment']}] score {r['score']:.1f} ({r['risk_class']}), "
+        who = " ".join(x for x in (r["customer_id"], r["name"]) if x)
+        lines.append(f"{i:>3}. {who} [{r['segment']}] score {r['score']:.1f} ({r['risk_class']}), "
                      f"exposure {cur} {r['exposure']:,.2f}, overdue {cur} {r['overdue']:,.2f}, {util}")
         lines += [f"       - {reason}" for reason in r["reasons"]]
     _out(args, rows, "\n".join(lines))

@@ -34,7 +34,7 @@ totals = pivot.select(pl.lit("All").alias(dim), *[pl.col(c).sum() for c in [*nam
 table = pl.concat([pivot, totals])
 st.dataframe(
     table,
-    hide_index=True,
+    hide_index=True, placeholder="–",
     width="stretch",
     column_config={c: st.column_config.NumberColumn(c.replace("_", "-"), format="accounting") for c in [*names, "total"]},
 )
@@ -57,7 +57,7 @@ shown = f"; the {docs.height:,} largest are listed" if docs.height < n_docs else
 st.caption(f"{n_docs:,} open documents, {amount:,.2f} {cur} in all{shown}. Click a column heading to sort, a row to open its customer.")
 ev = st.dataframe(
     docs,
-    hide_index=True,
+    hide_index=True, placeholder="–",
     width="stretch",
     on_select="rerun",
     selection_mode="single-row",

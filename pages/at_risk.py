@@ -26,7 +26,7 @@ c1.metric("Backtest AUC", "n/a" if bt["auc"] is None else f"{bt['auc']:.2f}", bo
 c2.metric("Events / customers", f"{bt['events']:,} / {bt['customers']:,}", border=True, help=f"Scored at {bt['scored_at']}.")
 with c3:
     st.markdown("**Event rate by class (backtest)**")
-    st.dataframe(bt["by_class"], hide_index=True, width="stretch",
+    st.dataframe(bt["by_class"], hide_index=True, placeholder="–", width="stretch",
                  column_config={"risk_class": "Class", "customers": "Customers", "events": "Events",
                                 "event_rate": st.column_config.NumberColumn("Event rate", format="percent")})
 
@@ -38,9 +38,12 @@ shown = top.select(
     "customer_id", "name", "segment", "region", pl.col("score").round(1), "risk_class", pl.col("master_risk_class").fill_null("–"), "thin_file",
     "exposure", pl.col("ar_overdue").alias("overdue"), "utilization", "expected_trouble", "reasons",
 )
+if ranked.height == 0:
+    st.info(f"No customer has any exposure (AR or open orders) at {t:%d %B %Y}: nothing is at risk. "
+            "Choose an earlier as-of date in the sidebar to see the list as it was.", icon=":material/info:")
 st.caption(f"{ranked.height:,} customers with exposure{' (the first 500 listed)' if ranked.height > 500 else ''}. Click a row to open the customer.")
 ev = st.dataframe(
-    shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="ar_table",
+    shown, hide_index=True, placeholder="–", width="stretch", on_select="rerun", selection_mode="single-row", key="ar_table",
     column_config={
         "customer_id": "Customer", "name": "Name", "segment": "Segment", "region": "Region",
         "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%.1f"),

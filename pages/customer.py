@@ -88,18 +88,18 @@ breakdown = pl.DataFrame({
     "contribution": [f"{r[f + '_contribution']:.2f}" if r[f] is not None else "–" for f in FACTORS]
     + [f"{r['score']:.2f}" if r["score"] is not None else "no score"],
 })
-st.dataframe(breakdown, hide_index=True, width="stretch",
+st.dataframe(breakdown, hide_index=True, placeholder="–", width="stretch",
              column_config={"factor": "Factor", "value": "Value", "points": "Points (0-100)", "weight": "Weight", "contribution": "Contribution"})
 
 left, right = st.columns(2)
 aging = v.aging(eng.settings.aging_edges, eng.settings.bucket_names)
 with left:
     st.markdown("**Aging**")
-    st.dataframe(aging.select(pl.col("name").str.replace("_", "-").alias("bucket"), "ar", "documents"), hide_index=True, width="stretch",
+    st.dataframe(aging.select(pl.col("name").str.replace("_", "-").alias("bucket"), "ar", "documents"), hide_index=True, placeholder="–", width="stretch",
                  column_config={"bucket": "Bucket", "ar": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"), "documents": "Documents"})
 with right:
     st.markdown(f"**Open orders** ({v.orders.height:,})")
-    st.dataframe(v.orders, hide_index=True, width="stretch",
+    st.dataframe(v.orders, hide_index=True, placeholder="–", width="stretch",
                  column_config={"order_id": "Order", "order_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"), "currency": "Currency",
                                 "amount_original": st.column_config.NumberColumn("Amount", format="accounting"),
                                 "amount_base": st.column_config.NumberColumn(f"Amount ({cur})", format="accounting")})
@@ -112,7 +112,7 @@ doc_cfg = {"invoice_id": "Document", "document_type": "Type", "invoice_date": st
            "paid_date": None, "days_late": None, "open_amount_base": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"),
            "days_past_due": st.column_config.NumberColumn("Days past due", format="%d")}
 st.markdown(f"**Open documents** ({v.open_documents.height:,}, {money(v.open_documents['open_amount_base'].sum(), cur)})")
-st.dataframe(v.open_documents, hide_index=True, width="stretch", column_config=doc_cfg)
+st.dataframe(v.open_documents, hide_index=True, placeholder="–", width="stretch", column_config=doc_cfg)
 st.markdown(f"**Disputes** ({v.disputes.height:,} open, {money(v.disputes['open_amount_base'].sum(), cur)}; "
             f"{pct(r['disputes'])} of AR)")
-st.dataframe(v.disputes, hide_index=True, width="stretch", column_config=doc_cfg)
+st.dataframe(v.disputes, hide_index=True, placeholder="–", width="stretch", column_config=doc_cfg)

@@ -85,7 +85,7 @@ with tab_load:
         if report.issues:
             # whole-file findings have no row, column or value: blank, not "None"
             shown = report.frame().with_columns(pl.col("row").cast(pl.Utf8), pl.col("column"), pl.col("value")).fill_null("")
-            st.dataframe(shown, hide_index=True, width="stretch",
+            st.dataframe(shown, hide_index=True, placeholder="–", width="stretch",
                          column_config={"severity": "Severity", "file": "File", "row": "Row",
                                         "column": "Column", "value": "Value", "rule": "Rule", "message": "What to do"})
         if c2.button("Load", disabled=not report.ok, key="dp_load", icon=":material/upload:"):
@@ -111,7 +111,7 @@ with tab_history:
           "files": ", ".join(f["name"] for f in s.manifest["source_files"]), "documents": s.manifest["rows"]["invoices"],
           "customers": s.manifest["rows"]["customers"], "warnings": s.manifest.get("warnings", 0)} for s in reversed(snaps)]
     )
-    st.dataframe(hist, hide_index=True, width="stretch", column_config={"current": st.column_config.CheckboxColumn("Current")})
+    st.dataframe(hist, hide_index=True, placeholder="–", width="stretch", column_config={"current": st.column_config.CheckboxColumn("Current")})
     others = [s.id for s in reversed(snaps) if s.id != cur]
     r1, r2 = st.columns([3, 1])
     back = r1.selectbox("Make an earlier snapshot current again", others or ["(no other snapshot)"], key="dp_rollback_id")
@@ -131,13 +131,13 @@ with tab_compare:
         after = b.selectbox("After", ids, index=0, key="dp_cmp_b")
         out = common.cached_compare(before, after)
         st.caption(f"Each snapshot at its own as-of date: {out['as_of'][0]} and {out['as_of'][1]}.")
-        st.dataframe(out["figures"].with_columns((pl.col("after") - pl.col("before")).alias("change")), hide_index=True, width="stretch",
+        st.dataframe(out["figures"].with_columns((pl.col("after") - pl.col("before")).alias("change")), hide_index=True, placeholder="–", width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="localized") for c in ("before", "after", "change")})
         l, r = st.columns(2)
         l.markdown(f"**New overdue customers** ({out['new_overdue'].height:,})")
-        l.dataframe(out["new_overdue"], hide_index=True, width="stretch", column_config={"overdue_now": st.column_config.NumberColumn("Overdue now", format="accounting")})
+        l.dataframe(out["new_overdue"], hide_index=True, placeholder="–", width="stretch", column_config={"overdue_now": st.column_config.NumberColumn("Overdue now", format="accounting")})
         r.markdown(f"**Credit limit changes** ({out['limit_changes'].height:,})")
-        r.dataframe(out["limit_changes"], hide_index=True, width="stretch",
+        r.dataframe(out["limit_changes"], hide_index=True, placeholder="–", width="stretch",
                     column_config={c: st.column_config.NumberColumn(format="accounting") for c in ("limit_before", "limit_now")})
 
 with tab_audit:
@@ -148,5 +148,5 @@ with tab_audit:
         st.dataframe(
             pl.DataFrame([{"time": e["time"], "user": e.get("user"), "event": e["event"], "outcome": e.get("outcome"), "snapshot": e.get("snapshot") or e.get("rejected"),
                            "source": e.get("source"), "files": ", ".join(f"{f['name']} ({f['sha256'][:12]})" for f in e.get("files", []))} for e in reversed(log)]),
-            hide_index=True, width="stretch",
+            hide_index=True, placeholder="–", width="stretch",
         )

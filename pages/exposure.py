@@ -47,7 +47,7 @@ cfg = {
 dim = st.radio("Exposure by", ["segment", "region", "risk class"], horizontal=True, key="exp_dim")
 key = "risk_class" if dim == "risk class" else dim
 table = exposure.by(s.with_columns(pl.col("risk_class").fill_null("no score")), key)
-st.dataframe(table.sort(key) if key == "risk_class" else table, hide_index=True, width="stretch",
+st.dataframe(table.sort(key) if key == "risk_class" else table, hide_index=True, placeholder="–", width="stretch",
              column_config=cfg | {key: dim.capitalize()})
 
 left, right = st.columns(2)
@@ -58,7 +58,7 @@ st.subheader(f"Over or near the limit ({watch.height:,})")
 st.caption("Click a row to open the customer.")
 shown = watch.select("customer_id", "name", "segment", "risk_class", "status", "exposure", "credit_limit", "headroom", "utilization")
 ev = st.dataframe(
-    shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="exp_watch",
+    shown, hide_index=True, placeholder="–", width="stretch", on_select="rerun", selection_mode="single-row", key="exp_watch",
     column_config={"customer_id": "Customer", "name": "Name", "segment": "Segment", "risk_class": "Class", "status": "Status",
                    "exposure": st.column_config.NumberColumn(f"Exposure ({cur})", format="accounting"),
                    "credit_limit": st.column_config.NumberColumn(f"Limit ({cur})", format="accounting"),

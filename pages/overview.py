@@ -68,7 +68,7 @@ with right:
     top = ov.top_overdue.select("customer_id", "name", "segment", "ar_overdue", "exposure", pl.col("utilization") * 100)
     ev = st.dataframe(
         top,
-        hide_index=True,
+        hide_index=True, placeholder="–",
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",

@@ -106,7 +106,7 @@ side = pl.DataFrame(
     }
 )
 left, right = st.columns([1, 1])
-left.dataframe(side, hide_index=True, width="stretch")
+left.dataframe(side, hide_index=True, placeholder="–", width="stretch")
 for d in r["discounts"]:
     ann = "n/a (terms not longer than the discount period)" if d["annualised_rate"] is None else pct(d["annualised_rate"])
     left.caption(f"Discount of {d['rate']:.2%} within {d['within_days']} days for {d['lever']}: annualised cost {ann} "
@@ -119,12 +119,12 @@ seg = pl.DataFrame(
       f"Blocked, baseline ({cur})": x["blocked_orders_value"]["baseline"], f"Blocked, scenario ({cur})": x["blocked_orders_value"]["scenario"],
       "Over limit, baseline": x["over_limit_customers"]["baseline"], "Over limit, scenario": x["over_limit_customers"]["scenario"]} for x in r["by_segment"]]
 )
-st.dataframe(seg, hide_index=True, width="stretch",
+st.dataframe(seg, hide_index=True, placeholder="–", width="stretch",
              column_config={c: st.column_config.NumberColumn(format="accounting") for c in seg.columns if cur in c} | {"Change in DSO (days)": st.column_config.NumberColumn(format="%+.1f")})
 
 st.subheader(f"Customers whose status changes ({res.changes.height:,})")
 if res.changes.height:
-    st.dataframe(res.changes.head(500), hide_index=True, width="stretch",
+    st.dataframe(res.changes.head(500), hide_index=True, placeholder="–", width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="accounting") for c in ("ar", "open_orders", "exposure", "credit_limit_baseline", "credit_limit_scenario", "blocked_value_baseline", "blocked_value_scenario")})
 else:
     st.caption("No customer changes status (over limit, or orders blocked) under this scenario.")
@@ -215,6 +215,6 @@ if chosen:
                      "blocked_orders_value": out["scenario"]["blocked_orders_value"], "blocked_orders_count": out["scenario"]["blocked_orders_count"],
                      "over_limit_customers": out["scenario"]["over_limit_customers"]})
     cmp_df = pl.DataFrame(rows)
-    st.dataframe(cmp_df, hide_index=True, width="stretch",
+    st.dataframe(cmp_df, hide_index=True, placeholder="–", width="stretch",
                  column_config={k: st.column_config.NumberColumn(format="accounting") for k in ("cash_released", "net_effect_per_year", "discount_cost_per_year", "blocked_orders_value")})
     st.download_button("Download comparison (CSV)", to_csv(cmp_df), "scenario_comparison.csv", "text/csv", key="wi_cmp_csv")
