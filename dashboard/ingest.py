@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -78,6 +79,12 @@ def expand(paths: list[Path]) -> list[Path]:
     if not files:
         raise IngestUsageError(f"no CSV or Parquet file found in {', '.join(map(str, paths))}")
     return files
+
+
+def safe_file_name(name: str) -> str:
+    """An uploaded file's name as a plain file name: never a path, never hidden, no odd characters."""
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", Path(name.replace("\\", "/")).name).strip().lstrip(".")
+    return base or "upload"
 
 
 def table_from_name(f: Path, lone: bool) -> str | None:

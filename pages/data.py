@@ -1,12 +1,11 @@
 """Data: load an extract (check first, then load or cancel), snapshot history, rollback, compare, audit log."""
 
-import re
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
-from dashboard.ingest import READABLE, IngestUsageError, ingest
+from dashboard.ingest import READABLE, IngestUsageError, ingest, safe_file_name
 from dashboard.layouts import LayoutError, available
 from dashboard.settings import load_settings
 from dashboard.snapshots import new_id
@@ -20,12 +19,6 @@ DETECT = "Detect from the header"
 
 st.title("Data")
 st.caption(f"Data folder `{data.root}`. Every load, refusal and rollback is logged; refused files are kept byte for byte under `rejected/`.")
-
-
-def safe_name(name: str) -> str:
-    """An uploaded file's name as a plain file name: never a path, never hidden."""
-    base = re.sub(r"[^A-Za-z0-9._ -]", "_", Path(name.replace("\\", "/")).name).strip().lstrip(".")
-    return base or "upload"
 
 
 tab_load, tab_history, tab_compare, tab_audit = st.tabs(["Load an extract", "Snapshots", "Compare", "Audit log"])
@@ -58,7 +51,7 @@ with tab_load:
             folder = inbox / f"upload-{new_id()}"
             folder.mkdir(parents=True)
             for u in ups:
-                (folder / safe_name(u.name)).write_bytes(u.getvalue())
+                (folder / safe_file_name(u.name)).write_bytes(u.getvalue())
             st.session_state["dp_saved_sig"], st.session_state["dp_saved_dir"] = sig, str(folder)
         return Path(st.session_state["dp_saved_dir"])
 

@@ -112,3 +112,13 @@ def test_check_load_compare_roll_back_and_audit(data):
     audit = next(df.value for df in at.dataframe if "event" in df.value.columns)
     assert list(audit["event"]) == ["rollback", "load", "load"]
     assert "invoices.csv (" in audit["files"].iloc[1]
+
+
+@pytest.mark.parametrize("given,kept", [
+    ("../../etc/passwd", "passwd"), ("..\\..\\Windows\\evil.csv", "evil.csv"), (".hidden.csv", "hidden.csv"),
+    ("invoices 2026;rm -rf.csv", "invoices 2026_rm -rf.csv"), ("", "upload"), ("..", "upload"), ("Fälligkeit.csv", "F_lligkeit.csv"),
+])
+def test_an_uploaded_file_name_is_never_a_path(given, kept):
+    from dashboard.ingest import safe_file_name
+
+    assert safe_file_name(given) == kept
