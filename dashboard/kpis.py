@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -210,8 +211,8 @@ class Engine:
             return self._month_end_cube(f).get(t, (0.0, 0.0, 0.0))
         if rng is None or t < self.first_day:
             return (0.0, 0.0, 0.0)
-        ag = self.aging_frame(t, f)
-        return (float(ag["ar"].sum()), float(ag.filter(pl.col("bucket") == 0)["ar"].sum()), float(ag["disputed_ar"].sum()))
+        ar, current, disputed = queries.run(self.con, "ar_at", as_of=t, **f.params()).fetchall()[0]
+        return (float(ar), float(current), float(disputed))
 
     @property
     def first_day(self) -> dt.date:
@@ -251,13 +252,14 @@ class Engine:
 
     # --- the spec's outputs -----------------------------------------------------
 
-    def headline(self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True, cust: pl.DataFrame | None = None) -> dict:
+    def headline(self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True, cust: pl.DataFrame | None = None,
+                 ag: pl.DataFrame | None = None) -> dict:
         """The 'Headline JSON' of kpis.md at T for the selection; rounded as the spec says
         unless `rounded=False` (pages format exact values, so 27.746% shows as 27.7%)."""
         t = t or self.as_of
         p = self.settings.dso_window_days
         R2, R4 = (r2, r4) if rounded else (_exact, _exact)
-        ag = self.aging_frame(t, f)
+        ag = self.aging_frame(t, f) if ag is None else ag
         ar = float(ag["ar"].sum())
         current = float(ag.filter(pl.col("bucket") == 0)["ar"].sum())
         overdue = ar - current
@@ -358,11 +360,11 @@ class Engine:
             )
         return pl.DataFrame(rows, schema={"date": pl.Date, "ar": pl.Float64, "ar_overdue": pl.Float64, "dso_countback": pl.Float64, "dso_standard": pl.Float64, "bpdso": pl.Float64, "cei": pl.Float64, "adp": pl.Float64})
 
-    def aging(self, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFrame:
-        """Aging by segment and region with bucket names, for charts and tables."""
+    def aging(self, t: dt.date | None = None, f: Filters = ALL, ag: pl.DataFrame | None = None) -> pl.DataFrame:
+        """Aging by segment and region with bucket names, for charts and tables (`ag`: aging_frame(t, f) if at hand)."""
         t = t or self.as_of
         names = self.settings.bucket_names
-        ag = self.aging_frame(t, f)
+        ag = self.aging_frame(t, f) if ag is None else ag
         return ag.with_columns(pl.col("bucket").map_elements(lambda i: names[i], return_dtype=pl.Utf8).alias("bucket_name"))
 
     def documents(self, t: dt.date, f: Filters = ALL, bucket: int = -1, limit: int = 5000) -> pl.DataFrame:
@@ -392,17 +394,22 @@ class Overview:
 
 def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: int = 10) -> Overview:
     t = t or engine.as_of
-    cust = engine.customers_frame(t, f)
-    top_overdue = (
-        cust.filter(pl.col("ar_overdue") > 0)
-        .sort("ar_overdue", descending=True)
-        .head(top)
-        .select("customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization")
-    )
-    return Overview(
-        headline=engine.headline(t, f, rounded=False, cust=cust),
-        prior=engine.headline(prior_month_end(t), f, rounded=False),
-        trend=engine.trend(t, f),
-        aging=engine.aging(t, f),
-        top_overdue=top_overdue,
-    )
+    # The prior month-end's headline shares nothing with T's: compute it on a second thread while
+    # T's figures are computed (DuckDB and polars release the GIL; a cursor per query).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        prior = pool.submit(engine.headline, prior_month_end(t), f, False)
+        cust = engine.customers_frame(t, f)
+        ag = engine.aging_frame(t, f)  # read once: the headline's buckets and the aging chart
+        top_overdue = (
+            cust.filter(pl.col("ar_overdue") > 0)
+            .sort("ar_overdue", descending=True)
+            .head(top)
+            .select("customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization")
+        )
+        return Overview(
+            headline=engine.headline(t, f, rounded=False, cust=cust, ag=ag),
+            prior=prior.result(),
+            trend=engine.trend(t, f),
+            aging=engine.aging(t, f, ag),
+            top_overdue=top_overdue,
+        )
