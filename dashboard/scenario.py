@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -222,11 +223,40 @@ def _blocked(b: Baseline, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return value, count
 
 
+STATUS_WORDS = np.array(["", "newly over limit", "back within limit", "newly blocked orders", "orders released"])
+
+
 @dataclass(frozen=True)
 class Result:
     summary: dict  # the JSON of whatif.md
-    changes: pl.DataFrame  # customers whose status changes
     bridge: list[tuple[str, float]]  # DSO bridge: (step, days) from baseline to scenario
+    # customers whose status changes, as arrays; frames are built on demand (a limit cut can change
+    # 100k customers: a frame of them all costs more than the whole scenario, and a page shows the first rows)
+    _b: Baseline = field(repr=False)
+    _idx: np.ndarray = field(repr=False)
+    _code: np.ndarray = field(repr=False)
+    _cols: dict = field(repr=False)
+
+    @property
+    def changes_count(self) -> int:
+        return int(self._idx.size)
+
+    def top_changes(self, n: int | None = None) -> pl.DataFrame:
+        """The customers whose status changes, largest exposure first (the first n, or all)."""
+        idx, code = self._idx, self._code
+        exp = self._cols["exposure"][idx]
+        if n is not None and idx.size > n:
+            keep = np.argpartition(-exp, n - 1)[:n]
+            idx, code, exp = idx[keep], code[keep], exp[keep]
+        order = np.argsort(-exp, kind="stable")
+        idx, code = idx[order], code[order]
+        return self._b.customers[idx].select("customer_id", "name", "segment", "region", "risk_class").with_columns(
+            status=STATUS_WORDS[code], **{k: v[idx] for k, v in self._cols.items()},
+        ).with_columns(pl.col("credit_limit_baseline", "credit_limit_scenario").fill_nan(None))
+
+    @cached_property
+    def changes(self) -> pl.DataFrame:
+        return self.top_changes(None)
 
 
 def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
@@ -285,12 +315,8 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
         [1, 2, 3, 4], 0,
     )
     idx = np.flatnonzero(code)
-    words = np.array(["", "newly over limit", "back within limit", "newly blocked orders", "orders released"])
-    changes = b.customers[idx].select("customer_id", "name", "segment", "region", "risk_class").with_columns(
-        status=words[code[idx]], ar=b.ar[idx], open_orders=b.open_orders[idx], exposure=exposure[idx],
-        credit_limit_baseline=b.limit[idx], credit_limit_scenario=limit[idx],
-        blocked_value_baseline=bv0[idx], blocked_value_scenario=bv1[idx],
-    ).with_columns(pl.col("credit_limit_baseline", "credit_limit_scenario").fill_nan(None)).sort("exposure", descending=True)
+    cols = {"ar": b.ar, "open_orders": b.open_orders, "exposure": exposure, "credit_limit_baseline": b.limit, "credit_limit_scenario": limit,
+            "blocked_value_baseline": bv0, "blocked_value_scenario": bv1}
 
     def per_segment(x):
         return np.bincount(b.segment_code, weights=x, minlength=len(b.segment_names))
@@ -337,7 +363,7 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
     d_coll = dso_delta(dtp1) - d_terms
     d_disc = dso_delta(dtp) - d_terms - d_coll
     bridge = [("terms", d_terms), ("collections", d_coll), ("discount", d_disc)]
-    return Result(summary, changes, bridge)
+    return Result(summary, bridge, b, idx, code[idx], cols)
 
 
 def data_hash(engine: Engine) -> str:

@@ -122,9 +122,11 @@ seg = pl.DataFrame(
 st.dataframe(seg, hide_index=True, placeholder="–", width="stretch",
              column_config={c: st.column_config.NumberColumn(format="accounting") for c in seg.columns if cur in c} | {"Change in DSO (days)": st.column_config.NumberColumn(format="%+.1f")})
 
-st.subheader(f"Customers whose status changes ({res.changes.height:,})")
-if res.changes.height:
-    st.dataframe(res.changes.head(500), hide_index=True, placeholder="–", width="stretch",
+st.subheader(f"Customers whose status changes ({res.changes_count:,})")
+if res.changes_count:
+    if res.changes_count > 500:
+        st.caption("The 500 with the largest exposure are listed; the Excel export holds them all.")
+    st.dataframe(res.top_changes(500), hide_index=True, placeholder="–", width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="accounting") for c in ("ar", "open_orders", "exposure", "credit_limit_baseline", "credit_limit_scenario", "blocked_value_baseline", "blocked_value_scenario")})
 else:
     st.caption("No customer changes status (over limit, or orders blocked) under this scenario.")
@@ -200,9 +202,10 @@ if e1.button("Duplicate", key="wi_dup", disabled=not saved, icon=":material/cont
 if e2.button("Delete", key="wi_del", disabled=not saved, icon=":material/delete:", width="stretch"):
     S.delete_scenario(data_root, pick)
     st.rerun()
-record = S.export_record(eng, sc, res)
-e3.download_button("Export JSON", json.dumps(record, indent=2, default=str), f"{S._slug(sc.name)}.json", "application/json", key="wi_json", width="stretch", icon=":material/download:")
-e4.download_button("Export Excel", S.export_excel(record, res), f"{S._slug(sc.name)}.xlsx",
+# Exports are built when clicked (on their own thread), not on every move of a slider.
+e3.download_button("Export JSON", lambda: json.dumps(S.export_record(eng, sc, res), indent=2, default=str), f"{S._slug(sc.name)}.json",
+                   "application/json", key="wi_json", width="stretch", icon=":material/download:")
+e4.download_button("Export Excel", lambda: S.export_excel(S.export_record(eng, sc, res), res), f"{S._slug(sc.name)}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="wi_xlsx", width="stretch", icon=":material/download:")
 
 chosen = st.multiselect("Compare saved scenarios (up to four)", list(saved), max_selections=4, key="wi_compare")
