@@ -18,7 +18,7 @@ st.title("Aging")
 st.caption(f"Open receivables as of {t:%d %B %Y} by days past due (as-of date minus due date), in {cur}. Credit notes are included, so buckets add up to AR exactly.")
 
 dim = st.radio("Break down by", ["segment", "region"], horizontal=True, key="aging_dim")
-st.plotly_chart(charts.aging_by(ag, dim, names, cur), width="stretch", key="aging_chart")
+st.altair_chart(charts.aging_by(ag, dim, names, cur), width="stretch", key="aging_chart")
 
 pivot = (
     ag.group_by(dim, "bucket").agg(pl.col("ar").sum())

@@ -30,11 +30,11 @@ def signed_money(x: float) -> str:
 
 
 def signed_days(x: float) -> str:
-    return f"{x:+,.1f} days"
+    return f"{round(x, 1) + 0.0:+,.1f} days"
 
 
 def signed_pts(x: float, scale: float = 100) -> str:
-    return f"{x * scale:+,.1f} pts"
+    return f"{round(x * scale, 1) + 0.0:+,.1f} pts"  # + 0.0: a change that rounds to nothing is "+0.0", never "-0.0"
 
 
 TILES = [
@@ -57,11 +57,11 @@ for row in range(0, len(TILES), 4):
         col.metric(label, value, d, delta_color=color, help=FORMULAS.get(key), border=True)
 
 left, right = st.columns(2)
-left.plotly_chart(charts.dso_trend(ov.trend), width="stretch", key="dso_trend")
-right.plotly_chart(charts.ar_trend(ov.trend, cur), width="stretch", key="ar_trend")
+left.altair_chart(charts.dso_trend(ov.trend), width="stretch", key="dso_trend")
+right.altair_chart(charts.ar_trend(ov.trend, cur), width="stretch", key="ar_trend")
 
 left, right = st.columns(2)
-left.plotly_chart(charts.aging_by(ov.aging, "segment", eng.settings.bucket_names, cur), width="stretch", key="aging_segment")
+left.altair_chart(charts.aging_by(ov.aging, "segment", eng.settings.bucket_names, cur), width="stretch", key="aging_segment")
 with right:
     st.markdown("**Top customers by overdue amount**")
     money_col = st.column_config.NumberColumn(format="accounting")

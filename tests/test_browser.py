@@ -123,7 +123,7 @@ def shot(page, name: str) -> None:
 def test_overview_follows_as_of_date_and_segment(app_url, page):
     t0 = time.perf_counter()
     page.goto(app_url)
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=stMetric]').length >= 12 && document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stMetric]').length >= 12 && document.querySelectorAll('[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg').length >= 3", timeout=60_000)
     print(f"\noverview settled in {time.perf_counter() - t0:.2f} s")
     assert_clean(page)
     ar, dso = tile(page, "AR total"), tile(page, "DSO (standard)")
