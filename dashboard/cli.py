@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -208,11 +207,19 @@ def cmd_serve(args, data: DataDir) -> int:
         print(file=sys.stderr)
         if not res.ok:
             raise CliError("the demo ledger was refused (a bug): " + res.report.to_text())
-    env = dict(os.environ, O2C_DATA=str(data.root))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    os.environ["O2C_DATA"] = str(data.root)
+    os.chdir(REPO)
+    # Streamlit runs in this process, after the heavy libraries and the core are imported: the first
+    # visitor then does not wait for the imports (measured here: first overview 3.2 s -> 2.2 s).
+    import altair, duckdb, plotly.graph_objects, polars  # noqa: F401, E401
+
+    from . import charts, customer, exposure, kpis, risk, scenario  # noqa: F401
+    from streamlit.web import cli as streamlit_cli
+
     print(f"Dashboard on http://localhost:{args.port}  (Ctrl+C stops it)", file=sys.stderr)
+    sys.argv = ["streamlit", "run", str(REPO / "app.py"), "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     try:
-        return subprocess.call(cmd, env=env, cwd=REPO)
+        return streamlit_cli.main()
     except KeyboardInterrupt:
         return 0
 
