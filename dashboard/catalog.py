@@ -30,7 +30,7 @@ TABLE_FILES = {
 ADDED_LATER = {"paid_docs"}
 # What a dashboard session reads on every rerun is held in memory; the
 # full document tables stay as views (only drill-downs read them).
-IN_MEMORY = ("customers", "orders", "open_intervals", "daily_sales", "daily_paid", "month_end_ar")
+IN_MEMORY = ("customers", "orders", "open_intervals", "daily_sales", "daily_paid", "month_end_ar", "paid_docs")
 
 
 def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int | None = None) -> duckdb.DuckDBPyConnection:
