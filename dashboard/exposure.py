@@ -14,12 +14,14 @@ UTIL_BINS = [0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
 
 
 def by(frame: pl.DataFrame, dim: str) -> pl.DataFrame:
-    """Per value of dim: exposure and limits; utilisation = exposure of customers with a limit / their limits."""
+    """Per value of dim: exposure and limits; utilisation = exposure of customers with a limit / their limits
+    (kpis.md "Segment"; the headline's by_segment uses this too)."""
     has = pl.col("credit_limit").is_not_null()
     out = frame.group_by(dim).agg(
         customers=pl.len(),
         customers_with_limit=has.sum(),
         ar=pl.col("ar").sum(),
+        ar_overdue=pl.col("ar_overdue").sum(),
         open_orders=pl.col("open_orders").sum(),
         exposure=pl.col("exposure").sum(),
         credit_limit=pl.col("credit_limit").sum(),

@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from . import queries
+from . import exposure, queries
 from .catalog import open_snapshot
 from .settings import Settings
 from .snapshots import SnapshotInfo
@@ -302,37 +302,23 @@ class Engine:
         p = self.settings.dso_window_days
         R2, R4 = (r2, r4) if rounded else (_exact, _exact)
         seg_sales = self.segment_sales(f)
-        g = (
-            cust.group_by("segment")
-            .agg(
-                pl.col("ar").sum().alias("ar_total"),
-                pl.col("ar_overdue").sum(),
-                pl.col("open_orders").sum(),
-                pl.col("exposure").sum(),
-                pl.col("credit_limit").sum().alias("credit_limit"),
-                pl.col("credit_limit").is_not_null().any().alias("_has_limit"),
-                pl.col("exposure").filter(pl.col("credit_limit").is_not_null()).sum().alias("_limited_exposure"),
-                pl.col("over_limit").sum().alias("over_limit_customers"),
-            )
-            .sort("segment")
-        )
+        g = exposure.by(cust, "segment").sort("segment")
         out = []
         for row in g.iter_rows(named=True):
             seg = row["segment"]
             series = seg_sales.get(seg)
             sales = series.total(t - dt.timedelta(days=p - 1), t) if series else 0.0
-            dso = ratio(row["ar_total"], sales)
-            limit = row["credit_limit"] if row["_has_limit"] else None
+            dso = ratio(row["ar"], sales)
             out.append(
                 {
                     "segment": seg,
-                    "ar_total": R2(row["ar_total"]),
+                    "ar_total": R2(row["ar"]),
                     "ar_overdue": R2(row["ar_overdue"]),
                     "open_orders": R2(row["open_orders"]),
                     "exposure": R2(row["exposure"]),
-                    "credit_limit": R2(limit),
-                    "utilization": R4(ratio(row["_limited_exposure"], limit)),
-                    "over_limit_customers": int(row["over_limit_customers"]),
+                    "credit_limit": R2(row["credit_limit"]),
+                    "utilization": R4(row["utilization"]),
+                    "over_limit_customers": int(row["over_limit"]),
                     "dso_standard": R2(None if dso is None else dso * p),
                 }
             )

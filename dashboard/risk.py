@@ -49,11 +49,11 @@ def factor_values(raw: pl.DataFrame) -> pl.DataFrame:
         lateness=lateness,
         trend=recent - prior,
         severity=_div(pl.max_horizontal(pl.col("ar_over_60"), pl.lit(0.0)), pl.col("ar")),
-        utilisation=pl.when(pl.col("credit_limit") > 0).then(pl.col("exposure") / pl.col("credit_limit")),
+        # kpis.md utilization_c (null with no limit or limit 0); the scorecard's factor is the same value
+        utilization=pl.when(pl.col("credit_limit") > 0).then(pl.col("exposure") / pl.col("credit_limit")),
         disputes=_div(pl.max_horizontal(pl.col("disputed_ar"), pl.lit(0.0)), pl.col("ar")),
         external=pl.col("external_score").cast(pl.Float64),
-        utilization=pl.when(pl.col("credit_limit") > 0).then(pl.col("exposure") / pl.col("credit_limit")),
-    )
+    ).with_columns(utilisation=pl.col("utilization"))
 
 
 def points(value: pl.Expr, scale: tuple[float, float]) -> pl.Expr:
