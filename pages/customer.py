@@ -22,13 +22,15 @@ c1, c2 = st.columns([1, 2])
 text = c1.text_input("Find a customer (id or name)", key="cust_search", placeholder="e.g. C000239 or Pioneer")
 current = st.session_state.get("customer_id")
 if text:
-    hits = find(eng, text)
+    hits = find(eng, text, limit=51)
+    more = hits.height > 50
+    hits = hits.head(50)
     if hits.height == 0:
         c2.warning(f"No customer id or name contains '{text}'.")
     else:
         labels = [f"{r['customer_id']} · {r['name'] or ''} ({r['segment']})" for r in hits.iter_rows(named=True)]
         ids = hits["customer_id"].to_list()
-        choice = c2.selectbox(f"{hits.height} match(es)", labels, index=ids.index(current) if current in ids else 0, key="cust_pick")
+        choice = c2.selectbox("More than 50 matches: the first 50 (type more to narrow)" if more else f"{hits.height} match(es)", labels, index=ids.index(current) if current in ids else 0, key="cust_pick")
         current = ids[labels.index(choice)]
         st.session_state["customer_id"] = current
 if not current:

@@ -210,6 +210,30 @@ def test_exposure_then_click_an_at_risk_customer_to_its_page(app_url, page):
     shot(page, "customer.png")
 
 
+def test_find_a_customer_by_name(app_url, page):
+    from dashboard.customer import find
+    from dashboard.kpis import Engine
+    from dashboard.settings import Settings
+
+    eng = Engine.open(DataDir(DATA[app_url]).current(), Settings())
+    cid, name = find(eng, "a").row(0)[:2]  # any customer: search by a word of its name
+    eng.con.close()
+    word = name.split()[0]
+
+    open_page(page, app_url, "Customer")
+    page.get_by_text("Search for a customer above").wait_for(timeout=30_000)
+    box = page.get_by_label("Find a customer (id or name)")
+    box.fill(word)
+    box.press("Enter")
+    page.get_by_text(re.compile(r"match\(es\)|50 matches")).first.wait_for(timeout=30_000)
+    page.get_by_text("Score, factor by factor").wait_for(timeout=30_000)
+    page.get_by_text("Payment history: days late per paid document").wait_for(timeout=30_000)
+    heading = page.get_by_role("heading", name=re.compile(r"^C\d+ · ")).inner_text()
+    assert word in heading
+    assert_clean(page)
+    shot(page, "customer_search.png")
+
+
 def test_upload_check_and_load_an_erp_export(app_url, page, tmp_path):
     """An analyst drops a German SAP export and an fx file, reads the report, fixes the file, loads it.
 
