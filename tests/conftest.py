@@ -40,3 +40,30 @@ def ledger(tmp_path):
         return load(tmp_path, tables, **kw)
 
     return make
+
+
+@pytest.fixture
+def fresh_caches():
+    """Streamlit's caches live in the process: each AppTest journey starts from none."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def app_page(path: str | None = None, **state):
+    """A fresh AppTest session of the whole app (router and sidebar), with this session state,
+    switched to `path` (a file under pages/) if given; it must not raise."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    if path:
+        at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at

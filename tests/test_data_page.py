@@ -7,26 +7,15 @@ the upload is saved. The real-browser upload journey is in test_browser.py.)
 import datetime as dt
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, write_csvs
+from conftest import app_page, write_csvs
 from dashboard.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.snapshots import DataDir
 from test_kpis_handworked import MIXED
 
-APP = str(REPO / "app.py")
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 T = dt.date(2026, 5, 31)
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.fixture
@@ -45,14 +34,8 @@ def data(tmp_path, monkeypatch):
     return d
 
 
-def data_page(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    at.switch_page("pages/data.py").run()
-    assert not at.exception, at.exception
-    return at
+def data_page(**state):
+    return app_page("pages/data.py", **state)
 
 
 def test_a_refused_extract_shows_the_report_and_cannot_be_loaded(data):

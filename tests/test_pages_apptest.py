@@ -14,15 +14,7 @@ from dashboard.snapshots import DataDir
 from test_kpis_handworked import MIXED
 
 APP = str(REPO / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture

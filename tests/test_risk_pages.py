@@ -1,26 +1,16 @@
 """Credit exposure, at-risk and customer pages through AppTest, on the hand-worked ledger of test_risk."""
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, write_csvs
+from conftest import app_page, write_csvs
 from dashboard.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.snapshots import DataDir
 from test_pages_apptest import metric, no_errors
 from test_risk import LEDGER, T
 
-APP = str(REPO / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture
@@ -35,12 +25,8 @@ def data(tmp_path, monkeypatch):
     return d
 
 
-def page(path: str, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    at.switch_page(path).run()
+def page(path: str, **state):
+    at = app_page(path, **state)
     no_errors(at)
     return at
 
