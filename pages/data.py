@@ -24,6 +24,8 @@ st.caption(f"Data folder `{data.root}`. Every load, refusal and rollback is logg
 tab_load, tab_history, tab_compare, tab_audit = st.tabs(["Load an extract", "Snapshots", "Compare", "Audit log"])
 
 with tab_load:
+    if done := st.session_state.pop("dp_loaded", None):
+        st.success(done, icon=":material/check_circle:")
     st.markdown("Drop the files of one extract (invoices and, if you have them, payments, customers, orders, fx), "
                 "or pick a folder from the data folder's `inbox/`. CSV (any delimiter, UTF-8 or Windows-1252), Excel (.xlsx) or Parquet.")
     ups = st.file_uploader("Extract files", accept_multiple_files=True, type=[e.lstrip(".") for e in sorted(READABLE)], key="dp_upload")
@@ -88,7 +90,9 @@ with tab_load:
             bar.empty()
             st.session_state.pop("dp_report", None)
             if res.ok:
-                st.toast(f"Snapshot {res.snapshot.id} is now current")
+                # said on the next run (a toast can vanish in the rerun that follows a load)
+                st.session_state["dp_loaded"] = (f"Snapshot {res.snapshot.id} is now current: {res.snapshot.manifest['rows']['invoices']:,} documents "
+                                                 f"as of {res.snapshot.manifest['as_of']}, loaded in {res.seconds:.1f} s.")
                 st.rerun()
             else:
                 st.error(res.report.to_text())
@@ -111,8 +115,10 @@ with tab_history:
     if r2.button("Roll back", disabled=not others, key="dp_rollback", icon=":material/history:"):
         data.set_current(back)
         data.audit("rollback", snapshot=back, source=f"Data page ({common.user_name()})", outcome="current")
-        st.toast(f"Snapshot {back} is current again")
+        st.session_state["dp_rolled_back"] = f"Snapshot {back} is current again; the newer ones are kept (roll forward the same way)."
         st.rerun()
+    if done := st.session_state.pop("dp_rolled_back", None):
+        st.success(done, icon=":material/history:")
 
 with tab_compare:
     ids = [s.id for s in reversed(snaps)]

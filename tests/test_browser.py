@@ -280,8 +280,13 @@ def test_upload_check_and_load_an_erp_export(app_url, page, tmp_path):
     assert "FBL5N_export.txt → sap-fbl5n" in page.inner_text("body")
     assert_clean(page)
     shot(page, "data_checked.png")
+    before = DataDir(DATA[app_url]).current_id()
     page.get_by_role("button", name="Load", exact=True).click()
-    page.get_by_text("is now current").wait_for(timeout=60_000)
+    deadline = time.time() + 60  # the load switches the current snapshot (a toast says so, briefly)
+    while DataDir(DATA[app_url]).current_id() == before and time.time() < deadline:
+        time.sleep(0.3)
+    assert DataDir(DATA[app_url]).current_id() != before, "the checked extract was not loaded"
+    page.get_by_text("is now current").wait_for(timeout=30_000)
 
     # the overview now shows the export: at 2026-04-10 (its latest date) 1,634.30 EUR open x 1.10 = USD 1,797.73
     page.get_by_role("link", name="Executive overview", exact=True).click()

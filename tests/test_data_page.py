@@ -89,6 +89,7 @@ def test_check_load_compare_roll_back_and_audit(data):
     at.button(key="dp_rollback").click().run()
     assert not at.exception, at.exception
     assert d.current_id() == first
+    assert any("is current again" in m.value for m in at.success)
 
     # the audit log shows the two loads and the rollback, newest first
     at = data_page()
