@@ -29,25 +29,16 @@ class CustomerView:
     def disputes(self) -> pl.DataFrame:
         return self.open_documents.filter(pl.col("disputed"))
 
-    def aging(self, edges: tuple[int, ...], names: list[str]) -> pl.DataFrame:
-        """Open amount by aging bucket (kpis.md buckets; every bucket listed, in order)."""
-        o = self.open_documents.with_columns(
-            bucket=pl.col("days_past_due").map_batches(lambda s: sum((s > e).cast(pl.Int32) for e in edges), return_dtype=pl.Int32)
-        )
-        sums = o.group_by("bucket").agg(pl.col("open_amount_base").sum().alias("ar"), pl.len().alias("documents"))
+    def aging(self, names: list[str]) -> pl.DataFrame:
+        """Open amount by aging bucket (buckets from the query, as aging_at.sql; every bucket listed, in order)."""
+        sums = self.open_documents.group_by("bucket").agg(pl.col("open_amount_base").sum().alias("ar"), pl.len().alias("documents"))
         every = pl.DataFrame({"bucket": list(range(len(names))), "name": names}, schema={"bucket": pl.Int32, "name": pl.Utf8})
         return every.join(sums, on="bucket", how="left").with_columns(pl.col("ar").fill_null(0.0), pl.col("documents").fill_null(0))
 
 
 def find(eng: Engine, text: str, limit: int = 20) -> pl.DataFrame:
     """Customers whose id or name contains the text (case-insensitive), ids first."""
-    t = text.strip().lower()
-    return eng.con.cursor().sql(
-        "select customer_id, name, segment from customers "
-        "where lower(customer_id) like '%' || $t || '%' or lower(coalesce(name, '')) like '%' || $t || '%' "
-        "order by (lower(customer_id) = $t) desc, customer_id limit $n",
-        params={"t": t, "n": limit},
-    ).pl()
+    return queries.run(eng.con, "customer_search", text=text.strip().lower(), limit=limit).pl()
 
 
 def view(eng: Engine, customer_id: str, t: dt.date | None = None, scores: pl.DataFrame | None = None) -> CustomerView | None:
@@ -58,6 +49,6 @@ def view(eng: Engine, customer_id: str, t: dt.date | None = None, scores: pl.Dat
         return None
     row = s.row(0, named=True)
     key = row["customer_key"]
-    docs = queries.run(eng.con, "customer_documents", customer_key=key, as_of=t).pl()
+    docs = queries.run(eng.con, "customer_documents", customer_key=key, as_of=t, edges=list(eng.settings.aging_edges)).pl()
     orders = queries.run(eng.con, "customer_orders", customer_key=key, as_of=t).pl()
     return CustomerView(row, docs, orders)

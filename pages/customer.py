@@ -94,7 +94,7 @@ st.dataframe(breakdown, hide_index=True, placeholder="–", width="stretch",
              column_config={"factor": "Factor", "value": "Value", "points": "Points (0-100)", "weight": "Weight", "contribution": "Contribution"})
 
 left, right = st.columns(2)
-aging = v.aging(eng.settings.aging_edges, eng.settings.bucket_names)
+aging = v.aging(eng.settings.bucket_names)
 with left:
     st.markdown("**Aging**")
     st.dataframe(aging.select(pl.col("name").str.replace("_", "-").alias("bucket"), "ar", "documents"), hide_index=True, placeholder="–", width="stretch",
@@ -112,7 +112,7 @@ doc_cfg = {"invoice_id": "Document", "document_type": "Type", "invoice_date": st
            "due_date": st.column_config.DateColumn("Due date", format="YYYY-MM-DD"), "currency": "Currency",
            "amount_original": st.column_config.NumberColumn("Amount", format="accounting"), "amount_base": None, "disputed": "Disputed",
            "paid_date": None, "days_late": None, "open_amount_base": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"),
-           "days_past_due": st.column_config.NumberColumn("Days past due", format="%d")}
+           "days_past_due": st.column_config.NumberColumn("Days past due", format="%d"), "bucket": None}
 st.markdown(f"**Open documents** ({v.open_documents.height:,}, {money(v.open_documents['open_amount_base'].sum(), cur)})")
 st.dataframe(v.open_documents, hide_index=True, placeholder="–", width="stretch", column_config=doc_cfg)
 st.markdown(f"**Disputes** ({v.disputes.height:,} open, {money(v.disputes['open_amount_base'].sum(), cur)}; "
