@@ -96,6 +96,25 @@ def cached_baseline(snapshot_id: str, t: dt.date, _eng: Engine):
     return baseline(_eng, t)
 
 
+def warm() -> None:
+    """Fill the caches the first page reads (engine, dimensions, today's overview and its charts)
+    before the server accepts its first visitor, so that visit costs what every later one does.
+
+    Called by `o2c serve` outside any script run: Streamlit's caches are process-wide, the same
+    ones the pages then hit.
+    """
+    from dashboard import charts
+
+    data = data_dir()
+    if data.current_id() is None:
+        return
+    eng = _engine(data.current_id())
+    dimensions(eng.snapshot.id, eng)
+    ov = cached_overview(eng.snapshot.id, eng.as_of, Filters(), eng)
+    # Altair loads and checks against its Vega-Lite schema on the first chart of the process.
+    charts.dso_trend(ov.trend).to_dict()
+
+
 def user_name() -> str:
     """Who is using the dashboard, as far as it knows (a signed-in user, else the server's account)."""
     from dashboard.snapshots import who
