@@ -1,4 +1,7 @@
-"""Plotly figures for the pages (no Streamlit here, so exports and tests can use them)."""
+"""Charts for the pages: Altair (Vega-Lite) for the overview and aging, Plotly elsewhere.
+
+No Streamlit here, so exports and tests can use them.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,6 @@ import polars as pl
 
 PALETTE = ["#1f4e79", "#2e86c1", "#85c1e9", "#f5b041", "#e67e22", "#c0392b", "#7b241c", "#4a235a"]
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=320, legend=dict(orientation="h", y=-0.2), template="plotly_white")
-
-
-
-
-
-
 
 
 def dso_bridge(baseline_dso: float | None, bridge: list[tuple[str, float]]) -> go.Figure:

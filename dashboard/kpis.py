@@ -351,7 +351,7 @@ class Engine:
         t = t or self.as_of
         names = self.settings.bucket_names
         ag = self.aging_frame(t, f) if ag is None else ag
-        return ag.with_columns(pl.col("bucket").map_elements(lambda i: names[i], return_dtype=pl.Utf8).alias("bucket_name"))
+        return ag.with_columns(pl.col("bucket").replace_strict(list(range(len(names))), names, return_dtype=pl.Utf8).alias("bucket_name"))
 
     def documents(self, t: dt.date, f: Filters = ALL, bucket: int = -1, limit: int = 5000) -> pl.DataFrame:
         """The open documents behind an aging figure, largest first."""
