@@ -39,11 +39,9 @@ def app_url(tmp_path_factory):
     data = tmp_path_factory.mktemp("browser") / "data"
     assert make_demo(DataDir(data), invoices=60_000).ok
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env={**__import__("os").environ, "O2C_DATA": str(data)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    # Started as the README starts it (`o2c serve`), so the journeys see what a user gets.
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
