@@ -109,9 +109,12 @@ def dso_trend(trend: pl.DataFrame):
         pl.col("measure").replace_strict(names), pl.col("days").round(1))
     return (
         alt.Chart(long, title="DSO by month-end (days)").mark_line(point=True)
-        .encode(x=alt.X("date:T", title=None), y=alt.Y("days:Q", title="days"),
-                color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(names.values()), range=PALETTE[:3]), legend=alt.Legend(orient="bottom")),
-                strokeDash=alt.StrokeDash("measure:N", legend=None, scale=alt.Scale(domain=list(names.values()), range=[[1, 0], [2, 2], [6, 3]])),
+        .encode(x=alt.X("yearmonthdate(date):O", title=None, axis=alt.Axis(format="%b %y", labelAngle=-45)), y=alt.Y("days:Q", title="days"),
+                # One legend for colour and dash, drawn as line samples (a point symbol hides the dash).
+                color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(names.values()), range=PALETTE[:3]),
+                                legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2)),
+                strokeDash=alt.StrokeDash("measure:N", title=None, scale=alt.Scale(domain=list(names.values()), range=[[1, 0], [2, 2], [6, 3]]),
+                                          legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2)),
                 tooltip=["date:T", "measure:N", "days:Q"])
         .properties(height=300)
     )
