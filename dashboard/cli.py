@@ -133,7 +133,7 @@ def cmd_ingest(args, data: DataDir) -> int:
     if not res.ok:
         details = [i.line() for i in res.report.errors]
         if args.json:
-            print(json.dumps({"error": f"extract refused: {len(res.report.errors)} error(s); nothing was loaded, the current data is unchanged; the files are kept in {res.kept_at}", "details": details}), file=sys.stderr)
+            print(json.dumps({"error": f"extract refused: {res.report.error_count:,} error(s); nothing was loaded, the current data is unchanged; the files are kept in {res.kept_at}", "details": details}), file=sys.stderr)
         else:
             print(res.report.to_text(), file=sys.stderr)
             print(f"The files and this report are kept in {res.kept_at}", file=sys.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ColumnType = Literal["text", "date", "decimal", "int", "bool"]
+ColumnType = Literal["text", "currency", "date", "decimal", "int", "bool"]  # currency: an ISO 4217 code
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ TABLES: dict[str, Table] = {
                 C("invoice_date", "date", True),
                 C("due_date", "date", True),
                 C("amount", "decimal", True),
-                C("currency", "text"),
+                C("currency", "currency"),
                 C("paid_date", "date"),
                 C("disputed", "bool"),
                 C("document_type", "text"),
@@ -91,7 +91,7 @@ TABLES: dict[str, Table] = {
                 C("customer_id", "text", True),
                 C("order_date", "date", True),
                 C("amount", "decimal", True),
-                C("currency", "text"),
+                C("currency", "currency"),
             ),
             key="order_id",
         ),
@@ -99,7 +99,7 @@ TABLES: dict[str, Table] = {
             "fx",
             False,
             (
-                C("currency", "text", True),
+                C("currency", "currency", True),
                 C("rate_to_base", "decimal", True),
                 C("rate_date", "date"),
             ),

@@ -146,6 +146,9 @@ def _parsed(col: Column, dtype: pl.DataType) -> pl.Expr:
     c = col.name
     if col.type == "text":
         return _text(c)
+    if col.type == "currency":  # ISO 4217: three letters; "usd" is read as USD
+        code = _text(c).str.to_uppercase()
+        return pl.when(code.str.contains(r"^[A-Z]{3}$")).then(code)
     if col.type == "date":
         if dtype == pl.Date:
             return pl.col(c)
@@ -169,6 +172,7 @@ def _parsed(col: Column, dtype: pl.DataType) -> pl.Expr:
 
 
 TYPE_WORDS = {
+    "currency": "is not a currency code: use the three-letter ISO 4217 code (e.g. EUR)",
     "date": "is not a date: write it as YYYY-MM-DD (e.g. 2026-03-31)",
     "decimal": "is not a number: use a plain decimal such as 1234.56 (a minus sign for credit notes)",
     "int": "is not a whole number",
@@ -176,7 +180,29 @@ TYPE_WORDS = {
 }
 
 
-def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: int, report: Report) -> pl.DataFrame | None:
+def csv_problem(path: Path) -> tuple[int, int, int, str] | None:
+    """(line, fields, header fields, text) of the first record of a CSV whose field count is not the
+    header's: where an unclosed quote or a stray delimiter breaks the file. Only on the error path."""
+    import csv
+    import itertools
+
+    enc, sep = sniff_csv(path)
+    with open(path, encoding="utf-8-sig" if enc == "utf8" else "cp1252", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        header = next(reader, [])
+        line = reader.line_num + 1
+        for rec in itertools.chain(reader, [None]):
+            if rec is None:
+                return None
+            if rec and len(rec) != len(header):
+                break
+            line = reader.line_num + 1
+    with open(path, encoding="utf-8-sig" if enc == "utf8" else "cp1252", errors="replace", newline="") as fh:
+        text = next(itertools.islice(fh, line - 1, None), "")  # the line as the analyst's editor shows it
+    return line, len(rec), len(header), text.strip()[:80]
+
+
+def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: int, report: Report, source: Path | None = None) -> pl.DataFrame | None:
     """Typed table with the contract's columns (absent optional ones as nulls) and a `_row` index.
 
     One streaming pass parses every value and flags the ones that do not parse;
@@ -188,11 +214,16 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
     if "_row" not in cols:
         raw = raw.with_row_index("_row")
     names = [c if c == "_row" else c.strip().lower() for c in raw.collect_schema().names()]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    # A CSV or Excel reader names a repeated heading "amount_duplicated_0": it is still "amount" twice.
+    said = [m.group(1) if (m := re.fullmatch(r"(.+)_duplicated_\d+", n)) and m.group(1) in names else n for n in names]
+    dupes = sorted({n for n in said if said.count(n) > 1})
     if dupes:
         report.add("error", file, "duplicate column", f"the column(s) {', '.join(dupes)} appear more than once in the header")
         return None
     raw = raw.rename(dict(zip(raw.collect_schema().names(), names)))
+    # Blank lines (an export's trailing ones, a spreadsheet's empty rows) hold nothing: skipped, and the
+    # row numbers of the others stay those of the file.
+    raw = raw.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))
     schema = raw.collect_schema()
     missing = [c for c in table.required_columns if c not in schema]
     if missing:
@@ -213,7 +244,13 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
     try:
         checked = raw.select("_row", *exprs, *[f for f, _, _ in flags]).collect(engine="streaming")
     except pl.exceptions.PolarsError as exc:  # ragged lines, bad quoting: the file itself cannot be read
-        report.add("error", file, "unreadable file", f"cannot be read: {str(exc).splitlines()[0]}")
+        where = csv_problem(source) if source is not None and source.suffix.lower() not in (".parquet", ".pq", *EXCEL) else None
+        if where:
+            line, k, m, text = where
+            report.add("error", file, "unreadable file", f"this line has {k} field{'s' * (k != 1)} where the header has {m}: an unclosed quote "
+                       "or a delimiter inside an unquoted value (the rest of the file cannot be read from here)", row=line, value=text)
+        else:
+            report.add("error", file, "unreadable file", f"cannot be read: {str(exc).splitlines()[0]}")
         return None
     for expr, c, kind in flags:
         flag = checked.get_column(expr.meta.output_name())
@@ -246,7 +283,7 @@ def _rechunk(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _dtype(c: Column) -> pl.DataType:
-    return {"text": pl.Utf8, "date": pl.Date, "decimal": pl.Float64, "int": pl.Int64, "bool": pl.Boolean}[c.type]
+    return {"text": pl.Utf8, "currency": pl.Utf8, "date": pl.Date, "decimal": pl.Float64, "int": pl.Int64, "bool": pl.Boolean}[c.type]
 
 
 # ----------------------------------------------------------------------------- checks
@@ -499,7 +536,8 @@ def ingest(
                 lay = fixed or detect_layout(header, f.name, data.root, hint or "invoices")
             except LayoutError as exc:
                 if table_from_name(f, lone=False) is None:
-                    report.add("error", f.name, "unknown layout", str(exc))
+                    hint = "\nIf this file is not part of the extract (notes, a readme), move it out of the folder."
+                    report.add("error", f.name, "unknown layout", str(exc).removeprefix(f"{f.name}: ") + (hint if len(files) > 1 else ""))
                     continue
                 # Named like a contract table (invoices.csv): the generic check says exactly which column is missing.
                 lay = resolve_layout("generic", data.root)
@@ -518,7 +556,7 @@ def ingest(
                     report.add("error", f.name, "duplicate table", f"two files hold the {name} table ({sources[name]} and {f.name}); give one file per table")
                     continue
                 sources[name], offsets[name] = f.name, offset
-                t = parse_table(name, part, f.name, offset, report)
+                t = parse_table(name, part, f.name, offset, report, source=f)
                 if t is not None:
                     typed[name] = t
             raw = parts = part = t = None  # the file's text goes before the next file is read
@@ -561,7 +599,7 @@ def ingest(
             "source_files": [{"name": n, "sha256": h} for n, h in hashes.items()],
             "rows": report.facts["rows"],
             "derived_rows": derived,
-            "warnings": len(report.warnings),
+            "warnings": report.warning_count,
         }
         (staging / "report.json").write_text(report.to_json(), encoding="utf-8")
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -571,7 +609,7 @@ def ingest(
         return IngestResult(report, None, kept, time.perf_counter() - t0, timings)
     step(0.95, "Switching to the new snapshot")
     info = data.publish(staging, sid)
-    data.audit("load", snapshot=sid, source=source, files=manifest["source_files"], outcome="loaded", warnings=len(report.warnings), rows=manifest["rows"])
+    data.audit("load", snapshot=sid, source=source, files=manifest["source_files"], outcome="loaded", warnings=report.warning_count, rows=manifest["rows"])
     step(1.0, "Loaded")
     return IngestResult(report, info, info.path / "source", time.perf_counter() - t0, timings)
 
@@ -582,5 +620,5 @@ def _reject(data: DataDir, staging: Path, sid: str, report: Report, hashes: dict
     (staging / "report.json").write_text(report.to_json(), encoding="utf-8")
     target = data.rejected / sid
     shutil.move(str(staging), target)
-    data.audit("refusal", rejected=sid, source=source, files=[{"name": n, "sha256": h} for n, h in hashes.items()], outcome="refused", errors=len(report.errors))
+    data.audit("refusal", rejected=sid, source=source, files=[{"name": n, "sha256": h} for n, h in hashes.items()], outcome="refused", errors=report.error_count)
     return target

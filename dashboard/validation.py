@@ -22,6 +22,7 @@ class Issue:
     row: int | None = None  # as the analyst sees it: CSV line number, or 1-based row of a Parquet file
     column: str | None = None
     value: str | None = None
+    rows: int = 1  # how many rows this line stands for ("19,990 more rows break the same rule": 19,990)
 
     def line(self) -> str:
         where = self.file
@@ -45,6 +46,20 @@ class Report:
     @property
     def warnings(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def error_count(self) -> int:
+        """Rows (or files) in error, counting those summed up in a "... more rows" line."""
+        return sum(i.rows for i in self.errors)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(i.rows for i in self.warnings)
+
+    def counts(self) -> str:
+        """ "20,000 error(s), 1 warning(s)", with how many are named one by one when not all are."""
+        more = f" (the first {EXAMPLES_PER_RULE} of each kind named by row, the rest counted)" if any(i.rows > 1 for i in self.issues) else ""
+        return f"{self.error_count:,} error(s), {self.warning_count:,} warning(s){more}"
 
     @property
     def ok(self) -> bool:
@@ -72,13 +87,14 @@ class Report:
         for r, v in zip(shown["_row"].to_list(), values):
             self.add(severity, file, rule, message, row=r + row_offset, column=column, value=v)
         if n > EXAMPLES_PER_RULE:
-            self.add(severity, file, rule, f"{n - EXAMPLES_PER_RULE:,} more rows break the same rule ({n:,} in all): {message}", column=column)
+            self.issues.append(Issue(severity, file, rule, f"{n - EXAMPLES_PER_RULE:,} more rows break the same rule ({n:,} in all): {message}",
+                                     column=column, rows=n - EXAMPLES_PER_RULE))
 
     def to_dict(self) -> dict:
         return {
             "ok": self.ok,
-            "errors": len(self.errors),
-            "warnings": len(self.warnings),
+            "errors": self.error_count,
+            "warnings": self.warning_count,
             "facts": self.facts,
             "issues": [asdict(i) for i in self.issues],
         }
@@ -88,7 +104,7 @@ class Report:
 
     def to_text(self) -> str:
         head = "Extract accepted." if self.ok else "Extract REFUSED: nothing was loaded, the current data is unchanged."
-        lines = [head, f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)."]
+        lines = [head, self.counts() + "."]
         lines += [i.line() for i in self.issues]
         return "\n".join(lines)
 

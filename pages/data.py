@@ -72,9 +72,9 @@ with tab_load:
         rows = report.facts.get("rows", {})
         if report.ok:
             st.success(f"The extract passes every check: {', '.join(f'{v:,} {k}' for k, v in rows.items() if v)}; "
-                       f"as of {report.facts.get('as_of')}. {len(report.warnings)} warning(s) below.", icon=":material/check_circle:")
+                       f"as of {report.facts.get('as_of')}. {report.warning_count:,} warning(s) below.", icon=":material/check_circle:")
         else:
-            st.error(f"The extract cannot be loaded: {len(report.errors)} error(s). Fix them in the files and check again; nothing was loaded.", icon=":material/error:")
+            st.error(f"The extract cannot be loaded: {report.error_count:,} error(s). Fix them in the files and check again; nothing was loaded.", icon=":material/error:")
         if report.facts.get("layouts"):
             st.caption("Layouts: " + ", ".join(f"{f} → {lay}" for f, lay in report.facts["layouts"].items()))
         if report.issues:

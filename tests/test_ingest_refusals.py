@@ -57,7 +57,17 @@ REFUSALS = [
     ("order currency without fx rate", bad(orders=GOOD["orders"].replace("50,USD", "50,JPY")), "orders.csv", 2, "currency", "JPY", "no fx rate"),
     ("payment of an unknown invoice", bad(payments=GOOD["payments"] + "\nP2,I9,2026-03-21,10"), "payments.csv", 3, "invoice_id", "I9", "not in the invoices table"),
     ("negative credit limit", bad(customers=GOOD["customers"].replace("SMB,500", "SMB,-500")), "customers.csv", 2, "credit_limit", "-500.0", "negative"),
+    # a file the CSV parser cannot read at all: the line where it breaks, as the analyst's editor numbers it
+    ("unclosed quote", bad(invoices=GOOD["invoices"].replace("I3,C2", '"I3,C2')), "invoices.csv", 4, None, '"I3,C2,2026-03-15,2026-04-14,200,USD,,', "unclosed quote"),
+    ("delimiter in an unquoted value", bad(invoices=GOOD["invoices"].replace(",200,USD", ",2,000,USD")), "invoices.csv", 4, None, "I3,C2,2026-03-15,2026-04-14,2,000,USD,,", "9 fields where the header has 8"),
     ("empty invoices table", bad(invoices="invoice_id,customer_id,invoice_date,due_date,amount"), "invoices.csv", None, None, None, "no rows"),
+    # a heading repeated exactly (a CSV reader would rename the second one and read the first)
+    ("repeated heading", bad(invoices=GOOD["invoices"].replace(",disputed\n", ",amount\n")), "invoices.csv", None, None, None, "amount appear more than once"),
+    ("repeated heading, other case", bad(invoices=GOOD["invoices"].replace(",disputed\n", ",Amount\n")), "invoices.csv", None, None, None, "amount appear more than once"),
+    # currency is text (ISO 4217): a code that is not three letters does not parse, even with a rate for it
+    ("currency not an ISO code", bad(invoices=GOOD["invoices"].replace("200,USD", "200,XX1"), fx=GOOD["fx"] + "\nXX1,2.0,2026-01-01"),
+     "invoices.csv", 4, "currency", "XX1", "not a currency code"),
+    ("currency written as a name", bad(invoices=GOOD["invoices"].replace("200,USD", "200,US Dollar")), "invoices.csv", 4, "currency", "US Dollar", "ISO 4217"),
 ]
 
 
@@ -85,7 +95,7 @@ def test_refused_with_a_precise_message_current_data_untouched_input_kept(tmp_pa
     assert main(["ingest", str(extract), "--json", "--data", str(loaded)]) == 1
     err = json.loads(capsys.readouterr().err)
     assert "refused" in err["error"] and "unchanged" in err["error"]
-    hits = [d for d in err["details"] if words in d]
+    hits = [d for d in err["details"] if words in d and (file is None or file in d)]
     assert hits, f"{case}: no detail mentions {words!r}: {err['details']}"
     line = hits[0]
     if file:
@@ -206,3 +216,29 @@ def test_a_killed_load_leaves_the_current_data_as_it_was(tmp_path):
     # A later load cleans what the killed ones left in staging and works.
     assert main(["ingest", str(write_csvs(tmp_path / "c", GOOD)), "--data", str(data)]) == 0
     assert not any((data / ".staging").iterdir())
+
+
+def test_blank_lines_are_skipped_and_rows_keep_their_numbers(tmp_path, capsys):
+    """An export that ends in blank lines loads; a bad row after a blank line is named by its line in the file."""
+    data = tmp_path / "data"
+    folder = write_csvs(tmp_path / "blank", GOOD)
+    (folder / "invoices.csv").write_text(GOOD["invoices"].strip() + "\n\n\n", encoding="utf-8")  # write_csvs would strip them
+    assert main(["ingest", str(folder), "--data", str(data)]) == 0
+    # line 1 header, 2-4 the good rows, 5 blank, 6 a bad date
+    gap = bad(invoices=GOOD["invoices"].rstrip("\n") + "\n\nI4,C2,2026-13-01,2026-04-14,5,USD,,\n")
+    capsys.readouterr()
+    assert main(["ingest", str(write_csvs(tmp_path / "gap", gap)), "--json", "--data", str(data)]) == 1
+    details = json.loads(capsys.readouterr().err)["details"]
+    assert any("row 6," in d and "2026-13-01" in d for d in details), details
+    assert not any("is empty" in d for d in details), details
+
+
+def test_the_count_of_errors_counts_rows_not_report_lines(tmp_path, capsys):
+    """25 bad amounts: 10 named by row, 15 summed up in one line, and the headline says 25."""
+    rows = "\n".join(f"X{i},C1,2026-03-01,2026-03-31,abc,USD,," for i in range(25))
+    extract = write_csvs(tmp_path / "many", bad(invoices=GOOD["invoices"].strip() + "\n" + rows))
+    assert main(["ingest", str(extract), "--data", str(tmp_path / "data")]) == 1
+    cap = capsys.readouterr()
+    out = cap.out + cap.err
+    assert "25 error(s), 0 warning(s) (the first 10 of each kind named by row, the rest counted)." in out, out
+    assert out.count("'amount' is not a number") == 11 and "15 more rows break the same rule (25 in all)" in out
