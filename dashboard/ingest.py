@@ -221,9 +221,11 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
         report.add("error", file, "duplicate column", f"the column(s) {', '.join(dupes)} appear more than once in the header")
         return None
     raw = raw.rename(dict(zip(raw.collect_schema().names(), names)))
-    # Blank lines (an export's trailing ones, a spreadsheet's empty rows) hold nothing: skipped, and the
-    # row numbers of the others stay those of the file.
-    raw = raw.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))
+    # Blank lines of a text or spreadsheet export (trailing ones, empty rows) hold nothing: skipped, and
+    # the row numbers of the others stay those of the file. (An all-empty row in Parquet was written by
+    # a program: its missing values are reported.)
+    if source is None or source.suffix.lower() not in (".parquet", ".pq"):
+        raw = raw.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))
     schema = raw.collect_schema()
     missing = [c for c in table.required_columns if c not in schema]
     if missing:
