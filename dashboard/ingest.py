@@ -202,7 +202,8 @@ def csv_problem(path: Path) -> tuple[int, int, int, str] | None:
     return line, len(rec), len(header), text.strip()[:80]
 
 
-def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: int, report: Report, source: Path | None = None) -> pl.DataFrame | None:
+def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: int, report: Report, source: Path | None = None,
+                date_formats: tuple[str, ...] = ("%Y-%m-%d",)) -> pl.DataFrame | None:
     """Typed table with the contract's columns (absent optional ones as nulls) and a `_row` index.
 
     One streaming pass parses every value and flags the ones that do not parse;
@@ -261,7 +262,10 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
         rows = checked.filter(flag).select("_row")
         if kind == "bad":
             bad = raw.join(rows.lazy(), on="_row", how="semi").select("_row", pl.col(c.name).cast(pl.Utf8)).collect().sort("_row")
-            report.add_rows("error", file, f"not a {c.type}", f"'{c.name}' {TYPE_WORDS[c.type]}", bad, c.name, offset)
+            words = TYPE_WORDS[c.type]
+            if c.type == "date" and date_formats != ("%Y-%m-%d",):  # a layout's export: its own format, not ours
+                words = "is not a valid date in the formats this layout reads (" + ", ".join(_human_date(f) for f in date_formats) + ")"
+            report.add_rows("error", file, f"not a {c.type}", f"'{c.name}' {words}", bad, c.name, offset)
         else:
             bad = rows.with_columns(pl.lit(None, pl.Utf8).alias(c.name))
             report.add_rows("error", file, "required value missing", f"'{c.name}' is empty; every row needs one", bad, c.name, offset)
@@ -272,6 +276,13 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
     typed = _rechunk(typed)
     absent = [pl.lit(None, _dtype(c)).alias(c.name) for c in table.columns if c.name not in schema]
     return typed.with_columns(absent).select("_row", *[c.name for c in table.columns])
+
+
+def _human_date(fmt: str) -> str:
+    """'%d.%m.%Y' -> 'DD.MM.YYYY', as an analyst reads a date format."""
+    for code, word in (("%d", "DD"), ("%m", "MM"), ("%Y", "YYYY"), ("%y", "YY"), ("%b", "Mon")):
+        fmt = fmt.replace(code, word)
+    return fmt
 
 
 def _rechunk(df: pl.DataFrame) -> pl.DataFrame:
@@ -558,7 +569,7 @@ def ingest(
                     report.add("error", f.name, "duplicate table", f"two files hold the {name} table ({sources[name]} and {f.name}); give one file per table")
                     continue
                 sources[name], offsets[name] = f.name, offset
-                t = parse_table(name, part, f.name, offset, report, source=f)
+                t = parse_table(name, part, f.name, offset, report, source=f, date_formats=lay.date_formats)
                 if t is not None:
                     typed[name] = t
             raw = parts = part = t = None  # the file's text goes before the next file is read
