@@ -17,6 +17,20 @@ def money(x: float | None, currency: str = "USD", compact: bool = False) -> str:
     return f"{sign}{currency} {v:,.2f}" if not compact else f"{sign}{currency} {v:,.0f}"
 
 
+def signed_money(x: float, currency: str = "USD") -> str:
+    """A change in money: "+USD 3.0m", "-USD 190.0k"."""
+    return ("+" if x >= 0 else "") + money(x, currency, compact=True)
+
+
+def signed_days(x: float) -> str:
+    return f"{round(x, 1) + 0.0:+,.1f} days"  # + 0.0: a change that rounds to nothing is "+0.0", never "-0.0"
+
+
+def signed_pts(x: float, scale: float = 100) -> str:
+    """A change in a ratio, in percentage points (x a fraction; scale=1 when x is already in percent)."""
+    return f"{round(x * scale, 1) + 0.0:+,.1f} pts"
+
+
 def days(x: float | None) -> str:
     return NA if x is None else f"{x:,.1f} days"
 

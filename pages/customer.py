@@ -85,9 +85,9 @@ NONE = {"lateness": "nothing paid or open", "trend": "too little history", "seve
 breakdown = pl.DataFrame({
     "factor": [FACTOR_WORDS[f] for f in FACTORS] + ["Score"],
     "value": [SHOW[f](r[f]) if r[f] is not None else f"– ({NONE[f]})" for f in FACTORS] + [""],
-    "points": [f"{r[f + '_points']:.1f}" if r[f] is not None else "–" for f in FACTORS] + [""],
+    "points": [f"{round(r[f + '_points'], 1) + 0.0:.1f}" if r[f] is not None else "–" for f in FACTORS] + [""],
     "weight": [f"{rs.weights[f]:.2f}" if r[f] is not None else "left out" for f in FACTORS] + [f"{known:.2f}"],
-    "contribution": [f"{r[f + '_contribution']:.2f}" if r[f] is not None else "–" for f in FACTORS]
+    "contribution": [f"{round(r[f + '_contribution'], 2) + 0.0:.2f}" if r[f] is not None else "–" for f in FACTORS]
     + [f"{r['score']:.2f}" if r["score"] is not None else "no score"],
 })
 st.dataframe(breakdown, hide_index=True, placeholder="–", width="stretch",

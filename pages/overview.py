@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts
-from dashboard.formatting import count, days, money, pct
+from dashboard.formatting import count, days, money, pct, signed_days, signed_money, signed_pts
 from dashboard.kpis import FORMULAS
 from pages import common
 
@@ -25,20 +25,8 @@ def delta(key: str, fmt) -> str | None:
     return fmt(a - b)
 
 
-def signed_money(x: float) -> str:
-    return ("+" if x >= 0 else "") + money(x, cur, compact=True)
-
-
-def signed_days(x: float) -> str:
-    return f"{round(x, 1) + 0.0:+,.1f} days"
-
-
-def signed_pts(x: float, scale: float = 100) -> str:
-    return f"{round(x * scale, 1) + 0.0:+,.1f} pts"  # + 0.0: a change that rounds to nothing is "+0.0", never "-0.0"
-
-
 TILES = [
-    ("AR total", money(h["ar_total"], cur, compact=True), delta("ar_total", signed_money), "normal", "ar_total"),
+    ("AR total", money(h["ar_total"], cur, compact=True), delta("ar_total", lambda x: signed_money(x, cur)), "normal", "ar_total"),
     ("Overdue", pct(h["pct_overdue"]), delta("pct_overdue", signed_pts), "inverse", "pct_overdue"),
     ("DSO (standard)", days(h["dso_standard"]), delta("dso_standard", signed_days), "inverse", "dso_standard"),
     ("DSO (countback)", days(h["dso_countback"]), delta("dso_countback", signed_days), "inverse", "dso_countback"),
@@ -46,8 +34,8 @@ TILES = [
     ("Avg days delinquent", days(h["add"]), delta("add", signed_days), "inverse", "add"),
     ("Collection effectiveness", pct(h["cei"], already_percent=True), delta("cei", lambda x: signed_pts(x, 1)), "normal", "cei"),
     ("Days to pay", days(h["adp"]), delta("adp", signed_days), "inverse", "adp"),
-    ("Disputed AR", money(h["disputed_ar"], cur, compact=True), delta("disputed_ar", signed_money), "inverse", "disputed_ar"),
-    ("Exposure", money(h["exposure_total"], cur, compact=True), delta("exposure_total", signed_money), "off", "exposure_total"),
+    ("Disputed AR", money(h["disputed_ar"], cur, compact=True), delta("disputed_ar", lambda x: signed_money(x, cur)), "inverse", "disputed_ar"),
+    ("Exposure", money(h["exposure_total"], cur, compact=True), delta("exposure_total", lambda x: signed_money(x, cur)), "off", "exposure_total"),
     ("Customers over limit", count(h["over_limit_customers"]), delta("over_limit_customers", lambda x: f"{x:+,}"), "inverse", "over_limit_customers"),
     ("Top-10 concentration", pct(h["concentration_top10"]), delta("concentration_top10", signed_pts), "inverse", "concentration_top10"),
 ]

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import charts
 from dashboard import scenario as S
 from dashboard.exports import to_csv
-from dashboard.formatting import count, days, money, pct
+from dashboard.formatting import count, days, money, pct, signed_days, signed_money
 from pages import common
 
 eng = common.engine()
@@ -85,12 +85,12 @@ r, b, s = res.summary, res.summary["baseline"], res.summary["scenario"]
 st.subheader("Baseline and scenario")
 m = st.columns(3) + st.columns(3)
 dso_delta = None if b["dso_standard"] is None or s["dso_standard"] is None else s["dso_standard"] - b["dso_standard"]
-m[0].metric("DSO (scenario)", days(s["dso_standard"]), None if not dso_delta else f"{dso_delta:+.1f} days", delta_color="inverse", border=True,
+m[0].metric("DSO (scenario)", days(s["dso_standard"]), None if not dso_delta else signed_days(dso_delta), delta_color="inverse", border=True,
             help="dso_standard(T) + change in modelled AR / daily sales")
 m[1].metric("Cash released", money(r["cash_released"], cur, compact=True), border=True, help="- change in modelled AR (positive: cash comes in sooner)")
 m[2].metric("Net effect per year", money(r["net_effect_per_year"], cur, compact=True), border=True, help="cash released x cost of capital - discount cost per year")
 m[3].metric("Blocked orders", money(s["blocked_orders_value"], cur, compact=True),
-            (money(s["blocked_orders_value"] - b["blocked_orders_value"], cur, compact=True) if s["blocked_orders_value"] != b["blocked_orders_value"] else None), delta_color="inverse", border=True,
+            (signed_money(s["blocked_orders_value"] - b["blocked_orders_value"], cur) if s["blocked_orders_value"] != b["blocked_orders_value"] else None), delta_color="inverse", border=True,
             help="Open orders that no longer fit under the (new) limit, released in order date order")
 m[4].metric("Blocked orders (count)", count(s["blocked_orders_count"]), f"{s['blocked_orders_count'] - b['blocked_orders_count']:+,}" if s["blocked_orders_count"] != b["blocked_orders_count"] else None, delta_color="inverse", border=True)
 m[5].metric("Customers over limit", count(s["over_limit_customers"]), f"{s['over_limit_customers'] - b['over_limit_customers']:+,}" if s["over_limit_customers"] != b["over_limit_customers"] else None, delta_color="inverse", border=True)
