@@ -37,3 +37,32 @@ def test_o2c_serve_starts_the_dashboard(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def test_warm_up_fills_the_caches_the_first_visit_reads(tmp_path, monkeypatch, fresh_caches):
+    """`o2c serve` calls pages.common.warm() before its first visitor: afterwards the engine and today's
+    overview come from Streamlit's caches (opening the snapshot again would fail here)."""
+    import logging
+
+    from dashboard import kpis
+    from dashboard.kpis import Filters
+    from pages import common
+
+    data = tmp_path / "data"
+    assert make_demo(DataDir(data), invoices=20_000).ok
+    monkeypatch.setenv("O2C_DATA", str(data))
+    logging.disable(logging.WARNING)  # Streamlit's "no script run context" outside a run
+    try:
+        common.warm()
+
+        def no_second_open(*a, **k):
+            raise AssertionError("the snapshot was opened again: the warm-up did not fill the cache")
+
+        monkeypatch.setattr(kpis.Engine, "open", no_second_open)
+        monkeypatch.setattr(kpis, "overview", no_second_open)
+        monkeypatch.setattr(common, "overview", no_second_open)
+        sid = DataDir(data).current_id()
+        eng = common._engine(sid)
+        assert common.cached_overview(sid, eng.as_of, Filters(), eng).headline["ar_total"] is not None
+    finally:
+        logging.disable(logging.NOTSET)
