@@ -538,6 +538,10 @@ def ingest(
         fixed = resolve_layout(layout, data.root) if layout else None
         for i, f in enumerate(files):
             step(0.05 + 0.3 * i / len(files), f"Reading and checking {f.name}")
+            if f.stat().st_size == 0:
+                report.add("error", f.name, "empty file", "the file is empty (0 bytes), not even a header line: export it again, or leave "
+                           "it out if that table has nothing (payments, customers, orders and fx are optional)")
+                continue
             try:
                 raw, offset = read_raw(f)
                 header = raw.collect_schema().names()

@@ -242,3 +242,11 @@ def test_the_count_of_errors_counts_rows_not_report_lines(tmp_path, capsys):
     out = cap.out + cap.err
     assert "25 error(s), 0 warning(s) (the first 10 of each kind named by row, the rest counted)." in out, out
     assert out.count("'amount' is not a number") == 11 and "15 more rows break the same rule (25 in all)" in out
+
+
+def test_an_empty_file_is_named_and_explained(tmp_path, capsys):
+    folder = write_csvs(tmp_path / "x", GOOD)
+    (folder / "payments.csv").write_bytes(b"")
+    assert main(["ingest", str(folder), "--data", str(tmp_path / "data")]) == 1
+    cap = capsys.readouterr()
+    assert "ERROR: payments.csv: the file is empty (0 bytes)" in cap.out + cap.err
