@@ -30,8 +30,9 @@ from .settings import Settings
 from .snapshots import DataDir, SnapshotInfo, new_id, sha256
 from .validation import Report
 
-READABLE = {".csv", ".txt", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm"}
+PARQUET = {".parquet", ".pq"}
 EXCEL = {".xlsx", ".xlsm"}
+READABLE = {".csv", ".txt", ".tsv"} | PARQUET | EXCEL  # .csv, .txt and .tsv are read as delimited text
 # File stems that name each table (generic layout): "invoices.csv", "AR_invoices_2026.parquet", ...
 TABLE_WORDS = {
     "invoices": ("invoice", "document", "open_item", "ledger", "receivable"),
@@ -118,7 +119,7 @@ def read_raw(path: Path) -> tuple[pl.LazyFrame, int]:
     its text form is never held in memory whole.
     """
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
+    if suffix in PARQUET:
         return pl.scan_parquet(path), 1
     if suffix in EXCEL:
         # Cached cell values only: no formula in the workbook is ever evaluated.
@@ -225,7 +226,7 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
     # Blank lines of a text or spreadsheet export (trailing ones, empty rows) hold nothing: skipped, and
     # the row numbers of the others stay those of the file. (An all-empty row in Parquet was written by
     # a program: its missing values are reported.)
-    if source is None or source.suffix.lower() not in (".parquet", ".pq"):
+    if source is None or source.suffix.lower() not in PARQUET:
         raw = raw.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))
     schema = raw.collect_schema()
     missing = [c for c in table.required_columns if c not in schema]
@@ -247,7 +248,7 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
     try:
         checked = raw.select("_row", *exprs, *[f for f, _, _ in flags]).collect(engine="streaming")
     except pl.exceptions.PolarsError as exc:  # ragged lines, bad quoting: the file itself cannot be read
-        where = csv_problem(source) if source is not None and source.suffix.lower() not in (".parquet", ".pq", *EXCEL) else None
+        where = csv_problem(source) if source is not None and source.suffix.lower() not in PARQUET | EXCEL else None
         if where:
             line, k, m, text = where
             report.add("error", file, "unreadable file", f"this line has {k} field{'s' * (k != 1)} where the header has {m}: an unclosed quote "
