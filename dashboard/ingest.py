@@ -204,7 +204,7 @@ def csv_problem(path: Path) -> tuple[int, int, int, str] | None:
 
 
 def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: int, report: Report, source: Path | None = None,
-                date_formats: tuple[str, ...] = ("%Y-%m-%d",)) -> pl.DataFrame | None:
+                date_formats: dict[str, str] | None = None) -> pl.DataFrame | None:
     """Typed table with the contract's columns (absent optional ones as nulls) and a `_row` index.
 
     One streaming pass parses every value and flags the ones that do not parse;
@@ -264,8 +264,9 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
         if kind == "bad":
             bad = raw.join(rows.lazy(), on="_row", how="semi").select("_row", pl.col(c.name).cast(pl.Utf8)).collect().sort("_row")
             words = TYPE_WORDS[c.type]
-            if c.type == "date" and date_formats != ("%Y-%m-%d",):  # a layout's export: its own format, not ours
-                words = "is not a valid date in the formats this layout reads (" + ", ".join(_human_date(f) for f in date_formats) + ")"
+            fmt = (date_formats or {}).get(c.name, "%Y-%m-%d")
+            if c.type == "date" and fmt != "%Y-%m-%d":  # an ERP export: the format its other dates follow, not ours
+                words = f"is not a valid date in this export's format, {_human_date(fmt)}, which its other dates follow"
             report.add_rows("error", file, f"not a {c.type}", f"'{c.name}' {words}", bad, c.name, offset)
         else:
             bad = rows.with_columns(pl.lit(None, pl.Utf8).alias(c.name))
@@ -560,6 +561,7 @@ def ingest(
                 # Named like a contract table (invoices.csv): the generic check says exactly which column is missing.
                 lay = resolve_layout("generic", data.root)
             layouts_used[f.name] = lay.name
+            formats: dict[str, str] = {}  # date column -> the format this file's dates follow (ERP layouts)
             if lay.generic:
                 if hint is None:
                     report.add("error", f.name, "unknown table", "cannot tell which table this file holds; name it invoices, payments, customers, orders or fx (e.g. invoices.csv)")
@@ -568,13 +570,13 @@ def ingest(
             else:
                 def skipped(n, f=f):
                     report.add("warning", f.name, "rows skipped", f"{n:,} row(s) without a document number (totals, subtotals or blank lines) were skipped")
-                parts = apply_layout(lay, raw.with_row_index("_row").collect(), skipped)
+                parts = apply_layout(lay, raw.with_row_index("_row").collect(), skipped, formats)
             for name, part in parts.items():
                 if name in sources:
                     report.add("error", f.name, "duplicate table", f"two files hold the {name} table ({sources[name]} and {f.name}); give one file per table")
                     continue
                 sources[name], offsets[name] = f.name, offset
-                t = parse_table(name, part, f.name, offset, report, source=f, date_formats=lay.date_formats)
+                t = parse_table(name, part, f.name, offset, report, source=f, date_formats=formats)
                 if t is not None:
                     typed[name] = t
             raw = parts = part = t = None  # the file's text goes before the next file is read

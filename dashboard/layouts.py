@@ -155,7 +155,7 @@ def _best(values: pl.Series, candidates: list[pl.Expr]) -> int:
     return max(range(len(candidates)), key=lambda i: counts[i])
 
 
-def apply(layout: Layout, raw: pl.DataFrame, report_skip) -> dict[str, pl.DataFrame]:
+def apply(layout: Layout, raw: pl.DataFrame, report_skip, date_formats: dict[str, str] | None = None) -> dict[str, pl.DataFrame]:
     """The export as contract tables, values as text in contract form (ISO dates, plain decimals).
 
     `raw` has the export's headings and a `_row` index; rows keep their `_row`
@@ -196,6 +196,8 @@ def apply(layout: Layout, raw: pl.DataFrame, report_skip) -> dict[str, pl.DataFr
             if ctype == "date" and layout.date_formats != ("%Y-%m-%d",):
                 cands = [pl.col("v").str.strip_chars().str.to_date(f, strict=False) for f in layout.date_formats]
                 fmt = layout.date_formats[_best(df[c], cands)]
+                if date_formats is not None:  # the format this export's dates follow, for the messages about the others
+                    date_formats[c] = fmt
                 parsed = pl.col(c).str.strip_chars().str.to_date(fmt, strict=False)
                 fixes.append(pl.when(parsed.is_not_null()).then(parsed.dt.to_string("%Y-%m-%d")).otherwise(pl.col(c)).alias(c))
             elif ctype in ("decimal", "int") and layout.number_formats != ("en",) or ctype in ("decimal", "int") and not layout.generic:
