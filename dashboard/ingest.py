@@ -266,7 +266,7 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
             words = TYPE_WORDS[c.type]
             fmt = (date_formats or {}).get(c.name, "%Y-%m-%d")
             if c.type == "date" and fmt != "%Y-%m-%d":  # an ERP export: the format its other dates follow, not ours
-                words = f"is not a valid date in this export's format, {_human_date(fmt)}, which its other dates follow"
+                words = f"is not a valid date (this export writes {_human_date(fmt)})"
             report.add_rows("error", file, f"not a {c.type}", f"'{c.name}' {words}", bad, c.name, offset)
         else:
             bad = rows.with_columns(pl.lit(None, pl.Utf8).alias(c.name))

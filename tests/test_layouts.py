@@ -97,7 +97,7 @@ def test_a_bad_value_in_an_erp_export_names_the_analysts_row_and_value(tmp_path)
     assert not res.ok
     (err,) = res.report.errors
     assert (err.file, err.row, err.column, err.value, err.rule) == (f.name, 3, "invoice_date", "32.03.2026", "not a date")
-    assert "this export's format, DD.MM.YYYY" in err.message and "write it as" not in err.message  # its own format, not the generic advice
+    assert "not a valid date (this export writes DD.MM.YYYY)" in err.message and "write it as" not in err.message  # its own format, not the generic advice
 
 
 # ----------------------------------------------------------------------------- detection
