@@ -379,6 +379,8 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
         fc, oc = files["customers"], offsets["customers"]
         _dupes(cust, "customer_id", fc, report, oc, "customer")
         report.add_rows("error", fc, "negative credit limit", "credit_limit is negative; use 0 for no credit or leave it empty for no limit", cust.lazy().filter(pl.col("credit_limit") < 0).select("_row", "credit_limit").collect(), "credit_limit", oc)
+        report.add_rows("warning", fc, "negative payment terms", "payment_terms_days is negative: contractual net days are 0 or more (loaded as given)",
+                        cust.lazy().filter(pl.col("payment_terms_days") < 0).select("_row", "payment_terms_days").collect(), "payment_terms_days", oc)
         master = cust.drop("_row").unique("customer_id", keep="first").with_columns(in_master=pl.lit(True))
     else:
         master = pl.DataFrame(schema={c.name: _dtype(c) for c in TABLES["customers"].columns} | {"in_master": pl.Boolean})

@@ -141,6 +141,8 @@ WARNINGS = [
     ("customers not in master", bad(customers=GOOD["customers"].replace("\nC2,Beta,Enterprise,", "")), "customers not in master", "C2"),
     ("overpaid document", bad(payments=GOOD["payments"] + "\nP2,I2,2026-03-21,450"), "overpaid document", "I2"),
     ("zero amount", bad(invoices=GOOD["invoices"].replace(",200,USD", ",0,USD")), "zero amount", "0.0"),
+    ("negative payment terms", bad(customers="customer_id,name,segment,credit_limit,payment_terms_days\nC1,Acme,SMB,500,-30\nC2,Beta,Enterprise,,30"),
+     "negative payment terms", "-30"),
 ]
 
 
