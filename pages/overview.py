@@ -51,9 +51,10 @@ right.altair_chart(charts.ar_trend(ov.trend, cur), width="stretch", key="ar_tren
 left, right = st.columns(2)
 left.altair_chart(charts.aging_by(ov.aging, "segment", eng.settings.bucket_names, cur), width="stretch", key="aging_segment")
 with right:
-    st.markdown("**Top customers by overdue amount**")
-    money_col = st.column_config.NumberColumn(format="accounting")
-    top = ov.top_overdue.select("customer_id", "name", "segment", "ar_overdue", "exposure", pl.col("utilization") * 100)
+    st.markdown(f"**Top customers by overdue amount ({cur})**")
+    # No segment column, the currency in the title rather than in each heading: in half the page's
+    # width every column then shows without scrolling.
+    top = ov.top_overdue.select("customer_id", "name", "ar_overdue", "exposure", pl.col("utilization") * 100)
     ev = st.dataframe(
         top,
         hide_index=True, placeholder="–",
@@ -62,9 +63,9 @@ with right:
         selection_mode="single-row",
         key="ov_top",
         column_config={
-            "customer_id": "Customer", "name": "Name", "segment": "Segment",
-            "ar_overdue": st.column_config.NumberColumn(f"Overdue ({cur})", format="accounting"),
-            "exposure": st.column_config.NumberColumn(f"Exposure ({cur})", format="accounting"),
+            "customer_id": st.column_config.TextColumn("Customer", width="small"), "name": "Name",
+            "ar_overdue": st.column_config.NumberColumn("Overdue", format="accounting"),
+            "exposure": st.column_config.NumberColumn("Exposure", format="accounting"),
             "utilization": st.column_config.NumberColumn("Limit used", format="%.0f%%", help="Exposure / credit limit; empty when the customer has no limit"),
         },
     )
