@@ -273,7 +273,9 @@ def cmd_at_risk(args, data: DataDir) -> int:
     for i, r in enumerate(rows, 1):
         util = "no limit" if r["utilization"] is None else f"{r['utilization']:.0%} of limit"
         who = " ".join(x for x in (r["customer_id"], r["name"]) if x)
-        lines.append(f"{i:>3}. {who} [{r['segment']}] score {r['score']:.1f} ({r['risk_class']}), "
+        # A customer known only by an open order has no factor to score: listed last, said so.
+        score = "no score (no documents and no credit limit to score)" if r["score"] is None else f"score {r['score']:.1f} ({r['risk_class']})"
+        lines.append(f"{i:>3}. {who} [{r['segment']}] {score}, "
                      f"exposure {cur} {r['exposure']:,.2f}, overdue {cur} {r['overdue']:,.2f}, {util}")
         lines += [f"       - {reason}" for reason in r["reasons"]]
     _out(args, rows, "\n".join(lines))

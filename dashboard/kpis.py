@@ -132,11 +132,11 @@ def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
 
 
 def r2(x: float | None) -> float | None:
-    return None if x is None else round(float(x), 2)
+    return None if x is None else round(float(x), 2) + 0.0  # + 0.0: never "-0.0" in the JSON
 
 
 def r4(x: float | None) -> float | None:
-    return None if x is None else round(float(x), 4)
+    return None if x is None else round(float(x), 4) + 0.0
 
 
 def _exact(x: float | None) -> float | None:

@@ -327,11 +327,11 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
     segments = [
         {
             "segment": name,
-            "delta_ar": round(seg_delta[i], 2),
-            "delta_dso": round(seg_delta[i] / seg_ds[i], 2) if seg_ds[i] > 0 else None,
-            "cash_released": round(-seg_delta[i], 2),
-            "discount_cost_per_year": round(seg_cost[i], 2),
-            "blocked_orders_value": {"baseline": round(seg_bv0[i], 2), "scenario": round(seg_bv1[i], 2)},
+            "delta_ar": _cents(seg_delta[i]),
+            "delta_dso": _cents(seg_delta[i] / seg_ds[i]) if seg_ds[i] > 0 else None,
+            "cash_released": _cents(-seg_delta[i]),
+            "discount_cost_per_year": _cents(seg_cost[i]),
+            "blocked_orders_value": {"baseline": _cents(seg_bv0[i]), "scenario": _cents(seg_bv1[i])},
             "blocked_orders_count": {"baseline": int(seg_bc0[i]), "scenario": int(seg_bc1[i])},
             "over_limit_customers": {"baseline": int(seg_o0[i]), "scenario": int(seg_o1[i])},
         }
@@ -339,7 +339,7 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
     ]
 
     def side(dso, bv, bc, over):
-        return {"dso_standard": None if dso is None else round(float(dso), 2), "blocked_orders_value": round(float(bv.sum()), 2),
+        return {"dso_standard": None if dso is None else _cents(dso), "blocked_orders_value": _cents(bv.sum()),
                 "blocked_orders_count": int(bc.sum()), "over_limit_customers": int(over.sum())}
 
     summary = {
@@ -347,15 +347,15 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
         "as_of": b.as_of.isoformat(),
         "baseline": side(b.dso_standard, bv0, bc0, over0),
         "scenario": side(projected, bv1, bc1, over1),
-        "delta_ar": round(delta_ar, 2),
-        "projected_dso": None if projected is None else round(float(projected), 2),
-        "cash_released": round(cash, 2) + 0.0,  # never "-0.0"
-        "discount_cost_per_year": round(cost, 2),
-        "financing_effect_per_year": round(cash * k, 2),
-        "net_effect_per_year": round(cash * k - cost, 2),
+        "delta_ar": _cents(delta_ar),
+        "projected_dso": None if projected is None else _cents(projected),
+        "cash_released": _cents(cash),
+        "discount_cost_per_year": _cents(cost),
+        "financing_effect_per_year": _cents(cash * k),
+        "net_effect_per_year": _cents(cash * k - cost),
         "cost_of_capital": k,
-        "exposure_total": round(float(exposure.sum()), 2),
-        "exposure_releasable": round(float(exposure.sum() - bv1.sum()), 2),
+        "exposure_total": _cents(exposure.sum()),
+        "exposure_releasable": _cents(exposure.sum() - bv1.sum()),
         "discounts": rates,
         "by_segment": segments,
     }
@@ -364,6 +364,12 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
     d_disc = dso_delta(dtp) - d_terms - d_coll
     bridge = [("terms", d_terms), ("collections", d_coll), ("discount", d_disc)]
     return Result(summary, bridge, b, idx, code[idx], cols)
+
+
+
+def _cents(x) -> float:
+    """An amount or day count rounded to 2 decimals; a change that rounds to nothing is 0.0, never -0.0."""
+    return round(float(x), 2) + 0.0
 
 
 def data_hash(engine: Engine) -> str:

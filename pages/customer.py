@@ -52,7 +52,7 @@ facts = [f"Segment **{r['segment']}**", f"region **{r['region']}**",
 if r["master_risk_class"]:
     facts.append(f"class in the master **{r['master_risk_class']}**")
 if r["thin_file"]:
-    facts.append(":orange-badge[thin file: scored from what is known]")
+    facts.append(":orange-badge[thin file: scored from what is known]" if r["score"] is not None else ":orange-badge[thin file: nothing to score yet]")
 st.markdown(" · ".join(facts) + f" · as of {t:%d %B %Y}")
 
 g, m = st.columns([1, 2])

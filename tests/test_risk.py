@@ -81,6 +81,22 @@ def test_at_risk_list_ranks_by_score_times_exposure_with_reasons(eng, tmp_path, 
                    "overdue": 300.0, "utilization": 0.6, "reasons": a["reasons"][0].to_list()}
 
 
+def test_a_customer_known_only_by_an_open_order_is_listed_last_without_a_score(ledger, tmp_path, capsys):
+    """Z9 has an open order and nothing else (no documents, no limit): nothing to score. It is exposure all
+    the same, so the list shows it, last, and the command line says so instead of failing."""
+    with_z9 = dict(LEDGER, orders=LEDGER["orders"].rstrip() + "\nO2,Z9,2026-03-26,5000\n")
+    eng = ledger(with_z9, as_of=T)
+    a = risk.at_risk(eng, T)
+    assert a["customer_id"].to_list() == ["C1", "C2", "Z9"] and a["score"][2] is None
+    data = str(tmp_path / "data")
+    assert o2c(["at-risk", "--data", data]) == 0
+    assert "3. Z9 [Unassigned] no score (no documents and no credit limit to score), exposure USD 5,000.00" in capsys.readouterr().out
+    assert o2c(["at-risk", "--json", "--data", data]) == 0
+    assert json.loads(capsys.readouterr().out)[2] | {"reasons": None} == {
+        "customer_id": "Z9", "name": None, "segment": "Unassigned", "score": None, "risk_class": None, "exposure": 5000.0,
+        "overdue": 0.0, "utilization": None, "reasons": None}
+
+
 def test_auc_by_hand():
     assert risk.auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([False, False, True, True])) == 0.75  # 3 of 4 pairs ordered
     assert risk.auc(np.array([0.5, 0.5]), np.array([True, False])) == 0.5  # a tie counts half

@@ -152,5 +152,6 @@ def test_a_zero_scenario_changes_nothing(eng, levers, seg, days_back):
     b = S.baseline(eng, T - dt.timedelta(days=days_back))
     s = S.run(b, S.parse_scenario({"levers": [lv | ({"segment": seg} if seg else {}) for lv in levers]})).summary
     assert s["delta_ar"] == 0 and s["cash_released"] == 0 and s["net_effect_per_year"] == 0
+    assert "-0.0" not in json.dumps(s), "a change of nothing is 0.0, never -0.0"
     assert s["projected_dso"] == s["baseline"]["dso_standard"]
     assert {k: v for k, v in s["scenario"].items() if k != "dso_standard"} == {k: v for k, v in s["baseline"].items() if k != "dso_standard"}
