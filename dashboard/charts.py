@@ -146,3 +146,21 @@ def aging_by(aging: pl.DataFrame, dim: str, bucket_names: list[str], currency: s
                 order=alt.Order("bucket:Q"), tooltip=[f"{dim}:N", "bucket_name:N", alt.Tooltip("ar:Q", format=",.2f")])
         .properties(height=300)
     )
+
+
+def top_overdue(top: pl.DataFrame, currency: str):
+    """The customers with the most overdue, largest first; a click on a bar selects its customer ("pick")."""
+    # Names repeat across customers (two "Summit Supply GmbH"): the id keeps each bar its own.
+    data = top.with_columns(label=pl.col("name").fill_null(pl.col("customer_id")) + " · " + pl.col("customer_id"))
+    pick = alt.selection_point(fields=["customer_id"], name="pick", on="click")
+    return (
+        alt.Chart(data, title=f"Top customers by overdue amount ({currency})").mark_bar(color=PALETTE[5], cursor="pointer")
+        .encode(y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
+                x=alt.X("ar_overdue:Q", title=None, axis=alt.Axis(format=",.0f")),
+                opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
+                tooltip=[alt.Tooltip("customer_id:N", title="customer"), alt.Tooltip("name:N", title="name"), alt.Tooltip("segment:N", title="segment"),
+                         alt.Tooltip("ar_overdue:Q", title="overdue", format=",.2f"), alt.Tooltip("exposure:Q", title="exposure", format=",.2f"),
+                         alt.Tooltip("utilization:Q", title="limit used", format=".0%")])
+        .add_params(pick)
+        .properties(height=300)
+    )

@@ -166,3 +166,9 @@ def picked_row(event, frame, column: str = "customer_id"):
     """The value of `column` in the row a user clicked in a st.dataframe(on_select="rerun"), if any."""
     rows = getattr(getattr(event, "selection", None), "rows", None) or []
     return frame[column][rows[0]] if rows else None
+
+
+def picked_point(event, selection: str, field: str):
+    """The `field` of the mark a user clicked in an st.altair_chart(on_select="rerun") point selection, if any."""
+    points = (getattr(event, "selection", None) or {}).get(selection) or []
+    return points[0].get(field) if points else None
