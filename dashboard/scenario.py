@@ -22,7 +22,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import queries
-from .kpis import Engine
+from .kpis import Engine, r2
 
 OneOrMany = Union[str, list[str], None]
 
@@ -327,11 +327,11 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
     segments = [
         {
             "segment": name,
-            "delta_ar": _cents(seg_delta[i]),
-            "delta_dso": _cents(seg_delta[i] / seg_ds[i]) if seg_ds[i] > 0 else None,
-            "cash_released": _cents(-seg_delta[i]),
-            "discount_cost_per_year": _cents(seg_cost[i]),
-            "blocked_orders_value": {"baseline": _cents(seg_bv0[i]), "scenario": _cents(seg_bv1[i])},
+            "delta_ar": r2(seg_delta[i]),
+            "delta_dso": r2(seg_delta[i] / seg_ds[i]) if seg_ds[i] > 0 else None,
+            "cash_released": r2(-seg_delta[i]),
+            "discount_cost_per_year": r2(seg_cost[i]),
+            "blocked_orders_value": {"baseline": r2(seg_bv0[i]), "scenario": r2(seg_bv1[i])},
             "blocked_orders_count": {"baseline": int(seg_bc0[i]), "scenario": int(seg_bc1[i])},
             "over_limit_customers": {"baseline": int(seg_o0[i]), "scenario": int(seg_o1[i])},
         }
@@ -339,7 +339,7 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
     ]
 
     def side(dso, bv, bc, over):
-        return {"dso_standard": None if dso is None else _cents(dso), "blocked_orders_value": _cents(bv.sum()),
+        return {"dso_standard": r2(dso), "blocked_orders_value": r2(bv.sum()),
                 "blocked_orders_count": int(bc.sum()), "over_limit_customers": int(over.sum())}
 
     summary = {
@@ -347,15 +347,15 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
         "as_of": b.as_of.isoformat(),
         "baseline": side(b.dso_standard, bv0, bc0, over0),
         "scenario": side(projected, bv1, bc1, over1),
-        "delta_ar": _cents(delta_ar),
-        "projected_dso": None if projected is None else _cents(projected),
-        "cash_released": _cents(cash),
-        "discount_cost_per_year": _cents(cost),
-        "financing_effect_per_year": _cents(cash * k),
-        "net_effect_per_year": _cents(cash * k - cost),
+        "delta_ar": r2(delta_ar),
+        "projected_dso": r2(projected),
+        "cash_released": r2(cash),
+        "discount_cost_per_year": r2(cost),
+        "financing_effect_per_year": r2(cash * k),
+        "net_effect_per_year": r2(cash * k - cost),
         "cost_of_capital": k,
-        "exposure_total": _cents(exposure.sum()),
-        "exposure_releasable": _cents(exposure.sum() - bv1.sum()),
+        "exposure_total": r2(exposure.sum()),
+        "exposure_releasable": r2(exposure.sum() - bv1.sum()),
         "discounts": rates,
         "by_segment": segments,
     }
@@ -365,11 +365,6 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
     bridge = [("terms", d_terms), ("collections", d_coll), ("discount", d_disc)]
     return Result(summary, bridge, b, idx, code[idx], cols)
 
-
-
-def _cents(x) -> float:
-    """An amount or day count rounded to 2 decimals; a change that rounds to nothing is 0.0, never -0.0."""
-    return round(float(x), 2) + 0.0
 
 
 def data_hash(engine: Engine) -> str:
