@@ -15,13 +15,13 @@ common.sidebar(engine)
 
 nav = st.navigation(
     [
-        st.Page("pages/overview.py", title="Executive overview", icon=":material/dashboard:", default=True),
-        st.Page("pages/aging.py", title="Aging", icon=":material/hourglass_bottom:"),
-        st.Page("pages/exposure.py", title="Credit exposure", icon=":material/account_balance_wallet:"),
-        st.Page("pages/at_risk.py", title="At-risk customers", icon=":material/warning:"),
-        st.Page("pages/customer.py", title="Customer", icon=":material/person_search:"),
-        st.Page("pages/whatif.py", title="What-if studio", icon=":material/tune:"),
-        st.Page("pages/data.py", title="Data", icon=":material/database:"),
+        st.Page(common.PAGES / "overview.py", title="Executive overview", icon=":material/dashboard:", default=True),
+        st.Page(common.PAGES / "aging.py", title="Aging", icon=":material/hourglass_bottom:"),
+        st.Page(common.PAGES / "exposure.py", title="Credit exposure", icon=":material/account_balance_wallet:"),
+        st.Page(common.PAGES / "at_risk.py", title="At-risk customers", icon=":material/warning:"),
+        st.Page(common.PAGES / "customer.py", title="Customer", icon=":material/person_search:"),
+        st.Page(common.PAGES / "whatif.py", title="What-if studio", icon=":material/tune:"),
+        st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"),
     ]
 )
 nav.run()

@@ -45,8 +45,7 @@ def free_port() -> int:
 
 
 def start(cmd: list[str], port: int, cwd: Path, env: dict | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.time() + 300  # a first `o2c serve` creates the demo ledger
     while time.time() < deadline:
         try:
@@ -80,15 +79,23 @@ def visits(browser, url: str, settled: str, n: int, fresh: bool) -> list[float]:
 
 def summary(xs: list[float]) -> dict:
     s = sorted(xs)
-    return {"median_s": round(statistics.median(s), 3), "p90_s": round(s[max(0, int(round(0.9 * len(s))) - 1)], 3),
-            "max_s": round(s[-1], 3), "runs": [round(x, 3) for x in xs]}
+    return {
+        "median_s": round(statistics.median(s), 3),
+        "p90_s": round(s[max(0, int(round(0.9 * len(s))) - 1)], 3),
+        "max_s": round(s[-1], 3),
+        "runs": [round(x, 3) for x in xs],
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--visits", type=int, default=15)
-    ap.add_argument("--data", type=Path, default=REPO / "bench" / "work" / "browser-data",
-                    help="data folder for `o2c serve` (created with the default demo ledger when empty)")
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=REPO / "bench" / "work" / "browser-data",
+        help="data folder for `o2c serve` (created with the default demo ledger when empty)",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "browser.json")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright

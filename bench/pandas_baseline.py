@@ -32,7 +32,12 @@ def load_extract(folder) -> dict[str, pd.DataFrame]:
                 df.columns = [c.strip().lower() for c in df.columns]
                 out[name] = df
                 break
-    for name, cols in {"invoices": ["invoice_date", "due_date", "paid_date"], "payments": ["payment_date"], "orders": ["order_date"], "fx": ["rate_date"]}.items():
+    for name, cols in {
+        "invoices": ["invoice_date", "due_date", "paid_date"],
+        "payments": ["payment_date"],
+        "orders": ["order_date"],
+        "fx": ["rate_date"],
+    }.items():
         if name in out:
             for c in cols:
                 if c in out[name]:
@@ -59,7 +64,9 @@ def _to_base(df: pd.DataFrame, date_col: str, fx: pd.DataFrame | None, base: str
     return rate
 
 
-def headline(tables: dict, as_of=None, base_currency: str = "USD", window_days: int = 90, payment_window_days: int = 365, aging_edges=(0, 30, 60, 90, 180)) -> dict:
+def headline(
+    tables: dict, as_of=None, base_currency: str = "USD", window_days: int = 90, payment_window_days: int = 365, aging_edges=(0, 30, 60, 90, 180)
+) -> dict:
     inv = tables["invoices"].copy()
     pay = tables.get("payments")
     fx = tables.get("fx")
@@ -152,32 +159,55 @@ def headline(tables: dict, as_of=None, base_currency: str = "USD", window_days: 
     lim = pd.to_numeric(cust["credit_limit"])
     cust["over"] = lim.notna() & (cust["exposure"] > lim)
     top10 = cust["ar"].nlargest(10).sum()
-    sales_seg = inv[(inv["invoice_date"] >= T - pd.Timedelta(days=P - 1)) & (inv["invoice_date"] <= T)].groupby(inv["customer_id"].map(cust.set_index("customer_id")["segment"]))["amt"].sum()
+    sales_seg = (
+        inv[(inv["invoice_date"] >= T - pd.Timedelta(days=P - 1)) & (inv["invoice_date"] <= T)]
+        .groupby(inv["customer_id"].map(cust.set_index("customer_id")["segment"]))["amt"]
+        .sum()
+    )
     by_segment = []
     for seg, g in cust.groupby("segment"):
         gl = pd.to_numeric(g["credit_limit"])
         has = gl.notna()
         limit = float(gl[has].sum()) if has.any() else None
         ss = float(sales_seg.get(seg, 0.0))
-        by_segment.append({
-            "segment": seg, "ar_total": round(g["ar"].sum(), 2), "ar_overdue": round(g["ar_overdue"].sum(), 2),
-            "open_orders": round(g["open_orders"].sum(), 2), "exposure": round(g["exposure"].sum(), 2),
-            "credit_limit": None if limit is None else round(limit, 2),
-            "utilization": round(g.loc[has, "exposure"].sum() / limit, 4) if limit and limit > 0 else None,
-            "over_limit_customers": int(g["over"].sum()),
-            "dso_standard": round(g["ar"].sum() / ss * P, 2) if ss > 0 else None,
-        })
+        by_segment.append(
+            {
+                "segment": seg,
+                "ar_total": round(g["ar"].sum(), 2),
+                "ar_overdue": round(g["ar_overdue"].sum(), 2),
+                "open_orders": round(g["open_orders"].sum(), 2),
+                "exposure": round(g["exposure"].sum(), 2),
+                "credit_limit": None if limit is None else round(limit, 2),
+                "utilization": round(g.loc[has, "exposure"].sum() / limit, 4) if limit and limit > 0 else None,
+                "over_limit_customers": int(g["over"].sum()),
+                "dso_standard": round(g["ar"].sum() / ss * P, 2) if ss > 0 else None,
+            }
+        )
     r2 = lambda x: None if x is None else round(x, 2)  # noqa: E731
     return {
-        "as_of": T.date().isoformat(), "base_currency": base_currency,
-        "ar_total": round(ar, 2), "ar_current": round(current, 2), "ar_overdue": round(overdue, 2),
-        "pct_overdue": round(overdue / ar, 4) if ar > 0 else None, "aging": aging,
-        "dso_standard": r2(dso), "dso_countback": round(cb, 2), "bpdso": r2(bp), "add": r2(None if dso is None else dso - bp),
-        "cei": r2(cei), "adp": r2(adp), "avg_days_late": r2(late), "on_time_rate": None if ontime is None else round(ontime, 4),
-        "disputed_ar": round(float(o[inv["disputed"]].sum()), 2), "open_orders": round(float(cust["open_orders"].sum()), 2),
-        "exposure_total": round(ar + float(cust["open_orders"].sum()), 2), "customers": len(cust),
-        "customers_with_limit": int(lim.notna().sum()), "over_limit_customers": int(cust["over"].sum()),
-        "concentration_top10": round(top10 / ar, 4) if ar > 0 else None, "by_segment": by_segment,
+        "as_of": T.date().isoformat(),
+        "base_currency": base_currency,
+        "ar_total": round(ar, 2),
+        "ar_current": round(current, 2),
+        "ar_overdue": round(overdue, 2),
+        "pct_overdue": round(overdue / ar, 4) if ar > 0 else None,
+        "aging": aging,
+        "dso_standard": r2(dso),
+        "dso_countback": round(cb, 2),
+        "bpdso": r2(bp),
+        "add": r2(None if dso is None else dso - bp),
+        "cei": r2(cei),
+        "adp": r2(adp),
+        "avg_days_late": r2(late),
+        "on_time_rate": None if ontime is None else round(ontime, 4),
+        "disputed_ar": round(float(o[inv["disputed"]].sum()), 2),
+        "open_orders": round(float(cust["open_orders"].sum()), 2),
+        "exposure_total": round(ar + float(cust["open_orders"].sum()), 2),
+        "customers": len(cust),
+        "customers_with_limit": int(lim.notna().sum()),
+        "over_limit_customers": int(cust["over"].sum()),
+        "concentration_top10": round(top10 / ar, 4) if ar > 0 else None,
+        "by_segment": by_segment,
     }
 
 

@@ -30,11 +30,11 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import pandas_baseline  # noqa: E402
 
-from dashboard.demo import write_demo_extract  # noqa: E402
-from dashboard.ingest import ingest  # noqa: E402
-from dashboard.kpis import Engine, Filters, month_ends_before, overview, prior_month_end  # noqa: E402
+from dashboard.load.demo import write_demo_extract  # noqa: E402
+from dashboard.load.ingest import ingest  # noqa: E402
+from dashboard.metrics.kpis import Engine, Filters, month_ends_before, overview, prior_month_end  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
-from dashboard.snapshots import DataDir  # noqa: E402
+from dashboard.store.snapshots import DataDir  # noqa: E402
 
 
 def timed(fn, repeat: int = 1) -> tuple[list[float], object]:
@@ -138,7 +138,11 @@ def main() -> None:
     res["speedup_warm_overview"] = round(statistics.median(pw) / statistics.median(warm), 1)
     ph, _ = timed(lambda: pandas_baseline.headline(tables, as_of=T), 2)
     eh, _ = timed(lambda: eng.headline(T), args.repeat)
-    res["headline_only_ms"] = {"engine": round(statistics.median(eh) * 1000, 1), "pandas": round(statistics.median(ph) * 1000, 1), "speedup": round(statistics.median(ph) / statistics.median(eh), 1)}
+    res["headline_only_ms"] = {
+        "engine": round(statistics.median(eh) * 1000, 1),
+        "pandas": round(statistics.median(ph) * 1000, 1),
+        "speedup": round(statistics.median(ph) / statistics.median(eh), 1),
+    }
 
     # 4. Same numbers?
     diffs = compare(eng.headline(T), pandas_baseline.headline(tables, as_of=T))
@@ -166,7 +170,7 @@ def main() -> None:
     # 6. Memory of a dashboard-like process: snapshot in memory + overview.
     probe = (
         "import sys; sys.path.insert(0, %r)\n"
-        "from dashboard.kpis import Engine, overview\nfrom dashboard.settings import Settings\nfrom dashboard.snapshots import DataDir\n"
+        "from dashboard.metrics.kpis import Engine, overview\nfrom dashboard.settings import Settings\nfrom dashboard.store.snapshots import DataDir\n"
         "e = Engine.open(DataDir(%r).current(), Settings(), in_memory=True)\noverview(e)\n"
         "import streamlit, plotly\n"
     ) % (str(REPO), str(data_root))
@@ -177,18 +181,22 @@ def main() -> None:
     # 7. What-if: the per-customer baseline once, then each lever change as arithmetic over customers.
     # Comparator: recomputing the baseline from the ledger at every change (no cache).
     print("what-if ...", flush=True)
-    from dashboard import scenario as S
+    from dashboard.whatif import model as S
 
     t_base, b = timed(lambda: S.baseline(eng, T))
     res["whatif_customers"] = b.customers.height
     res["whatif_baseline_s"] = round(t_base[0], 3)
     changes = [
-        S.parse_scenario({"levers": [
-            {"kind": "terms", "days": (i % 31) - 15, "segment": dims["segments"][i % len(dims["segments"])]},
-            {"kind": "collections", "reduction": (i % 10) / 10},
-            {"kind": "discount", "rate": 0.02, "within_days": 10, "uptake": (i % 5) / 5},
-            {"kind": "limits", "pct": ((i % 21) - 10) / 10},
-        ]})
+        S.parse_scenario(
+            {
+                "levers": [
+                    {"kind": "terms", "days": (i % 31) - 15, "segment": dims["segments"][i % len(dims["segments"])]},
+                    {"kind": "collections", "reduction": (i % 10) / 10},
+                    {"kind": "discount", "rate": 0.02, "within_days": 10, "uptake": (i % 5) / 5},
+                    {"kind": "limits", "pct": ((i % 21) - 10) / 10},
+                ]
+            }
+        )
         for i in range(100)
     ]
     per = [timed(lambda sc=sc: S.run(b, sc))[0][0] for sc in changes]
@@ -200,7 +208,8 @@ def main() -> None:
     # 9. Exposure and at-risk pages: everything they compute, for an as-of date not seen before
     # (the page caches then make a rerun free). Comparator: the overview at the same dates.
     print("exposure and at-risk ...", flush=True)
-    from dashboard import exposure, risk
+    from dashboard.metrics import exposure
+    from dashboard.risk import scorecard as risk
 
     def exposure_page(t_):
         s_ = risk.scores(eng, t_)
@@ -232,9 +241,16 @@ def main() -> None:
         wall, peak, out = rss_of([str(REPO / ".venv" / "bin" / "o2c"), "ingest", str(src), "--data", str(target), "--json"])
         assert json.loads(out)["rows"]["invoices"] == args.invoices, out[:500]
         reader = "read_parquet" if fmt == "parquet" else "read_csv"
-        pwall, ppeak, _ = rss_of([sys.executable, "-c", f"import pandas as pd, pathlib; [pd.{reader}(f) for f in sorted(pathlib.Path({str(src)!r}).iterdir())]"])
-        res[f"load_{fmt}_fresh_process"] = {"seconds": round(wall, 1), "peak_mb": round(peak), "pandas_read_only_seconds": round(pwall, 1),
-                                            "pandas_read_only_peak_mb": round(ppeak), "ratio_to_pandas_read": round(wall / pwall, 2)}
+        pwall, ppeak, _ = rss_of(
+            [sys.executable, "-c", f"import pandas as pd, pathlib; [pd.{reader}(f) for f in sorted(pathlib.Path({str(src)!r}).iterdir())]"]
+        )
+        res[f"load_{fmt}_fresh_process"] = {
+            "seconds": round(wall, 1),
+            "peak_mb": round(peak),
+            "pandas_read_only_seconds": round(pwall, 1),
+            "pandas_read_only_peak_mb": round(ppeak),
+            "ratio_to_pandas_read": round(wall / pwall, 2),
+        }
         subprocess.run(["rm", "-rf", str(target)], check=True)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import json
-import logging
 import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
-from .settings import SettingsError, load_settings
-from .snapshots import DataDir, UnknownSnapshot, default_data_dir
-
-REPO = Path(__file__).resolve().parent.parent
+from dashboard.load.demo import make_demo
+from dashboard.settings import SettingsError, load_settings
+from dashboard.store.snapshots import DataDir, UnknownSnapshot, default_data_dir
 
 
 class CliError(Exception):
@@ -93,7 +89,7 @@ def _out(args, payload, text: str) -> None:
 
 
 def _engine(args, data: DataDir):
-    from .kpis import Engine
+    from dashboard.metrics.kpis import Engine
 
     snap = data.current()
     if snap is None:
@@ -104,16 +100,15 @@ def _engine(args, data: DataDir):
 def cmd_kpis(args, data: DataDir) -> int:
     eng = _engine(args, data)
     h = eng.headline(args.as_of)
-    from .formatting import headline_text
+    from dashboard.present.formatting import headline_text
 
     _out(args, h, headline_text(h))
     return 0
 
 
 def cmd_ingest(args, data: DataDir) -> int:
-    from .ingest import IngestUsageError, ingest
-
-    from .layouts import LayoutError, available, resolve
+    from dashboard.load.ingest import IngestUsageError, ingest
+    from dashboard.load.layouts import LayoutError, available, resolve
 
     settings = load_settings(data.root)
     try:
@@ -133,13 +128,27 @@ def cmd_ingest(args, data: DataDir) -> int:
     if not res.ok:
         details = [i.line() for i in res.report.errors]
         if args.json:
-            print(json.dumps({"error": f"extract refused: {res.report.error_count:,} error(s); nothing was loaded, the current data is unchanged; the files are kept in {res.kept_at}", "details": details}), file=sys.stderr)
+            print(
+                json.dumps(
+                    {
+                        "error": f"extract refused: {res.report.error_count:,} error(s); nothing was loaded, the current data is unchanged; the files are kept in {res.kept_at}",
+                        "details": details,
+                    }
+                ),
+                file=sys.stderr,
+            )
         else:
             print(res.report.to_text(), file=sys.stderr)
             print(f"The files and this report are kept in {res.kept_at}", file=sys.stderr)
         return 1
     snap = res.snapshot
-    payload = {"snapshot": snap.id, "as_of": snap.manifest["as_of"], "rows": snap.manifest["rows"], "seconds": round(res.seconds, 2), "report": res.report.to_dict()}
+    payload = {
+        "snapshot": snap.id,
+        "as_of": snap.manifest["as_of"],
+        "rows": snap.manifest["rows"],
+        "seconds": round(res.seconds, 2),
+        "report": res.report.to_dict(),
+    }
     _out(args, payload, res.report.to_text() + f"\nSnapshot {snap.id} (as of {snap.manifest['as_of']}) is now current; loaded in {res.seconds:.1f} s.")
     return 0
 
@@ -152,17 +161,6 @@ def _progress_bar():
     return show
 
 
-def make_demo(data: DataDir, invoices: int = 150_000, seed: int = 42, customers: int | None = None, progress=None):
-    from .demo import write_demo_extract
-    from .ingest import ingest
-
-    data.ensure()
-    # Outside .staging: ingest cleans that folder of killed loads before it starts.
-    with tempfile.TemporaryDirectory(dir=data.root, prefix=".demo-") as tmp:
-        folder = write_demo_extract(Path(tmp), invoices=invoices, seed=seed, customers=customers)
-        return ingest([folder], data, load_settings(data.root), source=f"o2c demo --invoices {invoices} --seed {seed}", progress=progress)
-
-
 def cmd_demo(args, data: DataDir) -> int:
     progress = None if args.json else _progress_bar()
     res = make_demo(data, args.invoices, args.seed, args.customers, progress)
@@ -171,22 +169,35 @@ def cmd_demo(args, data: DataDir) -> int:
     if not res.ok:
         raise CliError("the demo ledger was refused (a bug): " + res.report.to_text())
     snap = res.snapshot
-    _out(args, {"snapshot": snap.id, "as_of": snap.manifest["as_of"], "rows": snap.manifest["rows"], "seconds": round(res.seconds, 2)},
-         f"Demo ledger loaded as snapshot {snap.id} (as of {snap.manifest['as_of']}, {snap.manifest['rows']['invoices']:,} documents) in {res.seconds:.1f} s.")
+    _out(
+        args,
+        {"snapshot": snap.id, "as_of": snap.manifest["as_of"], "rows": snap.manifest["rows"], "seconds": round(res.seconds, 2)},
+        f"Demo ledger loaded as snapshot {snap.id} (as of {snap.manifest['as_of']}, {snap.manifest['rows']['invoices']:,} documents) in {res.seconds:.1f} s.",
+    )
     return 0
 
 
 def cmd_snapshots(args, data: DataDir) -> int:
     cur = data.current_id()
     rows = [
-        {"id": s.id, "as_of": s.manifest["as_of"], "loaded_at": s.manifest["loaded_at"], "source": s.manifest["loaded_by"],
-         "files": [f["name"] for f in s.manifest["source_files"]], "rows": s.manifest["rows"], "current": s.id == cur}
+        {
+            "id": s.id,
+            "as_of": s.manifest["as_of"],
+            "loaded_at": s.manifest["loaded_at"],
+            "source": s.manifest["loaded_by"],
+            "files": [f["name"] for f in s.manifest["source_files"]],
+            "rows": s.manifest["rows"],
+            "current": s.id == cur,
+        }
         for s in data.list()
     ]
-    text = "\n".join(
-        f"{'*' if r['current'] else ' '} {r['id']}  as of {r['as_of']}  loaded {r['loaded_at']}  {r['rows']['invoices']:>10,} documents  {r['source']}"
-        for r in rows
-    ) or f"no snapshots in {data.root}"
+    text = (
+        "\n".join(
+            f"{'*' if r['current'] else ' '} {r['id']}  as of {r['as_of']}  loaded {r['loaded_at']}  {r['rows']['invoices']:>10,} documents  {r['source']}"
+            for r in rows
+        )
+        or f"no snapshots in {data.root}"
+    )
     _out(args, rows, text)
     return 0
 
@@ -210,42 +221,15 @@ def cmd_serve(args, data: DataDir) -> int:
         if not res.ok:
             raise CliError("the demo ledger was refused (a bug): " + res.report.to_text())
     os.environ["O2C_DATA"] = str(data.root)
-    os.chdir(REPO)
-    # Streamlit runs in this process, after the heavy libraries and the core are imported: the first
-    # visitor then does not wait for the imports (measured here: first overview 3.2 s -> 2.2 s).
-    # pandas too: Streamlit imports it on a page's first table (measured: ~1 s of the first visit).
-    import altair, duckdb, pandas, plotly.graph_objects, polars, pyarrow  # noqa: F401, E401
-
-    from . import charts, customer, exposure, kpis, risk, scenario  # noqa: F401
-    from streamlit.web import cli as streamlit_cli
-
-    # What is imported now lives as long as the server: moved out of the garbage collector's
-    # generations, so later collections do not walk these modules' objects again and again
-    # (the data, below, stays collectable: an old snapshot's engine must be freed).
-    gc.freeze()
-
-    # The first visitor should not wait for the snapshot to open (seconds at 10M documents) or for
-    # today's overview: fill the app's caches now (pages/, the Streamlit side, does it).
-    print("Opening the current snapshot...", file=sys.stderr)
-    sys.path.insert(0, str(REPO))
-    logging.disable(logging.WARNING)  # Streamlit's "no runtime / no script run context": expected outside a run
-    try:
-        from pages import common as app_common
-
-        app_common.warm()
-    finally:
-        logging.disable(logging.NOTSET)
-
-    print(f"Dashboard on http://localhost:{args.port}  (Ctrl+C stops it)", file=sys.stderr)
-    sys.argv = ["streamlit", "run", str(REPO / "app.py"), "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    try:
-        return streamlit_cli.main()
-    except KeyboardInterrupt:
-        return 0
+    # The app side (pages.server) starts Streamlit and warms its caches; the core never imports it,
+    # so this process becomes that program rather than importing it.
+    argv = [sys.executable, "-m", "pages.server", "--port", str(args.port)]
+    os.execv(sys.executable, argv)
+    return 0  # not reached
 
 
 def cmd_whatif(args, data: DataDir) -> int:
-    from . import scenario
+    from dashboard.whatif import model as scenario
 
     try:
         sc = scenario.load_scenario(args.scenario)
@@ -254,14 +238,14 @@ def cmd_whatif(args, data: DataDir) -> int:
     eng = _engine(args, data)
     res = scenario.run(scenario.baseline(eng, args.as_of), sc, eng.settings.cost_of_capital)
     out = res.summary | {"snapshot": eng.snapshot.id, "data_sha256": scenario.data_hash(eng)}
-    from .formatting import whatif_text
+    from dashboard.present.formatting import whatif_text
 
     _out(args, out, whatif_text(out, eng.settings.base_currency))
     return 0
 
 
 def cmd_at_risk(args, data: DataDir) -> int:
-    from . import risk
+    from dashboard.risk import scorecard as risk
 
     if args.top < 1:
         raise CliError("--top must be 1 or more", code=2)
@@ -275,8 +259,7 @@ def cmd_at_risk(args, data: DataDir) -> int:
         who = " ".join(x for x in (r["customer_id"], r["name"]) if x)
         # A customer known only by an open order has no factor to score: listed last, said so.
         score = "no score (no documents and no credit limit to score)" if r["score"] is None else f"score {r['score']:.1f} ({r['risk_class']})"
-        lines.append(f"{i:>3}. {who} [{r['segment']}] {score}, "
-                     f"exposure {cur} {r['exposure']:,.2f}, overdue {cur} {r['overdue']:,.2f}, {util}")
+        lines.append(f"{i:>3}. {who} [{r['segment']}] {score}, exposure {cur} {r['exposure']:,.2f}, overdue {cur} {r['overdue']:,.2f}, {util}")
         lines += [f"       - {reason}" for reason in r["reasons"]]
     _out(args, rows, "\n".join(lines))
     return 0

@@ -3,8 +3,8 @@
 import polars as pl
 import streamlit as st
 
-from dashboard import charts
-from dashboard.exports import to_csv, to_excel
+from dashboard.present import charts
+from dashboard.present.exports import to_csv, to_excel
 from pages import common
 
 eng = common.engine()
@@ -15,13 +15,16 @@ ov = common.cached_overview(eng.snapshot.id, t, f, eng)
 ag = ov.aging
 
 st.title("Aging")
-st.caption(f"Open receivables as of {t:%d %B %Y} by days past due (as-of date minus due date), in {cur}. Credit notes are included, so buckets add up to AR exactly.")
+st.caption(
+    f"Open receivables as of {t:%d %B %Y} by days past due (as-of date minus due date), in {cur}. Credit notes are included, so buckets add up to AR exactly."
+)
 
 dim = st.radio("Break down by", ["segment", "region"], horizontal=True, key="aging_dim")
 st.altair_chart(charts.aging_by(ag, dim, names, cur), width="stretch", key="aging_chart")
 
 pivot = (
-    ag.group_by(dim, "bucket").agg(pl.col("ar").sum())
+    ag.group_by(dim, "bucket")
+    .agg(pl.col("ar").sum())
     .with_columns(pl.col("bucket").replace_strict(list(range(len(names))), names, return_dtype=pl.Utf8))
     .pivot(on="bucket", index=dim, values="ar")
     .fill_null(0.0)
@@ -34,7 +37,8 @@ totals = pivot.select(pl.lit("All").alias(dim), *[pl.col(c).sum() for c in [*nam
 table = pl.concat([pivot, totals])
 st.dataframe(
     table,
-    hide_index=True, placeholder="–",
+    hide_index=True,
+    placeholder="–",
     width="stretch",
     column_config={c: st.column_config.NumberColumn(c.replace("_", "-"), format="accounting") for c in [*names, "total"]},
 )
@@ -46,9 +50,7 @@ choice = c1.selectbox("Bucket", labels, index=0, key="aging_bucket")
 values = sorted(ag[dim].unique().to_list())
 pick = c2.multiselect(f"Only these {dim}s", values, key="aging_dim_values", placeholder=f"All {dim}s")
 bucket = labels.index(choice) - 1
-drill = f if not pick else (
-    common.Filters(f.segments if dim != "segment" else tuple(pick), f.regions if dim != "region" else tuple(pick), f.currencies)
-)
+drill = f if not pick else (common.Filters(f.segments if dim != "segment" else tuple(pick), f.regions if dim != "region" else tuple(pick), f.currencies))
 docs = common.cached_documents(eng.snapshot.id, t, drill, bucket, eng)
 behind = ag if not pick else ag.filter(pl.col(dim).is_in(pick))
 behind = behind if bucket < 0 else behind.filter(pl.col("bucket") == bucket)
@@ -57,15 +59,23 @@ shown = f"; the {docs.height:,} largest are listed" if docs.height < n_docs else
 st.caption(f"{n_docs:,} open documents, {amount:,.2f} {cur} in all{shown}. Click a column heading to sort, a row to open its customer.")
 ev = st.dataframe(
     docs,
-    hide_index=True, placeholder="–",
+    hide_index=True,
+    placeholder="–",
     width="stretch",
     on_select="rerun",
     selection_mode="single-row",
     key="aging_docs",
     column_config={
-        "invoice_id": "Document", "customer_id": "Customer", "customer_name": "Name", "segment": "Segment", "region": "Region",
-        "document_type": "Type", "invoice_date": st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
-        "due_date": st.column_config.DateColumn("Due date", format="YYYY-MM-DD"), "currency": "Currency", "disputed": "Disputed",
+        "invoice_id": "Document",
+        "customer_id": "Customer",
+        "customer_name": "Name",
+        "segment": "Segment",
+        "region": "Region",
+        "document_type": "Type",
+        "invoice_date": st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
+        "due_date": st.column_config.DateColumn("Due date", format="YYYY-MM-DD"),
+        "currency": "Currency",
+        "disputed": "Disputed",
         "amount_original": st.column_config.NumberColumn("Amount (document currency)", format="accounting"),
         "open_amount_base": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"),
         "days_past_due": st.column_config.NumberColumn("Days past due", format="%d"),
@@ -77,5 +87,11 @@ if (cid := common.picked_row(ev, docs)) is not None:
 d1, d2, _ = st.columns([1, 1, 4])
 stem = f"aging_{choice.replace(' ', '_')}_{t.isoformat()}"
 d1.download_button("Download CSV", to_csv(docs), f"{stem}.csv", "text/csv", icon=":material/download:", key="dl_csv")
-d2.download_button("Download Excel", to_excel(docs, "documents"), f"{stem}.xlsx",
-                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:", key="dl_xlsx")
+d2.download_button(
+    "Download Excel",
+    to_excel(docs, "documents"),
+    f"{stem}.xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    icon=":material/download:",
+    key="dl_xlsx",
+)

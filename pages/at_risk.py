@@ -3,9 +3,8 @@
 import polars as pl
 import streamlit as st
 
-from dashboard import risk
-from dashboard.exports import to_csv, to_excel
-from dashboard.formatting import pct
+from dashboard.present.exports import to_csv, to_excel
+from dashboard.risk import scorecard as risk
 from pages import common
 
 eng = common.engine()
@@ -14,38 +13,76 @@ cur = eng.settings.base_currency
 s = common.cached_scores(eng.snapshot.id, t, f, eng)
 
 st.title("At-risk customers")
-st.caption(f"As of {t:%d %B %Y}. Ranked by score x exposure: the trouble to expect, in {cur}. The score (0 safe - 100) is a scorecard "
-           "whose every point is shown on the customer's page; its skill is measured below on this ledger's own history.")
+st.caption(
+    f"As of {t:%d %B %Y}. Ranked by score x exposure: the trouble to expect, in {cur}. The score (0 safe - 100) is a scorecard "
+    "whose every point is shown on the customer's page; its skill is measured below on this ledger's own history."
+)
 
 bt = common.cached_backtest(eng.snapshot.id, t, eng)
 c1, c2, c3 = st.columns([1, 1, 2])
-c1.metric("Backtest AUC", "n/a" if bt["auc"] is None else f"{bt['auc']:.2f}", border=True,
-          help="Customers scored at T-90 with what was known then; event = an amount more than 60 days past due at a month-end "
-               "in (T-90, T], among those with none at T-90. AUC = the chance a customer with the event scored higher than one "
-               "without (0.5 = no skill, 1 = perfect).")
+c1.metric(
+    "Backtest AUC",
+    "n/a" if bt["auc"] is None else f"{bt['auc']:.2f}",
+    border=True,
+    help="Customers scored at T-90 with what was known then; event = an amount more than 60 days past due at a month-end "
+    "in (T-90, T], among those with none at T-90. AUC = the chance a customer with the event scored higher than one "
+    "without (0.5 = no skill, 1 = perfect).",
+)
 c2.metric("Events / customers", f"{bt['events']:,} / {bt['customers']:,}", border=True, help=f"Scored at {bt['scored_at']}.")
 with c3:
     st.markdown("**Event rate by class (backtest)**")
-    st.dataframe(bt["by_class"], hide_index=True, placeholder="–", width="stretch",
-                 column_config={"risk_class": "Class", "customers": "Customers", "events": "Events",
-                                "event_rate": st.column_config.NumberColumn("Event rate", format="percent")})
+    st.dataframe(
+        bt["by_class"],
+        hide_index=True,
+        placeholder="–",
+        width="stretch",
+        column_config={
+            "risk_class": "Class",
+            "customers": "Customers",
+            "events": "Events",
+            "event_rate": st.column_config.NumberColumn("Event rate", format="percent"),
+        },
+    )
 
 classes = st.multiselect("Risk class", list(risk.CLASSES), key="ar_classes", placeholder="All classes")
 ranked = risk.rank(s, tuple(classes))
 top = ranked.head(500)
 top = top.with_columns(risk.reasons(top).list.join("; ").alias("reasons"))
 shown = top.select(
-    "customer_id", "name", "segment", "region", pl.col("score").round(1), "risk_class", pl.col("master_risk_class").fill_null("–"), "thin_file",
-    "exposure", pl.col("ar_overdue").alias("overdue"), "utilization", "expected_trouble", "reasons",
+    "customer_id",
+    "name",
+    "segment",
+    "region",
+    pl.col("score").round(1),
+    "risk_class",
+    pl.col("master_risk_class").fill_null("–"),
+    "thin_file",
+    "exposure",
+    pl.col("ar_overdue").alias("overdue"),
+    "utilization",
+    "expected_trouble",
+    "reasons",
 )
 if ranked.height == 0:
-    st.info(f"No customer has any exposure (AR or open orders) at {t:%d %B %Y}: nothing is at risk. "
-            "Choose an earlier as-of date in the sidebar to see the list as it was.", icon=":material/info:")
+    st.info(
+        f"No customer has any exposure (AR or open orders) at {t:%d %B %Y}: nothing is at risk. "
+        "Choose an earlier as-of date in the sidebar to see the list as it was.",
+        icon=":material/info:",
+    )
 st.caption(f"{ranked.height:,} customers with exposure{' (the first 500 listed)' if ranked.height > 500 else ''}. Click a row to open the customer.")
 ev = st.dataframe(
-    shown, hide_index=True, placeholder="–", width="stretch", on_select="rerun", selection_mode="single-row", key="ar_table",
+    shown,
+    hide_index=True,
+    placeholder="–",
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    key="ar_table",
     column_config={
-        "customer_id": "Customer", "name": "Name", "segment": "Segment", "region": "Region",
+        "customer_id": "Customer",
+        "name": "Name",
+        "segment": "Segment",
+        "region": "Region",
         "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%.1f"),
         "risk_class": st.column_config.TextColumn("Class", help="Computed from the score (edges in the settings)"),
         "master_risk_class": st.column_config.TextColumn("Master class", help="The class in the customer master, if any, kept beside ours"),
@@ -62,16 +99,31 @@ if (cid := common.picked_row(ev, shown)) is not None:
 
 d1, d2, _ = st.columns([1, 1, 4])
 d1.download_button("Download CSV", to_csv(shown), f"at_risk_{t.isoformat()}.csv", "text/csv", icon=":material/download:", key="ar_csv")
-d2.download_button("Download Excel", to_excel(shown, "at risk"), f"at_risk_{t.isoformat()}.xlsx",
-                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:", key="ar_xlsx")
+d2.download_button(
+    "Download Excel",
+    to_excel(shown, "at risk"),
+    f"at_risk_{t.isoformat()}.xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    icon=":material/download:",
+    key="ar_xlsx",
+)
 with st.expander("How the score is made", icon=":material/function:"):
     rs = eng.settings.risk
-    st.markdown("Each factor becomes 0-100 risk points by a straight line between two values (flat outside), so more risk never "
-                "scores lower. The score is the weighted mean of the points of the factors a customer has a value for. "
-                f"Classes: A below {rs.class_edges[0]:g}, B below {rs.class_edges[1]:g}, C below {rs.class_edges[2]:g}, "
-                f"D below {rs.class_edges[3]:g}, E from {rs.class_edges[3]:g}. Thin file: fewer than {rs.thin_file_documents} documents "
-                "paid in the last 365 days or open. Weights and scales live in the settings file ([risk]).")
-    st.table(pl.DataFrame({"factor": list(risk.FACTOR_WORDS), "what": list(risk.FACTOR_WORDS.values()),
-                           "weight": [rs.weights[k] for k in risk.FACTOR_WORDS],
-                           "0 points at": [rs.scales[k][0] for k in risk.FACTOR_WORDS],
-                           "100 points at": [rs.scales[k][1] for k in risk.FACTOR_WORDS]}))
+    st.markdown(
+        "Each factor becomes 0-100 risk points by a straight line between two values (flat outside), so more risk never "
+        "scores lower. The score is the weighted mean of the points of the factors a customer has a value for. "
+        f"Classes: A below {rs.class_edges[0]:g}, B below {rs.class_edges[1]:g}, C below {rs.class_edges[2]:g}, "
+        f"D below {rs.class_edges[3]:g}, E from {rs.class_edges[3]:g}. Thin file: fewer than {rs.thin_file_documents} documents "
+        "paid in the last 365 days or open. Weights and scales live in the settings file ([risk])."
+    )
+    st.table(
+        pl.DataFrame(
+            {
+                "factor": list(risk.FACTOR_WORDS),
+                "what": list(risk.FACTOR_WORDS.values()),
+                "weight": [rs.weights[k] for k in risk.FACTOR_WORDS],
+                "0 points at": [rs.scales[k][0] for k in risk.FACTOR_WORDS],
+                "100 points at": [rs.scales[k][1] for k in risk.FACTOR_WORDS],
+            }
+        )
+    )

@@ -4,14 +4,16 @@ selection, and every Streamlit cache of the app (in one place)."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import streamlit as st
 
-from dashboard.kpis import Engine, Filters, overview
+from dashboard.metrics.kpis import Engine, Filters, overview
 from dashboard.settings import SettingsError, load_settings
-from dashboard.snapshots import DataDir, default_data_dir
+from dashboard.store.snapshots import DataDir, default_data_dir
 
 FILTER_KEYS = ("f_segments", "f_regions", "f_currencies")
+PAGES = Path(__file__).resolve().parent  # page files are named by absolute path: the app runs from a checkout or a wheel
 
 
 def data_dir() -> DataDir:
@@ -33,7 +35,7 @@ def engine() -> Engine:
         st.error(f"The settings file cannot be used:\n\n{exc}", icon=":material/error:")
         st.stop()
     if data.current_id() is None:
-        from dashboard.cli import make_demo
+        from dashboard.load.demo import make_demo
 
         bar = st.progress(0.0, text="No data yet: creating the demo ledger (about 10 seconds, once)...")
         res = make_demo(data, progress=lambda f, msg: bar.progress(min(f, 1.0), text=f"Creating the demo ledger: {msg}"))
@@ -61,8 +63,14 @@ def sidebar(eng: Engine) -> None:
         picked = st.session_state.get("as_of")
         if not isinstance(picked, dt.date) or not first <= picked <= eng.as_of:
             st.session_state["as_of"] = eng.as_of
-        st.date_input("As-of date", min_value=first, max_value=eng.as_of, key="as_of", format="YYYY-MM-DD",
-                      help="The date the figures describe. Defaults to the snapshot's as-of date.")
+        st.date_input(
+            "As-of date",
+            min_value=first,
+            max_value=eng.as_of,
+            key="as_of",
+            format="YYYY-MM-DD",
+            help="The date the figures describe. Defaults to the snapshot's as-of date.",
+        )
         st.multiselect("Segment", dims["segments"], key="f_segments", placeholder="All segments")
         st.multiselect("Region", dims["regions"], key="f_regions", placeholder="All regions")
         st.multiselect("Currency of origin", dims["currencies"], key="f_currencies", placeholder="All currencies")
@@ -91,7 +99,7 @@ def cached_documents(snapshot_id: str, t: dt.date, f: Filters, bucket: int, _eng
 @st.cache_resource(show_spinner="Computing the per-customer baseline...", max_entries=8)
 def cached_baseline(snapshot_id: str, t: dt.date, _eng: Engine):
     """The what-if baseline, once per snapshot and as-of date (a lever change then costs milliseconds)."""
-    from dashboard.scenario import baseline
+    from dashboard.whatif.model import baseline
 
     return baseline(_eng, t)
 
@@ -103,7 +111,7 @@ def warm() -> None:
     Called by `o2c serve` outside any script run: Streamlit's caches are process-wide, the same
     ones the pages then hit.
     """
-    from dashboard import charts
+    from dashboard.present import charts
 
     data = data_dir()
     if data.current_id() is None:
@@ -117,7 +125,7 @@ def warm() -> None:
 
 def user_name() -> str:
     """Who is using the dashboard, as far as it knows (a signed-in user, else the server's account)."""
-    from dashboard.snapshots import who
+    from dashboard.store.snapshots import who
 
     try:
         if st.user.get("is_logged_in", False):
@@ -129,7 +137,7 @@ def user_name() -> str:
 
 @st.cache_data(show_spinner="Comparing the snapshots...", max_entries=8)
 def cached_compare(before: str, after: str) -> dict:
-    from dashboard.compare import compare_snapshots
+    from dashboard.metrics.compare import compare_snapshots
 
     data = data_dir()
     settings = load_settings(data.root)
@@ -144,14 +152,14 @@ def cached_compare(before: str, after: str) -> dict:
 @st.cache_data(show_spinner="Scoring the customers...", max_entries=16)
 def cached_scores(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
     """The risk scorecard of every customer in the selection (risk.md), once per snapshot, date and selection."""
-    from dashboard import risk
+    from dashboard.risk import scorecard as risk
 
     return risk.scores(_eng, t, f)
 
 
 @st.cache_data(show_spinner="Measuring the score's skill on the ledger's own history...", max_entries=8)
 def cached_backtest(snapshot_id: str, t: dt.date, _eng: Engine):
-    from dashboard import risk
+    from dashboard.risk import scorecard as risk
 
     return risk.backtest(_eng, t)
 
@@ -159,7 +167,7 @@ def cached_backtest(snapshot_id: str, t: dt.date, _eng: Engine):
 def open_customer(customer_id: str) -> None:
     """Go to the customer page for this customer (from any table in the app)."""
     st.session_state["customer_id"] = customer_id
-    st.switch_page("pages/customer.py")
+    st.switch_page(PAGES / "customer.py")
 
 
 def picked_row(event, frame, column: str = "customer_id"):

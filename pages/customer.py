@@ -3,10 +3,10 @@
 import polars as pl
 import streamlit as st
 
-from dashboard import charts
-from dashboard.customer import find, view
-from dashboard.formatting import days, money, pct
-from dashboard.risk import FACTOR_WORDS
+from dashboard.metrics.customer import find, view
+from dashboard.present import charts
+from dashboard.present.formatting import days, money, pct
+from dashboard.risk.scorecard import FACTOR_WORDS
 from dashboard.settings import FACTORS
 from pages import common
 
@@ -30,7 +30,12 @@ if text:
     else:
         labels = [f"{r['customer_id']} · {r['name'] or ''} ({r['segment']})" for r in hits.iter_rows(named=True)]
         ids = hits["customer_id"].to_list()
-        choice = c2.selectbox("More than 50 matches: the first 50 (type more to narrow)" if more else f"{hits.height} match(es)", labels, index=ids.index(current) if current in ids else 0, key="cust_pick")
+        choice = c2.selectbox(
+            "More than 50 matches: the first 50 (type more to narrow)" if more else f"{hits.height} match(es)",
+            labels,
+            index=ids.index(current) if current in ids else 0,
+            key="cust_pick",
+        )
         current = ids[labels.index(choice)]
         st.session_state["customer_id"] = current
 if not current:
@@ -46,9 +51,12 @@ r = v.row
 st.query_params["customer"] = current
 
 st.subheader(f"{r['customer_id']} · {r['name'] or '(no name)'}")
-facts = [f"Segment **{r['segment']}**", f"region **{r['region']}**",
-         f"credit limit **{money(r['credit_limit'], cur) if r['credit_limit'] is not None else 'none'}**",
-         f"risk class **{r['risk_class'] or 'n/a'}** (score {r['score']:.1f})" if r["score"] is not None else "no score"]
+facts = [
+    f"Segment **{r['segment']}**",
+    f"region **{r['region']}**",
+    f"credit limit **{money(r['credit_limit'], cur) if r['credit_limit'] is not None else 'none'}**",
+    f"risk class **{r['risk_class'] or 'n/a'}** (score {r['score']:.1f})" if r["score"] is not None else "no score",
+]
 if r["master_risk_class"]:
     facts.append(f"class in the master **{r['master_risk_class']}**")
 if r["thin_file"]:
@@ -69,52 +77,100 @@ with m:
     b.metric("AR", money(r["ar"], cur, compact=True), border=True, help=money(r["ar"], cur))
     c.metric("Open orders", money(r["open_orders"], cur, compact=True), border=True, help=money(r["open_orders"], cur))
     a.metric("Overdue", money(r["ar_overdue"], cur, compact=True), border=True, help=money(r["ar_overdue"], cur))
-    b.metric("Headroom", money(r["credit_limit"] - r["exposure"], cur, compact=True) if r["credit_limit"] is not None else "no limit", border=True,
-             help="Limit minus exposure; negative = over the limit")
+    b.metric(
+        "Headroom",
+        money(r["credit_limit"] - r["exposure"], cur, compact=True) if r["credit_limit"] is not None else "no limit",
+        border=True,
+        help="Limit minus exposure; negative = over the limit",
+    )
     c.metric("Days late (paid, 365 days)", days(r["paid_days_late"]), border=True, help="Amount-weighted max(0, paid date - due date)")
 
 st.markdown("**Score, factor by factor**")
-st.caption("Points: a straight line from the '0 points' value to the '100 points' value of the settings. "
-           "Contribution = points x weight / sum of the weights of the factors with a value. The contributions add up to the score.")
+st.caption(
+    "Points: a straight line from the '0 points' value to the '100 points' value of the settings. "
+    "Contribution = points x weight / sum of the weights of the factors with a value. The contributions add up to the score."
+)
 rs = eng.settings.risk
 known = sum(rs.weights[f] for f in FACTORS if r[f] is not None)
-SHOW = {"lateness": lambda x: f"{x:,.1f} days", "trend": lambda x: f"{x:+,.1f} days", "severity": pct, "utilisation": pct,
-        "disputes": pct, "external": lambda x: f"{x:,.0f}"}
-NONE = {"lateness": "nothing paid or open", "trend": "too little history", "severity": "no AR", "utilisation": "no limit",
-        "disputes": "no AR", "external": "none in the master"}
-breakdown = pl.DataFrame({
-    "factor": [FACTOR_WORDS[f] for f in FACTORS] + ["Score"],
-    "value": [SHOW[f](r[f]) if r[f] is not None else f"– ({NONE[f]})" for f in FACTORS] + [""],
-    "points": [f"{round(r[f + '_points'], 1) + 0.0:.1f}" if r[f] is not None else "–" for f in FACTORS] + [""],
-    "weight": [f"{rs.weights[f]:.2f}" if r[f] is not None else "left out" for f in FACTORS] + [f"{known:.2f}"],
-    "contribution": [f"{round(r[f + '_contribution'], 2) + 0.0:.2f}" if r[f] is not None else "–" for f in FACTORS]
-    + [f"{r['score']:.2f}" if r["score"] is not None else "no score"],
-})
-st.dataframe(breakdown, hide_index=True, placeholder="–", width="stretch",
-             column_config={"factor": "Factor", "value": "Value", "points": "Points (0-100)", "weight": "Weight", "contribution": "Contribution"})
+SHOW = {
+    "lateness": lambda x: f"{x:,.1f} days",
+    "trend": lambda x: f"{x:+,.1f} days",
+    "severity": pct,
+    "utilisation": pct,
+    "disputes": pct,
+    "external": lambda x: f"{x:,.0f}",
+}
+NONE = {
+    "lateness": "nothing paid or open",
+    "trend": "too little history",
+    "severity": "no AR",
+    "utilisation": "no limit",
+    "disputes": "no AR",
+    "external": "none in the master",
+}
+breakdown = pl.DataFrame(
+    {
+        "factor": [FACTOR_WORDS[f] for f in FACTORS] + ["Score"],
+        "value": [SHOW[f](r[f]) if r[f] is not None else f"– ({NONE[f]})" for f in FACTORS] + [""],
+        "points": [f"{round(r[f + '_points'], 1) + 0.0:.1f}" if r[f] is not None else "–" for f in FACTORS] + [""],
+        "weight": [f"{rs.weights[f]:.2f}" if r[f] is not None else "left out" for f in FACTORS] + [f"{known:.2f}"],
+        "contribution": [f"{round(r[f + '_contribution'], 2) + 0.0:.2f}" if r[f] is not None else "–" for f in FACTORS]
+        + [f"{r['score']:.2f}" if r["score"] is not None else "no score"],
+    }
+)
+st.dataframe(
+    breakdown,
+    hide_index=True,
+    placeholder="–",
+    width="stretch",
+    column_config={"factor": "Factor", "value": "Value", "points": "Points (0-100)", "weight": "Weight", "contribution": "Contribution"},
+)
 
 left, right = st.columns(2)
 aging = v.aging(eng.settings.bucket_names)
 with left:
     st.markdown("**Aging**")
-    st.dataframe(aging.select(pl.col("name").str.replace("_", "-").alias("bucket"), "ar", "documents"), hide_index=True, placeholder="–", width="stretch",
-                 column_config={"bucket": "Bucket", "ar": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"), "documents": "Documents"})
+    st.dataframe(
+        aging.select(pl.col("name").str.replace("_", "-").alias("bucket"), "ar", "documents"),
+        hide_index=True,
+        placeholder="–",
+        width="stretch",
+        column_config={"bucket": "Bucket", "ar": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"), "documents": "Documents"},
+    )
 with right:
     st.markdown(f"**Open orders** ({v.orders.height:,})")
-    st.dataframe(v.orders, hide_index=True, placeholder="–", width="stretch",
-                 column_config={"order_id": "Order", "order_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"), "currency": "Currency",
-                                "amount_original": st.column_config.NumberColumn("Amount", format="accounting"),
-                                "amount_base": st.column_config.NumberColumn(f"Amount ({cur})", format="accounting")})
+    st.dataframe(
+        v.orders,
+        hide_index=True,
+        placeholder="–",
+        width="stretch",
+        column_config={
+            "order_id": "Order",
+            "order_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+            "currency": "Currency",
+            "amount_original": st.column_config.NumberColumn("Amount", format="accounting"),
+            "amount_base": st.column_config.NumberColumn(f"Amount ({cur})", format="accounting"),
+        },
+    )
 
 st.plotly_chart(charts.payment_history(v.paid_documents), width="stretch", key="cust_history")
 
-doc_cfg = {"invoice_id": "Document", "document_type": "Type", "invoice_date": st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
-           "due_date": st.column_config.DateColumn("Due date", format="YYYY-MM-DD"), "currency": "Currency",
-           "amount_original": st.column_config.NumberColumn("Amount", format="accounting"), "amount_base": None, "disputed": "Disputed",
-           "paid_date": None, "days_late": None, "open_amount_base": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"),
-           "days_past_due": st.column_config.NumberColumn("Days past due", format="%d"), "bucket": None}
+doc_cfg = {
+    "invoice_id": "Document",
+    "document_type": "Type",
+    "invoice_date": st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
+    "due_date": st.column_config.DateColumn("Due date", format="YYYY-MM-DD"),
+    "currency": "Currency",
+    "amount_original": st.column_config.NumberColumn("Amount", format="accounting"),
+    "amount_base": None,
+    "disputed": "Disputed",
+    "paid_date": None,
+    "days_late": None,
+    "open_amount_base": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"),
+    "days_past_due": st.column_config.NumberColumn("Days past due", format="%d"),
+    "bucket": None,
+}
 st.markdown(f"**Open documents** ({v.open_documents.height:,}, {money(v.open_documents['open_amount_base'].sum(), cur)})")
 st.dataframe(v.open_documents, hide_index=True, placeholder="–", width="stretch", column_config=doc_cfg)
-st.markdown(f"**Disputes** ({v.disputes.height:,} open, {money(v.disputes['open_amount_base'].sum(), cur)}; "
-            f"{pct(r['disputes'])} of AR)")
+st.markdown(f"**Disputes** ({v.disputes.height:,} open, {money(v.disputes['open_amount_base'].sum(), cur)}; {pct(r['disputes'])} of AR)")
 st.dataframe(v.disputes, hide_index=True, placeholder="–", width="stretch", column_config=doc_cfg)

@@ -3,9 +3,9 @@
 import polars as pl
 import streamlit as st
 
-from dashboard import charts
-from dashboard.formatting import count, days, money, pct, signed_days, signed_money, signed_pts
-from dashboard.kpis import FORMULAS
+from dashboard.metrics.kpis import FORMULAS
+from dashboard.present import charts
+from dashboard.present.formatting import count, days, money, pct, signed_days, signed_money, signed_pts
 from pages import common
 
 eng = common.engine()

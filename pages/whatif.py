@@ -5,10 +5,10 @@ import json
 import polars as pl
 import streamlit as st
 
-from dashboard import charts
-from dashboard import scenario as S
-from dashboard.exports import to_csv
-from dashboard.formatting import count, days, money, pct, signed_days, signed_money
+from dashboard.present import charts
+from dashboard.present.exports import to_csv
+from dashboard.present.formatting import count, days, money, pct, signed_days, signed_money
+from dashboard.whatif import model as S
 from pages import common
 
 eng = common.engine()
@@ -27,8 +27,13 @@ st.caption(
 
 # Widget keys -> default values; loading a saved scenario writes these before the widgets are drawn.
 DEFAULTS = {
-    "wi_terms_days": 0, "wi_coll_pct": 0, "wi_disc_rate": 0.0, "wi_disc_days": 10, "wi_disc_uptake": 0,
-    "wi_lim_pct": 0, "wi_name": "My scenario",
+    "wi_terms_days": 0,
+    "wi_coll_pct": 0,
+    "wi_disc_rate": 0.0,
+    "wi_disc_days": 10,
+    "wi_disc_uptake": 0,
+    "wi_lim_pct": 0,
+    "wi_name": "My scenario",
 }
 SEL = ("segment", "region", "risk_class", "customer_ids")
 for k, v in DEFAULTS.items():
@@ -85,49 +90,127 @@ r, b, s = res.summary, res.summary["baseline"], res.summary["scenario"]
 st.subheader("Baseline and scenario")
 m = st.columns(3) + st.columns(3)
 dso_delta = None if b["dso_standard"] is None or s["dso_standard"] is None else s["dso_standard"] - b["dso_standard"]
-m[0].metric("DSO (scenario)", days(s["dso_standard"]), None if not dso_delta else signed_days(dso_delta), delta_color="inverse", border=True,
-            help="dso_standard(T) + change in modelled AR / daily sales")
+m[0].metric(
+    "DSO (scenario)",
+    days(s["dso_standard"]),
+    None if not dso_delta else signed_days(dso_delta),
+    delta_color="inverse",
+    border=True,
+    help="dso_standard(T) + change in modelled AR / daily sales",
+)
 m[1].metric("Cash released", money(r["cash_released"], cur, compact=True), border=True, help="- change in modelled AR (positive: cash comes in sooner)")
-m[2].metric("Net effect per year", money(r["net_effect_per_year"], cur, compact=True), border=True, help="cash released x cost of capital - discount cost per year")
-m[3].metric("Blocked orders", money(s["blocked_orders_value"], cur, compact=True),
-            (signed_money(s["blocked_orders_value"] - b["blocked_orders_value"], cur) if s["blocked_orders_value"] != b["blocked_orders_value"] else None), delta_color="inverse", border=True,
-            help="Open orders that no longer fit under the (new) limit, released in order date order")
-m[4].metric("Blocked orders (count)", count(s["blocked_orders_count"]), f"{s['blocked_orders_count'] - b['blocked_orders_count']:+,}" if s["blocked_orders_count"] != b["blocked_orders_count"] else None, delta_color="inverse", border=True)
-m[5].metric("Customers over limit", count(s["over_limit_customers"]), f"{s['over_limit_customers'] - b['over_limit_customers']:+,}" if s["over_limit_customers"] != b["over_limit_customers"] else None, delta_color="inverse", border=True)
+m[2].metric(
+    "Net effect per year", money(r["net_effect_per_year"], cur, compact=True), border=True, help="cash released x cost of capital - discount cost per year"
+)
+m[3].metric(
+    "Blocked orders",
+    money(s["blocked_orders_value"], cur, compact=True),
+    (signed_money(s["blocked_orders_value"] - b["blocked_orders_value"], cur) if s["blocked_orders_value"] != b["blocked_orders_value"] else None),
+    delta_color="inverse",
+    border=True,
+    help="Open orders that no longer fit under the (new) limit, released in order date order",
+)
+m[4].metric(
+    "Blocked orders (count)",
+    count(s["blocked_orders_count"]),
+    f"{s['blocked_orders_count'] - b['blocked_orders_count']:+,}" if s["blocked_orders_count"] != b["blocked_orders_count"] else None,
+    delta_color="inverse",
+    border=True,
+)
+m[5].metric(
+    "Customers over limit",
+    count(s["over_limit_customers"]),
+    f"{s['over_limit_customers'] - b['over_limit_customers']:+,}" if s["over_limit_customers"] != b["over_limit_customers"] else None,
+    delta_color="inverse",
+    border=True,
+)
 
 side = pl.DataFrame(
     {
-        "Figure": ["DSO (standard)", "Blocked orders", "Blocked orders (count)", "Customers over limit", "Change in AR", "Cash released",
-                   "Financing effect per year", "Discount cost per year", "Net effect per year"],
-        "Baseline": [days(b["dso_standard"]), money(b["blocked_orders_value"], cur), count(b["blocked_orders_count"]), count(b["over_limit_customers"]), "", "", "", "", ""],
-        "Scenario": [days(s["dso_standard"]), money(s["blocked_orders_value"], cur), count(s["blocked_orders_count"]), count(s["over_limit_customers"]),
-                     money(r["delta_ar"], cur), money(r["cash_released"], cur), money(r["financing_effect_per_year"], cur),
-                     money(r["discount_cost_per_year"], cur), money(r["net_effect_per_year"], cur)],
+        "Figure": [
+            "DSO (standard)",
+            "Blocked orders",
+            "Blocked orders (count)",
+            "Customers over limit",
+            "Change in AR",
+            "Cash released",
+            "Financing effect per year",
+            "Discount cost per year",
+            "Net effect per year",
+        ],
+        "Baseline": [
+            days(b["dso_standard"]),
+            money(b["blocked_orders_value"], cur),
+            count(b["blocked_orders_count"]),
+            count(b["over_limit_customers"]),
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        "Scenario": [
+            days(s["dso_standard"]),
+            money(s["blocked_orders_value"], cur),
+            count(s["blocked_orders_count"]),
+            count(s["over_limit_customers"]),
+            money(r["delta_ar"], cur),
+            money(r["cash_released"], cur),
+            money(r["financing_effect_per_year"], cur),
+            money(r["discount_cost_per_year"], cur),
+            money(r["net_effect_per_year"], cur),
+        ],
     }
 )
 left, right = st.columns([1, 1])
 left.dataframe(side, hide_index=True, placeholder="–", width="stretch")
 for d in r["discounts"]:
     ann = "n/a (terms not longer than the discount period)" if d["annualised_rate"] is None else pct(d["annualised_rate"])
-    left.caption(f"Discount of {d['rate']:.2%} within {d['within_days']} days for {d['lever']}: annualised cost {ann} "
-                 f"against sales-weighted terms of {days(d['terms_days'])}.")
+    left.caption(
+        f"Discount of {d['rate']:.2%} within {d['within_days']} days for {d['lever']}: annualised cost {ann} "
+        f"against sales-weighted terms of {days(d['terms_days'])}."
+    )
 right.plotly_chart(charts.dso_bridge(b["dso_standard"], res.bridge), width="stretch", key="bridge")
 
 st.subheader("By segment")
 seg = pl.DataFrame(
-    [{"Segment": x["segment"], f"Change in AR ({cur})": x["delta_ar"], "Change in DSO (days)": x["delta_dso"], f"Discount cost / year ({cur})": x["discount_cost_per_year"],
-      f"Blocked, baseline ({cur})": x["blocked_orders_value"]["baseline"], f"Blocked, scenario ({cur})": x["blocked_orders_value"]["scenario"],
-      "Over limit, baseline": x["over_limit_customers"]["baseline"], "Over limit, scenario": x["over_limit_customers"]["scenario"]} for x in r["by_segment"]]
+    [
+        {
+            "Segment": x["segment"],
+            f"Change in AR ({cur})": x["delta_ar"],
+            "Change in DSO (days)": x["delta_dso"],
+            f"Discount cost / year ({cur})": x["discount_cost_per_year"],
+            f"Blocked, baseline ({cur})": x["blocked_orders_value"]["baseline"],
+            f"Blocked, scenario ({cur})": x["blocked_orders_value"]["scenario"],
+            "Over limit, baseline": x["over_limit_customers"]["baseline"],
+            "Over limit, scenario": x["over_limit_customers"]["scenario"],
+        }
+        for x in r["by_segment"]
+    ]
 )
-st.dataframe(seg, hide_index=True, placeholder="–", width="stretch",
-             column_config={c: st.column_config.NumberColumn(format="accounting") for c in seg.columns if cur in c} | {"Change in DSO (days)": st.column_config.NumberColumn(format="%+.1f")})
+st.dataframe(
+    seg,
+    hide_index=True,
+    placeholder="–",
+    width="stretch",
+    column_config={c: st.column_config.NumberColumn(format="accounting") for c in seg.columns if cur in c}
+    | {"Change in DSO (days)": st.column_config.NumberColumn(format="%+.1f")},
+)
 
 st.subheader(f"Customers whose status changes ({res.changes_count:,})")
 if res.changes_count:
     if res.changes_count > 500:
         st.caption("The 500 with the largest exposure are listed; the Excel export holds them all.")
-    st.dataframe(res.top_changes(500), hide_index=True, placeholder="–", width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="accounting") for c in ("ar", "open_orders", "exposure", "credit_limit_baseline", "credit_limit_scenario", "blocked_value_baseline", "blocked_value_scenario")})
+    st.dataframe(
+        res.top_changes(500),
+        hide_index=True,
+        placeholder="–",
+        width="stretch",
+        column_config={
+            c: st.column_config.NumberColumn(format="accounting")
+            for c in ("ar", "open_orders", "exposure", "credit_limit_baseline", "credit_limit_scenario", "blocked_value_baseline", "blocked_value_scenario")
+        },
+    )
 else:
     st.caption("No customer changes status (over limit, or orders blocked) under this scenario.")
 
@@ -203,21 +286,52 @@ if e2.button("Delete", key="wi_del", disabled=not saved, icon=":material/delete:
     S.delete_scenario(data_root, pick)
     st.rerun()
 # Exports are built when clicked (on their own thread), not on every move of a slider.
-e3.download_button("Export JSON", lambda: json.dumps(S.export_record(eng, sc, res), indent=2, default=str), f"{S._slug(sc.name)}.json",
-                   "application/json", key="wi_json", width="stretch", icon=":material/download:")
-e4.download_button("Export Excel", lambda: S.export_excel(S.export_record(eng, sc, res), res), f"{S._slug(sc.name)}.xlsx",
-                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="wi_xlsx", width="stretch", icon=":material/download:")
+e3.download_button(
+    "Export JSON",
+    lambda: json.dumps(S.export_record(eng, sc, res), indent=2, default=str),
+    f"{S._slug(sc.name)}.json",
+    "application/json",
+    key="wi_json",
+    width="stretch",
+    icon=":material/download:",
+)
+e4.download_button(
+    "Export Excel",
+    lambda: S.export_excel(S.export_record(eng, sc, res), res),
+    f"{S._slug(sc.name)}.xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="wi_xlsx",
+    width="stretch",
+    icon=":material/download:",
+)
 
 chosen = st.multiselect("Compare saved scenarios (up to four)", list(saved), max_selections=4, key="wi_compare")
 if chosen:
     rows = []
     for name in chosen:
         out = S.run(base, S.load_scenario(saved[name]), eng.settings.cost_of_capital).summary
-        rows.append({"name": name, "levers": len(S.load_scenario(saved[name]).levers), "projected_dso": out["projected_dso"], "cash_released": out["cash_released"],
-                     "net_effect_per_year": out["net_effect_per_year"], "discount_cost_per_year": out["discount_cost_per_year"],
-                     "blocked_orders_value": out["scenario"]["blocked_orders_value"], "blocked_orders_count": out["scenario"]["blocked_orders_count"],
-                     "over_limit_customers": out["scenario"]["over_limit_customers"]})
+        rows.append(
+            {
+                "name": name,
+                "levers": len(S.load_scenario(saved[name]).levers),
+                "projected_dso": out["projected_dso"],
+                "cash_released": out["cash_released"],
+                "net_effect_per_year": out["net_effect_per_year"],
+                "discount_cost_per_year": out["discount_cost_per_year"],
+                "blocked_orders_value": out["scenario"]["blocked_orders_value"],
+                "blocked_orders_count": out["scenario"]["blocked_orders_count"],
+                "over_limit_customers": out["scenario"]["over_limit_customers"],
+            }
+        )
     cmp_df = pl.DataFrame(rows)
-    st.dataframe(cmp_df, hide_index=True, placeholder="–", width="stretch",
-                 column_config={k: st.column_config.NumberColumn(format="accounting") for k in ("cash_released", "net_effect_per_year", "discount_cost_per_year", "blocked_orders_value")})
+    st.dataframe(
+        cmp_df,
+        hide_index=True,
+        placeholder="–",
+        width="stretch",
+        column_config={
+            k: st.column_config.NumberColumn(format="accounting")
+            for k in ("cash_released", "net_effect_per_year", "discount_cost_per_year", "blocked_orders_value")
+        },
+    )
     st.download_button("Download comparison (CSV)", to_csv(cmp_df), "scenario_comparison.csv", "text/csv", key="wi_cmp_csv")

@@ -4,7 +4,6 @@ Screenshots go to <repo>/screenshots/ (git-ignored) for a person to look at.
 """
 
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -13,15 +12,23 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tests.fixtures import REPO
 
-from conftest import REPO
 from dashboard.cli import make_demo
-from dashboard.snapshots import DataDir
+from dashboard.store.snapshots import DataDir
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = REPO / "screenshots"
 DATA: dict[str, Path] = {}  # app url -> its data folder
 
@@ -40,8 +47,12 @@ def app_url(tmp_path_factory):
     assert make_demo(DataDir(data), invoices=60_000).ok
     port = free_port()
     # Started as the README starts it (`o2c serve`), so the journeys see what a user gets.
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -51,7 +62,9 @@ def app_url(tmp_path_factory):
                     break
             except OSError:
                 if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the dashboard did not start: " + proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "timeout")
+                    raise RuntimeError(
+                        "the dashboard did not start: " + proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "timeout"
+                    ) from None
                 time.sleep(0.3)
         DATA[url] = data
         yield url
@@ -121,7 +134,10 @@ def shot(page, name: str) -> None:
 def test_overview_follows_as_of_date_and_segment(app_url, page):
     t0 = time.perf_counter()
     page.goto(app_url)
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=stMetric]').length >= 12 && document.querySelectorAll('[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg').length >= 4", timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=stMetric]').length >= 12 && document.querySelectorAll('[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg').length >= 4",
+        timeout=60_000,
+    )
     print(f"\noverview settled in {time.perf_counter() - t0:.2f} s")
     assert_clean(page)
     ar, dso = tile(page, "AR total"), tile(page, "DSO (standard)")
@@ -153,7 +169,7 @@ def test_overview_follows_as_of_date_and_segment(app_url, page):
 
 
 def test_click_the_top_overdue_customer_on_the_overview_to_its_page(app_url, page):
-    from dashboard.kpis import Engine, overview
+    from dashboard.metrics.kpis import Engine, overview
     from dashboard.settings import Settings
 
     eng = Engine.open(DataDir(DATA[app_url]).current(), Settings())
@@ -199,8 +215,8 @@ def test_whatif_slider_moves_dso_and_blocked_orders(app_url, page):
 
 
 def test_exposure_then_click_an_at_risk_customer_to_its_page(app_url, page):
-    from dashboard import risk
-    from dashboard.kpis import Engine
+    from dashboard.metrics.kpis import Engine
+    from dashboard.risk import scorecard as risk
     from dashboard.settings import Settings
 
     eng = Engine.open(DataDir(DATA[app_url]).current(), Settings())
@@ -229,8 +245,8 @@ def test_exposure_then_click_an_at_risk_customer_to_its_page(app_url, page):
 
 
 def test_find_a_customer_by_name(app_url, page):
-    from dashboard.customer import find
-    from dashboard.kpis import Engine
+    from dashboard.metrics.customer import find
+    from dashboard.metrics.kpis import Engine
     from dashboard.settings import Settings
 
     eng = Engine.open(DataDir(DATA[app_url]).current(), Settings())
@@ -257,7 +273,7 @@ def test_upload_check_and_load_an_erp_export(app_url, page, tmp_path):
 
     Last in this module on purpose: it changes the current snapshot of the shared server.
     """
-    from test_layouts import SAP_DE
+    from tests.test_layouts import SAP_DE
 
     bad, good, fx = tmp_path / "bad" / "FBL5N_export.txt", tmp_path / "good" / "FBL5N_export.txt", tmp_path / "fx.csv"
     bad.parent.mkdir()
@@ -310,7 +326,7 @@ def test_upload_check_and_load_an_erp_export(app_url, page, tmp_path):
     page.get_by_role("link", name="Executive overview", exact=True).click()
     page.get_by_text("As of 10 April 2026").wait_for(timeout=60_000)
     assert tile(page, "AR total") == "USD 1.8k"
-    from dashboard.kpis import Engine
+    from dashboard.metrics.kpis import Engine
     from dashboard.settings import Settings
 
     data = DataDir(DATA[app_url])

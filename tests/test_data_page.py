@@ -7,12 +7,12 @@ the upload is saved. The real-browser upload journey is in test_browser.py.)
 import datetime as dt
 
 import pytest
+from tests.fixtures import app_page, write_csvs
+from tests.test_kpis_handworked import MIXED
 
-from conftest import app_page, write_csvs
-from dashboard.ingest import ingest
+from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
-from dashboard.snapshots import DataDir
-from test_kpis_handworked import MIXED
+from dashboard.store.snapshots import DataDir
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 T = dt.date(2026, 5, 31)
@@ -98,11 +98,19 @@ def test_check_load_compare_roll_back_and_audit(data):
     assert "invoices.csv (" in audit["files"].iloc[1]
 
 
-@pytest.mark.parametrize("given,kept", [
-    ("../../etc/passwd", "passwd"), ("..\\..\\Windows\\evil.csv", "evil.csv"), (".hidden.csv", "hidden.csv"),
-    ("invoices 2026;rm -rf.csv", "invoices 2026_rm -rf.csv"), ("", "upload"), ("..", "upload"), ("Fälligkeit.csv", "F_lligkeit.csv"),
-])
+@pytest.mark.parametrize(
+    "given,kept",
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\Windows\\evil.csv", "evil.csv"),
+        (".hidden.csv", "hidden.csv"),
+        ("invoices 2026;rm -rf.csv", "invoices 2026_rm -rf.csv"),
+        ("", "upload"),
+        ("..", "upload"),
+        ("Fälligkeit.csv", "F_lligkeit.csv"),
+    ],
+)
 def test_an_uploaded_file_name_is_never_a_path(given, kept):
-    from dashboard.ingest import safe_file_name
+    from dashboard.load.ingest import safe_file_name
 
     assert safe_file_name(given) == kept

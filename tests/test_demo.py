@@ -4,11 +4,11 @@ import datetime as dt
 
 import polars as pl
 
-from dashboard.demo import DEMO_AS_OF, write_demo_extract
-from dashboard.ingest import ingest
-from dashboard.kpis import Engine
+from dashboard.load.demo import DEMO_AS_OF, write_demo_extract
+from dashboard.load.ingest import ingest
+from dashboard.metrics.kpis import Engine
 from dashboard.settings import Settings
-from dashboard.snapshots import DataDir
+from dashboard.store.snapshots import DataDir
 
 
 def test_demo_is_deterministic_and_loads_without_errors(tmp_path):

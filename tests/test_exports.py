@@ -4,12 +4,14 @@ import io
 
 import polars as pl
 
-from dashboard.exports import to_csv, to_excel
+from dashboard.present.exports import to_csv, to_excel
 
-NASTY = pl.DataFrame({
-    "customer_id": ["=HYPERLINK(\"http://x\",\"click\")", "+1+2", "-2+3", "@SUM(A1)", "\tx", "Acme"],
-    "amount": [-120.5, 1.0, 2.0, 3.0, 4.0, 5.0],
-})
+NASTY = pl.DataFrame(
+    {
+        "customer_id": ['=HYPERLINK("http://x","click")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "Acme"],
+        "amount": [-120.5, 1.0, 2.0, 3.0, 4.0, 5.0],
+    }
+)
 
 
 def test_csv_export_escapes_formula_text_and_keeps_numbers():
@@ -29,6 +31,6 @@ def test_excel_export_has_no_formula_cells():
         strings = z.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in z.namelist() else ""
     assert "<f>" not in sheet  # no formula anywhere in the sheet
     back = pl.read_excel(io.BytesIO(data), engine="calamine")
-    assert back["customer_id"].to_list()[:4] == ["'=HYPERLINK(\"http://x\",\"click\")", "'+1+2", "'-2+3", "'@SUM(A1)"]
+    assert back["customer_id"].to_list()[:4] == ['\'=HYPERLINK("http://x","click")', "'+1+2", "'-2+3", "'@SUM(A1)"]
     assert back["amount"].to_list()[0] == -120.5
     assert "HYPERLINK" in strings

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.fixtures import REPO, write_csvs
 
-from conftest import REPO, write_csvs
 from dashboard.cli import main
-from dashboard.snapshots import DataDir
+from dashboard.store.snapshots import DataDir
 
 GOOD = {
     "invoices": """
@@ -42,7 +42,15 @@ def bad(**changes):
 REFUSALS = [
     ("missing invoices table", bad(invoices=None), None, None, None, None, "no invoices table"),
     ("missing required column", bad(invoices=GOOD["invoices"].replace("due_date,", "due,")), "invoices.csv", None, None, None, "needs the column(s) due_date"),
-    ("date does not parse", bad(invoices=GOOD["invoices"].replace("I3,C2,2026-03-15", "I3,C2,15/03/2026")), "invoices.csv", 4, "invoice_date", "15/03/2026", "not a date"),
+    (
+        "date does not parse",
+        bad(invoices=GOOD["invoices"].replace("I3,C2,2026-03-15", "I3,C2,15/03/2026")),
+        "invoices.csv",
+        4,
+        "invoice_date",
+        "15/03/2026",
+        "not a date",
+    ),
     ("amount does not parse", bad(invoices=GOOD["invoices"].replace(",500,EUR", ",5OO,EUR")), "invoices.csv", 3, "amount", "5OO", "not a number"),
     ("bool does not parse", bad(invoices=GOOD["invoices"].replace(",true", ",maybe")), "invoices.csv", 3, "disputed", "maybe", "yes/no"),
     ("required value missing", bad(invoices=GOOD["invoices"].replace("I3,C2,", "I3,,")), "invoices.csv", 4, "customer_id", None, "empty"),
@@ -50,23 +58,78 @@ REFUSALS = [
     ("duplicate payment id", bad(payments=GOOD["payments"] + "\nP1,I3,2026-03-21,10"), "payments.csv", 2, "payment_id", "P1", "unique"),
     ("duplicate customer id", bad(customers=GOOD["customers"] + "\nC1,Other,SMB,10"), "customers.csv", 2, "customer_id", "C1", "unique"),
     ("duplicate order id", bad(orders=GOOD["orders"] + "\nO1,C2,2026-03-25,5,USD"), "orders.csv", 2, "order_id", "O1", "unique"),
-    ("due before invoice", bad(invoices=GOOD["invoices"].replace("2026-04-14", "2026-03-14")), "invoices.csv", 4, "due_date", "2026-03-14", "before invoice_date"),
-    ("paid before invoice", bad(invoices=GOOD["invoices"].replace("2026-02-20", "2026-01-09")), "invoices.csv", 2, "paid_date", "2026-01-09", "before invoice_date"),
+    (
+        "due before invoice",
+        bad(invoices=GOOD["invoices"].replace("2026-04-14", "2026-03-14")),
+        "invoices.csv",
+        4,
+        "due_date",
+        "2026-03-14",
+        "before invoice_date",
+    ),
+    (
+        "paid before invoice",
+        bad(invoices=GOOD["invoices"].replace("2026-02-20", "2026-01-09")),
+        "invoices.csv",
+        2,
+        "paid_date",
+        "2026-01-09",
+        "before invoice_date",
+    ),
     ("currency without fx rate", bad(invoices=GOOD["invoices"].replace("200,USD", "200,CHF")), "invoices.csv", 4, "currency", "CHF", "no fx rate"),
     ("fx rate dated after the document", bad(fx="currency,rate_to_base,rate_date\nEUR,1.1,2026-03-05"), "invoices.csv", 3, "currency", "EUR", "no fx rate"),
     ("order currency without fx rate", bad(orders=GOOD["orders"].replace("50,USD", "50,JPY")), "orders.csv", 2, "currency", "JPY", "no fx rate"),
-    ("payment of an unknown invoice", bad(payments=GOOD["payments"] + "\nP2,I9,2026-03-21,10"), "payments.csv", 3, "invoice_id", "I9", "not in the invoices table"),
+    (
+        "payment of an unknown invoice",
+        bad(payments=GOOD["payments"] + "\nP2,I9,2026-03-21,10"),
+        "payments.csv",
+        3,
+        "invoice_id",
+        "I9",
+        "not in the invoices table",
+    ),
     ("negative credit limit", bad(customers=GOOD["customers"].replace("SMB,500", "SMB,-500")), "customers.csv", 2, "credit_limit", "-500.0", "negative"),
     # a file the CSV parser cannot read at all: the line where it breaks, as the analyst's editor numbers it
-    ("unclosed quote", bad(invoices=GOOD["invoices"].replace("I3,C2", '"I3,C2')), "invoices.csv", 4, None, '"I3,C2,2026-03-15,2026-04-14,200,USD,,', "unclosed quote"),
-    ("delimiter in an unquoted value", bad(invoices=GOOD["invoices"].replace(",200,USD", ",2,000,USD")), "invoices.csv", 4, None, "I3,C2,2026-03-15,2026-04-14,2,000,USD,,", "9 fields where the header has 8"),
+    (
+        "unclosed quote",
+        bad(invoices=GOOD["invoices"].replace("I3,C2", '"I3,C2')),
+        "invoices.csv",
+        4,
+        None,
+        '"I3,C2,2026-03-15,2026-04-14,200,USD,,',
+        "unclosed quote",
+    ),
+    (
+        "delimiter in an unquoted value",
+        bad(invoices=GOOD["invoices"].replace(",200,USD", ",2,000,USD")),
+        "invoices.csv",
+        4,
+        None,
+        "I3,C2,2026-03-15,2026-04-14,2,000,USD,,",
+        "9 fields where the header has 8",
+    ),
     ("empty invoices table", bad(invoices="invoice_id,customer_id,invoice_date,due_date,amount"), "invoices.csv", None, None, None, "no rows"),
     # a heading repeated exactly (a CSV reader would rename the second one and read the first)
     ("repeated heading", bad(invoices=GOOD["invoices"].replace(",disputed\n", ",amount\n")), "invoices.csv", None, None, None, "amount appear more than once"),
-    ("repeated heading, other case", bad(invoices=GOOD["invoices"].replace(",disputed\n", ",Amount\n")), "invoices.csv", None, None, None, "amount appear more than once"),
+    (
+        "repeated heading, other case",
+        bad(invoices=GOOD["invoices"].replace(",disputed\n", ",Amount\n")),
+        "invoices.csv",
+        None,
+        None,
+        None,
+        "amount appear more than once",
+    ),
     # currency is text (ISO 4217): a code that is not three letters does not parse, even with a rate for it
-    ("currency not an ISO code", bad(invoices=GOOD["invoices"].replace("200,USD", "200,XX1"), fx=GOOD["fx"] + "\nXX1,2.0,2026-01-01"),
-     "invoices.csv", 4, "currency", "XX1", "not a currency code"),
+    (
+        "currency not an ISO code",
+        bad(invoices=GOOD["invoices"].replace("200,USD", "200,XX1"), fx=GOOD["fx"] + "\nXX1,2.0,2026-01-01"),
+        "invoices.csv",
+        4,
+        "currency",
+        "XX1",
+        "not a currency code",
+    ),
     ("currency written as a name", bad(invoices=GOOD["invoices"].replace("200,USD", "200,US Dollar")), "invoices.csv", 4, "currency", "US Dollar", "ISO 4217"),
 ]
 
@@ -141,8 +204,12 @@ WARNINGS = [
     ("customers not in master", bad(customers=GOOD["customers"].replace("\nC2,Beta,Enterprise,", "")), "customers not in master", "C2"),
     ("overpaid document", bad(payments=GOOD["payments"] + "\nP2,I2,2026-03-21,450"), "overpaid document", "I2"),
     ("zero amount", bad(invoices=GOOD["invoices"].replace(",200,USD", ",0,USD")), "zero amount", "0.0"),
-    ("negative payment terms", bad(customers="customer_id,name,segment,credit_limit,payment_terms_days\nC1,Acme,SMB,500,-30\nC2,Beta,Enterprise,,30"),
-     "negative payment terms", "-30"),
+    (
+        "negative payment terms",
+        bad(customers="customer_id,name,segment,credit_limit,payment_terms_days\nC1,Acme,SMB,500,-30\nC2,Beta,Enterprise,,30"),
+        "negative payment terms",
+        "-30",
+    ),
 ]
 
 
@@ -203,7 +270,12 @@ def test_a_killed_load_leaves_the_current_data_as_it_was(tmp_path):
         f.writelines(f"B{i},C{i % 97},2026-01-{1 + i % 28:02d},2026-02-{1 + i % 28:02d},{i % 1000 + 1}\n" for i in range(n))
     env = dict(os.environ, PYTHONPATH=str(REPO))
     for delay in (0.3, 0.8, 1.5):
-        p = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "ingest", str(big), "--data", str(data), "--json"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.cli", "ingest", str(big), "--data", str(data), "--json"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
         p.wait()

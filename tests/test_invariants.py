@@ -12,10 +12,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.ingest import ingest
-from dashboard.kpis import Engine, Filters
+from dashboard.load.ingest import ingest
+from dashboard.metrics.kpis import Engine, Filters
 from dashboard.settings import Settings
-from dashboard.snapshots import DataDir
+from dashboard.store.snapshots import DataDir
 
 BASE = dt.date(2026, 1, 1)
 SEGMENTS = ["Enterprise", "SMB", "Public Sector"]
@@ -31,17 +31,37 @@ def ledgers(draw):
         due = inv + dt.timedelta(days=draw(st.sampled_from([0, 15, 30, 60])))
         paid = draw(st.one_of(st.none(), st.integers(0, 150).map(lambda d, inv=inv: inv + dt.timedelta(days=d))))
         amount = draw(st.sampled_from([-300.0, -50.5, 10.0, 99.99, 250.0, 1000.0, 1234.56]))
-        docs.append(dict(invoice_id=f"I{i}", customer_id=f"C{draw(st.integers(0, n_cust - 1))}", invoice_date=inv, due_date=due, amount=amount,
-                         currency=draw(st.sampled_from(list(RATES))), paid_date=paid, disputed=draw(st.booleans())))
+        docs.append(
+            dict(
+                invoice_id=f"I{i}",
+                customer_id=f"C{draw(st.integers(0, n_cust - 1))}",
+                invoice_date=inv,
+                due_date=due,
+                amount=amount,
+                currency=draw(st.sampled_from(list(RATES))),
+                paid_date=paid,
+                disputed=draw(st.booleans()),
+            )
+        )
     pays = []
     for j in range(draw(st.integers(0, 10))):
         d = draw(st.sampled_from(docs))
-        pays.append(dict(payment_id=f"P{j}", invoice_id=d["invoice_id"], payment_date=d["invoice_date"] + dt.timedelta(days=draw(st.integers(-5, 120))),
-                         amount=draw(st.sampled_from([5.0, 20.0, 100.0]))))
-    custs = [dict(customer_id=f"C{c}", segment=draw(st.sampled_from(SEGMENTS)), credit_limit=draw(st.one_of(st.none(), st.sampled_from([0.0, 100.0, 5000.0]))))
-             for c in range(n_cust)]
-    orders = [dict(order_id=f"O{k}", customer_id=f"C{draw(st.integers(0, n_cust - 1))}", order_date=BASE + dt.timedelta(days=draw(st.integers(0, 250))), amount=100.0)
-              for k in range(draw(st.integers(0, 4)))]
+        pays.append(
+            dict(
+                payment_id=f"P{j}",
+                invoice_id=d["invoice_id"],
+                payment_date=d["invoice_date"] + dt.timedelta(days=draw(st.integers(-5, 120))),
+                amount=draw(st.sampled_from([5.0, 20.0, 100.0])),
+            )
+        )
+    custs = [
+        dict(customer_id=f"C{c}", segment=draw(st.sampled_from(SEGMENTS)), credit_limit=draw(st.one_of(st.none(), st.sampled_from([0.0, 100.0, 5000.0]))))
+        for c in range(n_cust)
+    ]
+    orders = [
+        dict(order_id=f"O{k}", customer_id=f"C{draw(st.integers(0, n_cust - 1))}", order_date=BASE + dt.timedelta(days=draw(st.integers(0, 250))), amount=100.0)
+        for k in range(draw(st.integers(0, 4)))
+    ]
     t = BASE + dt.timedelta(days=draw(st.integers(-10, 300)))
     return docs, pays, custs, orders, t
 

@@ -5,8 +5,6 @@ The arithmetic is in the comments; nothing here was copied from the engine's out
 
 import datetime as dt
 
-import pytest
-
 D = dt.date
 
 
@@ -130,13 +128,25 @@ def test_partial_payments_credit_notes_fx_orders_limits(ledger):
     assert h["concentration_top10"] == 1.0
     seg = {s["segment"]: s for s in h["by_segment"]}
     assert seg["Enterprise"] == {
-        "segment": "Enterprise", "ar_total": 565.0, "ar_overdue": 440.0, "open_orders": 120.0, "exposure": 685.0,
-        "credit_limit": 0.0, "utilization": None, "over_limit_customers": 1,
+        "segment": "Enterprise",
+        "ar_total": 565.0,
+        "ar_overdue": 440.0,
+        "open_orders": 120.0,
+        "exposure": 685.0,
+        "credit_limit": 0.0,
+        "utilization": None,
+        "over_limit_customers": 1,
         "dso_standard": 75.33,  # 565 / (550 + 125) * 90
     }
     assert seg["SMB"] == {
-        "segment": "SMB", "ar_total": 300.0, "ar_overdue": -200.0, "open_orders": 200.0, "exposure": 500.0,
-        "credit_limit": 500.0, "utilization": 1.0, "over_limit_customers": 0,
+        "segment": "SMB",
+        "ar_total": 300.0,
+        "ar_overdue": -200.0,
+        "open_orders": 200.0,
+        "exposure": 500.0,
+        "credit_limit": 500.0,
+        "utilization": 1.0,
+        "over_limit_customers": 0,
         "dso_standard": 33.75,  # 300 / (1000 - 200) * 90
     }
 

@@ -11,20 +11,20 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.fixtures import SHARED
 
-from conftest import SHARED
 from dashboard.cli import main as o2c
-from dashboard.ingest import ingest
-from dashboard.kpis import Engine
+from dashboard.load.ingest import ingest
+from dashboard.metrics.kpis import Engine
 from dashboard.settings import Settings
-from dashboard.snapshots import DataDir
+from dashboard.store.snapshots import DataDir
 
 IBM = SHARED / "datasets" / "ibm_ar_late_payments" / "WA_Fn-UseC_-Accounts-Receivable.csv"
 EUR = Settings(base_currency="EUR")
 
 
-def load(tmp_path: Path, paths: list[Path], settings: Settings = Settings(), **kw):
-    return ingest(paths, DataDir(tmp_path / "data"), settings, **kw)
+def load(tmp_path: Path, paths: list[Path], settings: Settings | None = None, **kw):
+    return ingest(paths, DataDir(tmp_path / "data"), settings or Settings(), **kw)
 
 
 # ----------------------------------------------------------------------------- IBM sample
@@ -111,7 +111,7 @@ Total,,,,,"$5,000.00"
 """
 
 # The README's worked example, byte for byte (test_the_readme_shows_this_layout keeps them the same).
-NETSUITE_LAYOUT = '''name = "netsuite-ar-aging"
+NETSUITE_LAYOUT = """name = "netsuite-ar-aging"
 description = "NetSuite A/R Aging Detail (open items only)"
 date_formats = ["%d/%m/%Y"]
 number_formats = ["en"]
@@ -129,7 +129,7 @@ currency = "USD"
 
 [tables.invoices.derived]
 document_type = "CASE WHEN \\"Transaction Type\\" = 'Credit Memo' THEN 'credit_note' ELSE 'invoice' END"
-'''
+"""
 
 
 def test_an_unknown_export_says_which_columns_it_expected_and_found_then_loads_with_a_layout_file(tmp_path, capsys):
@@ -157,7 +157,11 @@ def test_an_unknown_export_says_which_columns_it_expected_and_found_then_loads_w
     docs = DataDir(data).current().path / "tables" / "invoices.parquet"
     import polars as pl
 
-    assert dict(pl.read_parquet(docs).select("invoice_id", "document_type").iter_rows()) == {"INV-1001": "invoice", "CM-17": "credit_note", "INV-1002": "invoice"}
+    assert dict(pl.read_parquet(docs).select("invoice_id", "document_type").iter_rows()) == {
+        "INV-1001": "invoice",
+        "CM-17": "credit_note",
+        "INV-1002": "invoice",
+    }
 
 
 def test_two_layouts_fitting_one_header_is_a_question_not_a_guess(tmp_path, capsys):
@@ -231,7 +235,7 @@ def test_excel_errors_name_the_spreadsheet_row(tmp_path):
 
 
 def test_the_readme_shows_this_layout():
-    from conftest import REPO
+    from tests.fixtures import REPO
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert NETSUITE_LAYOUT in readme

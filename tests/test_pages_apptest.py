@@ -4,14 +4,13 @@ import datetime as dt
 import re
 
 import pytest
-import streamlit as st
+from tests.fixtures import REPO, write_csvs
 from streamlit.testing.v1 import AppTest
+from tests.test_kpis_handworked import MIXED
 
-from conftest import REPO, write_csvs
-from dashboard.ingest import ingest
+from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
-from dashboard.snapshots import DataDir
-from test_kpis_handworked import MIXED
+from dashboard.store.snapshots import DataDir
 
 APP = str(REPO / "app.py")
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -97,7 +96,6 @@ def test_aging_page_drills_down_to_documents(data):
 
 
 def test_first_start_without_data_creates_the_demo(tmp_path, monkeypatch):
-    pytest.importorskip("dashboard.demo")
     monkeypatch.setenv("O2C_DATA", str(tmp_path / "empty"))
     at = AppTest.from_file(APP, default_timeout=180).run()
     no_errors(at)
@@ -115,7 +113,7 @@ def test_a_broken_settings_file_is_explained(data):
 
 @pytest.fixture
 def whatif_data(tmp_path, monkeypatch):
-    from test_whatif import LEDGER
+    from tests.test_whatif import LEDGER
 
     d = tmp_path / "data"
     assert ingest([write_csvs(tmp_path / "w", LEDGER)], DataDir(d), Settings(), as_of=dt.date(2026, 3, 31)).ok

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import risk
 from dashboard.cli import main as o2c
+from dashboard.risk import scorecard as risk
 from dashboard.settings import FACTORS, RiskSettings, Settings
 
 T = dt.date(2026, 3, 31)
@@ -77,8 +77,17 @@ def test_at_risk_list_ranks_by_score_times_exposure_with_reasons(eng, tmp_path, 
     data = str(tmp_path / "data")
     assert o2c(["at-risk", "--top", "1", "--json", "--data", data]) == 0
     (row,) = json.loads(capsys.readouterr().out)
-    assert row == {"customer_id": "C1", "name": "Acme", "segment": "SMB", "score": 61.33, "risk_class": "D", "exposure": 600.0,
-                   "overdue": 300.0, "utilization": 0.6, "reasons": a["reasons"][0].to_list()}
+    assert row == {
+        "customer_id": "C1",
+        "name": "Acme",
+        "segment": "SMB",
+        "score": 61.33,
+        "risk_class": "D",
+        "exposure": 600.0,
+        "overdue": 300.0,
+        "utilization": 0.6,
+        "reasons": a["reasons"][0].to_list(),
+    }
 
 
 def test_a_customer_known_only_by_an_open_order_is_listed_last_without_a_score(ledger, tmp_path, capsys):
@@ -93,8 +102,16 @@ def test_a_customer_known_only_by_an_open_order_is_listed_last_without_a_score(l
     assert "3. Z9 [Unassigned] no score (no documents and no credit limit to score), exposure USD 5,000.00" in capsys.readouterr().out
     assert o2c(["at-risk", "--json", "--data", data]) == 0
     assert json.loads(capsys.readouterr().out)[2] | {"reasons": None} == {
-        "customer_id": "Z9", "name": None, "segment": "Unassigned", "score": None, "risk_class": None, "exposure": 5000.0,
-        "overdue": 0.0, "utilization": None, "reasons": None}
+        "customer_id": "Z9",
+        "name": None,
+        "segment": "Unassigned",
+        "score": None,
+        "risk_class": None,
+        "exposure": 5000.0,
+        "overdue": 0.0,
+        "utilization": None,
+        "reasons": None,
+    }
 
 
 def test_auc_by_hand():
@@ -107,8 +124,12 @@ RISKIER = {"lateness": 1, "trend": 1, "severity": 1, "utilisation": 1, "disputes
 factor_value = st.one_of(st.none(), st.floats(-50, 300, allow_nan=False))
 
 
-@given(base=st.fixed_dictionaries({f: factor_value for f in FACTORS}), which=st.sampled_from(FACTORS), more=st.floats(0, 200),
-       weights=st.fixed_dictionaries({f: st.floats(0, 1) for f in FACTORS}).filter(lambda w: sum(w.values()) > 0))
+@given(
+    base=st.fixed_dictionaries({f: factor_value for f in FACTORS}),
+    which=st.sampled_from(FACTORS),
+    more=st.floats(0, 200),
+    weights=st.fixed_dictionaries({f: st.floats(0, 1) for f in FACTORS}).filter(lambda w: sum(w.values()) > 0),
+)
 def test_more_of_any_risk_factor_never_lowers_the_score(base, which, more, weights):
     """Factor level: with the others equal, a riskier value of one factor never gives a lower score."""
     if base[which] is None:
@@ -132,7 +153,7 @@ def test_a_customer_with_more_lateness_never_scores_lower(tmp_path_factory, docs
     """Ledger level: B is A with every due date k days earlier (same invoices, payments, disputes, limit).
     B is k days later on every paid document and every open item, nothing else differs; documents are
     paid on or after their due date, so both lateness windows move by k and the trend stays equal."""
-    from conftest import load
+    from tests.fixtures import load
 
     rows = []
     for i, (age, terms, amount, days_late, disputed) in enumerate(docs):
@@ -160,10 +181,10 @@ def test_a_customer_with_more_lateness_never_scores_lower(tmp_path_factory, docs
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from dashboard.demo import write_demo_extract
-    from dashboard.ingest import ingest
-    from dashboard.kpis import Engine
-    from dashboard.snapshots import DataDir
+    from dashboard.load.demo import write_demo_extract
+    from dashboard.load.ingest import ingest
+    from dashboard.metrics.kpis import Engine
+    from dashboard.store.snapshots import DataDir
 
     x = write_demo_extract(tmp_path_factory.mktemp("demo") / "extract")
     res = ingest([x], DataDir(x.parent / "data"), Settings())
@@ -199,7 +220,7 @@ def test_demo_deteriorating_customers_are_near_the_top(demo):
 
 def test_a_snapshot_written_before_paid_docs_existed_still_scores_the_same(eng):
     """Snapshots from earlier versions lack derived/paid_docs.parquet: it is computed from their own tables."""
-    from dashboard.kpis import Engine
+    from dashboard.metrics.kpis import Engine
 
     before = risk.scores(eng, T)
     (eng.snapshot.path / "derived" / "paid_docs.parquet").unlink()

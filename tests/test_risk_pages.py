@@ -1,14 +1,14 @@
 """Credit exposure, at-risk and customer pages through AppTest, on the hand-worked ledger of test_risk."""
 
 import pytest
+from tests.fixtures import app_page, write_csvs
 from streamlit.testing.v1 import AppTest
+from tests.test_pages_apptest import metric, no_errors
+from tests.test_risk import LEDGER, T
 
-from conftest import app_page, write_csvs
-from dashboard.ingest import ingest
+from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
-from dashboard.snapshots import DataDir
-from test_pages_apptest import metric, no_errors
-from test_risk import LEDGER, T
+from dashboard.store.snapshots import DataDir
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 

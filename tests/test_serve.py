@@ -8,10 +8,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from conftest import REPO
+from tests.fixtures import REPO
+from tests.test_browser import free_port
+
 from dashboard.cli import make_demo
-from dashboard.snapshots import DataDir
-from test_browser import free_port
+from dashboard.store.snapshots import DataDir
 
 
 def test_o2c_serve_starts_the_dashboard(tmp_path):
@@ -19,8 +20,9 @@ def test_o2c_serve_starts_the_dashboard(tmp_path):
     assert make_demo(DataDir(data), invoices=20_000).ok
     port = free_port()
     o2c = Path(sys.executable).parent / "o2c"
-    proc = subprocess.Popen([str(o2c), "serve", "--port", str(port), "--data", str(data)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(o2c), "serve", "--port", str(port), "--data", str(data)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -44,8 +46,8 @@ def test_warm_up_fills_the_caches_the_first_visit_reads(tmp_path, monkeypatch, f
     overview come from Streamlit's caches (opening the snapshot again would fail here)."""
     import logging
 
-    from dashboard import kpis
-    from dashboard.kpis import Filters
+    from dashboard.metrics import kpis
+    from dashboard.metrics.kpis import Filters
     from pages import common
 
     data = tmp_path / "data"

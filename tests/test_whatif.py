@@ -4,12 +4,12 @@ import datetime as dt
 import json
 
 import pytest
+from tests.fixtures import write_csvs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import write_csvs
-from dashboard import scenario as S
 from dashboard.cli import main
+from dashboard.whatif import model as S
 
 T = dt.date(2026, 3, 31)
 # Window P = 90: 2026-01-01 .. 2026-03-31.
@@ -121,8 +121,17 @@ def test_cli_whatif_json_and_invalid_files(tmp_path, capsys):
     capsys.readouterr()
     assert main(["whatif", "--scenario", str(f), "--json", "--data", data, "--as-of", "2026-03-31"]) == 0
     out = json.loads(capsys.readouterr().out)
-    for key in ("baseline", "scenario", "delta_ar", "projected_dso", "cash_released", "discount_cost_per_year",
-                "financing_effect_per_year", "net_effect_per_year", "by_segment"):
+    for key in (
+        "baseline",
+        "scenario",
+        "delta_ar",
+        "projected_dso",
+        "cash_released",
+        "discount_cost_per_year",
+        "financing_effect_per_year",
+        "net_effect_per_year",
+        "by_segment",
+    ):
         assert key in out
     assert out["projected_dso"] == 62.5 and len(out["data_sha256"]) == 64
     for bad, words in [

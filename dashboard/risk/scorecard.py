@@ -15,9 +15,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from . import queries
-from .kpis import ALL, Engine, Filters, month_end
-from .settings import FACTORS, RiskSettings
+from dashboard.metrics.kpis import ALL, Engine, Filters, month_end
+from dashboard.settings import FACTORS, RiskSettings
+from dashboard.store import sql as queries
 
 CLASSES = ("A", "B", "C", "D", "E")
 FACTOR_WORDS = {
@@ -68,9 +68,7 @@ def score_frame(values: pl.DataFrame, rs: RiskSettings) -> pl.DataFrame:
     out = values.with_columns(pts)
     weights = [pl.when(pl.col(f).is_not_null()).then(pl.lit(rs.weights[f])).otherwise(0.0) for f in FACTORS]
     wsum = pl.sum_horizontal(weights)
-    out = out.with_columns(
-        [(pl.col(f"{f}_points").fill_null(0) * w / wsum).fill_nan(None).alias(f"{f}_contribution") for f, w in zip(FACTORS, weights)]
-    )
+    out = out.with_columns([(pl.col(f"{f}_points").fill_null(0) * w / wsum).fill_nan(None).alias(f"{f}_contribution") for f, w in zip(FACTORS, weights)])
     score = pl.when(wsum > 0).then(pl.sum_horizontal([pl.col(f"{f}_contribution").fill_null(0) for f in FACTORS]))
     edges = list(rs.class_edges)
     out = out.with_columns(score=score, thin_file=(pl.col("paid_docs") + pl.col("open_docs")) < rs.thin_file_documents)
@@ -84,7 +82,7 @@ def score_frame(values: pl.DataFrame, rs: RiskSettings) -> pl.DataFrame:
 def scores(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFrame:
     """Every customer of the selection at T: measures, factor values, points, contributions, score, class."""
     t = t or eng.as_of
-    raw = queries.run(eng.con, "risk_factors_at", as_of=t, segments=list(f.segments), regions=list(f.regions)).pl()
+    raw = queries.run(eng.con, "risk/factors_at", as_of=t, segments=list(f.segments), regions=list(f.regions)).pl()
     return score_frame(factor_values(raw), eng.settings.risk)
 
 
@@ -92,8 +90,11 @@ def reasons(df: pl.DataFrame, top: int = 3) -> pl.Series:
     """The two or three factors that add most to each score, in words (a list per customer)."""
     words = {
         "lateness": pl.format("pays {} days late on average", pl.col("lateness").round(0).cast(pl.Int64)),
-        "trend": pl.format("paying later: {} days late in the last 90 days, up from {}",
-                           pl.col("recent_days_late").round(0).cast(pl.Int64), pl.col("prior_days_late").round(0).cast(pl.Int64)),
+        "trend": pl.format(
+            "paying later: {} days late in the last 90 days, up from {}",
+            pl.col("recent_days_late").round(0).cast(pl.Int64),
+            pl.col("prior_days_late").round(0).cast(pl.Int64),
+        ),
         "severity": pl.format("{}% of AR more than 60 days past due", (pl.col("severity") * 100).round(0).cast(pl.Int64)),
         "utilisation": pl.format("{}% of limit used", (pl.col("utilisation") * 100).round(0).cast(pl.Int64)),
         "disputes": pl.format("{}% of AR in dispute", (pl.col("disputes") * 100).round(0).cast(pl.Int64)),
@@ -147,13 +148,15 @@ def backtest(eng: Engine, t: dt.date | None = None, horizon_days: int = 90) -> d
         if m > start:
             ends.append(m)
         m = month_end(m + dt.timedelta(days=1))
-    events = queries.run(eng.con, "risk_events", month_ends=ends).pl() if ends else pl.DataFrame(schema={"customer_key": pl.Int32})
+    events = queries.run(eng.con, "risk/events", month_ends=ends).pl() if ends else pl.DataFrame(schema={"customer_key": pl.Int32})
     pop = then.filter((pl.col("ar_over_60") <= 0.005) & pl.col("score").is_not_null()).with_columns(
         event=pl.col("customer_key").is_in(events["customer_key"].implode())
     )
     by_class = (
-        pop.group_by("risk_class").agg(customers=pl.len(), events=pl.col("event").sum())
-        .with_columns(event_rate=pl.col("events") / pl.col("customers")).sort("risk_class")
+        pop.group_by("risk_class")
+        .agg(customers=pl.len(), events=pl.col("event").sum())
+        .with_columns(event_rate=pl.col("events") / pl.col("customers"))
+        .sort("risk_class")
     )
     return {
         "scored_at": start,
@@ -168,9 +171,14 @@ def backtest(eng: Engine, t: dt.date | None = None, horizon_days: int = 90) -> d
 def at_risk_records(df: pl.DataFrame) -> list[dict]:
     """The at-risk list as cli.md prints it: amounts and score to 2 decimals, utilization as a fraction."""
     out = df.select(
-        "customer_id", "name", "segment",
-        pl.col("score").round(2), "risk_class",
-        pl.col("exposure").round(2), pl.col("ar_overdue").round(2).alias("overdue"),
-        pl.col("utilization").round(4), "reasons",
+        "customer_id",
+        "name",
+        "segment",
+        pl.col("score").round(2),
+        "risk_class",
+        pl.col("exposure").round(2),
+        pl.col("ar_overdue").round(2).alias("overdue"),
+        pl.col("utilization").round(4),
+        "reasons",
     )
     return out.to_dicts()

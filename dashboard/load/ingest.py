@@ -13,22 +13,22 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import polars as pl
 
-from . import queries
-from .contract import TABLES, UNASSIGNED_SEGMENT, Column
-from .layouts import LayoutError
-from .layouts import apply as apply_layout
-from .layouts import detect as detect_layout
-from .layouts import resolve as resolve_layout
-from .settings import Settings
-from .snapshots import DataDir, SnapshotInfo, new_id, sha256
-from .validation import Report
+from dashboard.load.contract import TABLES, UNASSIGNED_SEGMENT, Column
+from dashboard.load.layouts import LayoutError
+from dashboard.load.layouts import apply as apply_layout
+from dashboard.load.layouts import detect as detect_layout
+from dashboard.load.layouts import resolve as resolve_layout
+from dashboard.load.report import Report
+from dashboard.settings import Settings
+from dashboard.store import sql as queries
+from dashboard.store.snapshots import DataDir, SnapshotInfo, new_id, sha256
 
 PARQUET = {".parquet", ".pq"}
 EXCEL = {".xlsx", ".xlsm"}
@@ -203,8 +203,9 @@ def csv_problem(path: Path) -> tuple[int, int, int, str] | None:
     return line, len(rec), len(header), text.strip()[:80]
 
 
-def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: int, report: Report, source: Path | None = None,
-                date_formats: dict[str, str] | None = None) -> pl.DataFrame | None:
+def parse_table(
+    name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: int, report: Report, source: Path | None = None, date_formats: dict[str, str] | None = None
+) -> pl.DataFrame | None:
     """Typed table with the contract's columns (absent optional ones as nulls) and a `_row` index.
 
     One streaming pass parses every value and flags the ones that do not parse;
@@ -232,7 +233,9 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
     missing = [c for c in table.required_columns if c not in schema]
     if missing:
         report.add(
-            "error", file, "missing column",
+            "error",
+            file,
+            "missing column",
             f"the {name} table needs the column(s) {', '.join(missing)}; found: {', '.join(n for n in names if n != '_row') or 'none'}",
         )
         return None
@@ -251,8 +254,15 @@ def parse_table(name: str, raw: pl.LazyFrame | pl.DataFrame, file: str, offset: 
         where = csv_problem(source) if source is not None and source.suffix.lower() not in PARQUET | EXCEL else None
         if where:
             line, k, m, text = where
-            report.add("error", file, "unreadable file", f"this line has {k} field{'s' * (k != 1)} where the header has {m}: an unclosed quote "
-                       "or a delimiter inside an unquoted value (the rest of the file cannot be read from here)", row=line, value=text)
+            report.add(
+                "error",
+                file,
+                "unreadable file",
+                f"this line has {k} field{'s' * (k != 1)} where the header has {m}: an unclosed quote "
+                "or a delimiter inside an unquoted value (the rest of the file cannot be read from here)",
+                row=line,
+                value=text,
+            )
         else:
             report.add("error", file, "unreadable file", f"cannot be read: {str(exc).splitlines()[0]}")
         return None
@@ -329,16 +339,31 @@ def _with_fx(df: pl.DataFrame, date_col: str, fx: pl.DataFrame) -> pl.DataFrame:
     rates = pairs.join_asof(fx.sort("rate_date"), left_on="_on", right_on="rate_date", by="currency", strategy="backward", check_sortedness=False)
     rates = rates.select("currency", pl.col("_on").alias(date_col), pl.col("rate_to_base").alias("fx_rate"))
     # join only the two key columns and add the result as one column: the other columns are shared, not copied
-    rate = df.lazy().select("currency", date_col).join(rates.lazy(), on=["currency", date_col], how="left", maintain_order="left").collect(**STREAM).get_column("fx_rate")
+    rate = (
+        df.lazy()
+        .select("currency", date_col)
+        .join(rates.lazy(), on=["currency", date_col], how="left", maintain_order="left")
+        .collect(**STREAM)
+        .get_column("fx_rate")
+    )
     return df.with_columns(rate.rechunk())
 
 
 def _key_of(df: pl.DataFrame, keys: pl.DataFrame) -> pl.Series:
     """customer_key of each row, joined on the one column it needs (no copy of the table)."""
-    return df.lazy().select("customer_id").join(keys.lazy(), on="customer_id", how="left", maintain_order="left").collect(**STREAM).get_column("customer_key").rechunk()
+    return (
+        df.lazy()
+        .select("customer_id")
+        .join(keys.lazy(), on="customer_id", how="left", maintain_order="left")
+        .collect(**STREAM)
+        .get_column("customer_key")
+        .rechunk()
+    )
 
 
-def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offsets: dict[str, int], report: Report, settings: Settings, as_of: dt.date | None) -> dict[str, pl.DataFrame] | None:
+def check_and_build(
+    tables: dict[str, pl.DataFrame], files: dict[str, str], offsets: dict[str, int], report: Report, settings: Settings, as_of: dt.date | None
+) -> dict[str, pl.DataFrame] | None:
     base = settings.base_currency
     inv = tables["invoices"]
     fi, oi = files["invoices"], offsets["invoices"]
@@ -346,9 +371,33 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
         report.add("error", fi, "empty invoices", "the invoices table has no rows; an extract needs at least one document")
         return None
     _dupes(inv, "invoice_id", fi, report, oi, "document")
-    report.add_rows("error", fi, "due before invoice", "due_date is before invoice_date", inv.lazy().filter(pl.col("due_date") < pl.col("invoice_date")).select("_row", "due_date").collect(), "due_date", oi)
-    report.add_rows("error", fi, "paid before invoice", "paid_date is before invoice_date", inv.lazy().filter(pl.col("paid_date") < pl.col("invoice_date")).select("_row", "paid_date").collect(), "paid_date", oi)
-    report.add_rows("warning", fi, "zero amount", "the amount is zero (loaded; it changes no figure)", inv.lazy().filter(pl.col("amount") == 0).select("_row", "amount").collect(), "amount", oi)
+    report.add_rows(
+        "error",
+        fi,
+        "due before invoice",
+        "due_date is before invoice_date",
+        inv.lazy().filter(pl.col("due_date") < pl.col("invoice_date")).select("_row", "due_date").collect(),
+        "due_date",
+        oi,
+    )
+    report.add_rows(
+        "error",
+        fi,
+        "paid before invoice",
+        "paid_date is before invoice_date",
+        inv.lazy().filter(pl.col("paid_date") < pl.col("invoice_date")).select("_row", "paid_date").collect(),
+        "paid_date",
+        oi,
+    )
+    report.add_rows(
+        "warning",
+        fi,
+        "zero amount",
+        "the amount is zero (loaded; it changes no figure)",
+        inv.lazy().filter(pl.col("amount") == 0).select("_row", "amount").collect(),
+        "amount",
+        oi,
+    )
 
     # fx: base currency is 1 unless the table says otherwise; a rate without date applies to every date.
     fx = tables.get("fx")
@@ -371,16 +420,33 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
     )
     inv = _with_fx(inv, "invoice_date", fx)
     nofx = inv.lazy().filter(pl.col("fx_rate").is_null() & pl.col("invoice_date").is_not_null()).select("_row", "currency").collect()
-    report.add_rows("error", fi, "no fx rate", f"no fx rate to {base} for this currency on or before the invoice date; add it to the fx table", nofx, "currency", oi)
+    report.add_rows(
+        "error", fi, "no fx rate", f"no fx rate to {base} for this currency on or before the invoice date; add it to the fx table", nofx, "currency", oi
+    )
 
     # customers: the master, plus everyone who appears in invoices
     cust = tables.get("customers")
     if cust is not None:
         fc, oc = files["customers"], offsets["customers"]
         _dupes(cust, "customer_id", fc, report, oc, "customer")
-        report.add_rows("error", fc, "negative credit limit", "credit_limit is negative; use 0 for no credit or leave it empty for no limit", cust.lazy().filter(pl.col("credit_limit") < 0).select("_row", "credit_limit").collect(), "credit_limit", oc)
-        report.add_rows("warning", fc, "negative payment terms", "payment_terms_days is negative: contractual net days are 0 or more (loaded as given)",
-                        cust.lazy().filter(pl.col("payment_terms_days") < 0).select("_row", "payment_terms_days").collect(), "payment_terms_days", oc)
+        report.add_rows(
+            "error",
+            fc,
+            "negative credit limit",
+            "credit_limit is negative; use 0 for no credit or leave it empty for no limit",
+            cust.lazy().filter(pl.col("credit_limit") < 0).select("_row", "credit_limit").collect(),
+            "credit_limit",
+            oc,
+        )
+        report.add_rows(
+            "warning",
+            fc,
+            "negative payment terms",
+            "payment_terms_days is negative: contractual net days are 0 or more (loaded as given)",
+            cust.lazy().filter(pl.col("payment_terms_days") < 0).select("_row", "payment_terms_days").collect(),
+            "payment_terms_days",
+            oc,
+        )
         master = cust.drop("_row").unique("customer_id", keep="first").with_columns(in_master=pl.lit(True))
     else:
         master = pl.DataFrame(schema={c.name: _dtype(c) for c in TABLES["customers"].columns} | {"in_master": pl.Boolean})
@@ -388,7 +454,14 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
     extra_ids = inv.select(pl.col("customer_id").unique()).filter(~pl.col("customer_id").is_in(list(known)) & pl.col("customer_id").is_not_null())
     if extra_ids.height:
         note = "no customer master was given" if cust is None else "they are not in the customer master"
-        report.add("warning", fi, "customers not in master", f"{extra_ids.height:,} customer(s) appear in invoices but {note}; added with segment '{UNASSIGNED_SEGMENT}' and no credit limit", column="customer_id", value=", ".join(extra_ids["customer_id"].head(5).to_list()) + (" ..." if extra_ids.height > 5 else ""))
+        report.add(
+            "warning",
+            fi,
+            "customers not in master",
+            f"{extra_ids.height:,} customer(s) appear in invoices but {note}; added with segment '{UNASSIGNED_SEGMENT}' and no credit limit",
+            column="customer_id",
+            value=", ".join(extra_ids["customer_id"].head(5).to_list()) + (" ..." if extra_ids.height > 5 else ""),
+        )
     customers = pl.concat([master, extra_ids.with_columns(in_master=pl.lit(False))], how="diagonal_relaxed")
     customers = customers.with_columns(pl.col("segment").fill_null(UNASSIGNED_SEGMENT), pl.col("region").fill_null("Unassigned")).sort("customer_id")
     customers = customers.with_row_index("customer_key").with_columns(pl.col("customer_key").cast(pl.Int32))
@@ -400,17 +473,42 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
         fp, op = files["payments"], offsets["payments"]
         _dupes(pay, "payment_id", fp, report, op, "payment")
         # the invoices that payments name (a streaming semi join: no hash table over every invoice)
-        named = inv.lazy().select("invoice_id", "amount", "fx_rate").join(pay.lazy().select("invoice_id").unique(), on="invoice_id", how="semi").collect(**STREAM)
-        unknown = pay.filter(pl.col("invoice_id").is_not_null()).join(named.select("invoice_id"), on="invoice_id", how="anti").sort("_row").select("_row", "invoice_id")
+        named = (
+            inv.lazy().select("invoice_id", "amount", "fx_rate").join(pay.lazy().select("invoice_id").unique(), on="invoice_id", how="semi").collect(**STREAM)
+        )
+        unknown = (
+            pay.filter(pl.col("invoice_id").is_not_null())
+            .join(named.select("invoice_id"), on="invoice_id", how="anti")
+            .sort("_row")
+            .select("_row", "invoice_id")
+        )
         report.add_rows("error", fp, "unknown invoice", "this payment refers to an invoice_id that is not in the invoices table", unknown, "invoice_id", op)
-        report.add_rows("warning", fp, "non-positive payment", "payment amount is zero or negative (loaded as given)", pay.lazy().filter(pl.col("amount") <= 0).select("_row", "amount").collect(), "amount", op)
+        report.add_rows(
+            "warning",
+            fp,
+            "non-positive payment",
+            "payment amount is zero or negative (loaded as given)",
+            pay.lazy().filter(pl.col("amount") <= 0).select("_row", "amount").collect(),
+            "amount",
+            op,
+        )
         over = (
-            pay.group_by("invoice_id").agg(pl.col("amount").sum().alias("paid"), pl.col("_row").min())
+            pay.group_by("invoice_id")
+            .agg(pl.col("amount").sum().alias("paid"), pl.col("_row").min())
             .join(named.select("invoice_id", "amount"), on="invoice_id")
             .filter((pl.col("amount") > 0) & (pl.col("paid") > pl.col("amount") + 0.005))
-            .sort("_row").select("_row", "invoice_id")
+            .sort("_row")
+            .select("_row", "invoice_id")
         )
-        report.add_rows("warning", fp, "overpaid document", "payments for this document add up to more than its amount (loaded; its open amount goes negative)", over, "invoice_id", op)
+        report.add_rows(
+            "warning",
+            fp,
+            "overpaid document",
+            "payments for this document add up to more than its amount (loaded; its open amount goes negative)",
+            over,
+            "invoice_id",
+            op,
+        )
     else:
         pay = pl.DataFrame(schema={"_row": pl.UInt32, "payment_id": pl.Utf8, "invoice_id": pl.Utf8, "payment_date": pl.Date, "amount": pl.Float64})
 
@@ -419,16 +517,45 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
     if orders is not None:
         fo, oo = files["orders"], offsets["orders"]
         _dupes(orders, "order_id", fo, report, oo, "order")
-        report.add_rows("warning", fo, "non-positive order", "order amount is zero or negative (loaded as given)", orders.lazy().filter(pl.col("amount") <= 0).select("_row", "amount").collect(), "amount", oo)
+        report.add_rows(
+            "warning",
+            fo,
+            "non-positive order",
+            "order amount is zero or negative (loaded as given)",
+            orders.lazy().filter(pl.col("amount") <= 0).select("_row", "amount").collect(),
+            "amount",
+            oo,
+        )
         orders = _with_fx(orders.with_columns(pl.col("currency").str.to_uppercase().fill_null(base)), "order_date", fx)
         nofx = orders.lazy().filter(pl.col("fx_rate").is_null() & pl.col("order_date").is_not_null()).select("_row", "currency").collect()
-        report.add_rows("error", fo, "no fx rate", f"no fx rate to {base} for this currency on or before the order date; add it to the fx table", nofx, "currency", oo)
+        report.add_rows(
+            "error", fo, "no fx rate", f"no fx rate to {base} for this currency on or before the order date; add it to the fx table", nofx, "currency", oo
+        )
     else:
-        orders = pl.DataFrame(schema={"_row": pl.UInt32, "order_id": pl.Utf8, "customer_id": pl.Utf8, "order_date": pl.Date, "amount": pl.Float64, "currency": pl.Utf8, "fx_rate": pl.Float64})
+        orders = pl.DataFrame(
+            schema={
+                "_row": pl.UInt32,
+                "order_id": pl.Utf8,
+                "customer_id": pl.Utf8,
+                "order_date": pl.Date,
+                "amount": pl.Float64,
+                "currency": pl.Utf8,
+                "fx_rate": pl.Float64,
+            }
+        )
     unknown_cust = orders.filter(~pl.col("customer_id").is_in(customers["customer_id"].implode()))
     if unknown_cust.height:
-        report.add("warning", files.get("orders", "orders"), "order for unknown customer", f"{unknown_cust.height:,} order(s) are for customers with no invoice and no master record; added with segment '{UNASSIGNED_SEGMENT}'", column="customer_id", value=", ".join(unknown_cust["customer_id"].unique().head(5).to_list()))
-        add = unknown_cust.select(pl.col("customer_id").unique().sort()).with_columns(in_master=pl.lit(False), segment=pl.lit(UNASSIGNED_SEGMENT), region=pl.lit("Unassigned"))
+        report.add(
+            "warning",
+            files.get("orders", "orders"),
+            "order for unknown customer",
+            f"{unknown_cust.height:,} order(s) are for customers with no invoice and no master record; added with segment '{UNASSIGNED_SEGMENT}'",
+            column="customer_id",
+            value=", ".join(unknown_cust["customer_id"].unique().head(5).to_list()),
+        )
+        add = unknown_cust.select(pl.col("customer_id").unique().sort()).with_columns(
+            in_master=pl.lit(False), segment=pl.lit(UNASSIGNED_SEGMENT), region=pl.lit("Unassigned")
+        )
         start = customers.height
         add = add.with_row_index("customer_key", offset=start).with_columns(pl.col("customer_key").cast(pl.Int32))
         customers = pl.concat([customers, add], how="diagonal_relaxed")
@@ -440,10 +567,23 @@ def check_and_build(tables: dict[str, pl.DataFrame], files: dict[str, str], offs
     # the as-of date: given, or the latest invoice, paid or payment date (ledger-contract.md)
     latest = max(d for d in (inv["invoice_date"].max(), inv["paid_date"].max(), pay["payment_date"].max()) if d is not None)
     as_of = as_of or latest
-    for name, col, df in (("invoices", "invoice_date", inv), ("invoices", "paid_date", inv), ("payments", "payment_date", pay), ("orders", "order_date", orders)):
+    for name, col, df in (
+        ("invoices", "invoice_date", inv),
+        ("invoices", "paid_date", inv),
+        ("payments", "payment_date", pay),
+        ("orders", "order_date", orders),
+    ):
         future = df.lazy().filter(pl.col(col) > as_of).select("_row", col).collect()
         if name in files:
-            report.add_rows("warning", files[name], "after as-of date", f"{col} is after the extract's as-of date {as_of} (loaded; it counts only for later as-of dates)", future, col, offsets[name])
+            report.add_rows(
+                "warning",
+                files[name],
+                "after as-of date",
+                f"{col} is after the extract's as-of date {as_of} (loaded; it counts only for later as-of dates)",
+                future,
+                col,
+                offsets[name],
+            )
 
     inv = inv.with_columns(_key_of(inv, keys)).with_columns(
         amount_base=pl.col("amount") * pl.col("fx_rate"),
@@ -490,11 +630,11 @@ def derive(tables_dir: Path, out: Path) -> dict[str, int]:
         con.sql(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{tables_dir / (name + '.parquet')}')")
     counts = {}
     for name in ("open_intervals", "daily_sales", "daily_paid", "paid_docs"):
-        con.sql(f"COPY ({queries.sql('derive_' + name)}) TO '{out / (name + '.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
+        con.sql(f"COPY ({queries.sql('derive/' + name)}) TO '{out / (name + '.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
         counts[name] = con.sql(f"SELECT count(*) FROM read_parquet('{out / (name + '.parquet')}')").fetchall()[0][0]
     con.sql(f"CREATE VIEW open_intervals AS SELECT * FROM read_parquet('{out / 'open_intervals.parquet'}')")
     first, last = con.sql("SELECT min(invoice_date), greatest(max(invoice_date), max(paid_date)) FROM invoices").fetchall()[0]
-    rel = con.sql(queries.sql("derive_month_end_ar"), params={"first_month": first, "last_month": last})
+    rel = con.sql(queries.sql("derive/month_end_ar"), params={"first_month": first, "last_month": last})
     rel.write_parquet(str(out / "month_end_ar.parquet"))
     counts["month_end_ar"] = con.sql(f"SELECT count(*) FROM read_parquet('{out / 'month_end_ar.parquet'}')").fetchall()[0][0]
     con.close()
@@ -543,8 +683,13 @@ def ingest(
         for i, f in enumerate(files):
             step(0.05 + 0.3 * i / len(files), f"Reading and checking {f.name}")
             if f.stat().st_size == 0:
-                report.add("error", f.name, "empty file", "the file is empty (0 bytes), not even a header line: export it again, or leave "
-                           "it out if that table has nothing (payments, customers, orders and fx are optional)")
+                report.add(
+                    "error",
+                    f.name,
+                    "empty file",
+                    "the file is empty (0 bytes), not even a header line: export it again, or leave "
+                    "it out if that table has nothing (payments, customers, orders and fx are optional)",
+                )
                 continue
             try:
                 raw, offset = read_raw(f)
@@ -566,12 +711,19 @@ def ingest(
             formats: dict[str, str] = {}  # date column -> the format this file's dates follow (ERP layouts)
             if lay.generic:
                 if hint is None:
-                    report.add("error", f.name, "unknown table", "cannot tell which table this file holds; name it invoices, payments, customers, orders or fx (e.g. invoices.csv)")
+                    report.add(
+                        "error",
+                        f.name,
+                        "unknown table",
+                        "cannot tell which table this file holds; name it invoices, payments, customers, orders or fx (e.g. invoices.csv)",
+                    )
                     continue
                 parts = {hint: raw}
             else:
+
                 def skipped(n, f=f):
                     report.add("warning", f.name, "rows skipped", f"{n:,} row(s) without a document number (totals, subtotals or blank lines) were skipped")
+
                 parts = apply_layout(lay, raw.with_row_index("_row").collect(), skipped, formats)
             for name, part in parts.items():
                 if name in sources:
@@ -584,7 +736,12 @@ def ingest(
             raw = parts = part = t = None  # the file's text goes before the next file is read
         report.facts["layouts"] = layouts_used
         if "invoices" not in sources and report.ok:
-            report.add("error", ", ".join(f.name for f in files), "missing table", "no invoices table: name the file with the documents invoices.csv (or .parquet), or choose a layout with --layout")
+            report.add(
+                "error",
+                ", ".join(f.name for f in files),
+                "missing table",
+                "no invoices table: name the file with the documents invoices.csv (or .parquet), or choose a layout with --layout",
+            )
         timings["read_parse"] = time.perf_counter() - t0
         if report.ok:
             step(0.4, "Checking the extract as a whole")
@@ -592,7 +749,9 @@ def ingest(
         typed.clear()  # the typed frames live on in `built` only as far as they are still needed
         timings["checks"] = time.perf_counter() - t0
     except Exception as exc:  # never a traceback for the analyst, never a half load
-        report.add("error", ", ".join(f.name for f in files), "internal error", f"the extract could not be processed ({type(exc).__name__}: {exc}); nothing was loaded")
+        report.add(
+            "error", ", ".join(f.name for f in files), "internal error", f"the extract could not be processed ({type(exc).__name__}: {exc}); nothing was loaded"
+        )
         built = None
 
     if dry_run:
@@ -616,7 +775,7 @@ def ingest(
             "id": sid,
             "as_of": report.facts["as_of"],
             "base_currency": settings.base_currency,
-            "loaded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "loaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "loaded_by": source,
             "source_files": [{"name": n, "sha256": h} for n, h in hashes.items()],
             "rows": report.facts["rows"],
@@ -626,7 +785,9 @@ def ingest(
         (staging / "report.json").write_text(report.to_json(), encoding="utf-8")
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     except Exception as exc:  # a snapshot that cannot be built is refused whole, inputs kept
-        report.add("error", ", ".join(f.name for f in files), "internal error", f"the snapshot could not be built ({type(exc).__name__}: {exc}); nothing was loaded")
+        report.add(
+            "error", ", ".join(f.name for f in files), "internal error", f"the snapshot could not be built ({type(exc).__name__}: {exc}); nothing was loaded"
+        )
         kept = _reject(data, staging, sid, report, hashes, source)
         return IngestResult(report, None, kept, time.perf_counter() - t0, timings)
     step(0.95, "Switching to the new snapshot")
@@ -642,5 +803,7 @@ def _reject(data: DataDir, staging: Path, sid: str, report: Report, hashes: dict
     (staging / "report.json").write_text(report.to_json(), encoding="utf-8")
     target = data.rejected / sid
     shutil.move(str(staging), target)
-    data.audit("refusal", rejected=sid, source=source, files=[{"name": n, "sha256": h} for n, h in hashes.items()], outcome="refused", errors=report.error_count)
+    data.audit(
+        "refusal", rejected=sid, source=source, files=[{"name": n, "sha256": h} for n, h in hashes.items()], outcome="refused", errors=report.error_count
+    )
     return target

@@ -14,10 +14,18 @@ means something.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+
+from dashboard.settings import load_settings
+from dashboard.store.snapshots import DataDir
+
+if TYPE_CHECKING:
+    from dashboard.load.ingest import IngestResult, Progress
 
 DEMO_AS_OF = dt.date(2026, 10, 31)
 START = dt.date(2023, 11, 1)
@@ -40,8 +48,29 @@ COUNTRIES = {
 }
 FX_START = {"EUR": 1.08, "GBP": 1.26, "JPY": 0.0068, "CAD": 0.74, "AUD": 0.66}
 INDUSTRIES = np.array(["Manufacturing", "Retail", "Healthcare", "Technology", "Construction", "Logistics", "Energy", "Food & Beverage"])
-NAME_A = np.array(["Northern", "Blue", "Atlas", "Summit", "Harbor", "Crescent", "Pioneer", "Silver", "Granite", "Evergreen", "Vertex", "Golden", "Cedar", "Orion", "Delta", "Sterling"])
-NAME_B = np.array(["Industries", "Logistics", "Foods", "Systems", "Health", "Retail", "Energy", "Works", "Supply", "Partners", "Holdings", "Labs", "Trading", "Builders"])
+NAME_A = np.array(
+    [
+        "Northern",
+        "Blue",
+        "Atlas",
+        "Summit",
+        "Harbor",
+        "Crescent",
+        "Pioneer",
+        "Silver",
+        "Granite",
+        "Evergreen",
+        "Vertex",
+        "Golden",
+        "Cedar",
+        "Orion",
+        "Delta",
+        "Sterling",
+    ]
+)
+NAME_B = np.array(
+    ["Industries", "Logistics", "Foods", "Systems", "Health", "Retail", "Energy", "Works", "Supply", "Partners", "Holdings", "Labs", "Trading", "Builders"]
+)
 NAME_C = np.array(["Inc", "Ltd", "GmbH", "SA", "BV", "LLC", "plc", "Co"])
 
 EPOCH = dt.date(1970, 1, 1).toordinal()
@@ -88,9 +117,9 @@ def write_demo_extract(folder: Path, invoices: int = 150_000, seed: int = 42, cu
     # ---------------------------------------------------------------- documents
     cust = rng.choice(nc, n, p=activity / activity.sum())
     d = np.arange(ndays) + start
-    month = np.array([dt.date.fromordinal(int(x) + EPOCH).month for x in d[:: 1]])
+    month = np.array([dt.date.fromordinal(int(x) + EPOCH).month for x in d[::1]])
     weekday = (d + 3) % 7  # 1970-01-01 was a Thursday: 0 = Monday
-    w = (1.0 + 0.25 * np.isin(month, [3, 6, 9, 12]) + 0.15 * np.isin(month, [10, 11, 12]) - 0.12 * np.isin(month, [7, 8]))
+    w = 1.0 + 0.25 * np.isin(month, [3, 6, 9, 12]) + 0.15 * np.isin(month, [10, 11, 12]) - 0.12 * np.isin(month, [7, 8])
     w *= np.where(weekday >= 5, 0.25, 1.0) * (1 + 0.12 * np.arange(ndays) / 365)
     inv = d[rng.choice(ndays, n, p=w / w.sum())]
     terms = np.where(rng.random(n) < 0.05, rng.choice([15, 30, 45, 60, 90], n), terms_c[cust])
@@ -174,7 +203,14 @@ def write_demo_extract(folder: Path, invoices: int = 150_000, seed: int = 42, cu
     # ---------------------------------------------------------------- write
     cid = _ids("C", nc, 6)
     iid = _ids("INV", n, 8)
-    names = pl.select(pl.format("{} {} {}", pl.Series(NAME_A[rng.integers(0, NAME_A.size, nc)]), pl.Series(NAME_B[rng.integers(0, NAME_B.size, nc)]), pl.Series(NAME_C[rng.integers(0, NAME_C.size, nc)]))).to_series()
+    names = pl.select(
+        pl.format(
+            "{} {} {}",
+            pl.Series(NAME_A[rng.integers(0, NAME_A.size, nc)]),
+            pl.Series(NAME_B[rng.integers(0, NAME_B.size, nc)]),
+            pl.Series(NAME_C[rng.integers(0, NAME_C.size, nc)]),
+        )
+    ).to_series()
     ext = np.clip(np.round(80 - (late_c - 5) * 1.5 + rng.normal(0, 8, nc)), 1, 100)
     risk_ext = np.array(["A", "B", "C", "D", "E"])[np.clip((100 - ext) // 20, 0, 4).astype(int)]
     pl.DataFrame(
@@ -206,11 +242,22 @@ def write_demo_extract(folder: Path, invoices: int = 150_000, seed: int = 42, cu
             "document_type": doc_type,
         }
     ).write_parquet(folder / "invoices.parquet")
-    pl.DataFrame(
-        {"payment_id": _ids("PAY", pidx.size, 8), "invoice_id": iid.gather(pidx), "payment_date": _dates(pdate), "amount": pamount}
-    ).write_parquet(folder / "payments.parquet")
+    pl.DataFrame({"payment_id": _ids("PAY", pidx.size, 8), "invoice_id": iid.gather(pidx), "payment_date": _dates(pdate), "amount": pamount}).write_parquet(
+        folder / "payments.parquet"
+    )
     pl.DataFrame(
         {"order_id": _ids("ORD", ocust.size, 7), "customer_id": cid.gather(ocust), "order_date": _dates(odate), "amount": oamount, "currency": occy}
     ).write_parquet(folder / "orders.parquet")
     pl.concat(fx_rows).write_parquet(folder / "fx.parquet")
     return folder
+
+
+def make_demo(data: DataDir, invoices: int = 150_000, seed: int = 42, customers: int | None = None, progress: Progress | None = None) -> IngestResult:
+    """Write the demo extract and ingest it as a new snapshot of `data`."""
+    from dashboard.load.ingest import ingest
+
+    data.ensure()
+    # Outside .staging: ingest cleans that folder of killed loads before it starts.
+    with tempfile.TemporaryDirectory(dir=data.root, prefix=".demo-") as tmp:
+        folder = write_demo_extract(Path(tmp), invoices=invoices, seed=seed, customers=customers)
+        return ingest([folder], data, load_settings(data.root), source=f"o2c demo --invoices {invoices} --seed {seed}", progress=progress)

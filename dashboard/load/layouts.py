@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .contract import TABLES
+from dashboard.load.contract import TABLES
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "layouts"
 # Number formats: (thousands separator, decimal separator)
@@ -85,9 +85,15 @@ def parse_layout(path: Path) -> Layout:
     if not raw.get("generic") and "invoices" not in tables:
         raise LayoutError(f"{where}: needs a [tables.invoices.columns] section")
     return Layout(
-        name=raw["name"], description=raw.get("description", ""), path=Path(path), generic=bool(raw.get("generic")),
-        date_formats=tuple(raw.get("date_formats", ["%Y-%m-%d"])), number_formats=tuple(raw.get("number_formats", ["en"])),
-        skip_rows_without=raw.get("skip_rows_without"), skip_rows_matching=dict(raw.get("skip_rows_matching", {})), tables=tables,
+        name=raw["name"],
+        description=raw.get("description", ""),
+        path=Path(path),
+        generic=bool(raw.get("generic")),
+        date_formats=tuple(raw.get("date_formats", ["%Y-%m-%d"])),
+        number_formats=tuple(raw.get("number_formats", ["en"])),
+        skip_rows_without=raw.get("skip_rows_without"),
+        skip_rows_matching=dict(raw.get("skip_rows_matching", {})),
+        tables=tables,
     )
 
 

@@ -66,13 +66,15 @@ def headline_text(h: dict) -> str:
 
 def whatif_text(r: dict, c: str) -> str:
     b, s = r["baseline"], r["scenario"]
-    return "\n".join([
-        f"What-if '{r['name']}' as of {r['as_of']} ({c})",
-        f"  {'':24}{'baseline':>18}{'scenario':>18}",
-        f"  {'DSO (standard)':24}{days(b['dso_standard']):>18}{days(s['dso_standard']):>18}",
-        f"  {'blocked orders':24}{money(b['blocked_orders_value'], c):>18}{money(s['blocked_orders_value'], c):>18}",
-        f"  {'blocked orders (count)':24}{count(b['blocked_orders_count']):>18}{count(s['blocked_orders_count']):>18}",
-        f"  {'customers over limit':24}{count(b['over_limit_customers']):>18}{count(s['over_limit_customers']):>18}",
-        f"  change in AR {money(r['delta_ar'], c)}; cash released {money(r['cash_released'], c)}",
-        f"  per year: financing {money(r['financing_effect_per_year'], c)} - discounts {money(r['discount_cost_per_year'], c)} = net {money(r['net_effect_per_year'], c)}",
-    ])
+    return "\n".join(
+        [
+            f"What-if '{r['name']}' as of {r['as_of']} ({c})",
+            f"  {'':24}{'baseline':>18}{'scenario':>18}",
+            f"  {'DSO (standard)':24}{days(b['dso_standard']):>18}{days(s['dso_standard']):>18}",
+            f"  {'blocked orders':24}{money(b['blocked_orders_value'], c):>18}{money(s['blocked_orders_value'], c):>18}",
+            f"  {'blocked orders (count)':24}{count(b['blocked_orders_count']):>18}{count(s['blocked_orders_count']):>18}",
+            f"  {'customers over limit':24}{count(b['over_limit_customers']):>18}{count(s['over_limit_customers']):>18}",
+            f"  change in AR {money(r['delta_ar'], c)}; cash released {money(r['cash_released'], c)}",
+            f"  per year: financing {money(r['financing_effect_per_year'], c)} - discounts {money(r['discount_cost_per_year'], c)} = net {money(r['net_effect_per_year'], c)}",
+        ]
+    )

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from . import queries, risk
-from .kpis import Engine
+from dashboard.metrics.kpis import Engine
+from dashboard.risk import scorecard as risk
+from dashboard.store import sql as queries
 
 
 @dataclass
@@ -38,7 +39,7 @@ class CustomerView:
 
 def find(eng: Engine, text: str, limit: int = 20) -> pl.DataFrame:
     """Customers whose id or name contains the text (case-insensitive), ids first."""
-    return queries.run(eng.con, "customer_search", text=text.strip().lower(), limit=limit).pl()
+    return queries.run(eng.con, "customer/search", text=text.strip().lower(), limit=limit).pl()
 
 
 def view(eng: Engine, customer_id: str, t: dt.date | None = None, scores: pl.DataFrame | None = None) -> CustomerView | None:
@@ -49,6 +50,6 @@ def view(eng: Engine, customer_id: str, t: dt.date | None = None, scores: pl.Dat
         return None
     row = s.row(0, named=True)
     key = row["customer_key"]
-    docs = queries.run(eng.con, "customer_documents", customer_key=key, as_of=t, edges=list(eng.settings.aging_edges)).pl()
-    orders = queries.run(eng.con, "customer_orders", customer_key=key, as_of=t).pl()
+    docs = queries.run(eng.con, "customer/documents", customer_key=key, as_of=t, edges=list(eng.settings.aging_edges)).pl()
+    orders = queries.run(eng.con, "customer/orders", customer_key=key, as_of=t).pl()
     return CustomerView(row, docs, orders)

@@ -40,7 +40,10 @@ def watch_list(frame: pl.DataFrame) -> pl.DataFrame:
     """Customers over their limit or near it (more than 80 % used), most used first, with headroom."""
     return (
         frame.filter(pl.col("credit_limit").is_not_null() & ((pl.col("utilization") > NEAR) | (pl.col("exposure") > pl.col("credit_limit"))))
-        .with_columns(headroom=pl.col("credit_limit") - pl.col("exposure"), status=pl.when(pl.col("exposure") > pl.col("credit_limit")).then(pl.lit("over limit")).otherwise(pl.lit("near limit")))
+        .with_columns(
+            headroom=pl.col("credit_limit") - pl.col("exposure"),
+            status=pl.when(pl.col("exposure") > pl.col("credit_limit")).then(pl.lit("over limit")).otherwise(pl.lit("near limit")),
+        )
         .sort("utilization", descending=True, nulls_last=True)
     )
 
@@ -56,7 +59,9 @@ def utilisation_bins(frame: pl.DataFrame) -> pl.DataFrame:
     order = labels + ["limit 0", "no limit"]
     counts = frame.group_by(band.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
     every = pl.DataFrame({"band": order, "order": list(range(len(order)))})
-    return every.join(counts, on="band", how="left").with_columns(pl.col("customers").fill_null(0), pl.col("exposure").fill_null(0.0)).sort("order").drop("order")
+    return (
+        every.join(counts, on="band", how="left").with_columns(pl.col("customers").fill_null(0), pl.col("exposure").fill_null(0.0)).sort("order").drop("order")
+    )
 
 
 def heatmap(frame: pl.DataFrame, classes: tuple[str, ...]) -> pl.DataFrame:
@@ -74,9 +79,13 @@ def pareto(frame: pl.DataFrame) -> pl.DataFrame:
     """Customers by exposure, largest first, with the cumulative share of positive exposure."""
     pos = frame.filter(pl.col("exposure") > 0).sort(["exposure", "customer_id"], descending=[True, False])
     total = pos["exposure"].sum()
-    return pos.select("customer_id", "name", "exposure").with_row_index("rank", offset=1).with_columns(
-        cumulative_share=pl.col("exposure").cum_sum() / total if total else pl.lit(None, pl.Float64),
-        customer_share=pl.col("rank") / pos.height,
+    return (
+        pos.select("customer_id", "name", "exposure")
+        .with_row_index("rank", offset=1)
+        .with_columns(
+            cumulative_share=pl.col("exposure").cum_sum() / total if total else pl.lit(None, pl.Float64),
+            customer_share=pl.col("rank") / pos.height,
+        )
     )
 
 

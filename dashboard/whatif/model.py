@@ -15,16 +15,16 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import queries
-from .kpis import Engine, r2
+from dashboard.metrics.kpis import Engine, r2
+from dashboard.store import sql as queries
 
-OneOrMany = Union[str, list[str], None]
+OneOrMany = str | list[str] | None
 
 
 class _Lever(BaseModel):
@@ -68,7 +68,7 @@ class LimitsLever(_Lever):
         return self
 
 
-Lever = Annotated[Union[TermsLever, CollectionsLever, DiscountLever, LimitsLever], Field(discriminator="kind")]
+Lever = Annotated[TermsLever | CollectionsLever | DiscountLever | LimitsLever, Field(discriminator="kind")]
 
 
 class Scenario(BaseModel):
@@ -119,7 +119,16 @@ def parse_scenario(raw: dict | str | bytes) -> Scenario:
                 kind = where.split("(")[-1].rstrip(")") if "(" in where else None
                 if kind in ALLOWED:
                     msg += f"; allowed: {ALLOWED[kind]}, and segment, region, risk_class, customer_ids to select customers"
-            details.append(f"{where}: " + (f"'{field}' " if field else "") + f"{msg}" + (f" (got {err.get('input')!r})" if err["type"] not in ("missing", "extra_forbidden") and "input" in err and not isinstance(err.get("input"), dict) else ""))
+            details.append(
+                f"{where}: "
+                + (f"'{field}' " if field else "")
+                + f"{msg}"
+                + (
+                    f" (got {err.get('input')!r})"
+                    if err["type"] not in ("missing", "extra_forbidden") and "input" in err and not isinstance(err.get("input"), dict)
+                    else ""
+                )
+            )
         raise ScenarioError(details) from None
 
 
@@ -165,8 +174,8 @@ class Baseline:
 def baseline(engine: Engine, t: dt.date | None = None) -> Baseline:
     t = t or engine.as_of
     p = engine.settings.dso_window_days
-    c = queries.run(engine.con, "whatif_baseline", as_of=t, window_days=p).pl()
-    orders = queries.run(engine.con, "whatif_orders", as_of=t).pl()
+    c = queries.run(engine.con, "whatif/baseline", as_of=t, window_days=p).pl()
+    orders = queries.run(engine.con, "whatif/orders", as_of=t).pl()
     n = c.height
     ds = np.maximum(c["sales_window"].to_numpy() / p, 0.0)
     terms = np.nan_to_num(c["terms_days"].to_numpy().astype(float), nan=0.0)
@@ -179,10 +188,15 @@ def baseline(engine: Engine, t: dt.date | None = None) -> Baseline:
     seg_names, seg_code = np.unique(c["segment"].to_numpy().astype(str), return_inverse=True)
     running = orders.select(pl.col("amount").cum_sum().over("customer_key")).to_series().to_numpy() if orders.height else np.zeros(0)
     return Baseline(
-        as_of=t, window_days=p,
+        as_of=t,
+        window_days=p,
         dso_standard=engine.headline(t, rounded=False)["dso_standard"],
-        customers=c, orders=orders,
-        daily_sales=ds, terms=terms, late=late, dtp=np.maximum(0.0, terms + late),
+        customers=c,
+        orders=orders,
+        daily_sales=ds,
+        terms=terms,
+        late=late,
+        dtp=np.maximum(0.0, terms + late),
         ar=c["ar"].to_numpy().astype(float),
         limit=c["credit_limit"].to_numpy().astype(float),
         open_orders=oo,
@@ -250,9 +264,15 @@ class Result:
             idx, code, exp = idx[keep], code[keep], exp[keep]
         order = np.argsort(-exp, kind="stable")
         idx, code = idx[order], code[order]
-        return self._b.customers[idx].select("customer_id", "name", "segment", "region", "risk_class").with_columns(
-            status=STATUS_WORDS[code], **{k: v[idx] for k, v in self._cols.items()},
-        ).with_columns(pl.col("credit_limit_baseline", "credit_limit_scenario").fill_nan(None))
+        return (
+            self._b.customers[idx]
+            .select("customer_id", "name", "segment", "region", "risk_class")
+            .with_columns(
+                status=STATUS_WORDS[code],
+                **{k: v[idx] for k, v in self._cols.items()},
+            )
+            .with_columns(pl.col("credit_limit_baseline", "credit_limit_scenario").fill_nan(None))
+        )
 
     @cached_property
     def changes(self) -> pl.DataFrame:
@@ -312,11 +332,19 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
     # status changes, decided in numpy; a frame is built for those customers only
     code = np.select(
         [over1 & ~over0, over0 & ~over1, bc1 > bc0, bc1 < bc0],
-        [1, 2, 3, 4], 0,
+        [1, 2, 3, 4],
+        0,
     )
     idx = np.flatnonzero(code)
-    cols = {"ar": b.ar, "open_orders": b.open_orders, "exposure": exposure, "credit_limit_baseline": b.limit, "credit_limit_scenario": limit,
-            "blocked_value_baseline": bv0, "blocked_value_scenario": bv1}
+    cols = {
+        "ar": b.ar,
+        "open_orders": b.open_orders,
+        "exposure": exposure,
+        "credit_limit_baseline": b.limit,
+        "credit_limit_scenario": limit,
+        "blocked_value_baseline": bv0,
+        "blocked_value_scenario": bv1,
+    }
 
     def per_segment(x):
         return np.bincount(b.segment_code, weights=x, minlength=len(b.segment_names))
@@ -339,8 +367,7 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
     ]
 
     def side(dso, bv, bc, over):
-        return {"dso_standard": r2(dso), "blocked_orders_value": r2(bv.sum()),
-                "blocked_orders_count": int(bc.sum()), "over_limit_customers": int(over.sum())}
+        return {"dso_standard": r2(dso), "blocked_orders_value": r2(bv.sum()), "blocked_orders_count": int(bc.sum()), "over_limit_customers": int(over.sum())}
 
     summary = {
         "name": sc.name,
@@ -364,7 +391,6 @@ def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
     d_disc = dso_delta(dtp) - d_terms - d_coll
     bridge = [("terms", d_terms), ("collections", d_coll), ("discount", d_disc)]
     return Result(summary, bridge, b, idx, code[idx], cols)
-
 
 
 def data_hash(engine: Engine) -> str:
@@ -424,7 +450,7 @@ def export_record(engine: Engine, sc: Scenario, res: Result) -> dict:
         "snapshot": engine.snapshot.id,
         "snapshot_as_of": engine.snapshot.manifest["as_of"],
         "data_sha256": data_hash(engine),
-        "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -433,13 +459,19 @@ def export_excel(record: dict, res: Result) -> bytes:
 
     import xlsxwriter
 
-    from .exports import defuse
+    from dashboard.present.exports import defuse
 
     buf = io.BytesIO()
     with xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False}) as wb:
         ws = wb.add_worksheet("summary")
-        rows = [("scenario", record["scenario"].get("name", "")), ("snapshot", record["snapshot"]), ("snapshot as of", record["snapshot_as_of"]),
-                ("data sha256", record["data_sha256"]), ("exported at", record["exported_at"]), ("as of", record["results"]["as_of"])]
+        rows = [
+            ("scenario", record["scenario"].get("name", "")),
+            ("snapshot", record["snapshot"]),
+            ("snapshot as of", record["snapshot_as_of"]),
+            ("data sha256", record["data_sha256"]),
+            ("exported at", record["exported_at"]),
+            ("as of", record["results"]["as_of"]),
+        ]
         r = record["results"]
         for k in ("dso_standard", "blocked_orders_value", "blocked_orders_count", "over_limit_customers"):
             rows.append((f"{k} (baseline)", r["baseline"][k]))
@@ -456,10 +488,20 @@ def export_excel(record: dict, res: Result) -> bytes:
                 ws.write_string(i, 1, "" if v is None else str(v))
         ws.set_column(0, 0, 34)
         ws.set_column(1, 1, 70)
-        seg = pl.DataFrame([{"segment": x["segment"], "delta_ar": x["delta_ar"], "delta_dso": x["delta_dso"], "cash_released": x["cash_released"],
-                             "discount_cost_per_year": x["discount_cost_per_year"],
-                             "blocked_value_baseline": x["blocked_orders_value"]["baseline"], "blocked_value_scenario": x["blocked_orders_value"]["scenario"]}
-                            for x in r["by_segment"]])
+        seg = pl.DataFrame(
+            [
+                {
+                    "segment": x["segment"],
+                    "delta_ar": x["delta_ar"],
+                    "delta_dso": x["delta_dso"],
+                    "cash_released": x["cash_released"],
+                    "discount_cost_per_year": x["discount_cost_per_year"],
+                    "blocked_value_baseline": x["blocked_orders_value"]["baseline"],
+                    "blocked_value_scenario": x["blocked_orders_value"]["scenario"],
+                }
+                for x in r["by_segment"]
+            ]
+        )
         for name, df in (("by_segment", seg), ("status_changes", res.changes)):
             sheet = wb.add_worksheet(name)
             df = defuse(df)

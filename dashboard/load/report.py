@@ -87,8 +87,16 @@ class Report:
         for r, v in zip(shown["_row"].to_list(), values):
             self.add(severity, file, rule, message, row=r + row_offset, column=column, value=v)
         if n > EXAMPLES_PER_RULE:
-            self.issues.append(Issue(severity, file, rule, f"{n - EXAMPLES_PER_RULE:,} more rows break the same rule ({n:,} in all): {message}",
-                                     column=column, rows=n - EXAMPLES_PER_RULE))
+            self.issues.append(
+                Issue(
+                    severity,
+                    file,
+                    rule,
+                    f"{n - EXAMPLES_PER_RULE:,} more rows break the same rule ({n:,} in all): {message}",
+                    column=column,
+                    rows=n - EXAMPLES_PER_RULE,
+                )
+            )
 
     def to_dict(self) -> dict:
         return {

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
-from . import queries
-
-from .snapshots import SnapshotInfo
+from dashboard.store import sql as queries
+from dashboard.store.snapshots import SnapshotInfo
 
 TABLE_FILES = {
     "invoices": "tables/invoices.parquet",
@@ -39,7 +38,7 @@ def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int 
     con.sql("CREATE MACRO picked(v, choices) AS (len(choices) = 0 OR list_contains(choices, v))")
     for name, rel in TABLE_FILES.items():
         if name in ADDED_LATER and not (snapshot.path / rel).exists():
-            con.sql(f"CREATE VIEW {name} AS {queries.sql('derive_' + name)}")
+            con.sql(f"CREATE VIEW {name} AS {queries.sql('derive/' + name)}")
             continue
         path = (snapshot.path / rel).as_posix().replace("'", "''")
         kind = "TABLE" if in_memory and name in IN_MEMORY else "VIEW"

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import duckdb
 
-QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
+
+def _query_dir() -> Path:
+    """queries/ beside the package in a checkout; inside it in an installed wheel (pyproject force-include)."""
+    package = Path(__file__).resolve().parent.parent
+    shipped = package / "queries"
+    return shipped if shipped.is_dir() else package.parent / "queries"
+
+
+QUERY_DIR = _query_dir()
 _PARAM = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
 
@@ -28,7 +36,7 @@ def named_parameters(name: str) -> frozenset[str]:
 
 
 def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> duckdb.DuckDBPyRelation:
-    """Run queries/<name>.sql on a fresh cursor (DuckDB connections are not thread-safe)."""
+    """Run queries/<name>.sql (name like "receivables/aging_at") on a fresh cursor (DuckDB connections are not thread-safe)."""
     expected = named_parameters(name)
     if set(params) != expected:
         missing, extra = expected - set(params), set(params) - expected

@@ -14,16 +14,16 @@ import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 
 import duckdb
 import numpy as np
 import polars as pl
 
-from . import exposure, queries
-from .catalog import open_snapshot
-from .settings import Settings
-from .snapshots import SnapshotInfo
+from dashboard.metrics import exposure
+from dashboard.settings import Settings
+from dashboard.store import sql as queries
+from dashboard.store.catalog import open_snapshot
+from dashboard.store.snapshots import SnapshotInfo
 
 COUNTBACK_MAX_PERIODS = 24
 
@@ -151,6 +151,9 @@ class Engine:
         self.snapshot = snapshot
         self.settings = settings
         self._lock = threading.Lock()
+        # Per-instance caches keyed by the selection (functools.lru_cache on a method would hold every
+        # engine, and so every old snapshot's tables, alive for the life of the process).
+        self._cache: dict[tuple[str, Filters], object] = {}
         # The month-end table covers every month-end of the ledger's span (derive_month_end_ar.sql), with
         # rows only where something was open: the span comes from the documents, not from its rows.
         first, last = con.cursor().sql("select min(invoice_date), greatest(max(invoice_date), max(paid_date)) from invoices").fetchall()[0]
@@ -171,20 +174,30 @@ class Engine:
 
     def aging_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
         """segment, region, bucket, ar, disputed_ar, documents at T."""
-        return self.q("aging_at", f, as_of=t, edges=list(self.settings.aging_edges))
+        return self.q("receivables/aging_at", f, as_of=t, edges=list(self.settings.aging_edges))
 
     def customers_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
-        return self.q("customers_at", f, as_of=t)
+        return self.q("receivables/customers_at", f, as_of=t)
 
-    @lru_cache(maxsize=64)
+    def _cached(self, what: str, f: Filters, build):
+        key = (what, f)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        value = build(f)  # outside the lock: two threads may build the same value once each, never block
+        with self._lock:
+            if len(self._cache) >= 192:  # a bound, as the lru_cache(64) x 3 had
+                self._cache.pop(next(iter(self._cache)))
+            return self._cache.setdefault(key, value)
+
     def _daily(self, f: Filters) -> tuple[pl.DataFrame, DaySeries, pl.DataFrame, dict[str, DaySeries]]:
-        sales = self.q("daily_sales", f)
+        return self._cached("daily", f, self._build_daily)
+
+    def _build_daily(self, f: Filters) -> tuple[pl.DataFrame, DaySeries, pl.DataFrame, dict[str, DaySeries]]:
+        sales = self.q("receivables/daily_sales", f)
         total = sales.group_by("day").agg(pl.col("sales").sum()).sort("day")
-        by_seg = {
-            seg: DaySeries(g["day"].to_list(), g["sales"].to_numpy())
-            for (seg,), g in sales.partition_by("segment", as_dict=True).items()
-        }
-        paid = self.q("daily_paid", f)
+        by_seg = {seg: DaySeries(g["day"].to_list(), g["sales"].to_numpy()) for (seg,), g in sales.partition_by("segment", as_dict=True).items()}
+        paid = self.q("receivables/daily_paid", f)
         return total, DaySeries(total["day"].to_list(), total["sales"].to_numpy()), paid, by_seg
 
     def sales(self, f: Filters = ALL) -> DaySeries:
@@ -193,15 +206,19 @@ class Engine:
     def segment_sales(self, f: Filters = ALL) -> dict[str, DaySeries]:
         return self._daily(f)[3]
 
-    @lru_cache(maxsize=64)
     def _paid_series(self, f: Filters) -> dict[str, DaySeries]:
+        return self._cached("paid", f, self._build_paid_series)
+
+    def _build_paid_series(self, f: Filters) -> dict[str, DaySeries]:
         paid = self._daily(f)[2]
         days = paid["day"].to_list()
         return {c: DaySeries(days, paid[c].to_numpy()) for c in ("paid_amount", "amount_x_days_to_pay", "amount_x_days_late", "paid_documents", "paid_on_time")}
 
-    @lru_cache(maxsize=64)
     def _month_end_cube(self, f: Filters) -> dict[dt.date, tuple[float, float, float]]:
-        me = self.q("month_end_ar", f)
+        return self._cached("month_end", f, self._build_month_end_cube)
+
+    def _build_month_end_cube(self, f: Filters) -> dict[dt.date, tuple[float, float, float]]:
+        me = self.q("receivables/month_end_ar", f)
         return {d: (a, c, x) for d, a, c, x in me.iter_rows()}
 
     def ar_at(self, t: dt.date, f: Filters = ALL) -> tuple[float, float, float]:
@@ -211,7 +228,7 @@ class Engine:
             return self._month_end_cube(f).get(t, (0.0, 0.0, 0.0))
         if rng is None or t < self.first_day:
             return (0.0, 0.0, 0.0)
-        ar, current, disputed = queries.run(self.con, "ar_at", as_of=t, **f.params()).fetchall()[0]
+        ar, current, disputed = queries.run(self.con, "receivables/ar_at", as_of=t, **f.params()).fetchall()[0]
         return (float(ar), float(current), float(disputed))
 
     @property
@@ -252,8 +269,9 @@ class Engine:
 
     # --- the spec's outputs -----------------------------------------------------
 
-    def headline(self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True, cust: pl.DataFrame | None = None,
-                 ag: pl.DataFrame | None = None) -> dict:
+    def headline(
+        self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True, cust: pl.DataFrame | None = None, ag: pl.DataFrame | None = None
+    ) -> dict:
         """The 'Headline JSON' of kpis.md at T for the selection; rounded as the spec says
         unless `rounded=False` (pages format exact values, so 27.746% shows as 27.7%)."""
         t = t or self.as_of
@@ -344,7 +362,19 @@ class Engine:
                     "adp": self.payment_behaviour(m, f)["adp"],
                 }
             )
-        return pl.DataFrame(rows, schema={"date": pl.Date, "ar": pl.Float64, "ar_overdue": pl.Float64, "dso_countback": pl.Float64, "dso_standard": pl.Float64, "bpdso": pl.Float64, "cei": pl.Float64, "adp": pl.Float64})
+        return pl.DataFrame(
+            rows,
+            schema={
+                "date": pl.Date,
+                "ar": pl.Float64,
+                "ar_overdue": pl.Float64,
+                "dso_countback": pl.Float64,
+                "dso_standard": pl.Float64,
+                "bpdso": pl.Float64,
+                "cei": pl.Float64,
+                "adp": pl.Float64,
+            },
+        )
 
     def aging(self, t: dt.date | None = None, f: Filters = ALL, ag: pl.DataFrame | None = None) -> pl.DataFrame:
         """Aging by segment and region with bucket names, for charts and tables (`ag`: aging_frame(t, f) if at hand)."""
@@ -355,7 +385,7 @@ class Engine:
 
     def documents(self, t: dt.date, f: Filters = ALL, bucket: int = -1, limit: int = 5000) -> pl.DataFrame:
         """The open documents behind an aging figure, largest first."""
-        return self.q("open_documents_at", f, as_of=t, edges=list(self.settings.aging_edges), bucket=bucket, limit=limit)
+        return self.q("receivables/open_documents_at", f, as_of=t, edges=list(self.settings.aging_edges), bucket=bucket, limit=limit)
 
     def dimensions(self) -> dict[str, list[str]]:
         """Values for the sidebar filters."""

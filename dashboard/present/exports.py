@@ -13,13 +13,7 @@ FORMULA_START = r"^[=+\-@\t\r]"
 def defuse(df: pl.DataFrame) -> pl.DataFrame:
     """Prefix text cells that a spreadsheet would read as a formula with a quote."""
     text = [c for c, t in df.schema.items() if t == pl.Utf8]
-    return df.with_columns(
-        pl.when(pl.col(c).str.contains(FORMULA_START))
-        .then("'" + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in text
-    )
+    return df.with_columns(pl.when(pl.col(c).str.contains(FORMULA_START)).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in text)
 
 
 def to_csv(df: pl.DataFrame) -> bytes:

@@ -42,7 +42,7 @@ def default_data_dir() -> Path:
 
 
 def new_id(now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     # Sortable to the millisecond, so listing order is loading order.
     return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}-" + secrets.token_hex(2)
 
@@ -155,7 +155,7 @@ class DataDir:
 
     def audit(self, event: str, **fields) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        rec = {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "user": who(), "event": event, **fields}
+        rec = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "user": who(), "event": event, **fields}
         with open(self.audit_log, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec, default=str) + "\n")
 

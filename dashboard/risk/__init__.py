@@ -1,0 +1,1 @@
+"""The risk scorecard, the at-risk list and its backtest (risk.md)."""

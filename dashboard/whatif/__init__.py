@@ -1,0 +1,1 @@
+"""What-if scenarios (whatif.md): the model, saved scenarios, exports."""
