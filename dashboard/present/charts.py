@@ -9,7 +9,18 @@ import altair as alt
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboard.present.labels import bucket_label
+
 PALETTE = ["#1f4e79", "#2e86c1", "#85c1e9", "#f5b041", "#e67e22", "#c0392b", "#7b241c", "#4a235a"]
+# Aging buckets from calm to alarming: "not due" is a quiet blue, each later bucket a hotter colour,
+# so the overdue part of a bar stands out instead of melting into shades of the same blue.
+AGING_COLORS = ["#9dbcd8", "#f7dc6f", "#f5b041", "#e67e22", "#c0392b", "#922b21", "#641e16", "#3b0f0c"]
+# Money axes read like the tiles: "73.2m", "1.5bn", not 73,200,000.
+MONEY_LABELS = (
+    "abs(datum.value) >= 1e9 ? format(datum.value / 1e9, ',.1~f') + 'bn' : "
+    "abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.1~f') + 'm' : "
+    "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.1~f') + 'k' : format(datum.value, ',.0f')"
+)
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=320, legend=dict(orientation="h", y=-0.2), template="plotly_white")
 
 
@@ -65,15 +76,19 @@ def utilisation_bars(bins: pl.DataFrame) -> go.Figure:
 def exposure_heatmap(pivot: pl.DataFrame, currency: str) -> go.Figure:
     cols = [c for c in pivot.columns if c != "segment"]
     z = [[float(v) for v in row] for row in pivot.select(cols).iter_rows()]
+    top = max((v for row in z for v in row), default=0.0)
     fig = go.Figure(
         go.Heatmap(
             z=z,
+            # From 0: exposure is never negative here, and an all-zero grid must not get a -0.4..0.4 scale.
+            zmin=0.0,
+            zmax=top if top > 0 else 1.0,
             x=cols,
             y=pivot["segment"].to_list(),
             colorscale="Blues",
             texttemplate="%{z:,.3s}",
             hovertemplate="%{y}, class %{x}: %{z:,.0f}<extra></extra>",
-            colorbar=dict(title=currency),
+            colorbar=dict(title=currency, tickformat="~s"),
         )
     )
     fig.update_layout(title=f"Exposure by segment and risk class ({currency})", xaxis_title="risk class (computed)", **LAYOUT)
@@ -186,7 +201,7 @@ def dso_trend(trend: pl.DataFrame):
                 scale=alt.Scale(domain=list(names.values()), range=[[1, 0], [2, 2], [6, 3]]),
                 legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2),
             ),
-            tooltip=["date:T", "measure:N", "days:Q"],
+            tooltip=[alt.Tooltip("date:T", title="month-end"), alt.Tooltip("measure:N", title="figure"), alt.Tooltip("days:Q", title="days", format=",.1f")],
         )
         .properties(height=300)
     )
@@ -203,19 +218,23 @@ def ar_trend(trend: pl.DataFrame, currency: str):
         .mark_bar()
         .encode(
             x=alt.X("yearmonthdate(date):O", title=None, axis=alt.Axis(format="%b %y", labelAngle=-45)),
-            y=alt.Y("sum(amount):Q", title=None, axis=alt.Axis(format=",.0f")),
+            y=alt.Y("sum(amount):Q", title=None, axis=alt.Axis(labelExpr=MONEY_LABELS)),
             color=alt.Color(
                 "part:N", title=None, scale=alt.Scale(domain=["Current", "Overdue"], range=[PALETTE[1], PALETTE[5]]), legend=alt.Legend(orient="bottom")
             ),
             order=alt.Order("part:N", sort="ascending"),
-            tooltip=["date:T", "part:N", alt.Tooltip("amount:Q", format=",.2f")],
+            tooltip=[
+                alt.Tooltip("date:T", title="month-end"),
+                alt.Tooltip("part:N", title="part"),
+                alt.Tooltip("amount:Q", title=currency, format=",.2f"),
+            ],
         )
         .properties(height=300)
     )
 
 
 def aging_by(aging: pl.DataFrame, dim: str, bucket_names: list[str], currency: str):
-    labels = [n.replace("_", "-") for n in bucket_names]
+    labels = [bucket_label(n) for n in bucket_names]
     g = (
         aging.group_by(dim, "bucket")
         .agg(pl.col("ar").sum())
@@ -226,12 +245,16 @@ def aging_by(aging: pl.DataFrame, dim: str, bucket_names: list[str], currency: s
         .mark_bar()
         .encode(
             x=alt.X(f"{dim}:N", title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("sum(ar):Q", title=None, axis=alt.Axis(format=",.0f")),
+            y=alt.Y("sum(ar):Q", title=None, axis=alt.Axis(labelExpr=MONEY_LABELS)),
             color=alt.Color(
-                "bucket_name:N", title=None, sort=labels, scale=alt.Scale(domain=labels, range=PALETTE[: len(labels)]), legend=alt.Legend(orient="bottom")
+                "bucket_name:N", title=None, sort=labels, scale=alt.Scale(domain=labels, range=_aging_colors(len(labels))), legend=alt.Legend(orient="bottom")
             ),
             order=alt.Order("bucket:Q"),
-            tooltip=[f"{dim}:N", "bucket_name:N", alt.Tooltip("ar:Q", format=",.2f")],
+            tooltip=[
+                alt.Tooltip(f"{dim}:N", title=dim),
+                alt.Tooltip("bucket_name:N", title="days past due"),
+                alt.Tooltip("ar:Q", title=f"AR ({currency})", format=",.2f"),
+            ],
         )
         .properties(height=300)
     )
@@ -240,24 +263,38 @@ def aging_by(aging: pl.DataFrame, dim: str, bucket_names: list[str], currency: s
 def top_overdue(top: pl.DataFrame, currency: str):
     """The customers with the most overdue, largest first; a click on a bar selects its customer ("pick")."""
     # Names repeat across customers (two "Summit Supply GmbH"): the id keeps each bar its own.
-    data = top.with_columns(label=pl.col("name").fill_null(pl.col("customer_id")) + " · " + pl.col("customer_id"))
+    # Tooltips show text, never "null": a customer without a limit says so, one without a name shows its id.
+    data = top.with_columns(
+        label=pl.col("name").fill_null(pl.col("customer_id")) + " · " + pl.col("customer_id"),
+        name=pl.col("name").fill_null("(no name)"),
+        segment=pl.col("segment").fill_null("Unassigned"),
+        limit_used=pl.when(pl.col("credit_limit").is_null())
+        .then(pl.lit("no limit"))
+        .when(pl.col("utilization").is_null())
+        .then(pl.lit("limit 0"))
+        .otherwise(pl.format("{}%", (pl.col("utilization") * 100).round(0).cast(pl.Int64))),
+    )
     pick = alt.selection_point(fields=["customer_id"], name="pick", on="click")
     return (
         alt.Chart(data, title=f"Top customers by overdue amount ({currency})")
         .mark_bar(color=PALETTE[5], cursor="pointer")
         .encode(
             y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
-            x=alt.X("ar_overdue:Q", title=None, axis=alt.Axis(format=",.0f")),
+            x=alt.X("ar_overdue:Q", title=None, axis=alt.Axis(labelExpr=MONEY_LABELS)),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
             tooltip=[
                 alt.Tooltip("customer_id:N", title="customer"),
                 alt.Tooltip("name:N", title="name"),
                 alt.Tooltip("segment:N", title="segment"),
-                alt.Tooltip("ar_overdue:Q", title="overdue", format=",.2f"),
-                alt.Tooltip("exposure:Q", title="exposure", format=",.2f"),
-                alt.Tooltip("utilization:Q", title="limit used", format=".0%"),
+                alt.Tooltip("ar_overdue:Q", title=f"overdue ({currency})", format=",.2f"),
+                alt.Tooltip("exposure:Q", title=f"exposure ({currency})", format=",.2f"),
+                alt.Tooltip("limit_used:N", title="limit used"),
             ],
         )
         .add_params(pick)
         .properties(height=300)
     )
+
+
+def _aging_colors(n: int) -> list[str]:
+    return AGING_COLORS[:n] if n <= len(AGING_COLORS) else AGING_COLORS + [AGING_COLORS[-1]] * (n - len(AGING_COLORS))

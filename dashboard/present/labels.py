@@ -1,0 +1,161 @@
+"""One registry of column headings and formats, used by the pages' tables and by every export.
+
+A column is named once here: the heading a finance reader sees ("Open orders (USD)", never
+`open_orders`) and the kind of value it holds (money, days, a share, a count, ...), from which the
+pages choose a display format and the exports a rounding. A column missing from the registry still
+gets a readable heading (never snake_case), and a test lists the columns the pages show so that
+none is left to that fallback by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+Kind = Literal["text", "money", "money_doc", "days", "share", "count", "date", "score", "number", "bool", "points"]
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str  # "{cur}" is replaced by the base currency
+    kind: Kind = "text"
+    help: str | None = None
+
+
+_M: Kind = "money"
+_D: Kind = "days"
+_S: Kind = "share"
+_C: Kind = "count"
+
+COLUMNS: dict[str, Column] = {
+    # who
+    "customer_id": Column("Customer"),
+    "name": Column("Name"),
+    "customer_name": Column("Name"),
+    "segment": Column("Segment"),
+    "region": Column("Region"),
+    "currency": Column("Currency"),
+    "risk_class": Column("Class", help="Risk class computed from the score: A (lowest risk) to E"),
+    "master_risk_class": Column("Master class", help="The risk class in the customer master"),
+    "status": Column("Status"),
+    # documents
+    "invoice_id": Column("Document"),
+    "document_type": Column("Type"),
+    "invoice_date": Column("Invoice date", "date"),
+    "due_date": Column("Due date", "date"),
+    "paid_date": Column("Paid on", "date"),
+    "order_id": Column("Order"),
+    "order_date": Column("Order date", "date"),
+    "disputed": Column("Disputed", "bool"),
+    "amount_original": Column("Amount (document currency)", "money_doc"),
+    "open_amount_base": Column("Open ({cur})", _M),
+    "amount_base": Column("Amount ({cur})", _M),
+    "days_past_due": Column("Days past due", "number"),
+    "days_late": Column("Days late", "number"),
+    "bucket_name": Column("Bucket"),
+    # positions
+    "ar": Column("AR ({cur})", _M),
+    "ar_overdue": Column("Overdue ({cur})", _M),
+    "overdue": Column("Overdue ({cur})", _M),
+    "overdue_now": Column("Overdue now ({cur})", _M),
+    "disputed_ar": Column("Disputed AR ({cur})", _M),
+    "open_orders": Column("Open orders ({cur})", _M),
+    "exposure": Column("Exposure ({cur})", _M, "AR + open orders"),
+    "exposure_with_limit": Column("Exposure under a limit ({cur})", _M),
+    "credit_limit": Column("Credit limit ({cur})", _M, "Empty: no credit limit"),
+    "limit_before": Column("Limit before ({cur})", _M),
+    "limit_now": Column("Limit now ({cur})", _M),
+    "headroom": Column("Headroom ({cur})", _M, "Limit minus exposure; negative = over the limit"),
+    "utilization": Column("Limit used", _S, "Exposure / credit limit; empty: no limit (or a limit of 0)"),
+    "utilisation": Column("Limit used", _S, "Exposure / credit limit; empty: no limit (or a limit of 0)"),
+    "customers": Column("Customers", _C),
+    "customers_with_limit": Column("With a limit", _C),
+    "over_limit": Column("Over limit", _C),
+    "near_limit": Column("Near limit", _C, "More than 80 % of the limit used, not over it"),
+    "documents": Column("Documents", _C),
+    "open_order_count": Column("Open orders", _C),
+    "total": Column("Total ({cur})", _M),
+    # risk
+    "score": Column("Score", "score", "0 (safe) to 100 (risky)"),
+    "reasons": Column("Why"),
+    "thin_file": Column("Thin file", "bool", "Too few documents for a reliable score"),
+    "events": Column("Events", _C),
+    "event_rate": Column("Event rate", _S),
+    "factor": Column("Factor"),
+    "value": Column("Value"),
+    "points": Column("Points (0-100)", "points"),
+    "weight": Column("Weight", _S),
+    "contribution": Column("Contribution", "points"),
+    # what-if
+    "credit_limit_baseline": Column("Limit, baseline ({cur})", _M),
+    "credit_limit_scenario": Column("Limit, scenario ({cur})", _M),
+    "blocked_value_baseline": Column("Blocked orders, baseline ({cur})", _M),
+    "blocked_value_scenario": Column("Blocked orders, scenario ({cur})", _M),
+    "projected_dso": Column("Projected DSO (days)", _D),
+    "cash_released": Column("Cash released ({cur})", _M),
+    "net_effect_per_year": Column("Net effect per year ({cur})", _M),
+    "discount_cost_per_year": Column("Discount cost per year ({cur})", _M),
+    "blocked_orders_value": Column("Blocked orders ({cur})", _M),
+    "blocked_orders_count": Column("Blocked orders", _C),
+    "over_limit_customers": Column("Customers over limit", _C),
+    "delta_ar": Column("Change in AR ({cur})", _M),
+    "delta_dso": Column("Change in DSO (days)", _D),
+    "levers": Column("Levers", _C),
+    # snapshots, reports, audit
+    "id": Column("Snapshot"),
+    "as_of": Column("As of", "date"),
+    "loaded_at": Column("Loaded at"),
+    "source": Column("Loaded by"),
+    "files": Column("Files"),
+    "file": Column("File"),
+    "row": Column("Row", "number"),
+    "column": Column("Column"),
+    "rule": Column("Rule"),
+    "message": Column("What to do"),
+    "severity": Column("Severity"),
+    "figure": Column("Figure"),
+    "before": Column("Before"),
+    "after": Column("After"),
+    "change": Column("Change"),
+    "time": Column("Time"),
+    "user": Column("User"),
+    "event": Column("Event"),
+    "outcome": Column("Outcome"),
+}
+
+
+def column(name: str) -> Column:
+    """The registry's entry, or a readable heading made from the name (never snake_case on screen)."""
+    return COLUMNS.get(name) or Column(name.replace("_", " ").strip().capitalize() or name)
+
+
+def label(name: str, currency: str) -> str:
+    return column(name).label.replace("{cur}", currency)
+
+
+# Exports hold values a spreadsheet can add up: money to the cent, shares to 4 decimals, no
+# float noise such as 1579081.4700000002 (the binary double of a cent amount, printed in full).
+_ROUND = {"money": 2, "money_doc": 2, "days": 1, "share": 4, "score": 1, "points": 2}
+
+
+def for_export(df: pl.DataFrame, currency: str) -> pl.DataFrame:
+    """df with headings as on screen and values rounded as finance reports them (never changed otherwise)."""
+    exprs = []
+    for name, dtype in df.schema.items():
+        digits = _ROUND.get(column(name).kind)
+        e = pl.col(name)
+        if digits is not None and dtype.is_float():
+            e = e.round(digits)
+        exprs.append(e.alias(label(name, currency)))
+    return df.select(exprs)
+
+
+def bucket_label(name: str) -> str:
+    """An aging bucket as a reader names it: not_due -> "Not due", 1_30 -> "1-30", 181_plus -> "181+" (days past due)."""
+    if name == "not_due":
+        return "Not due"
+    if name.endswith("_plus"):
+        return name.removesuffix("_plus") + "+"
+    return name.replace("_", "-")
