@@ -1,0 +1,64 @@
+"""The workbench store's schema (SQLAlchemy Core). Changes go through a migration in migrations/versions."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# One append-only, hash-chained table (access.md "The audit trail").
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(32), nullable=False),  # ISO 8601 UTC, as hashed
+    sa.Column("user", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("action", sa.String(80), nullable=False),
+    sa.Column("object_type", sa.String(40), nullable=False),
+    sa.Column("object_id", sa.String(200), nullable=False),
+    sa.Column("snapshot_id", sa.String(64)),
+    sa.Column("details", sa.Text, nullable=False),  # canonical JSON object
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+)
+
+notes = sa.Table(
+    "notes",
+    metadata,
+    sa.Column("note_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String(200), nullable=False, index=True),
+    sa.Column("invoice_id", sa.String(200)),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("business_date", sa.Date, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("contact_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String(200), nullable=False, index=True),
+    sa.Column("business_date", sa.Date, nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
+
+# A customer's collector (and later its resubmission date and dunning block), one row per customer.
+customer_settings = sa.Table(
+    "customer_settings",
+    metadata,
+    sa.Column("customer_id", sa.String(200), primary_key=True),
+    sa.Column("collector", sa.String(200)),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
