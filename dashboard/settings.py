@@ -71,6 +71,30 @@ class RiskSettings(BaseModel):
 FACTORS = ("lateness", "trend", "severity", "utilisation", "disputes", "external")
 
 
+ROLE_NAMES = ("viewer", "collector", "credit_analyst", "credit_manager", "admin")
+
+
+class AccessSettings(BaseModel):
+    """Login and roles (the [access] table); used in oidc mode, i.e. when [auth] is configured for st.login."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    roles: dict[str, str] = Field(
+        default_factory=dict,
+        description="Token group -> role (viewer, collector, credit_analyst, credit_manager, admin); a user's highest mapped role applies.",
+    )
+    role_claim: str = Field("groups", description="The ID token claim that lists the user's groups.")
+    four_eyes_above: float | None = Field(None, ge=0, description="Requests above this amount (base currency) need two different approvers; none by default.")
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = sorted({r for r in v.values() if r not in ROLE_NAMES})
+        if bad:
+            raise ValueError(f"unknown role(s) {', '.join(bad)}; the roles are {', '.join(ROLE_NAMES)}")
+        return v
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -84,6 +108,10 @@ class Settings(BaseModel):
     trend_months: int = Field(12, ge=1, le=36, description="Month-ends shown before the as-of date in trends.")
     cost_of_capital: float = Field(0.08, ge=0, le=1, description="Annual cost of capital for what-if financing effects.")
     risk: RiskSettings = Field(default_factory=RiskSettings, description="The risk scorecard ([risk] table).")
+    db_url: str | None = Field(
+        None, description="The workbench store: a SQLAlchemy URL (postgresql+psycopg://...); default SQLite in the data folder. O2C_DB_URL wins."
+    )
+    access: AccessSettings = Field(default_factory=AccessSettings, description="Login roles ([access] table).")
 
     @field_validator("base_currency")
     @classmethod

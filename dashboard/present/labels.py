@@ -123,6 +123,18 @@ COLUMNS: dict[str, Column] = {
     "user": Column("User"),
     "event": Column("Event"),
     "outcome": Column("Outcome"),
+    "seq": Column("No.", "number"),
+    "role": Column("Role"),
+    "object_type": Column("Object type"),
+    "object_id": Column("Object"),
+    "snapshot": Column("Snapshot"),
+    "details": Column("Details"),
+    "channel": Column("Channel"),
+    "note": Column("Note"),
+    "by": Column("By"),
+    "what": Column("What"),
+    "detail": Column("Detail"),
+    "date": Column("Date", "date"),
 }
 
 

@@ -6,7 +6,8 @@ import getpass
 from dataclasses import dataclass
 from typing import Literal, cast
 
-ROLES = ("viewer", "collector", "credit_analyst", "credit_manager", "admin")
+from dashboard.settings import ROLE_NAMES as ROLES  # one list of roles, also validated in settings
+
 Role = Literal["viewer", "collector", "credit_analyst", "credit_manager", "admin"]
 Mode = Literal["local", "oidc"]
 
