@@ -23,13 +23,27 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE if (HERE / "app.py").is_file() else HERE.parent
 
 
+def secrets_file() -> Path | None:
+    """Where the login's [auth] settings are: $O2C_SECRETS, else the data folder's secrets.toml, else
+    Streamlit's own .streamlit/secrets.toml (an installed package has no folder of its own to edit)."""
+    if os.environ.get("O2C_SECRETS"):
+        return Path(os.environ["O2C_SECRETS"]).resolve()
+    data = Path(os.environ.get("O2C_DATA", "data")).resolve()
+    return data / "secrets.toml" if (data / "secrets.toml").is_file() else None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="o2c serve")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="127.0.0.1")
     args = p.parse_args(argv)
     # Streamlit imports pandas on a page's first table (measured: ~1 s of the first visit).
-    import altair  # noqa: F401, E401
+    import altair  # noqa: F401
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+    import plotly.graph_objects  # noqa: F401
+    import polars  # noqa: F401
+    import pyarrow  # noqa: F401
     from streamlit.web import cli as streamlit_cli
 
     from pages import common
@@ -45,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         logging.disable(logging.NOTSET)
     os.chdir(ROOT)  # Streamlit reads .streamlit/config.toml from the working folder
+    secrets = secrets_file()
     print(f"Dashboard on http://localhost:{args.port}  (Ctrl+C stops it)", file=sys.stderr)
     sys.argv = [
         "streamlit",
@@ -59,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         "--browser.gatherUsageStats",
         "false",
     ]
+    if secrets is not None:
+        sys.argv += ["--secrets.files", str(secrets)]
     try:
         return streamlit_cli.main()
     except KeyboardInterrupt:
