@@ -166,3 +166,31 @@ def test_roles_from_token_groups_take_the_highest_mapped():
     assert role_from_groups("ar-team", mapping) == "collector"
     assert role_from_groups(["odd", "unknown"], mapping) is None
     assert role_from_groups(None, mapping) is None
+
+
+def test_timeline_merges_ledger_and_team_events_newest_first(store):
+    import polars as pl
+
+    from dashboard.workbench.timeline import timeline
+
+    docs = pl.DataFrame(
+        {
+            "invoice_id": ["I1", "CN1"],
+            "invoice_date": [dt.date(2026, 9, 1), dt.date(2026, 9, 20)],
+            "due_date": [dt.date(2026, 10, 1), dt.date(2026, 9, 20)],
+            "amount_base": [1000.0, -200.0],
+            "paid_date": [dt.date(2026, 10, 13), None],
+            "days_late": [12, None],
+        }
+    )
+    notes.log_contact(store, COLLECTOR, notes.Context(dt.date(2026, 10, 5)), "C1", "call", "promise", "pays next week")
+    notes.add_note(store, COLLECTOR, notes.Context(dt.date(2026, 10, 20)), "C1", "paid after the call")
+    tl = timeline(store, "C1", docs)
+    assert tl.select("date", "kind", "what", "detail").rows() == [
+        (dt.date(2026, 10, 20), "note", "Note", "paid after the call"),
+        (dt.date(2026, 10, 13), "settled", "Settled I1", "12 days late"),
+        (dt.date(2026, 10, 5), "contact", "Contact", "Call, promise: pays next week"),
+        (dt.date(2026, 9, 20), "credit note", "Credit note CN1", "due 2026-09-20"),
+        (dt.date(2026, 9, 1), "invoice", "Invoice I1", "due 2026-10-01"),
+    ]
+    assert timeline(store, "C1", docs, kinds=("note", "contact"))["kind"].to_list() == ["note", "contact"]

@@ -1,0 +1,45 @@
+"""One timeline per customer: the ledger's events (documents issued, settled) and the workbench's
+(notes, contacts; later promises, letters, cases, decisions), newest first."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dashboard.workbench.notes import workbench_events
+from dashboard.workbench.store import Store
+
+SCHEMA = {"date": pl.Date, "kind": pl.Utf8, "what": pl.Utf8, "amount_base": pl.Float64, "detail": pl.Utf8, "by": pl.Utf8, "at": pl.Utf8}
+KINDS = ("invoice", "credit note", "settled", "note", "contact")
+
+
+def ledger_events(documents: pl.DataFrame) -> pl.DataFrame:
+    """From the customer's documents (queries/customer/documents.sql): each issued, and each settled by T."""
+    credit = pl.col("amount_base") < 0
+    issued = documents.select(
+        date=pl.col("invoice_date"),
+        kind=pl.when(credit).then(pl.lit("credit note")).otherwise(pl.lit("invoice")),
+        what=pl.when(credit).then(pl.lit("Credit note ")).otherwise(pl.lit("Invoice ")) + pl.col("invoice_id"),
+        amount_base=pl.col("amount_base"),
+        detail=pl.format("due {}", pl.col("due_date")),
+    )
+    late = pl.col("days_late")
+    settled = documents.filter(pl.col("paid_date").is_not_null()).select(
+        date=pl.col("paid_date"),
+        kind=pl.lit("settled"),
+        what=pl.lit("Settled ") + pl.col("invoice_id"),
+        amount_base=pl.col("amount_base"),
+        detail=pl.when(late > 0)
+        .then(pl.format("{} days late", late))
+        .when(late < 0)
+        .then(pl.format("{} days early", -late))
+        .otherwise(pl.lit("on the due date")),
+    )
+    return pl.concat([issued, settled]).with_columns(by=pl.lit("ledger"), at=pl.lit("")).select(list(SCHEMA)).cast(SCHEMA)  # type: ignore[arg-type]
+
+
+def timeline(store: Store, customer_id: str, documents: pl.DataFrame, kinds: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Ledger and workbench events of one customer, newest first (kinds: only these, empty = all)."""
+    wb = workbench_events(store, customer_id)
+    team = pl.DataFrame([{k: e.get(k) for k in SCHEMA} for e in wb], schema=SCHEMA)
+    out = pl.concat([team, ledger_events(documents)]).sort(["date", "at"], descending=True)
+    return out.filter(pl.col("kind").is_in(list(kinds))) if kinds else out
