@@ -1,27 +1,38 @@
 """The dashboard's entrypoint: a router, not a page.
 
-Sets the page config, draws the shared sidebar (as-of date and filters,
-kept in session state by key) and runs the selected page.
+Sets the page config, finds out who is acting (local mode, or a sign-in through the company's
+OpenID Connect provider), draws the shared sidebar (as-of date and filters, kept in session state
+by key) and runs the selected page among those the user's role may see.
 """
 
 import streamlit as st
 
-from pages import common
+from pages import common, identity
 
-st.set_page_config(page_title="O2C Credit Cockpit", page_icon=":material/account_balance:", layout="wide")
+st.set_page_config(page_title="O2C Credit Cockpit", page_icon=str(common.PAGES / "favicon.png"), layout="wide")
+
+user = common.user()
+if user is None:  # oidc mode, nobody signed in yet: the sign-in page and nothing else
+    st.navigation([st.Page(identity.login_page, title="Sign in", url_path="signin")]).run()
+    st.stop()
+if user.role is None:  # signed in, but no role mapped: no data at all
+    st.navigation([st.Page(lambda: identity.no_access_page(user), title="No access", url_path="no-access")]).run()
+    st.stop()
 
 engine = common.engine()
 common.sidebar(engine)
+identity.badge(user)
 
-nav = st.navigation(
-    [
-        st.Page(common.PAGES / "overview.py", title="Executive overview", icon=":material/dashboard:", default=True),
-        st.Page(common.PAGES / "aging.py", title="Aging", icon=":material/hourglass_bottom:"),
-        st.Page(common.PAGES / "exposure.py", title="Credit exposure", icon=":material/account_balance_wallet:"),
-        st.Page(common.PAGES / "at_risk.py", title="At-risk customers", icon=":material/warning:"),
-        st.Page(common.PAGES / "customer.py", title="Customer", icon=":material/person_search:"),
-        st.Page(common.PAGES / "whatif.py", title="What-if studio", icon=":material/tune:"),
-        st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"),
-    ]
-)
-nav.run()
+pages = [
+    st.Page(common.PAGES / "overview.py", title="Executive overview", icon=":material/dashboard:", default=True),
+    st.Page(common.PAGES / "aging.py", title="Aging", icon=":material/hourglass_bottom:"),
+    st.Page(common.PAGES / "exposure.py", title="Credit exposure", icon=":material/account_balance_wallet:"),
+    st.Page(common.PAGES / "at_risk.py", title="At-risk customers", icon=":material/warning:"),
+    st.Page(common.PAGES / "customer.py", title="Customer", icon=":material/person_search:"),
+    st.Page(common.PAGES / "whatif.py", title="What-if studio", icon=":material/tune:"),
+]
+if user.has("credit_analyst"):  # loading extracts (access.md); rollbacks are checked again in the core
+    pages.append(st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"))
+if user.has("credit_manager"):
+    pages.append(st.Page(common.PAGES / "audit.py", title="Audit trail", icon=":material/fact_check:"))
+st.navigation(pages).run()

@@ -9,8 +9,10 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.metrics.kpis import Engine, Filters, overview
-from dashboard.settings import SettingsError, load_settings
+from dashboard.settings import Settings, SettingsError, load_settings
 from dashboard.store.snapshots import DataDir, default_data_dir
+from dashboard.workbench.identity import User
+from dashboard.workbench.store import Store, store_url
 
 FILTER_KEYS = ("f_segments", "f_regions", "f_currencies")
 PAGES = Path(__file__).resolve().parent  # page files are named by absolute path: the app runs from a checkout or a wheel
@@ -26,14 +28,19 @@ def _engine(snapshot_id: str) -> Engine:
     return Engine.open(data.get(snapshot_id), load_settings(data.root), in_memory=True)
 
 
-def engine() -> Engine:
-    """The engine of the current snapshot; on first start, creates the demo ledger."""
-    data = data_dir()
+def settings() -> Settings:
+    """The data folder's settings; a file that cannot be used is explained and the run stops."""
     try:
-        load_settings(data.root)
+        return load_settings(data_dir().root)
     except SettingsError as exc:
         st.error(f"The settings file cannot be used:\n\n{exc}", icon=":material/error:")
         st.stop()
+
+
+def engine() -> Engine:
+    """The engine of the current snapshot; on first start, creates the demo ledger."""
+    data = data_dir()
+    settings()
     if data.current_id() is None:
         from dashboard.load.demo import make_demo
 
@@ -123,16 +130,28 @@ def warm() -> None:
     charts.dso_trend(ov.trend).to_dict()
 
 
-def user_name() -> str:
-    """Who is using the dashboard, as far as it knows (a signed-in user, else the server's account)."""
-    from dashboard.store.snapshots import who
+def user() -> User | None:
+    """The acting user (pages/identity.py); None while oidc mode waits for a sign-in."""
+    from pages import identity
 
-    try:
-        if st.user.get("is_logged_in", False):
-            return str(st.user.get("email") or st.user.get("name"))
-    except Exception:  # no auth configured
-        pass
-    return who()
+    return identity.current_user(settings())
+
+
+def user_name() -> str:
+    """Who is acting, for records that take a name (a signed-in user, else the server's account)."""
+    u = user()
+    return u.name if u is not None else "unknown"
+
+
+@st.cache_resource(show_spinner="Opening the workbench store...")
+def _store(url: str) -> Store:
+    return Store(url)
+
+
+def store() -> Store:
+    """The workbench store of this data folder (SQLite there, or the team's PostgreSQL), migrated on first use."""
+    data = data_dir()
+    return _store(store_url(data.root, settings().db_url))
 
 
 @st.cache_data(show_spinner="Comparing the snapshots...", max_entries=8)
