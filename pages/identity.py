@@ -49,7 +49,8 @@ def badge(user: User) -> None:
     """Who is acting, in the sidebar; in local mode, that there is no login."""
     with st.sidebar:
         if user.mode == "local":
-            st.caption(f"Local mode: no login. Acting as {user.name} (administrator); the server listens on this computer only.")
+            st.text(f"Local mode: no login. Acting as {user.name} (administrator); the server listens on this computer only.")
         else:
-            st.caption(f"Signed in as {user.name} ({ROLE_WORDS[user.role] if user.role else 'no role'}).")
+            # st.text, not markdown: a name from the token is shown as it is, never as a link or markup
+            st.text(f"Signed in as {user.name} ({ROLE_WORDS[user.role] if user.role else 'no role'}).")
             st.button("Sign out", icon=":material/logout:", on_click=st.logout, key="logout")

@@ -1,0 +1,150 @@
+"""Signing in for real: the served app against a local OpenID Connect provider (oidc-provider-mock on
+loopback), two users with different roles, what each sees and may do, and signing out."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from dashboard.load.demo import make_demo
+from dashboard.store.snapshots import DataDir
+from tests.fixtures import REPO
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def provider():
+    import oidc_provider_mock
+
+    with oidc_provider_mock.run_server_in_thread() as server:
+        url = f"http://localhost:{server.server_port}"
+        for sub, groups in (("carla@example.com", ["ar-team"]), ("max@example.com", ["credit-leads"]), ("nora@example.com", ["marketing"])):
+            r = httpx.put(f"{url}/users/{quote(sub)}", json={"email": sub, "name": sub.split("@")[0].title(), "groups": groups})
+            assert r.status_code == 204
+        yield url
+
+
+@pytest.fixture(scope="module")
+def app(provider, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
+    root = tmp_path_factory.mktemp("login")
+    data = root / "data"
+    assert make_demo(DataDir(data), invoices=20_000).ok
+    (data / "settings.toml").write_text('[access]\nroles = { "ar-team" = "collector", "credit-leads" = "credit_manager" }\n')
+    port = _port()
+    (data / "secrets.toml").write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
+        'cookie_secret = "a-long-random-secret-for-the-test-only"\n'
+        'client_id = "o2c-cockpit"\nclient_secret = "not-checked-by-the-mock"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
+    )
+    env = os.environ | {"O2C_DATA": str(data)}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://localhost:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError("the dashboard did not start: " + proc.stderr.read().decode()[-2000:]) from None
+                assert time.time() < deadline, "the dashboard did not answer within 90 s"
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        yield context.new_page()
+        browser.close()
+
+
+def sign_in(page, app: str, who: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(app)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_placeholder("sub").fill(who)  # the provider's own sign-in form
+    page.get_by_role("button", name="Authorize").click()
+    expect(page.get_by_text(f"Signed in as {who}")).to_be_visible(timeout=30_000)
+
+
+def nav_labels(page) -> list[str]:
+    # each link reads "<icon name>\n\n<title>": the title is its last line
+    return [t.strip().splitlines()[-1] for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
+
+
+def test_a_collector_and_a_credit_manager_see_what_their_roles_allow(page, app):
+    from playwright.sync_api import expect
+
+    page.goto(app)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Executive overview")).to_have_count(0)  # nothing before signing in
+
+    sign_in(page, app, "carla@example.com")
+    expect(page.get_by_text("Signed in as carla@example.com (collector)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Executive overview")).to_be_visible(timeout=30_000)
+    labels = nav_labels(page)
+    assert "Executive overview" in labels and "Customer" in labels
+    assert "Data" not in labels and "Audit trail" not in labels  # loading needs a credit analyst, the audit trail a manager
+    page.screenshot(path=str(REPO / "screenshots" / "login-collector.png"))
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+    if page.get_by_role("button", name="End session").count():  # the provider's end-session step
+        page.get_by_role("button", name="End session").click()
+    page.goto(app)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+
+    sign_in(page, app, "max@example.com")
+    expect(page.get_by_text("Signed in as max@example.com (credit manager)")).to_be_visible()
+    labels = nav_labels(page)
+    assert "Data" in labels and "Audit trail" in labels
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Audit trail").click()
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible(timeout=30_000)
+    page.screenshot(path=str(REPO / "screenshots" / "login-manager-audit.png"))
+
+
+def test_a_user_without_a_role_sees_no_data(page, app):
+    from playwright.sync_api import expect
+
+    sign_in_page = page
+    sign_in_page.goto(app)
+    sign_in_page.get_by_role("button", name="Sign in").click()
+    sign_in_page.get_by_placeholder("sub").fill("nora@example.com")
+    sign_in_page.get_by_role("button", name="Authorize").click()
+    expect(page.get_by_role("heading", name="No access")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("nora@example.com")).to_be_visible()
+    expect(page.get_by_text("AR total")).to_have_count(0)
+    assert "Executive overview" not in nav_labels(page)
