@@ -35,4 +35,7 @@ if user.has("credit_analyst"):  # loading extracts (access.md); rollbacks are ch
     pages.append(st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"))
 if user.has("credit_manager"):
     pages.append(st.Page(common.PAGES / "audit.py", title="Audit trail", icon=":material/fact_check:"))
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except Exception as exc:  # st.stop / st.rerun / switch_page are BaseExceptions and pass through
+    common.page_failed(exc)

@@ -199,3 +199,18 @@ def picked_point(event, selection: str, field: str):
     """The `field` of the mark a user clicked in an st.altair_chart(on_select="rerun") point selection, if any."""
     points = (getattr(event, "selection", None) or {}).get(selection) or []
     return points[0].get(field) if points else None
+
+
+def page_failed(exc: Exception) -> None:
+    """A page raised: the visitor sees a short message with an error id, the server log the traceback
+    (never source lines or server paths in the browser; .streamlit/config.toml hides Streamlit's own too)."""
+    import logging
+    import secrets
+
+    error_id = secrets.token_hex(4).upper()
+    logging.getLogger("o2c").error("page error %s", error_id, exc_info=exc)
+    st.error(
+        f"Something went wrong on this page (error id {error_id}). The details are in the server's log. "
+        "Try another date or page; if it happens again, give your administrator the error id.",
+        icon=":material/error:",
+    )
