@@ -8,7 +8,9 @@ import streamlit as st
 from dashboard.present import charts
 from dashboard.present.exports import to_csv
 from dashboard.present.formatting import count, days, money, pct, signed_days, signed_money
+from dashboard.whatif import export
 from dashboard.whatif import model as S
+from dashboard.whatif import saved as store
 from pages import common
 
 eng = common.engine()
@@ -238,7 +240,7 @@ st.subheader("Scenarios")
 
 def load_into_widgets(name: str) -> None:
     """Callback: put a saved scenario's first lever of each kind into the sliders."""
-    path = S.list_scenarios(data_root).get(name)
+    path = store.list_scenarios(data_root).get(name)
     if not path:
         return
     saved = S.load_scenario(path)
@@ -263,33 +265,33 @@ def load_into_widgets(name: str) -> None:
         elif lv.kind == "limits" and lv.pct is not None:
             state["wi_lim_pct"] = int(round(lv.pct * 100))
         for k in SEL:
-            v = S._as_list(getattr(lv, k))
+            v = S.as_list(getattr(lv, k))
             state[f"{p}_{k}"] = ", ".join(v) if k == "customer_ids" else v
 
 
-saved = S.list_scenarios(data_root)
+saved = store.list_scenarios(data_root)
 a, b2, c, d = st.columns([2, 1, 2, 1])
 a.text_input("Scenario name", key="wi_name")
 if b2.button("Save", icon=":material/save:", key="wi_save", width="stretch"):
-    path = S.save_scenario(data_root, sc)
+    path = store.save_scenario(data_root, sc)
     st.toast(f"Saved '{sc.name}'")
-    saved = S.list_scenarios(data_root)
+    saved = store.list_scenarios(data_root)
 pick = c.selectbox("Saved scenarios", list(saved) or ["(none saved yet)"], key="wi_pick")
 with d:
     st.button("Load", key="wi_load", on_click=load_into_widgets, args=(pick,), disabled=not saved, width="stretch")
 e1, e2, e3, e4 = st.columns(4)
 if e1.button("Duplicate", key="wi_dup", disabled=not saved, icon=":material/content_copy:", width="stretch"):
     src = S.load_scenario(saved[pick])
-    S.save_scenario(data_root, src.model_copy(update={"name": f"{src.name} (copy)"}))
+    store.save_scenario(data_root, src.model_copy(update={"name": f"{src.name} (copy)"}))
     st.rerun()
 if e2.button("Delete", key="wi_del", disabled=not saved, icon=":material/delete:", width="stretch"):
-    S.delete_scenario(data_root, pick)
+    store.delete_scenario(data_root, pick)
     st.rerun()
 # Exports are built when clicked (on their own thread), not on every move of a slider.
 e3.download_button(
     "Export JSON",
-    lambda: json.dumps(S.export_record(eng, sc, res), indent=2, default=str),
-    f"{S._slug(sc.name)}.json",
+    lambda: json.dumps(export.export_record(eng, sc, res), indent=2, default=str),
+    export.file_name(sc.name, "json"),
     "application/json",
     key="wi_json",
     width="stretch",
@@ -297,8 +299,8 @@ e3.download_button(
 )
 e4.download_button(
     "Export Excel",
-    lambda: S.export_excel(S.export_record(eng, sc, res), res),
-    f"{S._slug(sc.name)}.xlsx",
+    lambda: export.export_excel(export.export_record(eng, sc, res), res),
+    export.file_name(sc.name, "xlsx"),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="wi_xlsx",
     width="stretch",
