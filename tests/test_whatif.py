@@ -4,12 +4,12 @@ import datetime as dt
 import json
 
 import pytest
-from tests.fixtures import write_csvs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.cli import main
 from dashboard.whatif import model as S
+from tests.fixtures import write_csvs
 
 T = dt.date(2026, 3, 31)
 # Window P = 90: 2026-01-01 .. 2026-03-31.
@@ -134,6 +134,10 @@ def test_cli_whatif_json_and_invalid_files(tmp_path, capsys):
     ):
         assert key in out
     assert out["projected_dso"] == 62.5 and len(out["data_sha256"]) == 64
+    # the risk score's class (C1 and C2 are A, see MASTER_CLASSES below): terms +10 days -> (20 + 50) * 10
+    f.write_text(json.dumps({"levers": [{"kind": "terms", "days": 10, "computed_risk_class": "A"}]}))
+    assert main(["whatif", "--scenario", str(f), "--json", "--data", data, "--as-of", "2026-03-31"]) == 0
+    assert json.loads(capsys.readouterr().out)["delta_ar"] == 700.0
     for bad, words in [
         ({"levers": [{"kind": "limits", "pct": 1.5}]}, "lever 1 (limits): 'pct'"),
         ({"levers": [{"kind": "terms", "days": 5}, {"kind": "discount", "rate": 0.02, "uptake": 0.3}]}, "lever 2 (discount): 'within_days'"),
@@ -164,3 +168,59 @@ def test_a_zero_scenario_changes_nothing(eng, levers, seg, days_back):
     assert "-0.0" not in json.dumps(s), "a change of nothing is 0.0, never -0.0"
     assert s["projected_dso"] == s["baseline"]["dso_standard"]
     assert {k: v for k, v in s["scenario"].items() if k != "dso_standard"} == {k: v for k, v in s["baseline"].items() if k != "dso_standard"}
+
+
+# The same ledger with the master's risk classes; the risk score (risk.md, default weights and scales) by hand at T:
+#  C1: lateness (10 * 900 + 0 * 900) / 1800 = 5 days -> 8.33 points; severity 0; utilisation 1400 / 1000 = 1.4 -> 100;
+#      disputes 0; trend and external unknown: (0.30 * 8.33 + 0.10 * 100) / 0.80 = 15.6 -> A
+#  C2: lateness 13 days past due on B1 -> 21.67 points; severity 0; disputes 0; no limit: 0.30 * 21.67 / 0.70 = 9.3 -> A
+#  C3: lateness 90 -> 100; severity 400 / 400 -> 100; utilisation 550 / 500 -> 85.7: (30 + 15 + 8.57) / 0.80 = 67.0 -> D
+#  C4: lateness 20 -> 33.3 only: 33.3 -> B
+MASTER_CLASSES = LEDGER | {
+    "customers": """
+customer_id,segment,region,credit_limit,risk_class
+C1,SMB,EMEA,1000,D
+C2,Enterprise,EMEA,,
+C3,SMB,APAC,500,A
+C4,Enterprise,APAC,,
+"""
+}
+
+
+def test_risk_class_selects_by_the_master_and_computed_risk_class_by_the_score(ledger):
+    b = S.baseline(ledger(MASTER_CLASSES), T)
+    assert b.computed_classes().tolist() == ["A", "A", "D", "B"]
+
+    def limits_to_2000(**sel):
+        return S.run(b, S.parse_scenario({"levers": [{"kind": "limits", "value": 2000, **sel}]})).summary["scenario"]
+
+    # master class D is C1: its limit 2000 releases O1 and O2 (headroom 1100); C3's O3 stays blocked, C3 over
+    assert limits_to_2000(risk_class="D") == {"dso_standard": 82.86, "blocked_orders_value": 150.0, "blocked_orders_count": 1, "over_limit_customers": 1}
+    # computed class D is C3: O3 released (headroom 1600); C1's O1 and O2 stay blocked, C1 over (1400 > 1000)
+    assert limits_to_2000(computed_risk_class="D") == {
+        "dso_standard": 82.86,
+        "blocked_orders_value": 500.0,
+        "blocked_orders_count": 2,
+        "over_limit_customers": 1,
+    }
+    # computed class A is C1 and C2 (C2 has no limit and keeps none); the master has no A customer with sales:
+    # terms +10 days: computed A -> (20 + 50) * 10 = +700; master A (C3, no sales in the window) -> 0
+    terms = {"kind": "terms", "days": 10}
+    assert S.run(b, S.parse_scenario({"levers": [terms | {"computed_risk_class": "A"}]})).summary["delta_ar"] == 700.0
+    assert S.run(b, S.parse_scenario({"levers": [terms | {"risk_class": "A"}]})).summary["delta_ar"] == 0.0
+    # both selections together: master D and computed A is C1 alone: +200
+    assert S.run(b, S.parse_scenario({"levers": [terms | {"risk_class": "D", "computed_risk_class": ["A", "B"]}]})).summary["delta_ar"] == 200.0
+
+
+def test_computed_classes_are_only_scored_when_a_lever_asks_for_them(eng):
+    b = S.baseline(eng, T)
+    S.run(b, S.parse_scenario({"levers": [{"kind": "terms", "days": 5, "risk_class": "A"}]}))
+    assert not b.scored  # the CLI and the bench do not pay for the scorecard
+    S.run(b, S.parse_scenario({"levers": [{"kind": "terms", "days": 5, "computed_risk_class": "A"}]}))
+    assert b.scored
+
+
+def test_computed_risk_class_must_be_a_score_class():
+    with pytest.raises(S.ScenarioError) as exc:
+        S.parse_scenario({"levers": [{"kind": "terms", "days": 5, "computed_risk_class": ["A", "F"]}]})
+    assert exc.value.details == ["lever 1 (terms): 'computed_risk_class' must be among A, B, C, D, E (the risk score's classes), not 'F' (got ['A', 'F'])"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Annotated, Literal, TypedDict
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dashboard.metrics.kpis import Engine, r2
 from dashboard.metrics.limits import over_limit_np
@@ -34,6 +35,7 @@ from dashboard.store import sql as queries
 
 __all__ = [
     "ALLOWED",
+    "COMPUTED_CLASSES",
     "SELECTION_FIELDS",
     "Baseline",
     "CollectionsLever",
@@ -54,8 +56,11 @@ __all__ = [
 ]
 
 OneOrMany = str | list[str] | None
-# The selection fields of a lever. `risk_class` is the customer master's class (README decisions).
-SELECTION_FIELDS = ("segment", "region", "risk_class", "customer_ids")
+# The computed risk classes of risk.md (dashboard/risk/scorecard.py CLASSES); a lever may select by them.
+COMPUTED_CLASSES = ("A", "B", "C", "D", "E")
+# The selection fields of a lever, in the order they are described. `risk_class` is the customer
+# master's class (whatif.md, README decisions); `computed_risk_class` is the scorecard's class at T.
+SELECTION_FIELDS = ("segment", "region", "risk_class", "computed_risk_class", "customer_ids")
 
 
 def as_list(v: OneOrMany) -> list[str]:
@@ -68,7 +73,16 @@ class _Lever(BaseModel):
     segment: OneOrMany = None
     region: OneOrMany = None
     risk_class: OneOrMany = Field(None, description="the customer master's risk_class")
+    computed_risk_class: OneOrMany = Field(None, description="the risk score's class A-E at the as-of date (risk.md)")
     customer_ids: OneOrMany = None
+
+    @field_validator("computed_risk_class")
+    @classmethod
+    def _known_classes(cls, v: OneOrMany) -> OneOrMany:
+        bad = [x for x in as_list(v) if x not in COMPUTED_CLASSES]
+        if bad:
+            raise ValueError(f"must be among {', '.join(COMPUTED_CLASSES)} (the risk score's classes), not {', '.join(map(repr, bad))}")
+        return v
 
     def selection_words(self) -> str:
         """The selection in words, as the JSON's `discounts[].lever` says it."""
@@ -132,7 +146,7 @@ ALLOWED = {
     "discount": "rate (0 to <1), within_days (>= 0), uptake (0 to 1)",
     "limits": "pct (-1 to 1) or value (>= 0)",
 }
-_SELECT_WORDS = "segment, region, risk_class, customer_ids to select customers"
+_SELECT_WORDS = "segment, region, risk_class (the customer master's), computed_risk_class (the risk score's, A-E), customer_ids to select customers"
 
 
 def parse_scenario(raw: dict | str | bytes) -> Scenario:
@@ -156,7 +170,7 @@ def _error_words(err, data) -> str:
         where = f"lever {loc[1] + 1}" + (f" ({kind})" if kind else "")
         loc = [p for p in loc[2:] if p not in ALLOWED]
     name = ".".join(str(p) for p in loc) if loc else None
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
         msg = f"'kind' must be one of {', '.join(ALLOWED)}"
     elif err["type"] == "extra_forbidden":
@@ -208,6 +222,22 @@ class Baseline:
     segment_code: np.ndarray
     segment_names: list[str]
     masks: dict = field(default_factory=dict)  # selection -> boolean mask, filled as levers are used
+    # the risk score's class per customer (risk.md), computed on first use: a scenario without a
+    # computed-class selection (the CLI, the bench) does not pay for the scorecard
+    computed_class_source: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+    _lazy: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def scored(self) -> bool:
+        """Whether the computed classes have been scored yet (they are, on the first lever that selects by them)."""
+        return "computed_class" in self._lazy
+
+    def computed_classes(self) -> np.ndarray:
+        """The computed risk class (A-E, '' = no score) of each customer at T, in customer_key order."""
+        if "computed_class" not in self._lazy:
+            src = self.computed_class_source
+            self._lazy["computed_class"] = src() if src is not None else np.full(self.customers.height, "", dtype=object)
+        return self._lazy["computed_class"]
 
 
 def baseline(engine: Engine, t: dt.date | None = None) -> Baseline:
@@ -245,7 +275,18 @@ def baseline(engine: Engine, t: dt.date | None = None) -> Baseline:
         order_running=running,
         segment_code=seg_code,
         segment_names=list(seg_names),
+        computed_class_source=lambda: _computed_classes(engine, t, n),
     )
+
+
+def _computed_classes(engine: Engine, t: dt.date, n: int) -> np.ndarray:
+    """risk.scores()' class of every customer at T (the class the rest of the app shows)."""
+    from dashboard.risk.scorecard import scores
+
+    s = scores(engine, t).select("customer_key", "risk_class")
+    out = np.full(n, "", dtype=object)
+    out[s["customer_key"].to_numpy()] = s["risk_class"].fill_null("").to_numpy()
+    return out
 
 
 def _mask(b: Baseline, lever: _Lever) -> np.ndarray:
@@ -261,6 +302,8 @@ def _select(b: Baseline, lever: _Lever) -> np.ndarray:
         values = as_list(getattr(lever, key))
         if values:
             m &= b.customers[col].is_in(values).fill_null(False).to_numpy()
+    if classes := as_list(lever.computed_risk_class):
+        m &= np.isin(b.computed_classes(), classes)
     return m
 
 
