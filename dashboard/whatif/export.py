@@ -1,6 +1,7 @@
 """What-if exports: the JSON record of a decision and its Excel workbook, and their file names.
 
-The JSON keeps whatif.md's keys.
+The JSON keeps whatif.md's keys; the workbook is for people: headings in words, money with
+thousands separators and negatives in brackets, the currency in the heading.
 """
 
 from __future__ import annotations
@@ -54,63 +55,112 @@ def file_name(scenario_name: str, ext: str) -> str:
     return f"{slug(scenario_name)}.{ext}"
 
 
-def export_excel(record: ExportRecord, res: Result) -> bytes:
-    import polars as pl
+def comparison_file_name() -> str:
+    return "scenario_comparison.csv"
+
+
+def comparison_csv(rows: list, currency: str) -> bytes:
+    """The comparison of saved scenarios as CSV, headings in words."""
+    from dashboard.present.exports import to_csv
+    from dashboard.whatif.tables import COMPARISON_COLUMNS, comparison_frame, in_words
+
+    return to_csv(in_words(comparison_frame(rows), COMPARISON_COLUMNS, currency))
+
+
+MONEY_FORMAT = "#,##0.00;(#,##0.00);0.00"
+FORMATS = {"money": MONEY_FORMAT, "days": "0.00", "signed_days": "+0.00;-0.00;0.00", "count": "#,##0", "text": "@"}
+
+
+def export_excel(record: ExportRecord, res: Result, currency: str = "USD") -> bytes:
+    """A workbook of three sheets: Summary (provenance, figures, levers), By segment, Status changes."""
     import xlsxwriter
 
     from dashboard.present.exports import defuse
+    from dashboard.whatif.model import Scenario
+    from dashboard.whatif.tables import CHANGES_COLUMNS, SEGMENT_COLUMNS, changes_frame, lever_in_words, percent, segment_frame
 
+    r = record["results"]
+    sc = Scenario.model_validate(record["scenario"])
     buf = io.BytesIO()
     with xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False}) as wb:
-        ws = wb.add_worksheet("summary")
-        rows = [
-            ("scenario", record["scenario"].get("name", "")),
-            ("snapshot", record["snapshot"]),
-            ("snapshot as of", record["snapshot_as_of"]),
-            ("data sha256", record["data_sha256"]),
-            ("exported at", record["exported_at"]),
-            ("as of", record["results"]["as_of"]),
+        fmt = {k: wb.add_format({"num_format": v}) for k, v in FORMATS.items()}
+        pct_fmt = wb.add_format({"num_format": "0.0%"})
+        bold = wb.add_format({"bold": True})
+        head = wb.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
+
+        ws = wb.add_worksheet("Summary")
+        row = 0
+        for label, text in (
+            ("Scenario", sc.name),
+            ("As-of date", r["as_of"]),
+            ("Snapshot", record["snapshot"]),
+            ("Snapshot as of", record["snapshot_as_of"]),
+            ("Data (SHA-256 of the source files)", record["data_sha256"]),
+            ("Exported at (UTC)", record["exported_at"]),
+        ):
+            ws.write_string(row, 0, label, bold)
+            ws.write_string(row, 1, str(text))
+            row += 1
+        ws.write_string(row, 0, "Cost of capital (per year)", bold)
+        ws.write_number(row, 1, r["cost_of_capital"], pct_fmt)
+        row += 2
+        for j, h in enumerate(("Figure", "Baseline", "Scenario")):
+            ws.write_string(row, j, h, head)
+        row += 1
+        b, s = r["baseline"], r["scenario"]
+        figures: list[tuple[str, float | None, float | None, str]] = [
+            ("DSO, standard (days)", b["dso_standard"], s["dso_standard"], "days"),
+            (f"Blocked orders ({currency})", b["blocked_orders_value"], s["blocked_orders_value"], "money"),
+            ("Blocked orders (count)", b["blocked_orders_count"], s["blocked_orders_count"], "count"),
+            ("Customers over limit", b["over_limit_customers"], s["over_limit_customers"], "count"),
+            (f"Exposure ({currency})", r["exposure_total"], r["exposure_total"], "money"),
+            (f"Exposure released to ship ({currency})", None, r["exposure_releasable"], "money"),
+            (f"Change in AR ({currency})", None, r["delta_ar"], "money"),
+            ("Projected DSO (days)", None, r["projected_dso"], "days"),
+            (f"Cash released ({currency})", None, r["cash_released"], "money"),
+            (f"Financing effect per year ({currency})", None, r["financing_effect_per_year"], "money"),
+            (f"Discount cost per year ({currency})", None, r["discount_cost_per_year"], "money"),
+            (f"Net effect per year ({currency})", None, r["net_effect_per_year"], "money"),
         ]
-        r: dict[str, Any] = dict(record["results"])
-        for k in ("dso_standard", "blocked_orders_value", "blocked_orders_count", "over_limit_customers"):
-            rows.append((f"{k} (baseline)", r["baseline"][k]))
-            rows.append((f"{k} (scenario)", r["scenario"][k]))
-        for k in ("delta_ar", "cash_released", "discount_cost_per_year", "financing_effect_per_year", "net_effect_per_year", "cost_of_capital"):
-            rows.append((k, r[k]))
-        for i, lv in enumerate(record["scenario"].get("levers", []), 1):
-            rows.append((f"lever {i}", json.dumps(lv)))
-        for i, (k, v) in enumerate(rows):
-            ws.write_string(i, 0, str(k))
-            if isinstance(v, (int, float)) and v is not None:
-                ws.write_number(i, 1, v)
-            else:
-                ws.write_string(i, 1, "" if v is None else str(v))
-        ws.set_column(0, 0, 34)
-        ws.set_column(1, 1, 70)
-        seg = pl.DataFrame(
-            [
-                {
-                    "segment": x["segment"],
-                    "delta_ar": x["delta_ar"],
-                    "delta_dso": x["delta_dso"],
-                    "cash_released": x["cash_released"],
-                    "discount_cost_per_year": x["discount_cost_per_year"],
-                    "blocked_value_baseline": x["blocked_orders_value"]["baseline"],
-                    "blocked_value_scenario": x["blocked_orders_value"]["scenario"],
-                }
-                for x in r["by_segment"]
-            ]
-        )
-        for name, df in (("by_segment", seg), ("status_changes", res.changes)):
+        for label, v0, v1, kind in figures:
+            ws.write_string(row, 0, label)
+            for j, v in ((1, v0), (2, v1)):
+                if v is not None:
+                    ws.write_number(row, j, v, fmt[kind])
+            row += 1
+        row += 1
+        ws.write_string(row, 0, "Levers", head)
+        row += 1
+        for i, lv in enumerate(sc.levers, 1):
+            ws.write_string(row, 0, f"Lever {i}")
+            ws.write_string(row, 1, lever_in_words(lv, currency))
+            row += 1
+        if not sc.levers:
+            ws.write_string(row, 0, "none: the scenario is the baseline")
+            row += 1
+        for d in r["discounts"]:
+            ann = "n/a (terms not longer than the discount period)" if d["annualised_rate"] is None else percent(round(d["annualised_rate"], 4))
+            ws.write_string(row, 0, "Discount, annualised cost")
+            ws.write_string(row, 1, f"{percent(d['rate'])} within {d['within_days']} days for {d['lever']}: {ann}")
+            row += 1
+        ws.set_column(0, 0, 42)
+        ws.set_column(1, 2, 22)
+
+        for name, df, columns in (
+            ("By segment", segment_frame(r), SEGMENT_COLUMNS),
+            ("Status changes", changes_frame(res), CHANGES_COLUMNS),
+        ):
             sheet = wb.add_worksheet(name)
             df = defuse(df)
-            for j, col in enumerate(df.columns):
-                sheet.write_string(0, j, col)
-                for i, v in enumerate(df[col].to_list(), 1):
+            for j, col in enumerate(columns):
+                sheet.write_string(0, j, col.words(currency), head)
+                sheet.set_column(j, j, 16 if col.kind != "text" else 20)
+                for i, v in enumerate(df[col.key].to_list(), 1):
                     if v is None:
                         continue
                     if isinstance(v, (int, float)):
-                        sheet.write_number(i, j, v)
+                        sheet.write_number(i, j, v, fmt[col.kind])
                     else:
                         sheet.write_string(i, j, str(v))
+            sheet.freeze_panes(1, 0)
     return buf.getvalue()

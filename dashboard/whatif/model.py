@@ -31,20 +31,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dashboard.metrics.kpis import Engine, r2
 from dashboard.metrics.limits import over_limit_np
+from dashboard.risk.scorecard import CLASSES
 from dashboard.store import sql as queries
 
 __all__ = [
     "ALLOWED",
     "COMPUTED_CLASSES",
     "SELECTION_FIELDS",
+    "LEVER_MODELS",
+    "AnyLever",
     "Baseline",
     "CollectionsLever",
+    "DiscountRow",
     "DiscountLever",
     "Lever",
     "LimitsLever",
+    "OneOrMany",
     "Result",
     "Scenario",
     "ScenarioError",
+    "SegmentRow",
+    "Side",
     "Summary",
     "TermsLever",
     "as_list",
@@ -56,8 +63,8 @@ __all__ = [
 ]
 
 OneOrMany = str | list[str] | None
-# The computed risk classes of risk.md (dashboard/risk/scorecard.py CLASSES); a lever may select by them.
-COMPUTED_CLASSES = ("A", "B", "C", "D", "E")
+# The computed risk classes of risk.md (A-E); a lever may select by them.
+COMPUTED_CLASSES = CLASSES
 # The selection fields of a lever, in the order they are described. `risk_class` is the customer
 # master's class (whatif.md, README decisions); `computed_risk_class` is the scorecard's class at T.
 SELECTION_FIELDS = ("segment", "region", "risk_class", "computed_risk_class", "customer_ids")
