@@ -1,4 +1,4 @@
-"""The what-if studio's core: widgets <-> scenario, tables in words, exports.
+"""The what-if studio's core: widgets <-> scenario, tables in words, exports, the DSO bridge chart.
 
 Numbers are those of the hand-worked ledger of test_whatif.py (LEDGER), worked out below from whatif.md.
 """
@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from dashboard.present import charts
 from dashboard.whatif import export, saved, tables
 from dashboard.whatif import model as S
 from dashboard.whatif import widgets as W
@@ -360,3 +361,18 @@ def test_excel_export_in_words_and_json_with_the_spec_keys(base):
     assert changes.columns[:6] == ["Customer", "Name", "Segment", "Region", "Risk class (customer master)", "Status change"]
     assert changes["Status change"].to_list() == ["back within limit"]
     assert not [c for c in seg.columns + changes.columns if "_" in c]
+
+
+# ----------------------------------------------------------------------------- the DSO bridge
+
+
+def test_dso_bridge_bars_stand_on_zero():
+    # baseline 47 days; terms +2, collections -3, discount -1.5 -> 44.5
+    fig = charts.dso_bridge(47.0, [("terms", 2.0), ("collections", -3.0), ("discount", -1.5)])
+    wf = fig.data[0]
+    assert list(wf.x) == ["Baseline DSO", "Terms", "Collections", "Discount", "Scenario DSO"]
+    assert list(wf.measure) == ["absolute", "relative", "relative", "relative", "total"]
+    assert list(wf.y)[:4] == [47.0, 2.0, -3.0, -1.5]
+    assert list(wf.text) == ["47.0", "+2.0", "-3.0", "-1.5", "44.5"]
+    lo, hi = fig.layout.yaxis.range
+    assert lo == 0 and 49 <= hi <= 60  # the highest level is 49 (47 + 2): the axis starts at 0 and ends a little above
