@@ -10,7 +10,7 @@ import json
 import streamlit as st
 
 from dashboard.present import charts
-from dashboard.present.formatting import count, days, money, pct, signed_days, signed_money
+from dashboard.present.formatting import count, days, money, signed_days, signed_money
 from dashboard.whatif import export, saved, tables
 from dashboard.whatif import model as S
 from dashboard.whatif import widgets as W
@@ -182,12 +182,8 @@ def column_config(columns: tuple[tables.Column, ...]) -> dict:
 
 left, right = st.columns([1, 1])
 left.dataframe(tables.side_by_side(r, cur), hide_index=True, placeholder="–", width="stretch")
-for d in r["discounts"]:
-    ann = "n/a (terms not longer than the discount period)" if d["annualised_rate"] is None else pct(d["annualised_rate"])
-    left.caption(
-        f"Discount of {tables.percent(d['rate'])} within {d['within_days']} days for {d['lever']}: annualised cost {ann} "
-        f"against sales-weighted terms of {days(d['terms_days'])}."
-    )
+for line in tables.discount_lines(sc, r):
+    left.caption(line)
 right.plotly_chart(charts.dso_bridge(b["dso_standard"], res.bridge), width="stretch", key="bridge")
 
 st.subheader("By segment")

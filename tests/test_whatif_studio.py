@@ -290,6 +290,17 @@ def test_comparison_of_saved_scenarios(base, tmp_path):
     assert export.comparison_file_name() == "scenario_comparison.csv"
 
 
+def test_discounts_annualised_in_words(base):
+    sc = S.parse_scenario(WIDE | {"levers": WIDE["levers"] + [{"kind": "discount", "rate": 0.02, "within_days": 10, "uptake": 0.5, "risk_class": "D"}]})
+    # WIDE's discount for everybody: terms (120 x 20 + 135 x 50) / 70 = 130.71; 0.07 / 0.93 x 365 / (130.71 - 120) = 256.42 %.
+    # The second selects the master's class D: nobody on LEDGER has one, so no terms and no rate.
+    assert tables.discount_lines(sc, S.run(base, sc).summary) == [
+        "Discount of 7% within 120 days for all customers: annualised cost 256.42% against sales-weighted terms of 130.7 days.",
+        "Discount of 2% within 10 days for risk class (customer master) D: annualised cost n/a (no sales in the selection) "
+        "against sales-weighted terms of n/a.",
+    ]
+
+
 def test_levers_and_selections_in_words():
     lv = S.parse_scenario(
         {"levers": [{"kind": "limits", "pct": -0.2, "risk_class": ["D", "E"], "computed_risk_class": "E"}, {"kind": "collections", "reduction": 0.333}]}

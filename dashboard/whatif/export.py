@@ -77,7 +77,7 @@ def export_excel(record: ExportRecord, res: Result, currency: str = "USD") -> by
 
     from dashboard.present.exports import defuse
     from dashboard.whatif.model import Scenario
-    from dashboard.whatif.tables import CHANGES_COLUMNS, SEGMENT_COLUMNS, changes_frame, lever_in_words, percent, segment_frame
+    from dashboard.whatif.tables import CHANGES_COLUMNS, SEGMENT_COLUMNS, changes_frame, discount_lines, lever_in_words, segment_frame
 
     r = record["results"]
     sc = Scenario.model_validate(record["scenario"])
@@ -138,10 +138,9 @@ def export_excel(record: ExportRecord, res: Result, currency: str = "USD") -> by
         if not sc.levers:
             ws.write_string(row, 0, "none: the scenario is the baseline")
             row += 1
-        for d in r["discounts"]:
-            ann = "n/a (terms not longer than the discount period)" if d["annualised_rate"] is None else percent(round(d["annualised_rate"], 4))
+        for line in discount_lines(sc, r):
             ws.write_string(row, 0, "Discount, annualised cost")
-            ws.write_string(row, 1, f"{percent(d['rate'])} within {d['within_days']} days for {d['lever']}: {ann}")
+            ws.write_string(row, 1, line)
             row += 1
         ws.set_column(0, 0, 42)
         ws.set_column(1, 2, 22)

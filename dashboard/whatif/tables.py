@@ -215,3 +215,21 @@ def lever_in_words(lever: AnyLever, currency: str) -> str:
     else:
         what = f"Credit limits set to {money(lever.value, currency)}"
     return f"{what}, for {selection_in_words({k: getattr(lever, k) for k in SELECTION_FIELDS})}"
+
+
+def discount_lines(sc: Scenario, s: Summary) -> list[str]:
+    """Each discount lever's annualised cost d / (1 - d) * 365 / (terms - K), in words (whatif.md asks to show it beside)."""
+    levers = [lv for lv in sc.levers if isinstance(lv, DiscountLever)]  # summary["discounts"] follows them in order
+    out = []
+    for lv, d in zip(levers, s["discounts"]):
+        if d["terms_days"] is None:
+            ann = "n/a (no sales in the selection)"
+        elif d["annualised_rate"] is None:
+            ann = "n/a (terms not longer than the discount period)"
+        else:
+            ann = percent(round(d["annualised_rate"], 4))
+        who = selection_in_words({k: getattr(lv, k) for k in SELECTION_FIELDS})
+        out.append(
+            f"Discount of {percent(d['rate'])} within {d['within_days']} days for {who}: annualised cost {ann} against sales-weighted terms of {days(d['terms_days'])}."
+        )
+    return out
