@@ -65,6 +65,24 @@ SCENARIO = {
 #  Limits compound in order: C1 1000 * 1.5 = 1500, then set to 2000 (headroom 1100: nothing blocked);
 #  C3 500 * 1.5 = 750 (headroom 350: O3 released). Nobody over limit.
 
+# A scenario whatif.md allows that the studio's sliders cannot show (rate 7 % > 5 %, 120 days, terms +90 > 60), with a
+# second limits lever. By hand on LEDGER (C1: 20/day, terms 30, late 10, dtp 40; C2: 50/day, terms 45, late 20, dtp 65):
+#  C1: terms 120, dtp1 130; discount: 0.3 * min(120, 130) + 0.7 * 130 = 127 -> delta AR 20 * (127 - 40) = +1740
+#  C2: terms 135, dtp1 155; 0.3 * 120 + 0.7 * 155 = 144.5 -> 50 * (144.5 - 65) = +3975
+#  delta_ar 5715; projected DSO 82.857 + 5715 / 70 = 164.5; discount cost 0.07 * 0.3 * 70 * 365 = 536.55;
+#  financing -5715 * 0.08 = -457.2; net -993.75.
+#  Limits -100 %: C1 0, C3 0; then C1 set to 5000: C1's orders released (headroom 4100), C1 back within limit;
+#  C3 (limit 0) keeps O3 blocked and stays over: 150 blocked in 1 order, 1 customer over.
+WIDE = {
+    "name": "Wide",
+    "levers": [
+        {"kind": "terms", "days": 90},
+        {"kind": "discount", "rate": 0.07, "within_days": 120, "uptake": 0.3},
+        {"kind": "limits", "pct": -1},
+        {"kind": "limits", "value": 5000, "customer_ids": "C1"},
+    ],
+}
+
 
 @pytest.fixture
 def eng(ledger):
@@ -88,6 +106,13 @@ def test_hand_worked_scenario(eng):
     # bridge, days of DSO: terms C1 +15 days * 20 / 70; collections (C1 -5 * 20, C2 -10 * 50) / 70; discount -22.5 * 50 / 70
     assert [round(d, 4) for _, d in r.bridge] == [round(300 / 70, 4), round(-600 / 70, 4), round(-1125 / 70, 4)]
     assert sorted(zip(r.changes["customer_id"], r.changes["status"])) == [("C1", "back within limit"), ("C3", "back within limit")]
+
+
+def test_wide_scenario_by_hand(eng):
+    s = S.run(S.baseline(eng, T), S.parse_scenario(WIDE)).summary
+    assert (s["delta_ar"], s["projected_dso"], s["discount_cost_per_year"]) == (5715.0, 164.5, 536.55)
+    assert (s["cash_released"], s["financing_effect_per_year"], s["net_effect_per_year"]) == (-5715.0, -457.2, -993.75)
+    assert s["scenario"] == {"dso_standard": 164.5, "blocked_orders_value": 150.0, "blocked_orders_count": 1, "over_limit_customers": 1}
 
 
 def test_each_lever_alone(eng):

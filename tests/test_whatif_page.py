@@ -10,8 +10,7 @@ from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
 from tests.fixtures import app_page, write_csvs
-from tests.test_whatif import LEDGER
-from tests.test_whatif_studio import WIDE
+from tests.test_whatif import LEDGER, WIDE
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 PAGE = "pages/whatif.py"
@@ -59,7 +58,7 @@ def test_a_saved_scenario_beyond_the_sliders_loads_exactly(data):
     clean(at)
     assert metric(at, "DSO (scenario)") == "82.9 days"
     at = load(at, "Wide")
-    # by hand in test_whatif_studio.WIDE: projected DSO 164.5, 150 blocked in 1 order, 1 customer over limit
+    # by hand in test_whatif.WIDE: projected DSO 164.5, 150 blocked in 1 order, 1 customer over limit
     assert metric(at, "DSO (scenario)") == "164.5 days"
     assert metric(at, "Blocked orders (count)") == "1" and metric(at, "Customers over limit") == "1"
     assert metric(at, "Net effect per year") == "-USD 994"  # -993.75

@@ -17,27 +17,9 @@ from dashboard.whatif import export, saved, tables
 from dashboard.whatif import model as S
 from dashboard.whatif import widgets as W
 from tests.fixtures import load
-from tests.test_whatif import LEDGER
+from tests.test_whatif import LEDGER, WIDE
 
 T = dt.date(2026, 3, 31)
-
-# A scenario whatif.md allows that the studio's sliders cannot show (rate 7 % > 5 %, 120 days, terms +90 > 60), with a
-# second limits lever. By hand on LEDGER (C1: 20/day, terms 30, late 10, dtp 40; C2: 50/day, terms 45, late 20, dtp 65):
-#  C1: terms 120, dtp1 130; discount: 0.3 * min(120, 130) + 0.7 * 130 = 127 -> delta AR 20 * (127 - 40) = +1740
-#  C2: terms 135, dtp1 155; 0.3 * 120 + 0.7 * 155 = 144.5 -> 50 * (144.5 - 65) = +3975
-#  delta_ar 5715; projected DSO 82.857 + 5715 / 70 = 164.5; discount cost 0.07 * 0.3 * 70 * 365 = 536.55;
-#  financing -5715 * 0.08 = -457.2; net -993.75.
-#  Limits -100 %: C1 0, C3 0; then C1 set to 5000: C1's orders released (headroom 4100), C1 back within limit;
-#  C3 (limit 0) keeps O3 blocked and stays over: 150 blocked in 1 order, 1 customer over.
-WIDE = {
-    "name": "Wide",
-    "levers": [
-        {"kind": "terms", "days": 90},
-        {"kind": "discount", "rate": 0.07, "within_days": 120, "uptake": 0.3},
-        {"kind": "limits", "pct": -1},
-        {"kind": "limits", "value": 5000, "customer_ids": "C1"},
-    ],
-}
 
 
 @pytest.fixture(scope="module")

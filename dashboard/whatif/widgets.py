@@ -80,6 +80,7 @@ class Control:
     integer: bool = False  # the lever field is a whole number
     usual: tuple[float, float] | None = None  # the slider's range when narrower than the spec's
     slider: bool = True
+    int_slider: bool = False  # the slider moves in whole numbers (of %): it takes ints, its typed input floats
     decimals: int = 2  # what a typed input shows and takes (widget units)
     default: float = 0
 
@@ -93,8 +94,8 @@ class Control:
 
     @property
     def whole(self) -> bool:
-        """The widget's values are whole numbers (int sliders and inputs)."""
-        return self.integer or (float(self.step).is_integer() and self.slider and self.scale == 100)
+        """The slider's values are whole numbers."""
+        return self.integer or self.int_slider
 
     def slider_range(self) -> tuple[float, float]:
         if self.usual is not None:
@@ -144,11 +145,11 @@ class Control:
 
 
 TERMS_DAYS = Control("terms", "days", "wi_terms_days", "Change in terms (days)", integer=True, usual=(-30, 60), decimals=0)
-COLL_PCT = Control("collections", "reduction", "wi_coll_pct", "Cut in days late (%)", scale=100, step=5)
+COLL_PCT = Control("collections", "reduction", "wi_coll_pct", "Cut in days late (%)", scale=100, step=5, int_slider=True)
 DISC_RATE = Control("discount", "rate", "wi_disc_rate", "Discount (%)", scale=100, step=0.25, usual=(0.0, 5.0))
 DISC_DAYS = Control("discount", "within_days", "wi_disc_days", "If paid within (days)", integer=True, slider=False, decimals=0, default=10)
-DISC_UPTAKE = Control("discount", "uptake", "wi_disc_uptake", "Share of sales taking it (%)", scale=100, step=5)
-LIM_PCT = Control("limits", "pct", "wi_lim_pct", "Change in limits (%)", scale=100, step=5)
+DISC_UPTAKE = Control("discount", "uptake", "wi_disc_uptake", "Share of sales taking it (%)", scale=100, step=5, int_slider=True)
+LIM_PCT = Control("limits", "pct", "wi_lim_pct", "Change in limits (%)", scale=100, step=5, int_slider=True)
 LIM_VALUE = Control("limits", "value", "wi_lim_value", "New limit ({cur})", step=1000, slider=False)
 CONTROLS = {"terms": (TERMS_DAYS,), "collections": (COLL_PCT,), "discount": (DISC_RATE, DISC_DAYS, DISC_UPTAKE), "limits": (LIM_PCT, LIM_VALUE)}
 
@@ -333,21 +334,3 @@ def switch_typed(state: Mapping[str, Any], kind: str) -> tuple[dict[str, Any], l
             if pos != w:
                 notes.append(f"{c.label} {w:g} is not on the slider: set to {pos:g}.")
     return updates, notes
-
-
-__all__ = [
-    "CONTROLS",
-    "KINDS",
-    "LIMIT_MODES",
-    "Bounds",
-    "Control",
-    "Loaded",
-    "ScenarioError",
-    "card_lever",
-    "defaults",
-    "scenario_from_widgets",
-    "selection",
-    "spec_bounds",
-    "switch_typed",
-    "widgets_from_scenario",
-]
