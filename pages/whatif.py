@@ -1,14 +1,19 @@
-"""What-if studio: move terms, collections, discounts and limits; see DSO, cash and orders at once."""
+"""What-if studio: move terms, collections, discounts and limits; see DSO, cash and orders at once.
+
+The page draws widgets and results; what the widgets mean (dashboard/whatif/widgets.py), the
+tables and their headings (tables.py), saved scenarios (saved.py) and exports (export.py) are
+core functions with their own tests.
+"""
 
 import json
 
-import polars as pl
 import streamlit as st
 
 from dashboard.present import charts
-from dashboard.present.exports import to_csv
-from dashboard.present.formatting import count, days, money, pct, signed_days, signed_money
+from dashboard.present.formatting import count, days, money, signed_days, signed_money
+from dashboard.whatif import export, saved, tables
 from dashboard.whatif import model as S
+from dashboard.whatif import widgets as W
 from pages import common
 
 eng = common.engine()
@@ -17,73 +22,113 @@ cur = eng.settings.base_currency
 base = common.cached_baseline(eng.snapshot.id, t, eng)
 data_root = common.data_dir().root
 dims = common.dimensions(eng.snapshot.id, eng)
-risk_classes = sorted(x for x in base.customers["risk_class"].unique().to_list() if x)
+master_classes = sorted(x for x in base.customers["risk_class"].unique().to_list() if x)
+state = st.session_state
+NOTES_KEY = "wi_load_notes"
+for k, v in W.defaults().items():
+    state.setdefault(k, v)
 
 st.title("What-if studio")
 st.caption(
     f"Steady-state model of whatif.md at {t:%d %B %Y}, window {base.window_days} days, cost of capital "
-    f"{eng.settings.cost_of_capital:.0%} (settings). Each lever applies to its own selection; the sidebar's segment and region filters do not apply here."
+    f"{eng.settings.cost_of_capital:.0%} (settings). Each lever applies to its own selection; the sidebar's segment and region filters do not apply here. "
+    f"A lever can select by the customer master's risk class ({', '.join(master_classes) or 'none given'}; customers without one are not selected by it) "
+    f"or by the risk class computed from the risk score at {t:%d %B %Y} (A-E, as the at-risk and customer pages show it)."
 )
 
-# Widget keys -> default values; loading a saved scenario writes these before the widgets are drawn.
-DEFAULTS = {
-    "wi_terms_days": 0,
-    "wi_coll_pct": 0,
-    "wi_disc_rate": 0.0,
-    "wi_disc_days": 10,
-    "wi_disc_uptake": 0,
-    "wi_lim_pct": 0,
-    "wi_name": "My scenario",
-}
-SEL = ("segment", "region", "risk_class", "customer_ids")
-for k, v in DEFAULTS.items():
-    st.session_state.setdefault(k, v)
+
+def on_typed(kind: str) -> None:
+    """Callback of a card's 'Type exact values' toggle: carry the values over to the other widgets."""
+    updates, notes = W.switch_typed(state, kind)
+    state.update(updates)
+    for n in notes:
+        st.toast(n)
 
 
-def selection(prefix: str) -> dict:
+def number(c: W.Control, typed: bool) -> None:
+    """A control as a slider, or as a number input taking the spec's whole range."""
+    label = c.label.format(cur=cur)
+    if c.slider and not typed:
+        lo, hi = c.slider_range()
+        if c.whole:
+            st.slider(label, int(lo), int(hi), step=int(c.step), key=c.key)
+        else:
+            st.slider(label, float(lo), float(hi), step=float(c.step), key=c.key)
+        return
+    lo, hi = c.typed_range()
+    if c.integer:
+        st.number_input(label, None if lo is None else int(lo), None if hi is None else int(hi), step=int(c.step), key=c.typed_key)
+    else:
+        st.number_input(label, lo, hi, step=float(c.step), format=f"%.{c.decimals}f", key=c.typed_key)
+
+
+def options(values: list[str], key: str) -> list[str]:
+    """A multiselect's options plus the values it already holds (a loaded scenario may name what this data lacks)."""
+    return sorted(set(values) | set(state.get(key) or []))
+
+
+def applies_to(kind: str) -> None:
     """'Applies to' widgets of one lever; empty = all customers."""
+    k = {name: W.selection_key(kind, name) for name in S.SELECTION_FIELDS}
     with st.popover("Applies to", icon=":material/filter_alt:", width="stretch"):
-        sel = {
-            "segment": st.multiselect("Segments", dims["segments"], key=f"{prefix}_segment", placeholder="All segments"),
-            "region": st.multiselect("Regions", dims["regions"], key=f"{prefix}_region", placeholder="All regions"),
-            "risk_class": st.multiselect("Risk classes (customer master)", risk_classes, key=f"{prefix}_risk_class", placeholder="All classes"),
-            "customer_ids": [c.strip() for c in st.text_input("Customer ids (comma separated)", key=f"{prefix}_customer_ids").split(",") if c.strip()],
-        }
-    words = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in sel.items() if v) or "all customers"
-    st.caption(f"Applies to {words}")
-    return {k: v for k, v in sel.items() if v}
+        st.multiselect("Segments", options(dims["segments"], k["segment"]), key=k["segment"], placeholder="All segments")
+        st.multiselect("Regions", options(dims["regions"], k["region"]), key=k["region"], placeholder="All regions")
+        st.multiselect(
+            "Risk classes (customer master)",
+            options(master_classes, k["risk_class"]),
+            key=k["risk_class"],
+            placeholder="All classes",
+            help="The risk_class given in the customer master. Customers without one are not selected by it.",
+        )
+        st.multiselect(
+            f"Risk classes (computed from the risk score at {t:%d %b %Y})",
+            list(S.COMPUTED_CLASSES),
+            key=k["computed_risk_class"],
+            placeholder="All classes",
+            help="The class A-E the risk score gives at the as-of date, as the at-risk and customer pages show it.",
+        )
+        st.text_input("Customer ids (comma separated)", key=k["customer_ids"])
+    st.caption(f"Applies to {tables.selection_in_words(W.selection(state, kind))}")
 
 
-c1, c2, c3, c4 = st.columns(4)
-with c1.container(border=True):
-    st.markdown("**Payment terms**")
-    terms_days = st.slider("Change in terms (days)", -30, 60, key="wi_terms_days")
-    terms_sel = selection("wi_terms")
-with c2.container(border=True):
-    st.markdown("**Collections effort**")
-    coll_pct = st.slider("Cut in days late (%)", 0, 100, step=5, key="wi_coll_pct")
-    coll_sel = selection("wi_coll")
-with c3.container(border=True):
-    st.markdown("**Early-payment discount**")
-    disc_rate = st.slider("Discount (%)", 0.0, 5.0, step=0.25, key="wi_disc_rate")
-    disc_days = st.number_input("If paid within (days)", 0, 90, key="wi_disc_days")
-    disc_uptake = st.slider("Share of sales taking it (%)", 0, 100, step=5, key="wi_disc_uptake")
-    disc_sel = selection("wi_disc")
-with c4.container(border=True):
-    st.markdown("**Credit limits**")
-    lim_pct = st.slider("Change in limits (%)", -100, 100, step=5, key="wi_lim_pct")
-    lim_sel = selection("wi_lim")
+def card(kind: str) -> None:
+    st.markdown(f"**{W.TITLE[kind]}**")
+    typed = st.toggle("Type exact values", key=W.typed_key(kind), on_change=on_typed, args=(kind,)) if any(c.slider for c in W.CONTROLS[kind]) else False
+    if kind == "limits":
+        mode = st.radio("Limits", W.LIMIT_MODES, key=W.LIMIT_MODE_KEY, horizontal=True, label_visibility="collapsed")
+        number(W.LIM_PCT if mode == W.LIMIT_MODES[0] else W.LIM_VALUE, typed)
+    else:
+        for c in W.CONTROLS[kind]:
+            number(c, typed)
+    applies_to(kind)
 
-levers = []
-if terms_days:
-    levers.append({"kind": "terms", "days": terms_days, **terms_sel})
-if coll_pct:
-    levers.append({"kind": "collections", "reduction": coll_pct / 100, **coll_sel})
-if disc_rate and disc_uptake:
-    levers.append({"kind": "discount", "rate": disc_rate / 100, "within_days": int(disc_days), "uptake": disc_uptake / 100, **disc_sel})
-if lim_pct:
-    levers.append({"kind": "limits", "pct": lim_pct / 100, **lim_sel})
-sc = S.parse_scenario({"name": st.session_state["wi_name"], "levers": levers})
+
+for col, kind in zip(st.columns(4), W.KINDS):
+    with col.container(border=True):
+        card(kind)
+
+if state.get(W.EXTRA_KEY) or state.get(W.COST_KEY) is not None or state.get(NOTES_KEY):
+    with st.container(border=True):
+        if state.get(NOTES_KEY):
+            st.markdown(f"**Loaded '{state[W.NAME_KEY]}'**")
+            st.markdown("\n".join(f"- {n}" for n in state[NOTES_KEY]))
+        if state.get(W.EXTRA_KEY):
+            st.markdown("**Also applied, as saved** (after the levers above, each kind in its saved order):")
+            st.markdown("\n".join(f"- {tables.lever_in_words(S.parse_scenario({'levers': [lv]}).levers[0], cur)}" for lv in state[W.EXTRA_KEY]))
+        if state.get(W.COST_KEY) is not None:
+            st.caption(f"Cost of capital {state[W.COST_KEY]:.2%} a year, from the saved scenario (the settings say {eng.settings.cost_of_capital:.2%}).")
+
+        def reset() -> None:
+            state.update(W.defaults())
+            state[NOTES_KEY] = []
+
+        st.button("Reset all levers", key="wi_reset", on_click=reset, icon=":material/restart_alt:")
+
+try:
+    sc = W.scenario_from_widgets(state)
+except S.ScenarioError as exc:  # the widgets' ranges are the spec's: this is a saved file edited by hand
+    st.error("These lever values cannot be used: " + "; ".join(exc.details))
+    st.stop()
 res = S.run(base, sc, eng.settings.cost_of_capital)
 r, b, s = res.summary, res.summary["baseline"], res.summary["scenario"]
 
@@ -96,7 +141,7 @@ m[0].metric(
     None if not dso_delta else signed_days(dso_delta),
     delta_color="inverse",
     border=True,
-    help="dso_standard(T) + change in modelled AR / daily sales",
+    help="DSO (standard) today + change in modelled AR / daily sales",
 )
 m[1].metric("Cash released", money(r["cash_released"], cur, compact=True), border=True, help="- change in modelled AR (positive: cash comes in sooner)")
 m[2].metric(
@@ -125,92 +170,30 @@ m[5].metric(
     border=True,
 )
 
-side = pl.DataFrame(
-    {
-        "Figure": [
-            "DSO (standard)",
-            "Blocked orders",
-            "Blocked orders (count)",
-            "Customers over limit",
-            "Change in AR",
-            "Cash released",
-            "Financing effect per year",
-            "Discount cost per year",
-            "Net effect per year",
-        ],
-        "Baseline": [
-            days(b["dso_standard"]),
-            money(b["blocked_orders_value"], cur),
-            count(b["blocked_orders_count"]),
-            count(b["over_limit_customers"]),
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        "Scenario": [
-            days(s["dso_standard"]),
-            money(s["blocked_orders_value"], cur),
-            count(s["blocked_orders_count"]),
-            count(s["over_limit_customers"]),
-            money(r["delta_ar"], cur),
-            money(r["cash_released"], cur),
-            money(r["financing_effect_per_year"], cur),
-            money(r["discount_cost_per_year"], cur),
-            money(r["net_effect_per_year"], cur),
-        ],
+
+def column_config(columns: tuple[tables.Column, ...]) -> dict:
+    """Headings in words and finance formats (money as accounting: thousands separators, negatives in brackets)."""
+    fmt = {"money": "accounting", "days": "%.2f", "signed_days": "%+.2f", "count": "%d"}
+    return {
+        c.key: st.column_config.TextColumn(c.words(cur)) if c.kind == "text" else st.column_config.NumberColumn(c.words(cur), format=fmt[c.kind])
+        for c in columns
     }
-)
+
+
 left, right = st.columns([1, 1])
-left.dataframe(side, hide_index=True, placeholder="–", width="stretch")
-for d in r["discounts"]:
-    ann = "n/a (terms not longer than the discount period)" if d["annualised_rate"] is None else pct(d["annualised_rate"])
-    left.caption(
-        f"Discount of {d['rate']:.2%} within {d['within_days']} days for {d['lever']}: annualised cost {ann} "
-        f"against sales-weighted terms of {days(d['terms_days'])}."
-    )
+left.dataframe(tables.side_by_side(r, cur), hide_index=True, placeholder="–", width="stretch")
+for line in tables.discount_lines(sc, r):
+    left.caption(line)
 right.plotly_chart(charts.dso_bridge(b["dso_standard"], res.bridge), width="stretch", key="bridge")
 
 st.subheader("By segment")
-seg = pl.DataFrame(
-    [
-        {
-            "Segment": x["segment"],
-            f"Change in AR ({cur})": x["delta_ar"],
-            "Change in DSO (days)": x["delta_dso"],
-            f"Discount cost / year ({cur})": x["discount_cost_per_year"],
-            f"Blocked, baseline ({cur})": x["blocked_orders_value"]["baseline"],
-            f"Blocked, scenario ({cur})": x["blocked_orders_value"]["scenario"],
-            "Over limit, baseline": x["over_limit_customers"]["baseline"],
-            "Over limit, scenario": x["over_limit_customers"]["scenario"],
-        }
-        for x in r["by_segment"]
-    ]
-)
-st.dataframe(
-    seg,
-    hide_index=True,
-    placeholder="–",
-    width="stretch",
-    column_config={c: st.column_config.NumberColumn(format="accounting") for c in seg.columns if cur in c}
-    | {"Change in DSO (days)": st.column_config.NumberColumn(format="%+.1f")},
-)
+st.dataframe(tables.segment_frame(r), hide_index=True, placeholder="–", width="stretch", column_config=column_config(tables.SEGMENT_COLUMNS))
 
 st.subheader(f"Customers whose status changes ({res.changes_count:,})")
 if res.changes_count:
     if res.changes_count > 500:
         st.caption("The 500 with the largest exposure are listed; the Excel export holds them all.")
-    st.dataframe(
-        res.top_changes(500),
-        hide_index=True,
-        placeholder="–",
-        width="stretch",
-        column_config={
-            c: st.column_config.NumberColumn(format="accounting")
-            for c in ("ar", "open_orders", "exposure", "credit_limit_baseline", "credit_limit_scenario", "blocked_value_baseline", "blocked_value_scenario")
-        },
-    )
+    st.dataframe(tables.changes_frame(res, 500), hide_index=True, placeholder="–", width="stretch", column_config=column_config(tables.CHANGES_COLUMNS))
 else:
     st.caption("No customer changes status (over limit, or orders blocked) under this scenario.")
 
@@ -228,6 +211,8 @@ with st.expander("Assumptions of the model, in plain words", icon=":material/inf
   of sales every year. Terms and collections act first, then discounts.
 - **Credit limits**: open orders are released in order-date order while they fit under the new limit minus today's
   receivables; the rest are blocked. Customers without a limit stay without one. Exposure itself does not change.
+- **Risk classes**: "customer master" is the class given in the master; "computed" is the risk score's class at the
+  as-of date (risk.md), the one the at-risk and customer pages show.
 - Financing effect = cash released x cost of capital ({eng.settings.cost_of_capital:.0%} a year). No effect on sales
   volume, bad debt or customer behaviour beyond the levers is modelled.
 """
@@ -237,59 +222,37 @@ st.subheader("Scenarios")
 
 
 def load_into_widgets(name: str) -> None:
-    """Callback: put a saved scenario's first lever of each kind into the sliders."""
-    path = S.list_scenarios(data_root).get(name)
-    if not path:
+    """Callback: put a saved scenario into the widgets (levers they cannot show are kept as saved, and said so)."""
+    chosen_sc = saved.load_saved(data_root, name)
+    if chosen_sc is None:
         return
-    saved = S.load_scenario(path)
-    state = st.session_state
-    state.update(DEFAULTS)
-    for p in ("wi_terms", "wi_coll", "wi_disc", "wi_lim"):
-        for k in SEL:
-            state[f"{p}_{k}"] = "" if k == "customer_ids" else []
-    state["wi_name"] = saved.name
-    seen = set()
-    for lv in saved.levers:
-        if lv.kind in seen:
-            continue
-        seen.add(lv.kind)
-        p = {"terms": "wi_terms", "collections": "wi_coll", "discount": "wi_disc", "limits": "wi_lim"}[lv.kind]
-        if lv.kind == "terms":
-            state["wi_terms_days"] = max(-30, min(60, lv.days))
-        elif lv.kind == "collections":
-            state["wi_coll_pct"] = int(round(lv.reduction * 100))
-        elif lv.kind == "discount":
-            state["wi_disc_rate"], state["wi_disc_days"], state["wi_disc_uptake"] = lv.rate * 100, lv.within_days, int(round(lv.uptake * 100))
-        elif lv.kind == "limits" and lv.pct is not None:
-            state["wi_lim_pct"] = int(round(lv.pct * 100))
-        for k in SEL:
-            v = S._as_list(getattr(lv, k))
-            state[f"{p}_{k}"] = ", ".join(v) if k == "customer_ids" else v
+    loaded = W.widgets_from_scenario(chosen_sc, cur)
+    state.update(loaded.state)
+    state[NOTES_KEY] = loaded.notes
 
 
-saved = S.list_scenarios(data_root)
+names = list(saved.list_scenarios(data_root))
 a, b2, c, d = st.columns([2, 1, 2, 1])
-a.text_input("Scenario name", key="wi_name")
+a.text_input("Scenario name", key=W.NAME_KEY)
 if b2.button("Save", icon=":material/save:", key="wi_save", width="stretch"):
-    path = S.save_scenario(data_root, sc)
+    saved.save_scenario(data_root, sc)
     st.toast(f"Saved '{sc.name}'")
-    saved = S.list_scenarios(data_root)
-pick = c.selectbox("Saved scenarios", list(saved) or ["(none saved yet)"], key="wi_pick")
+    names = list(saved.list_scenarios(data_root))
+pick = c.selectbox("Saved scenarios", names or ["(none saved yet)"], key="wi_pick")
 with d:
-    st.button("Load", key="wi_load", on_click=load_into_widgets, args=(pick,), disabled=not saved, width="stretch")
+    st.button("Load", key="wi_load", on_click=load_into_widgets, args=(pick,), disabled=not names, width="stretch")
 e1, e2, e3, e4 = st.columns(4)
-if e1.button("Duplicate", key="wi_dup", disabled=not saved, icon=":material/content_copy:", width="stretch"):
-    src = S.load_scenario(saved[pick])
-    S.save_scenario(data_root, src.model_copy(update={"name": f"{src.name} (copy)"}))
+if e1.button("Duplicate", key="wi_dup", disabled=not names, icon=":material/content_copy:", width="stretch"):
+    saved.duplicate_scenario(data_root, pick)
     st.rerun()
-if e2.button("Delete", key="wi_del", disabled=not saved, icon=":material/delete:", width="stretch"):
-    S.delete_scenario(data_root, pick)
+if e2.button("Delete", key="wi_del", disabled=not names, icon=":material/delete:", width="stretch"):
+    saved.delete_scenario(data_root, pick)
     st.rerun()
 # Exports are built when clicked (on their own thread), not on every move of a slider.
 e3.download_button(
     "Export JSON",
-    lambda: json.dumps(S.export_record(eng, sc, res), indent=2, default=str),
-    f"{S._slug(sc.name)}.json",
+    lambda: json.dumps(export.export_record(eng, sc, res), indent=2, default=str),
+    export.file_name(sc.name, "json"),
     "application/json",
     key="wi_json",
     width="stretch",
@@ -297,41 +260,22 @@ e3.download_button(
 )
 e4.download_button(
     "Export Excel",
-    lambda: S.export_excel(S.export_record(eng, sc, res), res),
-    f"{S._slug(sc.name)}.xlsx",
+    lambda: export.export_excel(export.export_record(eng, sc, res), res, cur),
+    export.file_name(sc.name, "xlsx"),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="wi_xlsx",
     width="stretch",
     icon=":material/download:",
 )
-
-chosen = st.multiselect("Compare saved scenarios (up to four)", list(saved), max_selections=4, key="wi_compare")
-if chosen:
-    rows = []
-    for name in chosen:
-        out = S.run(base, S.load_scenario(saved[name]), eng.settings.cost_of_capital).summary
-        rows.append(
-            {
-                "name": name,
-                "levers": len(S.load_scenario(saved[name]).levers),
-                "projected_dso": out["projected_dso"],
-                "cash_released": out["cash_released"],
-                "net_effect_per_year": out["net_effect_per_year"],
-                "discount_cost_per_year": out["discount_cost_per_year"],
-                "blocked_orders_value": out["scenario"]["blocked_orders_value"],
-                "blocked_orders_count": out["scenario"]["blocked_orders_count"],
-                "over_limit_customers": out["scenario"]["over_limit_customers"],
-            }
-        )
-    cmp_df = pl.DataFrame(rows)
-    st.dataframe(
-        cmp_df,
-        hide_index=True,
-        placeholder="–",
-        width="stretch",
-        column_config={
-            k: st.column_config.NumberColumn(format="accounting")
-            for k in ("cash_released", "net_effect_per_year", "discount_cost_per_year", "blocked_orders_value")
-        },
+if bad := saved.unusable_scenarios(data_root):
+    st.warning(
+        "Saved files that cannot be used (fix or remove them in the data folder's scenarios/):\n"
+        + "\n".join(f"- {f}: {'; '.join(details)}" for f, details in bad.items())
     )
-    st.download_button("Download comparison (CSV)", to_csv(cmp_df), "scenario_comparison.csv", "text/csv", key="wi_cmp_csv")
+
+chosen = st.multiselect("Compare saved scenarios (up to four)", names, max_selections=4, key="wi_compare")
+if chosen:
+    to_compare = {n: x for n in chosen if (x := saved.load_saved(data_root, n)) is not None}
+    rows = tables.compare(base, to_compare, eng.settings.cost_of_capital)
+    st.dataframe(tables.comparison_frame(rows), hide_index=True, placeholder="–", width="stretch", column_config=column_config(tables.COMPARISON_COLUMNS))
+    st.download_button("Download comparison (CSV)", export.comparison_csv(rows, cur), export.comparison_file_name(), "text/csv", key="wi_cmp_csv")

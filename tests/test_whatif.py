@@ -4,12 +4,12 @@ import datetime as dt
 import json
 
 import pytest
-from tests.fixtures import write_csvs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.cli import main
 from dashboard.whatif import model as S
+from tests.fixtures import write_csvs
 
 T = dt.date(2026, 3, 31)
 # Window P = 90: 2026-01-01 .. 2026-03-31.
@@ -65,6 +65,24 @@ SCENARIO = {
 #  Limits compound in order: C1 1000 * 1.5 = 1500, then set to 2000 (headroom 1100: nothing blocked);
 #  C3 500 * 1.5 = 750 (headroom 350: O3 released). Nobody over limit.
 
+# A scenario whatif.md allows that the studio's sliders cannot show (rate 7 % > 5 %, 120 days, terms +90 > 60), with a
+# second limits lever. By hand on LEDGER (C1: 20/day, terms 30, late 10, dtp 40; C2: 50/day, terms 45, late 20, dtp 65):
+#  C1: terms 120, dtp1 130; discount: 0.3 * min(120, 130) + 0.7 * 130 = 127 -> delta AR 20 * (127 - 40) = +1740
+#  C2: terms 135, dtp1 155; 0.3 * 120 + 0.7 * 155 = 144.5 -> 50 * (144.5 - 65) = +3975
+#  delta_ar 5715; projected DSO 82.857 + 5715 / 70 = 164.5; discount cost 0.07 * 0.3 * 70 * 365 = 536.55;
+#  financing -5715 * 0.08 = -457.2; net -993.75.
+#  Limits -100 %: C1 0, C3 0; then C1 set to 5000: C1's orders released (headroom 4100), C1 back within limit;
+#  C3 (limit 0) keeps O3 blocked and stays over: 150 blocked in 1 order, 1 customer over.
+WIDE = {
+    "name": "Wide",
+    "levers": [
+        {"kind": "terms", "days": 90},
+        {"kind": "discount", "rate": 0.07, "within_days": 120, "uptake": 0.3},
+        {"kind": "limits", "pct": -1},
+        {"kind": "limits", "value": 5000, "customer_ids": "C1"},
+    ],
+}
+
 
 @pytest.fixture
 def eng(ledger):
@@ -88,6 +106,13 @@ def test_hand_worked_scenario(eng):
     # bridge, days of DSO: terms C1 +15 days * 20 / 70; collections (C1 -5 * 20, C2 -10 * 50) / 70; discount -22.5 * 50 / 70
     assert [round(d, 4) for _, d in r.bridge] == [round(300 / 70, 4), round(-600 / 70, 4), round(-1125 / 70, 4)]
     assert sorted(zip(r.changes["customer_id"], r.changes["status"])) == [("C1", "back within limit"), ("C3", "back within limit")]
+
+
+def test_wide_scenario_by_hand(eng):
+    s = S.run(S.baseline(eng, T), S.parse_scenario(WIDE)).summary
+    assert (s["delta_ar"], s["projected_dso"], s["discount_cost_per_year"]) == (5715.0, 164.5, 536.55)
+    assert (s["cash_released"], s["financing_effect_per_year"], s["net_effect_per_year"]) == (-5715.0, -457.2, -993.75)
+    assert s["scenario"] == {"dso_standard": 164.5, "blocked_orders_value": 150.0, "blocked_orders_count": 1, "over_limit_customers": 1}
 
 
 def test_each_lever_alone(eng):
@@ -134,6 +159,10 @@ def test_cli_whatif_json_and_invalid_files(tmp_path, capsys):
     ):
         assert key in out
     assert out["projected_dso"] == 62.5 and len(out["data_sha256"]) == 64
+    # the risk score's class (C1 and C2 are A, see MASTER_CLASSES below): terms +10 days -> (20 + 50) * 10
+    f.write_text(json.dumps({"levers": [{"kind": "terms", "days": 10, "computed_risk_class": "A"}]}))
+    assert main(["whatif", "--scenario", str(f), "--json", "--data", data, "--as-of", "2026-03-31"]) == 0
+    assert json.loads(capsys.readouterr().out)["delta_ar"] == 700.0
     for bad, words in [
         ({"levers": [{"kind": "limits", "pct": 1.5}]}, "lever 1 (limits): 'pct'"),
         ({"levers": [{"kind": "terms", "days": 5}, {"kind": "discount", "rate": 0.02, "uptake": 0.3}]}, "lever 2 (discount): 'within_days'"),
@@ -164,3 +193,59 @@ def test_a_zero_scenario_changes_nothing(eng, levers, seg, days_back):
     assert "-0.0" not in json.dumps(s), "a change of nothing is 0.0, never -0.0"
     assert s["projected_dso"] == s["baseline"]["dso_standard"]
     assert {k: v for k, v in s["scenario"].items() if k != "dso_standard"} == {k: v for k, v in s["baseline"].items() if k != "dso_standard"}
+
+
+# The same ledger with the master's risk classes; the risk score (risk.md, default weights and scales) by hand at T:
+#  C1: lateness (10 * 900 + 0 * 900) / 1800 = 5 days -> 8.33 points; severity 0; utilisation 1400 / 1000 = 1.4 -> 100;
+#      disputes 0; trend and external unknown: (0.30 * 8.33 + 0.10 * 100) / 0.80 = 15.6 -> A
+#  C2: lateness 13 days past due on B1 -> 21.67 points; severity 0; disputes 0; no limit: 0.30 * 21.67 / 0.70 = 9.3 -> A
+#  C3: lateness 90 -> 100; severity 400 / 400 -> 100; utilisation 550 / 500 -> 85.7: (30 + 15 + 8.57) / 0.80 = 67.0 -> D
+#  C4: lateness 20 -> 33.3 only: 33.3 -> B
+MASTER_CLASSES = LEDGER | {
+    "customers": """
+customer_id,segment,region,credit_limit,risk_class
+C1,SMB,EMEA,1000,D
+C2,Enterprise,EMEA,,
+C3,SMB,APAC,500,A
+C4,Enterprise,APAC,,
+"""
+}
+
+
+def test_risk_class_selects_by_the_master_and_computed_risk_class_by_the_score(ledger):
+    b = S.baseline(ledger(MASTER_CLASSES), T)
+    assert b.computed_classes().tolist() == ["A", "A", "D", "B"]
+
+    def limits_to_2000(**sel):
+        return S.run(b, S.parse_scenario({"levers": [{"kind": "limits", "value": 2000, **sel}]})).summary["scenario"]
+
+    # master class D is C1: its limit 2000 releases O1 and O2 (headroom 1100); C3's O3 stays blocked, C3 over
+    assert limits_to_2000(risk_class="D") == {"dso_standard": 82.86, "blocked_orders_value": 150.0, "blocked_orders_count": 1, "over_limit_customers": 1}
+    # computed class D is C3: O3 released (headroom 1600); C1's O1 and O2 stay blocked, C1 over (1400 > 1000)
+    assert limits_to_2000(computed_risk_class="D") == {
+        "dso_standard": 82.86,
+        "blocked_orders_value": 500.0,
+        "blocked_orders_count": 2,
+        "over_limit_customers": 1,
+    }
+    # computed class A is C1 and C2 (C2 has no limit and keeps none); the master has no A customer with sales:
+    # terms +10 days: computed A -> (20 + 50) * 10 = +700; master A (C3, no sales in the window) -> 0
+    terms = {"kind": "terms", "days": 10}
+    assert S.run(b, S.parse_scenario({"levers": [terms | {"computed_risk_class": "A"}]})).summary["delta_ar"] == 700.0
+    assert S.run(b, S.parse_scenario({"levers": [terms | {"risk_class": "A"}]})).summary["delta_ar"] == 0.0
+    # both selections together: master D and computed A is C1 alone: +200
+    assert S.run(b, S.parse_scenario({"levers": [terms | {"risk_class": "D", "computed_risk_class": ["A", "B"]}]})).summary["delta_ar"] == 200.0
+
+
+def test_computed_classes_are_only_scored_when_a_lever_asks_for_them(eng):
+    b = S.baseline(eng, T)
+    S.run(b, S.parse_scenario({"levers": [{"kind": "terms", "days": 5, "risk_class": "A"}]}))
+    assert not b.scored  # the CLI and the bench do not pay for the scorecard
+    S.run(b, S.parse_scenario({"levers": [{"kind": "terms", "days": 5, "computed_risk_class": "A"}]}))
+    assert b.scored
+
+
+def test_computed_risk_class_must_be_a_score_class():
+    with pytest.raises(S.ScenarioError) as exc:
+        S.parse_scenario({"levers": [{"kind": "terms", "days": 5, "computed_risk_class": ["A", "F"]}]})
+    assert exc.value.details == ["lever 1 (terms): 'computed_risk_class' must be among A, B, C, D, E (the risk score's classes), not 'F' (got ['A', 'F'])"]

@@ -25,28 +25,42 @@ LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=320, legend=dict(orien
 
 
 def dso_bridge(baseline_dso: float | None, bridge: list[tuple[str, float]]) -> go.Figure:
-    """Waterfall from baseline DSO to scenario DSO, one bar per lever kind."""
-    base = baseline_dso or 0.0
-    labels = ["Baseline DSO"] + [f"{k.capitalize()}" for k, _ in bridge] + ["Scenario DSO"]
+    """Waterfall from baseline DSO to scenario DSO, one bar per lever kind, on an axis from 0.
+
+    The baseline and scenario bars stand on 0 and each lever's step is drawn at its true length
+    against them: a 2-day change on a 47-day DSO looks like 2 days, not like half the chart.
+    """
+    known = baseline_dso is not None
+    base = baseline_dso if baseline_dso is not None else 0.0
+    levels = [base]
+    for _, v in bridge:
+        levels.append(levels[-1] + v)
+    labels = ["Baseline DSO" if known else "Baseline DSO (n/a)"] + [f"{k.capitalize()}" for k, _ in bridge] + ["Scenario DSO"]
     values = [base] + [v for _, v in bridge] + [0]
     measures = ["absolute"] + ["relative"] * len(bridge) + ["total"]
+    text = [f"{base:.1f}" if known else "n/a"] + [f"{v:+.1f}" for _, v in bridge] + [f"{levels[-1]:.1f}" if known else "n/a"]
     fig = go.Figure(
         go.Waterfall(
             x=labels,
             y=values,
             measure=measures,
-            text=[f"{v:+.1f}" if m == "relative" else "" for v, m in zip(values, measures)],
+            text=text,
+            textposition="outside",
             decreasing=dict(marker_color="#27ae60"),
             increasing=dict(marker_color="#c0392b"),
             totals=dict(marker_color=PALETTE[0]),
+            connector=dict(line=dict(color="#999", width=1)),
         )
     )
-    # Zoom on the part of the axis where the steps happen (a bar from 0 would hide them).
-    levels = [base]
-    for _, v in bridge:
-        levels.append(levels[-1] + v)
-    pad = max(2.0, 0.25 * (max(levels) - min(levels)))
-    fig.update_layout(title="DSO bridge, baseline to scenario (days)", showlegend=False, yaxis_range=[max(0.0, min(levels) - pad), max(levels) + pad], **LAYOUT)
+    top = max(levels + [0.0])
+    bottom = min(levels + [0.0])
+    fig.update_layout(
+        title="DSO bridge, baseline to scenario (days, axis from 0)",
+        showlegend=False,
+        yaxis_range=[bottom * 1.12 if bottom < 0 else 0.0, top * 1.12 if top > 0 else 1.0],
+        yaxis_title="days",
+        **LAYOUT,
+    )
     return fig
 
 

@@ -1,42 +1,103 @@
 """What-if scenarios (../shared/spec/whatif.md): levers over a per-customer baseline.
 
 The baseline (one row per customer) is computed once per snapshot and
-as-of date by `queries/whatif_baseline.sql`; a scenario is then numpy
+as-of date by `queries/whatif/baseline.sql`; a scenario is then numpy
 arithmetic over those rows, so a slider moves in milliseconds even at
 10M documents. Scenario files are JSON, validated with messages that name
 the lever, the field and what is allowed.
+
+`run()` is the model in four steps, one function each: the levers become
+days to pay (`days_to_pay`) and new limits (`new_limits`); the limits give
+blocked orders and over-limit customers (`limit_effects`) and the status
+changes; everything is summed per segment (`per_segment`) and for the
+whole ledger (`summary`), the JSON of whatif.md.
+
+Saved scenarios live in `saved.py`, the JSON/Excel exports in `export.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypedDict
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dashboard.metrics.kpis import Engine, r2
+from dashboard.metrics.limits import over_limit_np
+from dashboard.risk.scorecard import CLASSES
 from dashboard.store import sql as queries
 
+__all__ = [
+    "ALLOWED",
+    "COMPUTED_CLASSES",
+    "SELECTION_FIELDS",
+    "LEVER_MODELS",
+    "AnyLever",
+    "Baseline",
+    "CollectionsLever",
+    "DiscountRow",
+    "DiscountLever",
+    "Lever",
+    "LimitsLever",
+    "OneOrMany",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "SegmentRow",
+    "Side",
+    "Summary",
+    "TermsLever",
+    "as_list",
+    "baseline",
+    "data_hash",
+    "load_scenario",
+    "parse_scenario",
+    "run",
+]
+
 OneOrMany = str | list[str] | None
+# The computed risk classes of risk.md (A-E); a lever may select by them.
+COMPUTED_CLASSES = CLASSES
+# The selection fields of a lever, in the order they are described. `risk_class` is the customer
+# master's class (whatif.md, README decisions); `computed_risk_class` is the scorecard's class at T.
+SELECTION_FIELDS = ("segment", "region", "risk_class", "computed_risk_class", "customer_ids")
+
+
+def as_list(v: OneOrMany) -> list[str]:
+    """A selection value (one value, a list, or none) as a list."""
+    return [] if v is None else [v] if isinstance(v, str) else list(v)
 
 
 class _Lever(BaseModel):
     model_config = ConfigDict(extra="forbid")
     segment: OneOrMany = None
     region: OneOrMany = None
-    risk_class: OneOrMany = None
+    risk_class: OneOrMany = Field(None, description="the customer master's risk_class")
+    computed_risk_class: OneOrMany = Field(None, description="the risk score's class A-E at the as-of date (risk.md)")
     customer_ids: OneOrMany = None
 
+    @field_validator("computed_risk_class")
+    @classmethod
+    def _known_classes(cls, v: OneOrMany) -> OneOrMany:
+        bad = [x for x in as_list(v) if x not in COMPUTED_CLASSES]
+        if bad:
+            raise ValueError(f"must be among {', '.join(COMPUTED_CLASSES)} (the risk score's classes), not {', '.join(map(repr, bad))}")
+        return v
+
     def selection_words(self) -> str:
-        parts = [f"{k.replace('_', ' ')} {', '.join(_as_list(v))}" for k in ("segment", "region", "risk_class", "customer_ids") if (v := getattr(self, k))]
+        """The selection in words, as the JSON's `discounts[].lever` says it."""
+        parts = [f"{k.replace('_', ' ')} {', '.join(as_list(v))}" for k in SELECTION_FIELDS if (v := getattr(self, k))]
         return "; ".join(parts) or "all customers"
+
+    def selection_key(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(as_list(getattr(self, k))) for k in SELECTION_FIELDS)
 
 
 class TermsLever(_Lever):
@@ -68,7 +129,9 @@ class LimitsLever(_Lever):
         return self
 
 
-Lever = Annotated[TermsLever | CollectionsLever | DiscountLever | LimitsLever, Field(discriminator="kind")]
+AnyLever = TermsLever | CollectionsLever | DiscountLever | LimitsLever
+Lever = Annotated[AnyLever, Field(discriminator="kind")]
+LEVER_MODELS: dict[str, type[AnyLever]] = {"terms": TermsLever, "collections": CollectionsLever, "discount": DiscountLever, "limits": LimitsLever}
 
 
 class Scenario(BaseModel):
@@ -90,6 +153,7 @@ ALLOWED = {
     "discount": "rate (0 to <1), within_days (>= 0), uptake (0 to 1)",
     "limits": "pct (-1 to 1) or value (>= 0)",
 }
+_SELECT_WORDS = "segment, region, risk_class (the customer master's), computed_risk_class (the risk score's, A-E), customer_ids to select customers"
 
 
 def parse_scenario(raw: dict | str | bytes) -> Scenario:
@@ -101,35 +165,35 @@ def parse_scenario(raw: dict | str | bytes) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        details = []
-        for err in exc.errors():
-            loc = list(err["loc"])
-            where = "scenario"
-            if len(loc) >= 2 and loc[0] == "levers" and isinstance(loc[1], int):
-                lever = (data.get("levers") or [])[loc[1]] if isinstance(data, dict) else {}
-                kind = lever.get("kind") if isinstance(lever, dict) else None
-                where = f"lever {loc[1] + 1}" + (f" ({kind})" if kind else "")
-                loc = [p for p in loc[2:] if p not in ALLOWED]
-            field = ".".join(str(p) for p in loc) if loc else None
-            msg = err["msg"]
-            if err["type"] == "union_tag_invalid" or err["type"] == "union_tag_not_found":
-                msg = f"'kind' must be one of {', '.join(ALLOWED)}"
-            elif err["type"] == "extra_forbidden":
-                msg = "is not a field of this lever" if where != "scenario" else "is not a scenario field"
-                kind = where.split("(")[-1].rstrip(")") if "(" in where else None
-                if kind in ALLOWED:
-                    msg += f"; allowed: {ALLOWED[kind]}, and segment, region, risk_class, customer_ids to select customers"
-            details.append(
-                f"{where}: "
-                + (f"'{field}' " if field else "")
-                + f"{msg}"
-                + (
-                    f" (got {err.get('input')!r})"
-                    if err["type"] not in ("missing", "extra_forbidden") and "input" in err and not isinstance(err.get("input"), dict)
-                    else ""
-                )
-            )
-        raise ScenarioError(details) from None
+        raise ScenarioError([_error_words(err, data) for err in exc.errors()]) from None
+
+
+def _error_words(err, data) -> str:
+    loc = list(err["loc"])
+    where = "scenario"
+    if len(loc) >= 2 and loc[0] == "levers" and isinstance(loc[1], int):
+        lever = (data.get("levers") or [])[loc[1]] if isinstance(data, dict) else {}
+        kind = lever.get("kind") if isinstance(lever, dict) else None
+        where = f"lever {loc[1] + 1}" + (f" ({kind})" if kind else "")
+        loc = [p for p in loc[2:] if p not in ALLOWED]
+    name = ".".join(str(p) for p in loc) if loc else None
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        msg = f"'kind' must be one of {', '.join(ALLOWED)}"
+    elif err["type"] == "extra_forbidden":
+        msg = "is not a field of this lever" if where != "scenario" else "is not a scenario field"
+        kind = where.split("(")[-1].rstrip(")") if "(" in where else None
+        if kind in ALLOWED:
+            msg += f"; allowed: {ALLOWED[kind]}, and {_SELECT_WORDS}"
+    show_input = err["type"] not in ("missing", "extra_forbidden") and "input" in err and not isinstance(err.get("input"), dict)
+    return f"{where}: " + (f"'{name}' " if name else "") + msg + (f" (got {err.get('input')!r})" if show_input else "")
+
+
+def data_hash(engine: Engine) -> str:
+    """Kept here for dashboard/cli.py (`scenario.data_hash`); the definition is export.data_hash."""
+    from dashboard.whatif.export import data_hash as defined
+
+    return defined(engine)
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -137,10 +201,6 @@ def load_scenario(path: Path) -> Scenario:
         return parse_scenario(Path(path).read_bytes())
     except OSError as exc:
         raise ScenarioError([f"{path}: cannot be read ({exc.strerror})"]) from None
-
-
-def _as_list(v: OneOrMany) -> list[str]:
-    return [] if v is None else [v] if isinstance(v, str) else list(v)
 
 
 # ----------------------------------------------------------------------------- baseline
@@ -168,7 +228,23 @@ class Baseline:
     order_running: np.ndarray  # running sum of the customer's orders up to and including this one
     segment_code: np.ndarray
     segment_names: list[str]
-    masks: dict  # selection -> boolean mask, filled as levers are used
+    masks: dict = field(default_factory=dict)  # selection -> boolean mask, filled as levers are used
+    # the risk score's class per customer (risk.md), computed on first use: a scenario without a
+    # computed-class selection (the CLI, the bench) does not pay for the scorecard
+    computed_class_source: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+    _lazy: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def scored(self) -> bool:
+        """Whether the computed classes have been scored yet (they are, on the first lever that selects by them)."""
+        return "computed_class" in self._lazy
+
+    def computed_classes(self) -> np.ndarray:
+        """The computed risk class (A-E, '' = no score) of each customer at T, in customer_key order."""
+        if "computed_class" not in self._lazy:
+            src = self.computed_class_source
+            self._lazy["computed_class"] = src() if src is not None else np.full(self.customers.height, "", dtype=object)
+        return self._lazy["computed_class"]
 
 
 def baseline(engine: Engine, t: dt.date | None = None) -> Baseline:
@@ -206,12 +282,22 @@ def baseline(engine: Engine, t: dt.date | None = None) -> Baseline:
         order_running=running,
         segment_code=seg_code,
         segment_names=list(seg_names),
-        masks={},
+        computed_class_source=lambda: _computed_classes(engine, t, n),
     )
 
 
+def _computed_classes(engine: Engine, t: dt.date, n: int) -> np.ndarray:
+    """risk.scores()' class of every customer at T (the class the rest of the app shows)."""
+    from dashboard.risk.scorecard import scores
+
+    s = scores(engine, t).select("customer_key", "risk_class")
+    out = np.full(n, "", dtype=object)
+    out[s["customer_key"].to_numpy()] = s["risk_class"].fill_null("").to_numpy()
+    return out
+
+
 def _mask(b: Baseline, lever: _Lever) -> np.ndarray:
-    sel = tuple(tuple(_as_list(getattr(lever, k))) for k in ("segment", "region", "risk_class", "customer_ids"))
+    sel = lever.selection_key()
     if sel not in b.masks:  # a slider moves the numbers, not the selection: compute each mask once
         b.masks[sel] = _select(b, lever)
     return b.masks[sel]
@@ -220,10 +306,141 @@ def _mask(b: Baseline, lever: _Lever) -> np.ndarray:
 def _select(b: Baseline, lever: _Lever) -> np.ndarray:
     m = np.ones(b.customers.height, dtype=bool)
     for key, col in (("segment", "segment"), ("region", "region"), ("risk_class", "risk_class"), ("customer_ids", "customer_id")):
-        values = _as_list(getattr(lever, key))
+        values = as_list(getattr(lever, key))
         if values:
             m &= b.customers[col].is_in(values).fill_null(False).to_numpy()
+    if classes := as_list(lever.computed_risk_class):
+        m &= np.isin(b.computed_classes(), classes)
     return m
+
+
+# ----------------------------------------------------------------------------- typed results (the JSON of whatif.md)
+
+
+class Side(TypedDict):
+    """One side (baseline or scenario) of the summary."""
+
+    dso_standard: float | None
+    blocked_orders_value: float
+    blocked_orders_count: int
+    over_limit_customers: int
+
+
+class MoneyPair(TypedDict):
+    baseline: float
+    scenario: float
+
+
+class CountPair(TypedDict):
+    baseline: int
+    scenario: int
+
+
+class SegmentRow(TypedDict):
+    segment: str
+    delta_ar: float
+    delta_dso: float | None
+    cash_released: float
+    discount_cost_per_year: float
+    blocked_orders_value: MoneyPair
+    blocked_orders_count: CountPair
+    over_limit_customers: CountPair
+
+
+class DiscountRow(TypedDict):
+    """A discount lever's annualised rate d / (1 - d) * 365 / (terms - K), terms of its selection."""
+
+    lever: str
+    rate: float
+    within_days: int
+    terms_days: float | None
+    annualised_rate: float | None
+
+
+class Summary(TypedDict):
+    name: str
+    as_of: str
+    baseline: Side
+    scenario: Side
+    delta_ar: float
+    projected_dso: float | None
+    cash_released: float
+    discount_cost_per_year: float
+    financing_effect_per_year: float
+    net_effect_per_year: float
+    cost_of_capital: float
+    exposure_total: float
+    exposure_releasable: float
+    discounts: list[DiscountRow]
+    by_segment: list[SegmentRow]
+
+
+def _money(x: float) -> float:
+    """r2 of a value that is always there (a sum of money)."""
+    out = r2(x)
+    assert out is not None
+    return out
+
+
+# ----------------------------------------------------------------------------- the model, step by step
+
+
+@dataclass(frozen=True)
+class DaysToPay:
+    """The levers' effect on days to pay, per customer (whatif.md "Levers")."""
+
+    terms: np.ndarray  # terms'_c
+    after_terms: np.ndarray  # max(0, terms'_c + late_c): terms alone (for the bridge)
+    after_collections: np.ndarray  # dtp1_c = max(0, terms'_c + late'_c)
+    final: np.ndarray  # dtp'_c, after the discounts
+    discount_cost: np.ndarray  # per customer, per year
+    discounts: list[DiscountRow]
+
+
+def days_to_pay(b: Baseline, sc: Scenario) -> DaysToPay:
+    """Terms and collections first (combined per customer in order), then the discounts in their order."""
+    n = b.daily_sales.size
+    terms_add = np.zeros(n)
+    late_mult = np.ones(n)
+    for lv in sc.levers:
+        if isinstance(lv, TermsLever):
+            terms_add[_mask(b, lv)] += lv.days
+        elif isinstance(lv, CollectionsLever):
+            late_mult[_mask(b, lv)] *= 1 - lv.reduction
+    terms1 = b.terms + terms_add
+    late1 = np.where(b.late > 0, b.late * late_mult, b.late)
+    dtp1 = np.maximum(0.0, terms1 + late1)
+    dtp, cost, rates = _discounts(b, sc, terms1, dtp1)
+    return DaysToPay(terms1, np.maximum(0.0, terms1 + b.late), dtp1, dtp, cost, rates)
+
+
+def _discounts(b: Baseline, sc: Scenario, terms1: np.ndarray, dtp1: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[DiscountRow]]:
+    ds = b.daily_sales
+    dtp = dtp1.copy()
+    cost = np.zeros(ds.size)
+    rates: list[DiscountRow] = []
+    for lv in sc.levers:
+        if not isinstance(lv, DiscountLever):
+            continue
+        m = _mask(b, lv)
+        u, kd = lv.uptake, lv.within_days
+        dtp[m] = u * np.minimum(kd, dtp[m]) + (1 - u) * dtp[m]
+        cost[m] += lv.rate * u * ds[m] * 365
+        w = ds[m].sum()
+        sel_terms = float((terms1[m] * ds[m]).sum() / w) if w > 0 else None
+        ann = lv.rate / (1 - lv.rate) * 365 / (sel_terms - kd) if sel_terms is not None and sel_terms - kd > 0 else None
+        rates.append({"lever": lv.selection_words(), "rate": lv.rate, "within_days": kd, "terms_days": sel_terms, "annualised_rate": ann})
+    return dtp, cost, rates
+
+
+def new_limits(b: Baseline, sc: Scenario) -> np.ndarray:
+    """Limits after the limit levers, in order (changes compound); customers with no limit stay without one."""
+    limit = b.limit.copy()
+    for lv in sc.levers:
+        if isinstance(lv, LimitsLever):
+            has = _mask(b, lv) & ~np.isnan(limit)
+            limit[has] = limit[has] * (1 + lv.pct) if lv.pct is not None else lv.value
+    return limit
 
 
 def _blocked(b: Baseline, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -237,19 +454,114 @@ def _blocked(b: Baseline, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return value, count
 
 
+@dataclass(frozen=True)
+class LimitEffects:
+    """Blocked orders and over-limit customers, per customer, under the baseline and the new limits."""
+
+    limit: np.ndarray  # the new limits (nan = no limit)
+    exposure: np.ndarray  # AR + open orders: unchanged by limits
+    blocked_value: tuple[np.ndarray, np.ndarray]  # (baseline, scenario)
+    blocked_count: tuple[np.ndarray, np.ndarray]
+    over: tuple[np.ndarray, np.ndarray]
+
+
+def limit_effects(b: Baseline, limit: np.ndarray) -> LimitEffects:
+    bv0, bc0 = _blocked(b, b.limit)
+    bv1, bc1 = _blocked(b, limit)
+    exposure = b.ar + b.open_orders
+    return LimitEffects(limit, exposure, (bv0, bv1), (bc0, bc1), (over_limit_np(exposure, b.limit), over_limit_np(exposure, limit)))
+
+
 STATUS_WORDS = np.array(["", "newly over limit", "back within limit", "newly blocked orders", "orders released"])
+
+
+def status_codes(lim: LimitEffects) -> np.ndarray:
+    """Per customer, the index of its status change in STATUS_WORDS (0 = no change)."""
+    (over0, over1), (bc0, bc1) = lim.over, lim.blocked_count
+    return np.select([over1 & ~over0, over0 & ~over1, bc1 > bc0, bc1 < bc0], [1, 2, 3, 4], 0)
+
+
+def per_segment(b: Baseline, delta_c: np.ndarray, discount_cost: np.ndarray, lim: LimitEffects) -> list[SegmentRow]:
+    """whatif.md's per-segment table of the deltas (segments in name order)."""
+
+    def total(x: np.ndarray) -> np.ndarray:
+        return np.bincount(b.segment_code, weights=x, minlength=len(b.segment_names))
+
+    seg_ds, seg_delta, seg_cost = total(b.daily_sales), total(delta_c), total(discount_cost)
+    bv = [total(x) for x in lim.blocked_value]
+    bc = [total(x) for x in lim.blocked_count]
+    over = [total(x.astype(float)) for x in lim.over]
+    return [
+        {
+            "segment": name,
+            "delta_ar": _money(seg_delta[i]),
+            "delta_dso": r2(seg_delta[i] / seg_ds[i]) if seg_ds[i] > 0 else None,
+            "cash_released": _money(-seg_delta[i]),
+            "discount_cost_per_year": _money(seg_cost[i]),
+            "blocked_orders_value": {"baseline": _money(bv[0][i]), "scenario": _money(bv[1][i])},
+            "blocked_orders_count": {"baseline": int(bc[0][i]), "scenario": int(bc[1][i])},
+            "over_limit_customers": {"baseline": int(over[0][i]), "scenario": int(over[1][i])},
+        }
+        for i, name in enumerate(b.segment_names)
+    ]
+
+
+def _side(dso: float | None, bv: np.ndarray, bc: np.ndarray, over: np.ndarray) -> Side:
+    return {"dso_standard": r2(dso), "blocked_orders_value": _money(bv.sum()), "blocked_orders_count": int(bc.sum()), "over_limit_customers": int(over.sum())}
+
+
+def summary(b: Baseline, sc: Scenario, k: float, dtp: DaysToPay, lim: LimitEffects) -> Summary:
+    """The JSON of whatif.md ("Outputs"), rounded to cents and hundredths of a day."""
+    ds = b.daily_sales
+    total_ds = ds.sum()
+    delta_c = ds * (dtp.final - b.dtp)
+    delta_ar = float(delta_c.sum())
+    projected = None if b.dso_standard is None or total_ds <= 0 else b.dso_standard + delta_ar / total_ds
+    cash = -delta_ar
+    cost = float(dtp.discount_cost.sum())
+    return {
+        "name": sc.name,
+        "as_of": b.as_of.isoformat(),
+        "baseline": _side(b.dso_standard, lim.blocked_value[0], lim.blocked_count[0], lim.over[0]),
+        "scenario": _side(projected, lim.blocked_value[1], lim.blocked_count[1], lim.over[1]),
+        "delta_ar": _money(delta_ar),
+        "projected_dso": r2(projected),
+        "cash_released": _money(cash),
+        "discount_cost_per_year": _money(cost),
+        "financing_effect_per_year": _money(cash * k),
+        "net_effect_per_year": _money(cash * k - cost),
+        "cost_of_capital": k,
+        "exposure_total": _money(lim.exposure.sum()),
+        "exposure_releasable": _money(lim.exposure.sum() - lim.blocked_value[1].sum()),
+        "discounts": dtp.discounts,
+        "by_segment": per_segment(b, delta_c, dtp.discount_cost, lim),
+    }
+
+
+def dso_bridge(b: Baseline, dtp: DaysToPay) -> list[tuple[str, float]]:
+    """The DSO change split by lever kind, in the order the model applies them (days, unrounded)."""
+    ds = b.daily_sales
+    total_ds = ds.sum()
+
+    def dso_delta(new_dtp: np.ndarray) -> float:
+        return float((ds * (new_dtp - b.dtp)).sum() / total_ds) if total_ds > 0 else 0.0
+
+    d_terms = dso_delta(dtp.after_terms)
+    d_coll = dso_delta(dtp.after_collections) - d_terms
+    d_disc = dso_delta(dtp.final) - d_terms - d_coll
+    return [("terms", d_terms), ("collections", d_coll), ("discount", d_disc)]
 
 
 @dataclass(frozen=True)
 class Result:
-    summary: dict  # the JSON of whatif.md
+    summary: Summary  # the JSON of whatif.md
     bridge: list[tuple[str, float]]  # DSO bridge: (step, days) from baseline to scenario
     # customers whose status changes, as arrays; frames are built on demand (a limit cut can change
     # 100k customers: a frame of them all costs more than the whole scenario, and a page shows the first rows)
     _b: Baseline = field(repr=False)
     _idx: np.ndarray = field(repr=False)
     _code: np.ndarray = field(repr=False)
-    _cols: dict = field(repr=False)
+    _cols: dict[str, np.ndarray] = field(repr=False)
 
     @property
     def changes_count(self) -> int:
@@ -280,238 +592,19 @@ class Result:
 
 
 def run(b: Baseline, sc: Scenario, cost_of_capital: float = 0.08) -> Result:
+    """The scenario against the baseline: the summary JSON, the DSO bridge and the status changes."""
     k = sc.cost_of_capital if sc.cost_of_capital is not None else cost_of_capital
-    ds = b.daily_sales
-    n = ds.size
-    terms_add = np.zeros(n)
-    late_mult = np.ones(n)
-    limit = b.limit.copy()
-    for lv in sc.levers:
-        m = _mask(b, lv)
-        if isinstance(lv, TermsLever):
-            terms_add[m] += lv.days
-        elif isinstance(lv, CollectionsLever):
-            late_mult[m] *= 1 - lv.reduction
-        elif isinstance(lv, LimitsLever):
-            has = m & ~np.isnan(limit)  # customers with no limit stay without one
-            limit[has] = limit[has] * (1 + lv.pct) if lv.pct is not None else lv.value
-    terms1 = b.terms + terms_add
-    late1 = np.where(b.late > 0, b.late * late_mult, b.late)
-    dtp1 = np.maximum(0.0, terms1 + late1)
-    # the bridge splits the DSO change by lever kind, in the order the model applies them
-    dtp_terms = np.maximum(0.0, terms1 + b.late)
-    dtp = dtp1.copy()
-    discount_cost = np.zeros(n)
-    rates = []
-    for lv in sc.levers:  # discounts act after terms and collections, in their own order
-        if isinstance(lv, DiscountLever):
-            m = _mask(b, lv)
-            u, kd = lv.uptake, lv.within_days
-            dtp[m] = u * np.minimum(kd, dtp[m]) + (1 - u) * dtp[m]
-            discount_cost[m] += lv.rate * u * ds[m] * 365
-            w = ds[m].sum()
-            sel_terms = float((terms1[m] * ds[m]).sum() / w) if w > 0 else None
-            ann = lv.rate / (1 - lv.rate) * 365 / (sel_terms - kd) if sel_terms is not None and sel_terms - kd > 0 else None
-            rates.append({"lever": lv.selection_words(), "rate": lv.rate, "within_days": kd, "terms_days": sel_terms, "annualised_rate": ann})
-    total_ds = ds.sum()
-
-    def dso_delta(new_dtp):
-        return float((ds * (new_dtp - b.dtp)).sum() / total_ds) if total_ds > 0 else 0.0
-
-    delta_c = ds * (dtp - b.dtp)
-    delta_ar = float(delta_c.sum())
-    projected = None if b.dso_standard is None or total_ds <= 0 else b.dso_standard + delta_ar / total_ds
-    cash = -delta_ar
-    cost = float(discount_cost.sum())
-    bv0, bc0 = _blocked(b, b.limit)
-    bv1, bc1 = _blocked(b, limit)
-    exposure = b.ar + b.open_orders
-    over0 = ~np.isnan(b.limit) & (exposure > np.nan_to_num(b.limit, nan=np.inf))
-    over1 = ~np.isnan(limit) & (exposure > np.nan_to_num(limit, nan=np.inf))
-
-    # status changes, decided in numpy; a frame is built for those customers only
-    code = np.select(
-        [over1 & ~over0, over0 & ~over1, bc1 > bc0, bc1 < bc0],
-        [1, 2, 3, 4],
-        0,
-    )
-    idx = np.flatnonzero(code)
+    dtp = days_to_pay(b, sc)
+    lim = limit_effects(b, new_limits(b, sc))
+    code = status_codes(lim)
+    idx = np.flatnonzero(code)  # status changes are decided in numpy; a frame is built for those customers only
     cols = {
         "ar": b.ar,
         "open_orders": b.open_orders,
-        "exposure": exposure,
+        "exposure": lim.exposure,
         "credit_limit_baseline": b.limit,
-        "credit_limit_scenario": limit,
-        "blocked_value_baseline": bv0,
-        "blocked_value_scenario": bv1,
+        "credit_limit_scenario": lim.limit,
+        "blocked_value_baseline": lim.blocked_value[0],
+        "blocked_value_scenario": lim.blocked_value[1],
     }
-
-    def per_segment(x):
-        return np.bincount(b.segment_code, weights=x, minlength=len(b.segment_names))
-
-    seg_ds, seg_delta, seg_cost = per_segment(ds), per_segment(delta_c), per_segment(discount_cost)
-    seg_bv0, seg_bv1, seg_bc0, seg_bc1 = per_segment(bv0), per_segment(bv1), per_segment(bc0), per_segment(bc1)
-    seg_o0, seg_o1 = per_segment(over0.astype(float)), per_segment(over1.astype(float))
-    segments = [
-        {
-            "segment": name,
-            "delta_ar": r2(seg_delta[i]),
-            "delta_dso": r2(seg_delta[i] / seg_ds[i]) if seg_ds[i] > 0 else None,
-            "cash_released": r2(-seg_delta[i]),
-            "discount_cost_per_year": r2(seg_cost[i]),
-            "blocked_orders_value": {"baseline": r2(seg_bv0[i]), "scenario": r2(seg_bv1[i])},
-            "blocked_orders_count": {"baseline": int(seg_bc0[i]), "scenario": int(seg_bc1[i])},
-            "over_limit_customers": {"baseline": int(seg_o0[i]), "scenario": int(seg_o1[i])},
-        }
-        for i, name in enumerate(b.segment_names)
-    ]
-
-    def side(dso, bv, bc, over):
-        return {"dso_standard": r2(dso), "blocked_orders_value": r2(bv.sum()), "blocked_orders_count": int(bc.sum()), "over_limit_customers": int(over.sum())}
-
-    summary = {
-        "name": sc.name,
-        "as_of": b.as_of.isoformat(),
-        "baseline": side(b.dso_standard, bv0, bc0, over0),
-        "scenario": side(projected, bv1, bc1, over1),
-        "delta_ar": r2(delta_ar),
-        "projected_dso": r2(projected),
-        "cash_released": r2(cash),
-        "discount_cost_per_year": r2(cost),
-        "financing_effect_per_year": r2(cash * k),
-        "net_effect_per_year": r2(cash * k - cost),
-        "cost_of_capital": k,
-        "exposure_total": r2(exposure.sum()),
-        "exposure_releasable": r2(exposure.sum() - bv1.sum()),
-        "discounts": rates,
-        "by_segment": segments,
-    }
-    d_terms = dso_delta(dtp_terms)
-    d_coll = dso_delta(dtp1) - d_terms
-    d_disc = dso_delta(dtp) - d_terms - d_coll
-    bridge = [("terms", d_terms), ("collections", d_coll), ("discount", d_disc)]
-    return Result(summary, bridge, b, idx, code[idx], cols)
-
-
-def data_hash(engine: Engine) -> str:
-    """sha256 over the snapshot's source files' hashes: which data a scenario ran on."""
-    h = hashlib.sha256()
-    for f in engine.snapshot.manifest["source_files"]:
-        h.update(f"{f['name']}:{f['sha256']}\n".encode())
-    return h.hexdigest()
-
-
-# ----------------------------------------------------------------------------- saved scenarios
-
-
-def _slug(name: str) -> str:
-    """A file name from a scenario name: never a path (no '/', '..' or hidden files)."""
-    s = "".join(ch if ch.isalnum() or ch in "-_ " else "-" for ch in name.strip()).strip().replace(" ", "_")
-    return (s.lstrip("._-") or "scenario")[:80]
-
-
-def scenario_dir(data_root: Path) -> Path:
-    return Path(data_root) / "scenarios"
-
-
-def save_scenario(data_root: Path, sc: Scenario) -> Path:
-    d = scenario_dir(data_root)
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"{_slug(sc.name)}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(sc.model_dump_json(indent=2, exclude_none=True), encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
-def list_scenarios(data_root: Path) -> dict[str, Path]:
-    d = scenario_dir(data_root)
-    out = {}
-    for p in sorted(d.glob("*.json")) if d.exists() else []:
-        try:
-            out[load_scenario(p).name] = p
-        except ScenarioError:
-            continue  # a hand-edited file that no longer validates is not offered
-    return out
-
-
-def delete_scenario(data_root: Path, name: str) -> None:
-    path = list_scenarios(data_root).get(name)
-    if path:
-        path.unlink()
-
-
-def export_record(engine: Engine, sc: Scenario, res: Result) -> dict:
-    """What a decision needs to be audited later: the scenario, its results, and the data it ran on."""
-    return {
-        "scenario": json.loads(sc.model_dump_json(exclude_none=True)),
-        "results": res.summary,
-        "bridge_days": dict(res.bridge),
-        "snapshot": engine.snapshot.id,
-        "snapshot_as_of": engine.snapshot.manifest["as_of"],
-        "data_sha256": data_hash(engine),
-        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-
-
-def export_excel(record: dict, res: Result) -> bytes:
-    import io
-
-    import xlsxwriter
-
-    from dashboard.present.exports import defuse
-
-    buf = io.BytesIO()
-    with xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False}) as wb:
-        ws = wb.add_worksheet("summary")
-        rows = [
-            ("scenario", record["scenario"].get("name", "")),
-            ("snapshot", record["snapshot"]),
-            ("snapshot as of", record["snapshot_as_of"]),
-            ("data sha256", record["data_sha256"]),
-            ("exported at", record["exported_at"]),
-            ("as of", record["results"]["as_of"]),
-        ]
-        r = record["results"]
-        for k in ("dso_standard", "blocked_orders_value", "blocked_orders_count", "over_limit_customers"):
-            rows.append((f"{k} (baseline)", r["baseline"][k]))
-            rows.append((f"{k} (scenario)", r["scenario"][k]))
-        for k in ("delta_ar", "cash_released", "discount_cost_per_year", "financing_effect_per_year", "net_effect_per_year", "cost_of_capital"):
-            rows.append((k, r[k]))
-        for i, lv in enumerate(record["scenario"].get("levers", []), 1):
-            rows.append((f"lever {i}", json.dumps(lv)))
-        for i, (k, v) in enumerate(rows):
-            ws.write_string(i, 0, str(k))
-            if isinstance(v, (int, float)) and v is not None:
-                ws.write_number(i, 1, v)
-            else:
-                ws.write_string(i, 1, "" if v is None else str(v))
-        ws.set_column(0, 0, 34)
-        ws.set_column(1, 1, 70)
-        seg = pl.DataFrame(
-            [
-                {
-                    "segment": x["segment"],
-                    "delta_ar": x["delta_ar"],
-                    "delta_dso": x["delta_dso"],
-                    "cash_released": x["cash_released"],
-                    "discount_cost_per_year": x["discount_cost_per_year"],
-                    "blocked_value_baseline": x["blocked_orders_value"]["baseline"],
-                    "blocked_value_scenario": x["blocked_orders_value"]["scenario"],
-                }
-                for x in r["by_segment"]
-            ]
-        )
-        for name, df in (("by_segment", seg), ("status_changes", res.changes)):
-            sheet = wb.add_worksheet(name)
-            df = defuse(df)
-            for j, col in enumerate(df.columns):
-                sheet.write_string(0, j, col)
-                for i, v in enumerate(df[col].to_list(), 1):
-                    if v is None:
-                        continue
-                    if isinstance(v, (int, float)):
-                        sheet.write_number(i, j, v)
-                    else:
-                        sheet.write_string(i, j, str(v))
-    return buf.getvalue()
+    return Result(summary(b, sc, k, dtp, lim), dso_bridge(b, dtp), b, idx, code[idx], cols)
