@@ -12,10 +12,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.fixtures import REPO
 
 from dashboard.cli import make_demo
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import REPO
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

@@ -5,13 +5,13 @@ import datetime as dt
 import sys
 
 import pytest
-from tests.fixtures import REPO
 
 from dashboard.load.demo import write_demo_extract
 from dashboard.load.ingest import ingest
 from dashboard.metrics.kpis import Engine
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
 import pandas_baseline  # noqa: E402

@@ -4,13 +4,13 @@ import datetime as dt
 import re
 
 import pytest
-from tests.fixtures import REPO, write_csvs
 from streamlit.testing.v1 import AppTest
-from tests.test_kpis_handworked import MIXED
 
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import REPO, write_csvs
+from tests.test_kpis_handworked import MIXED
 
 APP = str(REPO / "app.py")
 pytestmark = pytest.mark.usefixtures("fresh_caches")
