@@ -5,8 +5,9 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from dashboard.load.ingest import READABLE, IngestUsageError, ingest, safe_file_name
+from dashboard.load.ingest import IngestUsageError, ingest
 from dashboard.load.layouts import LayoutError, available
+from dashboard.load.read import READABLE, safe_file_name
 from dashboard.settings import load_settings
 from dashboard.store.snapshots import new_id
 from pages import common

@@ -111,6 +111,6 @@ def test_check_load_compare_roll_back_and_audit(data):
     ],
 )
 def test_an_uploaded_file_name_is_never_a_path(given, kept):
-    from dashboard.load.ingest import safe_file_name
+    from dashboard.load.read import safe_file_name
 
     assert safe_file_name(given) == kept
