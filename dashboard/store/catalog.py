@@ -4,15 +4,19 @@ Queries in `queries/` refer to these names only, so the same SQL runs on
 views over Parquet (a short-lived CLI process), on in-memory tables (the
 dashboard), or later on another engine reading the same Parquet files.
 Paths reach DuckDB as values (the relation API, a bound parameter), never
-spliced into SQL text.
+spliced into SQL text, and what a query cannot hold in memory spills into the
+data folder's `.tmp/`, never the working directory.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from dashboard.store import sql as queries
-from dashboard.store.snapshots import SnapshotInfo
+from dashboard.store.duck import connect
+from dashboard.store.snapshots import DataDir, SnapshotInfo
 
 TABLE_FILES = {
     "invoices": "tables/invoices.parquet",
@@ -34,9 +38,12 @@ ADDED_LATER = {"paid_docs"}
 IN_MEMORY = ("customers", "orders", "open_intervals", "daily_sales", "daily_paid", "month_end_ar", "paid_docs")
 
 
-def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection with the snapshot's tables under their fixed names (see the module's docstring)."""
-    con = duckdb.connect(config={"threads": threads} if threads else {})
+def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int | None = None, temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection with the snapshot's tables under their fixed names (see the module's docstring).
+
+    temp_dir: where DuckDB spills; by default `.tmp/` of the data folder the snapshot is in.
+    """
+    con = connect(temp_dir or DataDir.of(snapshot).tmp, **({"threads": threads} if threads else {}))
     # Selection filters: an empty list means "all".
     con.execute("CREATE MACRO picked(v, choices) AS (len(choices) = 0 OR list_contains(choices, v))").fetchall()
     for name, rel in TABLE_FILES.items():

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from dashboard.store import sql as queries
+from dashboard.store.duck import connect
 
 # DuckDB may use this much memory while deriving; beyond it, it spills to `spill` (inside the data folder).
 # Why: a 10M-document load must stay under 2 GB in all (issue 4), and the derive step's
@@ -28,10 +29,10 @@ def derive(tables_dir: Path, out: Path, spill: Path) -> dict[str, int]:
 
     Reads the snapshot's own Parquet tables (not frames held in memory) with a
     memory limit, so the working set is bounded whatever the ledger's size; what does
-    not fit goes to `spill`, removed when done.
+    not fit goes to `spill` (inside the data folder: the load's staging folder), removed when done.
     """
     out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"memory_limit": DERIVE_MEMORY, "temp_directory": str(spill), "threads": os.cpu_count() or 2})
+    con = connect(spill, memory_limit=DERIVE_MEMORY, threads=os.cpu_count() or 2)
     try:
         for name in INPUTS:
             con.read_parquet(str(tables_dir / f"{name}.parquet")).create_view(name)

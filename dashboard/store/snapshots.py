@@ -10,7 +10,9 @@
         source/                the analyst's files, byte for byte
       rejected/<stamp>/        refused extracts, byte for byte, with report.txt / report.json
       audit.log                one JSON line per load, refusal and rollback
+      inbox/                   folders of extracts to load (the Data page saves uploads here)
       .staging/                work in progress; never read, cleaned on the next load
+      .tmp/                    DuckDB's spill files while a query runs (removed by DuckDB when done)
 
 A snapshot becomes visible only when its folder is renamed into
 `snapshots/` (atomic on one file system) and CURRENT is replaced with
@@ -77,6 +79,11 @@ class DataDir:
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    @classmethod
+    def of(cls, snapshot: SnapshotInfo) -> DataDir:
+        """The data folder a snapshot is in (snapshots/<id>/ of it)."""
+        return cls(snapshot.path.parent.parent)
+
     @property
     def snapshots(self) -> Path:
         return self.root / "snapshots"
@@ -92,6 +99,15 @@ class DataDir:
     @property
     def audit_log(self) -> Path:
         return self.root / "audit.log"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def tmp(self) -> Path:
+        """DuckDB's spill folder for queries over this folder's snapshots."""
+        return self.root / ".tmp"
 
     def ensure(self) -> None:
         for p in (self.snapshots, self.staging, self.rejected):
