@@ -52,13 +52,14 @@ def report_table(report: Report) -> None:
         row_height=72,  # above 4rem a cell wraps its text: three lines of the message instead of one cut short
         column_order=("severity", "message", "file", "row", "column", "value", "rule"),
         column_config={
-            "severity": st.column_config.TextColumn("Severity", width=80),
-            "message": st.column_config.TextColumn("What to do", width=560),
-            "file": st.column_config.TextColumn("File", width="medium"),
-            "row": st.column_config.TextColumn("Row", width=60),
-            "column": st.column_config.TextColumn("Column", width="small"),
-            "value": st.column_config.TextColumn("Value", width="medium"),
-            "rule": st.column_config.TextColumn("Rule", width="medium"),
+            # 440 px: the table still fits a laptop's window; not pinned (Streamlit greys a pinned column's text)
+            "severity": "Severity",
+            "message": st.column_config.TextColumn("What to do", width=440),
+            "file": "File",
+            "row": "Row",
+            "column": "Column",
+            "value": st.column_config.TextColumn("Value", width=140),
+            "rule": "Rule",
         },
     )
 
@@ -96,12 +97,17 @@ def compare_rows(figures: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"figure": pl.Utf8, "before": pl.Utf8, "after": pl.Utf8, "change": pl.Utf8})
 
 
+def utc(stamp: str) -> str:
+    """'2026-12-01T22:19:06+00:00' as '2026-12-01 22:19:06' (the heading says UTC)."""
+    return stamp.replace("T", " ").removesuffix("+00:00")
+
+
 def audit_details(e: dict) -> str:
     if e.get("event") == "load":
         rows = e.get("rows") or {}
         return f"{rows.get('invoices', 0):,} documents, {e.get('warnings', 0):,} warning(s)"
     if e.get("event") == "refusal":
-        return f"{e.get('errors', 0):,} error(s); kept in rejected/{e.get('rejected')}"
+        return f"{e.get('errors', 0):,} error(s); files and report kept under rejected/"
     return ""
 
 
@@ -233,7 +239,7 @@ with tab_history:
                 "current": s.current,
                 "snapshot": s.id,
                 "as_of": s.as_of,
-                "loaded_at": s.loaded_at,
+                "loaded_at": utc(s.loaded_at),
                 "loaded_by": s.source,
                 "files": ", ".join(s.files),
                 "documents": s.rows.get("invoices", 0),
@@ -324,7 +330,7 @@ with tab_audit:
             pl.DataFrame(
                 [
                     {
-                        "time": e["time"],
+                        "time": utc(e["time"]),
                         "user": e.get("user"),
                         "event": e["event"],
                         "outcome": e.get("outcome"),

@@ -65,7 +65,7 @@ def test_the_report_puts_what_to_do_beside_the_severity_and_wraps_it(data):
     grid = at.dataframe[0].proto
     assert list(grid.column_order)[:2] == ["severity", "message"]
     config = json.loads(grid.columns)
-    assert config["message"]["label"] == "What to do" and config["message"]["width"] >= 500
+    assert config["message"]["label"] == "What to do" and config["message"]["width"] >= 400
     assert grid.row_height > 64  # Streamlit wraps a cell's text only in rows taller than 4rem
 
 
