@@ -11,13 +11,13 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.fixtures import SHARED
 
 from dashboard.cli import main as o2c
 from dashboard.load.ingest import ingest
 from dashboard.metrics.kpis import Engine
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import SHARED
 
 IBM = SHARED / "datasets" / "ibm_ar_late_payments" / "WA_Fn-UseC_-Accounts-Receivable.csv"
 EUR = Settings(base_currency="EUR")
