@@ -107,7 +107,8 @@ def check_customers(cust: pl.DataFrame | None, inv: pl.DataFrame, src: Source | 
     else:
         master = pl.DataFrame(schema={c.name: dtype_of(c) for c in TABLES["customers"].columns} | {"in_master": pl.Boolean()})
     known = set(master["customer_id"].to_list())
-    extra_ids = inv.select(pl.col("customer_id").unique()).filter(~pl.col("customer_id").is_in(list(known)) & pl.col("customer_id").is_not_null())
+    # sorted: the same extract gives the same report (and the customers are sorted below anyway)
+    extra_ids = inv.select(pl.col("customer_id").unique().sort()).filter(~pl.col("customer_id").is_in(list(known)) & pl.col("customer_id").is_not_null())
     if extra_ids.height:
         note = "no customer master was given" if cust is None else "they are not in the customer master"
         report.add(
@@ -193,7 +194,7 @@ def customers_of_orders(orders: pl.DataFrame, customers: pl.DataFrame, file: str
         "order for unknown customer",
         f"{unknown.height:,} order(s) are for customers with no invoice and no master record; added with segment '{UNASSIGNED_SEGMENT}'",
         column="customer_id",
-        value=", ".join(unknown["customer_id"].unique().head(5).to_list()),
+        value=", ".join(unknown["customer_id"].unique().sort().head(5).to_list()),
     )
     add = unknown.select(pl.col("customer_id").unique().sort()).with_columns(
         in_master=pl.lit(False), segment=pl.lit(UNASSIGNED_SEGMENT), region=pl.lit("Unassigned")
