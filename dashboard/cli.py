@@ -9,10 +9,68 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from dashboard.load.demo import make_demo
+from dashboard.load.report import ReportJson
 from dashboard.settings import SettingsError, load_settings
-from dashboard.store.snapshots import DataDir, UnknownSnapshot, default_data_dir
+from dashboard.store.snapshots import DataDir, SnapshotRow, UnknownSnapshot, default_data_dir, rollback, snapshot_rows
+
+if TYPE_CHECKING:
+    from dashboard.load.ingest import IngestResult
+    from dashboard.metrics.kpis import Engine
+    from dashboard.store.snapshots import SnapshotInfo
+
+
+# ----------------------------------------------------------------------------- what --json prints (cli.md)
+
+
+class LoadedJson(TypedDict):
+    """`o2c demo --json`: the new snapshot."""
+
+    snapshot: str
+    as_of: str
+    rows: dict[str, int]  # table -> rows
+    seconds: float
+
+
+class IngestJson(LoadedJson):
+    """`o2c ingest --json` when the extract is loaded: the new snapshot and its validation report (warnings)."""
+
+    report: ReportJson
+
+
+class SnapshotJson(TypedDict):
+    """One element of `o2c snapshots --json`."""
+
+    id: str
+    as_of: str
+    loaded_at: str
+    source: str
+    files: list[str]
+    rows: dict[str, int]
+    current: bool
+
+
+class ErrorJson(TypedDict):
+    """What any command prints on stderr with --json when it fails (an ingest refusal too)."""
+
+    error: str
+    details: list
+
+
+class RollbackJson(TypedDict):
+    """`o2c rollback ID --json`."""
+
+    current: str
+
+
+def loaded_json(snap: SnapshotInfo, res: IngestResult) -> LoadedJson:
+    return LoadedJson(snapshot=snap.id, as_of=snap.manifest["as_of"], rows=snap.manifest["rows"], seconds=round(res.seconds, 2))
+
+
+def snapshot_json(r: SnapshotRow) -> SnapshotJson:
+    return SnapshotJson(id=r.id, as_of=r.as_of, loaded_at=r.loaded_at, source=r.source, files=list(r.files), rows=r.rows, current=r.current)
 
 
 class CliError(Exception):
@@ -75,20 +133,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _fail(args, message: str, details: list) -> None:
+def _fail(args: argparse.Namespace, message: str, details: list) -> None:
     if args.json:
-        print(json.dumps({"error": message, "details": details}, default=str), file=sys.stderr)
+        print(json.dumps(ErrorJson(error=message, details=details), default=str), file=sys.stderr)
     else:
         print(f"o2c: {message}", file=sys.stderr)
         for d in details:
             print(f"  {d}", file=sys.stderr)
 
 
-def _out(args, payload, text: str) -> None:
+def _out(args: argparse.Namespace, payload: object, text: str) -> None:
     print(json.dumps(payload, indent=2, default=str) if args.json else text)
 
 
-def _engine(args, data: DataDir):
+def _engine(args: argparse.Namespace, data: DataDir) -> Engine:
     from dashboard.metrics.kpis import Engine
 
     snap = data.current()
@@ -97,7 +155,7 @@ def _engine(args, data: DataDir):
     return Engine.open(snap, load_settings(data.root))
 
 
-def cmd_kpis(args, data: DataDir) -> int:
+def cmd_kpis(args: argparse.Namespace, data: DataDir) -> int:
     eng = _engine(args, data)
     h = eng.headline(args.as_of)
     from dashboard.present.formatting import headline_text
@@ -106,7 +164,7 @@ def cmd_kpis(args, data: DataDir) -> int:
     return 0
 
 
-def cmd_ingest(args, data: DataDir) -> int:
+def cmd_ingest(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.load.ingest import IngestUsageError, ingest
     from dashboard.load.layouts import LayoutError, available, resolve
 
@@ -125,30 +183,19 @@ def cmd_ingest(args, data: DataDir) -> int:
         raise CliError(str(exc), code=2) from None
     if progress:
         print(file=sys.stderr)
-    if not res.ok:
+    snap = res.snapshot
+    if snap is None:
         details = [i.line() for i in res.report.errors]
         if args.json:
-            print(
-                json.dumps(
-                    {
-                        "error": f"extract refused: {res.report.error_count:,} error(s); nothing was loaded, the current data is unchanged; the files are kept in {res.kept_at}",
-                        "details": details,
-                    }
-                ),
-                file=sys.stderr,
+            refused = (
+                f"extract refused: {res.report.error_count:,} error(s); nothing was loaded, the current data is unchanged; the files are kept in {res.kept_at}"
             )
+            print(json.dumps(ErrorJson(error=refused, details=details)), file=sys.stderr)
         else:
             print(res.report.to_text(), file=sys.stderr)
             print(f"The files and this report are kept in {res.kept_at}", file=sys.stderr)
         return 1
-    snap = res.snapshot
-    payload = {
-        "snapshot": snap.id,
-        "as_of": snap.manifest["as_of"],
-        "rows": snap.manifest["rows"],
-        "seconds": round(res.seconds, 2),
-        "report": res.report.to_dict(),
-    }
+    payload = IngestJson(**loaded_json(snap, res), report=res.report.to_dict())
     _out(args, payload, res.report.to_text() + f"\nSnapshot {snap.id} (as of {snap.manifest['as_of']}) is now current; loaded in {res.seconds:.1f} s.")
     return 0
 
@@ -161,59 +208,42 @@ def _progress_bar():
     return show
 
 
-def cmd_demo(args, data: DataDir) -> int:
+def cmd_demo(args: argparse.Namespace, data: DataDir) -> int:
     progress = None if args.json else _progress_bar()
     res = make_demo(data, args.invoices, args.seed, args.customers, progress)
     if progress:
         print(file=sys.stderr)
-    if not res.ok:
-        raise CliError("the demo ledger was refused (a bug): " + res.report.to_text())
     snap = res.snapshot
+    if snap is None:
+        raise CliError("the demo ledger was refused (a bug): " + res.report.to_text())
     _out(
         args,
-        {"snapshot": snap.id, "as_of": snap.manifest["as_of"], "rows": snap.manifest["rows"], "seconds": round(res.seconds, 2)},
+        loaded_json(snap, res),
         f"Demo ledger loaded as snapshot {snap.id} (as of {snap.manifest['as_of']}, {snap.manifest['rows']['invoices']:,} documents) in {res.seconds:.1f} s.",
     )
     return 0
 
 
-def cmd_snapshots(args, data: DataDir) -> int:
-    cur = data.current_id()
-    rows = [
-        {
-            "id": s.id,
-            "as_of": s.manifest["as_of"],
-            "loaded_at": s.manifest["loaded_at"],
-            "source": s.manifest["loaded_by"],
-            "files": [f["name"] for f in s.manifest["source_files"]],
-            "rows": s.manifest["rows"],
-            "current": s.id == cur,
-        }
-        for s in data.list()
-    ]
+def cmd_snapshots(args: argparse.Namespace, data: DataDir) -> int:
+    rows = snapshot_rows(data)
     text = (
-        "\n".join(
-            f"{'*' if r['current'] else ' '} {r['id']}  as of {r['as_of']}  loaded {r['loaded_at']}  {r['rows']['invoices']:>10,} documents  {r['source']}"
-            for r in rows
-        )
+        "\n".join(f"{'*' if r.current else ' '} {r.id}  as of {r.as_of}  loaded {r.loaded_at}  {r.rows['invoices']:>10,} documents  {r.source}" for r in rows)
         or f"no snapshots in {data.root}"
     )
-    _out(args, rows, text)
+    _out(args, [snapshot_json(r) for r in rows], text)
     return 0
 
 
-def cmd_rollback(args, data: DataDir) -> int:
+def cmd_rollback(args: argparse.Namespace, data: DataDir) -> int:
     try:
-        data.set_current(args.id)
-    except UnknownSnapshot:
-        known = [s.id for s in data.list()]
-        raise CliError(f"unknown snapshot id '{args.id}'", [f"known ids: {', '.join(known) or 'none'}"]) from None
-    data.audit("rollback", snapshot=args.id, outcome="current")
-    _out(args, {"current": args.id}, f"Snapshot {args.id} is current again.")
+        snap = rollback(data, args.id, source="o2c rollback")
+    except UnknownSnapshot as exc:
+        raise CliError(f"unknown snapshot id '{args.id}'", [f"known ids: {', '.join(exc.known) or 'none'}"]) from None
+    _out(args, RollbackJson(current=snap.id), f"Snapshot {snap.id} is current again.")
     return 0
 
 
-def cmd_serve(args, data: DataDir) -> int:
+def cmd_serve(args: argparse.Namespace, data: DataDir) -> int:
     if data.current() is None:
         print(f"No data in {data.root} yet: creating the demo ledger first...", file=sys.stderr)
         res = make_demo(data, progress=_progress_bar())
@@ -228,7 +258,7 @@ def cmd_serve(args, data: DataDir) -> int:
     return 0  # not reached
 
 
-def cmd_whatif(args, data: DataDir) -> int:
+def cmd_whatif(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.whatif import model as scenario
 
     try:
@@ -244,7 +274,7 @@ def cmd_whatif(args, data: DataDir) -> int:
     return 0
 
 
-def cmd_at_risk(args, data: DataDir) -> int:
+def cmd_at_risk(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.risk import scorecard as risk
 
     if args.top < 1:

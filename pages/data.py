@@ -1,24 +1,121 @@
-"""Data: load an extract (check first, then load or cancel), snapshot history, rollback, compare, audit log."""
+"""Data: load an extract (check first, then load or cancel), snapshot history, rollback, compare, audit log.
+
+A "Check" is a dry run: it reads and checks everything and records nothing. A "Load"
+runs the same ingest as `o2c ingest`: loaded, it becomes the current snapshot; refused,
+its files and report are kept under `rejected/<id>/` and the refusal is in the audit log.
+"""
 
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
-from dashboard.load.ingest import READABLE, IngestUsageError, ingest, safe_file_name
+from dashboard.load.inbox import inbox_folders, stash_uploads
+from dashboard.load.ingest import IngestResult, IngestUsageError, ingest
 from dashboard.load.layouts import LayoutError, available
+from dashboard.load.read import READABLE
+from dashboard.load.report import Report
 from dashboard.settings import load_settings
-from dashboard.store.snapshots import new_id
+from dashboard.store.snapshots import UnknownSnapshot, rollback, snapshot_rows
 from pages import common
 
 eng = common.engine()
 data = common.data_dir()
 settings = load_settings(data.root)
-inbox = data.root / "inbox"
+base = settings.base_currency
 DETECT = "Detect from the header"
+UPLOADED = "(uploaded files)"
+
+
+def plain(text: str) -> str:
+    """A message without the data folder's absolute path: the folder's own name instead."""
+    return text.replace(str(data.root), data.root.name)
+
+
+def where(path: Path) -> str:
+    """A path inside the data folder as the analyst finds it there: `rejected/<id>`."""
+    try:
+        return path.relative_to(data.root).as_posix()
+    except ValueError:
+        return plain(str(path))
+
+
+def report_table(report: Report) -> None:
+    """The validation report, what to do beside the severity where the eye lands, long messages wrapped."""
+    # whole-file findings have no row, column or value: blank, not "None"
+    shown = report.frame().with_columns(pl.col("row").cast(pl.Utf8), pl.col("column"), pl.col("value")).fill_null("")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        placeholder="–",
+        width="stretch",
+        row_height=72,  # above 4rem a cell wraps its text: three lines of the message instead of one cut short
+        column_order=("severity", "message", "file", "row", "column", "value", "rule"),
+        column_config={
+            # 440 px: the table still fits a laptop's window; not pinned (Streamlit greys a pinned column's text)
+            "severity": "Severity",
+            "message": st.column_config.TextColumn("What to do", width=440),
+            "file": "File",
+            "row": "Row",
+            "column": "Column",
+            "value": st.column_config.TextColumn("Value", width=140),
+            "rule": "Rule",
+        },
+    )
+
+
+# The compare table mixes amounts, a share, days and a count: each figure is written in its own unit.
+UNITS = {"Share overdue": "share", "DSO (standard)": "days", "DSO (countback)": "days", "Customers over limit": "count"}  # the others: money
+
+
+def figure_text(unit: str, v: float | None, change: bool = False) -> str:
+    if v is None:
+        return "n/a"
+    sign = "+" if change else ""
+    if unit == "share":  # a change in a share is in percentage points
+        return f"{round(v * 100, 1) + 0.0:{sign},.1f} pts" if change else f"{v * 100:,.1f} %"
+    if unit == "days":
+        return f"{round(v, 1) + 0.0:{sign},.1f} days"
+    if unit == "count":
+        return f"{round(v) + 0:{sign},d}"
+    return f"{round(v, 2) + 0.0:{sign},.2f}"  # + 0.0: a change that rounds to nothing is 0.00, never -0.00
+
+
+def compare_rows(figures: pl.DataFrame) -> pl.DataFrame:
+    rows = []
+    for figure, before, after in figures.select("figure", "before", "after").iter_rows():
+        unit = UNITS.get(figure, "money")
+        change = None if before is None or after is None else after - before
+        rows.append(
+            {
+                "figure": figure,
+                "before": figure_text(unit, before),
+                "after": figure_text(unit, after),
+                "change": figure_text(unit, change, change=True),
+            }
+        )
+    return pl.DataFrame(rows, schema={"figure": pl.Utf8, "before": pl.Utf8, "after": pl.Utf8, "change": pl.Utf8})
+
+
+def utc(stamp: str) -> str:
+    """'2026-12-01T22:19:06+00:00' as '2026-12-01 22:19:06' (the heading says UTC)."""
+    return stamp.replace("T", " ").removesuffix("+00:00")
+
+
+def audit_details(e: dict) -> str:
+    if e.get("event") == "load":
+        rows = e.get("rows") or {}
+        return f"{rows.get('invoices', 0):,} documents, {e.get('warnings', 0):,} warning(s)"
+    if e.get("event") == "refusal":
+        return f"{e.get('errors', 0):,} error(s); files and report kept under rejected/"
+    return ""
+
 
 st.title("Data")
-st.caption(f"Data folder `{data.root}`. Every load, refusal and rollback is logged; refused files are kept byte for byte under `rejected/`.")
+st.caption(
+    f"Data folder `{data.root.name}`. Every load, refused load and rollback is logged; a refused load's files are kept byte for byte "
+    "under `rejected/` with its report. A check only reads: it loads, keeps and logs nothing."
+)
 
 
 tab_load, tab_history, tab_compare, tab_audit = st.tabs(["Load an extract", "Snapshots", "Compare", "Audit log"])
@@ -31,12 +128,12 @@ with tab_load:
         "or pick a folder from the data folder's `inbox/`. CSV (any delimiter, UTF-8 or Windows-1252), Excel (.xlsx) or Parquet."
     )
     ups = st.file_uploader("Extract files", accept_multiple_files=True, type=[e.lstrip(".") for e in sorted(READABLE)], key="dp_upload")
-    folders = sorted([p for p in inbox.iterdir() if p.is_dir()], reverse=True) if inbox.exists() else []
-    picked = st.selectbox("...or a folder from the inbox", ["(uploaded files)"] + [p.name for p in folders], key="dp_inbox")
+    folders = inbox_folders(data)
+    picked = st.selectbox("...or a folder from the inbox", [UPLOADED] + [p.name for p in folders], key="dp_inbox")
     try:
         layouts = available(data.root)
     except LayoutError as exc:  # a team's layout file with a mistake: say which, keep the built-in ones usable
-        st.error(f"{exc}. Fix or remove that file; until then detection cannot use the data folder's layouts.")
+        st.error(f"{plain(str(exc))}. Fix or remove that file; until then detection cannot use the data folder's layouts.")
         layouts = {}
     layout = st.selectbox(
         "Layout",
@@ -53,35 +150,38 @@ with tab_load:
     )
 
     def target() -> Path | None:
-        if picked != "(uploaded files)":
-            return inbox / picked
+        if picked != UPLOADED:
+            return data.inbox / picked
         if not ups:
             return None
         # file_id is new for every upload: a corrected file with the same name and size is a new file
         sig = tuple((u.name, u.file_id) for u in ups)
         if st.session_state.get("dp_saved_sig") != sig:
-            # Uploads are kept in the inbox first: nothing an analyst drops is lost, whatever happens next.
-            folder = inbox / f"upload-{new_id()}"
-            folder.mkdir(parents=True)
-            for u in ups:
-                (folder / safe_file_name(u.name)).write_bytes(u.getvalue())
+            folder = stash_uploads(data, [(u.name, u.getvalue()) for u in ups])
             st.session_state["dp_saved_sig"], st.session_state["dp_saved_dir"] = sig, str(folder)
         return Path(st.session_state["dp_saved_dir"])
 
     folder = target()
+    chosen = None if layout == DETECT else layout
     c1, c2, c3 = st.columns([1, 1, 4])
     if c1.button("Check", type="primary", disabled=folder is None, key="dp_check", icon=":material/fact_check:"):
         try:
             with st.spinner("Checking the whole extract..."):
-                res = ingest([folder], data, settings, as_of=as_of, layout=None if layout == DETECT else layout, dry_run=True)
-            st.session_state["dp_report"] = (str(folder), res.report)
+                res = ingest([folder], data, settings, as_of=as_of, layout=chosen, dry_run=True)
+            st.session_state["dp_report"] = (str(folder), res.report, None)
         except (IngestUsageError, LayoutError) as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
     pending = st.session_state.get("dp_report")
     if pending and pending[0] == str(folder):
-        report = pending[1]
+        _, report, kept = pending
         rows = report.facts.get("rows", {})
-        if report.ok:
+        if kept:
+            st.error(
+                f"The load was refused: {report.error_count:,} error(s). Nothing was loaded, the current data is unchanged. "
+                f"The files and this report are kept in `{kept}`, and the refusal is in the audit log.",
+                icon=":material/error:",
+            )
+        elif report.ok:
             st.success(
                 f"The extract passes every check: {', '.join(f'{v:,} {k}' for k, v in rows.items() if v)}; "
                 f"as of {report.facts.get('as_of')}. {report.warning_count:,} warning(s) below.",
@@ -89,88 +189,98 @@ with tab_load:
             )
         else:
             st.error(
-                f"The extract cannot be loaded: {report.error_count:,} error(s). Fix them in the files and check again; nothing was loaded.",
+                f"The extract cannot be loaded: {report.error_count:,} error(s). Fix them in the files and check again; "
+                "this was a check, nothing was loaded or kept.",
                 icon=":material/error:",
             )
         if report.facts.get("layouts"):
             st.caption("Layouts: " + ", ".join(f"{f} → {lay}" for f, lay in report.facts["layouts"].items()))
         if report.issues:
-            # whole-file findings have no row, column or value: blank, not "None"
-            shown = report.frame().with_columns(pl.col("row").cast(pl.Utf8), pl.col("column"), pl.col("value")).fill_null("")
-            st.dataframe(
-                shown,
-                hide_index=True,
-                placeholder="–",
-                width="stretch",
-                column_config={
-                    "severity": "Severity",
-                    "file": "File",
-                    "row": "Row",
-                    "column": "Column",
-                    "value": "Value",
-                    "rule": "Rule",
-                    "message": "What to do",
-                },
-            )
-        if c2.button("Load", disabled=not report.ok, key="dp_load", icon=":material/upload:"):
+            report_table(report)
+        if c2.button("Load", disabled=not report.ok or bool(kept), key="dp_load", icon=":material/upload:"):
             bar = st.progress(0.0, text="Loading...")
-            res = ingest(
-                [folder],
-                data,
-                settings,
-                as_of=as_of,
-                layout=None if layout == DETECT else layout,
-                source=f"Data page ({common.user_name()})",
-                progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg),
-            )
+            loaded: IngestResult | None = None
+            try:
+                # the files are read again: what is loaded is what is in the folder now, checked again whole
+                loaded = ingest(
+                    [folder],
+                    data,
+                    settings,
+                    as_of=as_of,
+                    layout=chosen,
+                    source=f"Data page ({common.user_name()})",
+                    progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg),
+                )
+            except (IngestUsageError, LayoutError) as exc:
+                st.session_state.pop("dp_report", None)
+                st.error(plain(str(exc)))
             bar.empty()
-            st.session_state.pop("dp_report", None)
-            if res.ok:
+            if loaded is not None and loaded.snapshot is not None:
+                st.session_state.pop("dp_report", None)
                 # said on the next run (a toast can vanish in the rerun that follows a load)
                 st.session_state["dp_loaded"] = (
-                    f"Snapshot {res.snapshot.id} is now current: {res.snapshot.manifest['rows']['invoices']:,} documents "
-                    f"as of {res.snapshot.manifest['as_of']}, loaded in {res.seconds:.1f} s."
+                    f"Snapshot {loaded.snapshot.id} is now current: {loaded.snapshot.manifest['rows']['invoices']:,} documents "
+                    f"as of {loaded.snapshot.manifest['as_of']}, loaded in {loaded.seconds:.1f} s."
                 )
                 st.rerun()
-            else:
-                st.error(res.report.to_text())
+            elif loaded is not None:  # refused: kept and logged by ingest, shown as the report of this folder
+                st.session_state["dp_report"] = (str(folder), loaded.report, where(loaded.kept_at) if loaded.kept_at else "rejected/")
+                st.rerun()
         if c3.button("Cancel", key="dp_cancel"):
             st.session_state.pop("dp_report", None)
             st.rerun()
 
 with tab_history:
-    snaps = data.list()
-    cur = data.current_id()
+    snaps = snapshot_rows(data)
+    newest = list(reversed(snaps))
     hist = pl.DataFrame(
         [
             {
-                "current": s.id == cur,
+                "current": s.current,
                 "snapshot": s.id,
-                "as_of": s.manifest["as_of"],
-                "loaded_at": s.manifest["loaded_at"],
-                "loaded_by": s.manifest["loaded_by"],
-                "files": ", ".join(f["name"] for f in s.manifest["source_files"]),
-                "documents": s.manifest["rows"]["invoices"],
-                "customers": s.manifest["rows"]["customers"],
-                "warnings": s.manifest.get("warnings", 0),
+                "as_of": s.as_of,
+                "loaded_at": utc(s.loaded_at),
+                "loaded_by": s.source,
+                "files": ", ".join(s.files),
+                "documents": s.rows.get("invoices", 0),
+                "customers": s.rows.get("customers", 0),
+                "warnings": s.warnings,
             }
-            for s in reversed(snaps)
+            for s in newest
         ]
     )
-    st.dataframe(hist, hide_index=True, placeholder="–", width="stretch", column_config={"current": st.column_config.CheckboxColumn("Current")})
-    others = [s.id for s in reversed(snaps) if s.id != cur]
+    st.dataframe(
+        hist,
+        hide_index=True,
+        placeholder="–",
+        width="stretch",
+        column_config={
+            "current": st.column_config.CheckboxColumn("Current"),
+            "snapshot": "Snapshot",
+            "as_of": "As of",
+            "loaded_at": "Loaded at (UTC)",
+            "loaded_by": "Loaded by",
+            "files": "Files",
+            "documents": st.column_config.NumberColumn("Documents", format="%,d"),
+            "customers": st.column_config.NumberColumn("Customers", format="%,d"),
+            "warnings": st.column_config.NumberColumn("Warnings", format="%,d"),
+        },
+    )
+    others = [s.id for s in newest if not s.current]
     r1, r2 = st.columns([3, 1])
     back = r1.selectbox("Make an earlier snapshot current again", others or ["(no other snapshot)"], key="dp_rollback_id")
     if r2.button("Roll back", disabled=not others, key="dp_rollback", icon=":material/history:"):
-        data.set_current(back)
-        data.audit("rollback", snapshot=back, source=f"Data page ({common.user_name()})", outcome="current")
-        st.session_state["dp_rolled_back"] = f"Snapshot {back} is current again; the newer ones are kept (roll forward the same way)."
-        st.rerun()
+        try:
+            rollback(data, back, source=f"Data page ({common.user_name()})")
+            st.session_state["dp_rolled_back"] = f"Snapshot {back} is current again; the newer ones are kept (roll forward the same way)."
+            st.rerun()
+        except UnknownSnapshot:
+            st.error(f"Snapshot {back} is no longer in the data folder; nothing was changed.")
     if done := st.session_state.pop("dp_rolled_back", None):
         st.success(done, icon=":material/history:")
 
 with tab_compare:
-    ids = [s.id for s in reversed(snaps)]
+    ids = [s.id for s in newest]
     if len(ids) < 2:
         st.info("Comparing needs two snapshots: load another extract first.")
     else:
@@ -178,14 +288,17 @@ with tab_compare:
         before = a.selectbox("Before", ids, index=1, key="dp_cmp_a")
         after = b.selectbox("After", ids, index=0, key="dp_cmp_b")
         out = common.cached_compare(before, after)
-        st.caption(f"Each snapshot at its own as-of date: {out['as_of'][0]} and {out['as_of'][1]}.")
+        st.caption(f"Each snapshot at its own as-of date: {out['as_of'][0]} and {out['as_of'][1]}. Amounts in {base}.")
+        right_aligned = {c: st.column_config.TextColumn(c.capitalize(), alignment="right") for c in ("before", "after", "change")}
         st.dataframe(
-            out["figures"].with_columns((pl.col("after") - pl.col("before")).alias("change")),
+            compare_rows(out["figures"]),
             hide_index=True,
             placeholder="–",
             width="stretch",
-            column_config={c: st.column_config.NumberColumn(format="localized") for c in ("before", "after", "change")},
+            column_config={"figure": "Figure", **right_aligned},
         )
+        money = "%,.2f"
+        who = {"customer_id": "Customer", "name": "Name", "segment": "Segment"}
         left, right = st.columns(2)
         left.markdown(f"**New overdue customers** ({out['new_overdue'].height:,})")
         left.dataframe(
@@ -193,7 +306,7 @@ with tab_compare:
             hide_index=True,
             placeholder="–",
             width="stretch",
-            column_config={"overdue_now": st.column_config.NumberColumn("Overdue now", format="accounting")},
+            column_config=who | {"overdue_now": st.column_config.NumberColumn(f"Overdue now ({base})", format=money)},
         )
         right.markdown(f"**Credit limit changes** ({out['limit_changes'].height:,})")
         right.dataframe(
@@ -201,7 +314,11 @@ with tab_compare:
             hide_index=True,
             placeholder="–",
             width="stretch",
-            column_config={c: st.column_config.NumberColumn(format="accounting") for c in ("limit_before", "limit_now")},
+            column_config=who
+            | {
+                "limit_before": st.column_config.NumberColumn(f"Limit before ({base})", format=money, help="A dash: no credit limit"),
+                "limit_now": st.column_config.NumberColumn(f"Limit now ({base})", format=money, help="A dash: no credit limit"),
+            },
         )
 
 with tab_audit:
@@ -213,12 +330,13 @@ with tab_audit:
             pl.DataFrame(
                 [
                     {
-                        "time": e["time"],
+                        "time": utc(e["time"]),
                         "user": e.get("user"),
                         "event": e["event"],
                         "outcome": e.get("outcome"),
                         "snapshot": e.get("snapshot") or e.get("rejected"),
                         "source": e.get("source"),
+                        "details": audit_details(e),
                         "files": ", ".join(f"{f['name']} ({f['sha256'][:12]})" for f in e.get("files", [])),
                     }
                     for e in reversed(log)
@@ -227,4 +345,14 @@ with tab_audit:
             hide_index=True,
             placeholder="–",
             width="stretch",
+            column_config={
+                "time": "Time (UTC)",
+                "user": "User",
+                "event": "Event",
+                "outcome": "Outcome",
+                "snapshot": "Snapshot",
+                "source": "Source",
+                "details": "Details",
+                "files": "Files (SHA-256)",
+            },
         )

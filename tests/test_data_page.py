@@ -5,6 +5,7 @@ the upload is saved. The real-browser upload journey is in test_browser.py.)
 """
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -49,10 +50,57 @@ def test_a_refused_extract_shows_the_report_and_cannot_be_loaded(data):
     # invoices.csv: header is line 1, D5 is the 5th document -> line 6
     assert (row["file"], row["row"], row["column"], row["value"], row["rule"]) == ("invoices.csv", "6", "invoice_date", "20.05.2026", "not a date")
     assert at.button(key="dp_load").disabled
-    # a check loads nothing and keeps nothing
+    # a check loads nothing and keeps nothing, and says so
+    assert "this was a check, nothing was loaded or kept" in at.error[0].value
     d = DataDir(data)
     assert len(d.list()) == 1
     assert not d.rejected.exists() or not any(d.rejected.iterdir())
+    assert [e["event"] for e in d.read_audit()] == ["load"]  # the first snapshot's, nothing since
+
+
+def test_the_report_puts_what_to_do_beside_the_severity_and_wraps_it(data):
+    at = data_page()
+    at.selectbox(key="dp_inbox").set_value("broken").run()
+    at.button(key="dp_check").click().run()
+    grid = at.dataframe[0].proto
+    assert list(grid.column_order)[:2] == ["severity", "message"]
+    config = json.loads(grid.columns)
+    assert config["message"]["label"] == "What to do" and config["message"]["width"] >= 400
+    assert grid.row_height > 64  # Streamlit wraps a cell's text only in rows taller than 4rem
+
+
+def test_a_refused_load_is_kept_and_logged_like_the_cli(data):
+    """Checked fine, then the file changed before Load: the load re-checks, is refused, kept and audited."""
+    d = DataDir(data)
+    first = d.current_id()
+    at = data_page(dp_asof=T)
+    at.selectbox(key="dp_inbox").set_value("june").run()
+    at.button(key="dp_check").click().run()
+    assert "passes every check" in at.success[0].value
+    invoices = data / "inbox" / "june" / "invoices.csv"
+    broken = invoices.read_text().replace("D6,C3,2026-04-01", "D6,C3,01.04.2026")
+    invoices.write_text(broken)
+    at.button(key="dp_load").click().run()
+    assert not at.exception, at.exception
+    assert d.current_id() == first and len(d.list()) == 1  # nothing loaded
+    (kept,) = d.rejected.iterdir()
+    assert (kept / "source" / "invoices.csv").read_text() == broken
+    assert "REFUSED" in (kept / "report.txt").read_text()
+    last = d.read_audit()[-1]
+    assert (last["event"], last["outcome"], last["rejected"], last["errors"]) == ("refusal", "refused", kept.name, 1)
+    assert last["source"].startswith("Data page (")
+    shown = at.error[0].value
+    assert "The load was refused: 1 error(s)" in shown and f"rejected/{kept.name}" in shown and str(data) not in shown
+    assert at.button(key="dp_load").disabled
+    report = at.dataframe[0].value
+    assert report[report["severity"] == "error"].iloc[0]["value"] == "01.04.2026"
+
+
+def test_the_page_names_the_data_folder_not_its_path(data):
+    at = data_page()
+    texts = [e.value for e in (*at.caption, *at.markdown, *at.info, *at.error, *at.success)]
+    assert any("Data folder `data`" in t for t in texts)
+    assert not any(str(data) in t for t in texts)
 
 
 def test_check_load_compare_roll_back_and_audit(data):
@@ -69,16 +117,23 @@ def test_check_load_compare_roll_back_and_audit(data):
     second = d.current_id()
     assert second != first and len(d.list()) == 2
 
-    # history lists both, the new one current
+    # history lists both, the new one current, under headings in words
     at = data_page()
-    hist = next(df.value for df in at.dataframe if "snapshot" in df.value.columns)
+    grid = next(df for df in at.dataframe if "snapshot" in df.value.columns)
+    hist = grid.value
     assert list(hist["snapshot"]) == [second, first]
     assert list(hist["current"]) == [True, False]
+    labels = {k: v.get("label") for k, v in json.loads(grid.proto.columns).items()}
+    assert labels["as_of"] == "As of" and labels["loaded_by"] == "Loaded by" and labels["documents"] == "Documents"
 
-    # compare: AR 865 -> 915, C3 newly overdue with 50, C1's limit 500 -> 800
-    figures = next(df.value for df in at.dataframe if "figure" in df.value.columns)
-    ar = figures[figures["figure"] == "AR"].iloc[0]
-    assert (round(ar["before"], 2), round(ar["after"], 2), round(ar["change"], 2)) == (865.0, 915.0, 50.0)
+    # compare: AR 865 -> 915, C3 newly overdue with 50, C1's limit 500 -> 800; each figure in its unit
+    figures = next(df.value for df in at.dataframe if "figure" in df.value.columns).set_index("figure")
+    assert list(figures.loc["AR"]) == ["865.00", "915.00", "+50.00"]
+    # overdue 240 of 865 = 27.75 %, then 290 of 915 = 31.69 %: 3.95 points more
+    assert list(figures.loc["Share overdue"]) == ["27.7 %", "31.7 %", "+3.9 pts"]
+    # sales (03-03, 05-31) 1,475 then 1,525 (D6): 865/1475*90 = 52.78, 915/1525*90 = 54.00
+    assert list(figures.loc["DSO (standard)"]) == ["52.8 days", "54.0 days", "+1.2 days"]
+    assert list(figures.loc["Customers over limit"]) == ["1", "1", "+0"]
     new_overdue = next(df.value for df in at.dataframe if "overdue_now" in df.value.columns)
     assert new_overdue[["customer_id", "overdue_now"]].values.tolist() == [["C3", 50.0]]
     limits = next(df.value for df in at.dataframe if "limit_now" in df.value.columns)
@@ -91,11 +146,16 @@ def test_check_load_compare_roll_back_and_audit(data):
     assert d.current_id() == first
     assert any("is current again" in m.value for m in at.success)
 
-    # the audit log shows the two loads and the rollback, newest first
+    # the audit log shows the two loads and the rollback, newest first, under headings in words
     at = data_page()
-    audit = next(df.value for df in at.dataframe if "event" in df.value.columns)
+    grid = next(df for df in at.dataframe if "event" in df.value.columns)
+    audit = grid.value
     assert list(audit["event"]) == ["rollback", "load", "load"]
+    assert audit["source"].iloc[0].startswith("Data page (")
     assert "invoices.csv (" in audit["files"].iloc[1]
+    assert audit["details"].iloc[1] == "6 documents, 2 warning(s)"  # P3 and O2 are dated after the as-of date
+    labels = {k: v.get("label") for k, v in json.loads(grid.proto.columns).items()}
+    assert labels["time"] == "Time (UTC)" and labels["files"] == "Files (SHA-256)"
 
 
 @pytest.mark.parametrize(
@@ -111,6 +171,6 @@ def test_check_load_compare_roll_back_and_audit(data):
     ],
 )
 def test_an_uploaded_file_name_is_never_a_path(given, kept):
-    from dashboard.load.ingest import safe_file_name
+    from dashboard.load.read import safe_file_name
 
     assert safe_file_name(given) == kept

@@ -324,3 +324,15 @@ def test_an_empty_file_is_named_and_explained(tmp_path, capsys):
     assert main(["ingest", str(folder), "--data", str(tmp_path / "data")]) == 1
     cap = capsys.readouterr()
     assert "ERROR: payments.csv: the file is empty (0 bytes)" in cap.out + cap.err
+
+
+def test_the_customers_a_warning_names_are_listed_in_order(tmp_path, capsys):
+    """The same extract gives the same report: ids named in a warning are sorted, not in hash order."""
+    ids = ["C9", "C3", "C7", "C2", "C8", "C4", "C6", "C5"]
+    invoices = "invoice_id,customer_id,invoice_date,due_date,amount\n" + "\n".join(f"I{i},{c},2026-01-10,2026-02-09,10" for i, c in enumerate(ids))
+    orders = "order_id,customer_id,order_date,amount,currency\n" + "\n".join(f"O{i},{c},2026-01-10,5,USD" for i, c in enumerate(["X9", "X1", "X5", "X1"]))
+    t = {"invoices": invoices, "orders": orders, "customers": "customer_id,name,segment,credit_limit\nC1,Acme,SMB,500"}
+    assert main(["ingest", str(write_csvs(tmp_path / "x", t)), "--json", "--data", str(tmp_path / "d")]) == 0
+    issues = {i["rule"]: i for i in json.loads(capsys.readouterr().out)["report"]["issues"]}
+    assert issues["customers not in master"]["value"] == "C2, C3, C4, C5, C6 ..."
+    assert issues["order for unknown customer"]["value"] == "X1, X5, X9"

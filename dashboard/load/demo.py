@@ -140,12 +140,12 @@ def write_demo_extract(folder: Path, invoices: int = 150_000, seed: int = 42, cu
     bad = (age > 200) & (rng.random(n) < np.where(disputed | (behaviour[cust] == 3), 0.08, 0.002))
     open_ = bad | (paid > asof)
     # ---------------------------------------------------------------- fx (monthly, first of month)
-    months = []
+    firsts = []
     y, m = START.year, START.month
     while (y, m) <= (DEMO_AS_OF.year, DEMO_AS_OF.month):
-        months.append(dt.date(y, m, 1).toordinal() - EPOCH)
+        firsts.append(dt.date(y, m, 1).toordinal() - EPOCH)
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    months = np.array(months)
+    months = np.array(firsts)
     fx_rows, rate_of = [], {"USD": np.ones(len(months))}
     for code, r0 in FX_START.items():
         path = r0 * np.exp(np.cumsum(rng.normal(0, 0.012, len(months))))

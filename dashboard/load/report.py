@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
 import polars as pl
 
 # A report names at most this many rows per file, column and rule, then
 # counts the rest: a 10M-row extract with one bad column stays readable.
 EXAMPLES_PER_RULE = 10
+
+
+class IssueJson(TypedDict):
+    severity: Literal["error", "warning"]
+    file: str
+    rule: str
+    message: str
+    row: int | None
+    column: str | None
+    value: str | None
+    rows: int
+
+
+class ReportJson(TypedDict):
+    """The report as `o2c ingest --json` prints it and report.json keeps it."""
+
+    ok: bool
+    errors: int
+    warnings: int
+    facts: dict[str, Any]
+    issues: list[IssueJson]
 
 
 @dataclass(frozen=True)
@@ -23,6 +44,11 @@ class Issue:
     column: str | None = None
     value: str | None = None
     rows: int = 1  # how many rows this line stands for ("19,990 more rows break the same rule": 19,990)
+
+    def to_dict(self) -> IssueJson:
+        return IssueJson(
+            severity=self.severity, file=self.file, rule=self.rule, message=self.message, row=self.row, column=self.column, value=self.value, rows=self.rows
+        )
 
     def line(self) -> str:
         where = self.file
@@ -37,7 +63,7 @@ class Issue:
 @dataclass
 class Report:
     issues: list[Issue] = field(default_factory=list)
-    facts: dict = field(default_factory=dict)  # row counts and other plain facts about the extract
+    facts: dict[str, Any] = field(default_factory=dict)  # row counts and other plain facts about the extract
 
     @property
     def errors(self) -> list[Issue]:
@@ -65,7 +91,16 @@ class Report:
     def ok(self) -> bool:
         return not self.errors
 
-    def add(self, severity, file, rule, message, row=None, column=None, value=None) -> None:
+    def add(
+        self,
+        severity: Literal["error", "warning"],
+        file: str,
+        rule: str,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+    ) -> None:
         self.issues.append(Issue(severity, file, rule, message, row, column, None if value is None else str(value)))
 
     def add_rows(
@@ -98,14 +133,8 @@ class Report:
                 )
             )
 
-    def to_dict(self) -> dict:
-        return {
-            "ok": self.ok,
-            "errors": self.error_count,
-            "warnings": self.warning_count,
-            "facts": self.facts,
-            "issues": [asdict(i) for i in self.issues],
-        }
+    def to_dict(self) -> ReportJson:
+        return ReportJson(ok=self.ok, errors=self.error_count, warnings=self.warning_count, facts=self.facts, issues=[i.to_dict() for i in self.issues])
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=str)

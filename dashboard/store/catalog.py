@@ -3,14 +3,20 @@
 Queries in `queries/` refer to these names only, so the same SQL runs on
 views over Parquet (a short-lived CLI process), on in-memory tables (the
 dashboard), or later on another engine reading the same Parquet files.
+Paths reach DuckDB as values (the relation API, a bound parameter), never
+spliced into SQL text, and what a query cannot hold in memory spills into the
+data folder's `.tmp/`, never the working directory.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from dashboard.store import sql as queries
-from dashboard.store.snapshots import SnapshotInfo
+from dashboard.store.duck import connect
+from dashboard.store.snapshots import DataDir, SnapshotInfo
 
 TABLE_FILES = {
     "invoices": "tables/invoices.parquet",
@@ -32,15 +38,20 @@ ADDED_LATER = {"paid_docs"}
 IN_MEMORY = ("customers", "orders", "open_intervals", "daily_sales", "daily_paid", "month_end_ar", "paid_docs")
 
 
-def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"threads": threads} if threads else {})
+def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int | None = None, temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection with the snapshot's tables under their fixed names (see the module's docstring).
+
+    temp_dir: where DuckDB spills; by default `.tmp/` of the data folder the snapshot is in.
+    """
+    con = connect(temp_dir or DataDir.of(snapshot).tmp, **({"threads": threads} if threads else {}))
     # Selection filters: an empty list means "all".
-    con.sql("CREATE MACRO picked(v, choices) AS (len(choices) = 0 OR list_contains(choices, v))")
+    con.execute("CREATE MACRO picked(v, choices) AS (len(choices) = 0 OR list_contains(choices, v))").fetchall()
     for name, rel in TABLE_FILES.items():
-        if name in ADDED_LATER and not (snapshot.path / rel).exists():
-            con.sql(f"CREATE VIEW {name} AS {queries.sql('derive/' + name)}")
-            continue
-        path = (snapshot.path / rel).as_posix().replace("'", "''")
-        kind = "TABLE" if in_memory and name in IN_MEMORY else "VIEW"
-        con.sql(f"CREATE {kind} {name} AS SELECT * FROM read_parquet('{path}')")
+        path = snapshot.path / rel
+        if name in ADDED_LATER and not path.exists():
+            con.execute(f"CREATE VIEW {name} AS {queries.sql('derive/' + name)}").fetchall()
+        elif in_memory and name in IN_MEMORY:
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet($path)", {"path": path.as_posix()}).fetchall()
+        else:
+            con.read_parquet(path.as_posix()).create_view(name)  # a view cannot hold a bound parameter: the relation API quotes the path
     return con

@@ -10,7 +10,9 @@
         source/                the analyst's files, byte for byte
       rejected/<stamp>/        refused extracts, byte for byte, with report.txt / report.json
       audit.log                one JSON line per load, refusal and rollback
+      inbox/                   folders of extracts to load (the Data page saves uploads here)
       .staging/                work in progress; never read, cleaned on the next load
+      .tmp/                    DuckDB's spill files while a query runs (removed by DuckDB when done)
 
 A snapshot becomes visible only when its folder is renamed into
 `snapshots/` (atomic on one file system) and CURRENT is replaced with
@@ -20,6 +22,7 @@ current data as it was.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import getpass
 import hashlib
@@ -34,7 +37,12 @@ MANIFEST = "manifest.json"
 
 
 class UnknownSnapshot(LookupError):
-    pass
+    """No snapshot of the data folder has this id; `known` lists those it has (when the caller looked)."""
+
+    def __init__(self, sid: str, known: tuple[str, ...] = ()):
+        super().__init__(sid)
+        self.sid = sid
+        self.known = known
 
 
 def default_data_dir() -> Path:
@@ -77,6 +85,11 @@ class DataDir:
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    @classmethod
+    def of(cls, snapshot: SnapshotInfo) -> DataDir:
+        """The data folder a snapshot is in (snapshots/<id>/ of it)."""
+        return cls(snapshot.path.parent.parent)
+
     @property
     def snapshots(self) -> Path:
         return self.root / "snapshots"
@@ -92,6 +105,15 @@ class DataDir:
     @property
     def audit_log(self) -> Path:
         return self.root / "audit.log"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def tmp(self) -> Path:
+        """DuckDB's spill folder for queries over this folder's snapshots."""
+        return self.root / ".tmp"
 
     def ensure(self) -> None:
         for p in (self.snapshots, self.staging, self.rejected):
@@ -159,7 +181,56 @@ class DataDir:
         with open(self.audit_log, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec, default=str) + "\n")
 
-    def read_audit(self) -> list[dict]:
+    def read_audit(self) -> builtins.list[dict]:
         if not self.audit_log.exists():
             return []
         return [json.loads(line) for line in self.audit_log.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# ----------------------------------------------------------------------------- what the CLI and the Data page share
+
+
+@dataclass(frozen=True)
+class SnapshotRow:
+    """One snapshot as the history lists it (`o2c snapshots`, the Data page)."""
+
+    id: str
+    as_of: str
+    loaded_at: str
+    source: str  # who or what loaded it: "o2c ingest", "Data page (alice)", "o2c demo ..."
+    files: tuple[str, ...]
+    rows: dict[str, int]  # table -> rows
+    warnings: int
+    current: bool
+
+
+def snapshot_rows(data: DataDir) -> list[SnapshotRow]:
+    """Every snapshot of the folder, oldest first (loading order), and which one is current."""
+    cur = data.current_id()
+    return [
+        SnapshotRow(
+            id=s.id,
+            as_of=s.manifest["as_of"],
+            loaded_at=s.manifest["loaded_at"],
+            source=s.manifest["loaded_by"],
+            files=tuple(f["name"] for f in s.manifest["source_files"]),
+            rows=dict(s.manifest["rows"]),
+            warnings=int(s.manifest.get("warnings", 0)),
+            current=s.id == cur,
+        )
+        for s in data.list()
+    ]
+
+
+def rollback(data: DataDir, sid: str, source: str) -> SnapshotInfo:
+    """Make snapshot `sid` current again and log it (the newer ones are kept: roll forward the same way).
+
+    `sid` must be one of the folder's own snapshots, as listed: anything else (a typo, a path such
+    as "../rejected/<id>") raises UnknownSnapshot with the known ids, and nothing changes.
+    """
+    known = tuple(s.id for s in data.list())
+    if sid not in known:
+        raise UnknownSnapshot(sid, known)
+    data.set_current(sid)
+    data.audit("rollback", snapshot=sid, source=source, outcome="current")
+    return data.get(sid)
