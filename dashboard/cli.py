@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
@@ -15,6 +16,10 @@ from dashboard.load.demo import make_demo
 from dashboard.load.report import ReportJson
 from dashboard.settings import SettingsError, load_settings
 from dashboard.store.snapshots import DataDir, SnapshotRow, UnknownSnapshot, default_data_dir, rollback, snapshot_rows
+from dashboard.workbench import audit, notes
+from dashboard.workbench.identity import AccessDenied, User, local_user, oidc_mode
+from dashboard.workbench.notes import Conflict, Context, Refused, Written
+from dashboard.workbench.store import StoreError, open_store
 
 if TYPE_CHECKING:
     from dashboard.load.ingest import IngestResult
@@ -112,6 +117,30 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--top", type=int, default=20)
     s = sub.add_parser("whatif", parents=[common], help="scenario results (whatif.md)")
     s.add_argument("--scenario", type=Path, required=True)
+    s = sub.add_parser("audit", parents=[common], help="the audit trail (filters below), or 'audit verify' to check its hash chain")
+    s.add_argument("check", nargs="?", choices=["verify"], help="verify: recompute the chain and name the first row that does not match")
+    s.add_argument("--user", default=None)
+    s.add_argument("--action", default=None)
+    s.add_argument("--object", default=None, help="an object id: a customer, a snapshot, ...")
+    s.add_argument("--since", type=_date, default=None)
+    s.add_argument("--until", type=_date, default=None)
+    s = sub.add_parser("db", parents=[common], help="'db upgrade': migrate the workbench store to the current schema")
+    s.add_argument("step", choices=["upgrade"])
+    s = sub.add_parser("contacts", parents=[common], help="'contacts add': log a contact with a customer")
+    s.add_argument("step", choices=["add"])
+    s.add_argument("--customer", required=True)
+    s.add_argument("--channel", required=True, help="call, email, letter, meeting or portal")
+    s.add_argument("--outcome", required=True, help="reached, 'no answer', promise, dispute, 'wrong contact' or other")
+    s.add_argument("--note", default="")
+    s = sub.add_parser("notes", parents=[common], help="'notes add': a note on a customer (or one of its documents)")
+    s.add_argument("step", choices=["add"])
+    s.add_argument("--customer", required=True)
+    s.add_argument("--text", required=True)
+    s.add_argument("--invoice", default=None)
+    s = sub.add_parser("customers", parents=[common], help="'customers set': a customer's collector")
+    s.add_argument("step", choices=["set"])
+    s.add_argument("--customer", required=True)
+    s.add_argument("--collector", default=None, help="the collector's user name; '' clears it")
     return p
 
 
@@ -129,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         _fail(args, str(exc), exc.details)
         return exc.code
     except SettingsError as exc:
+        _fail(args, str(exc), [])
+        return 2
+    except StoreError as exc:
         _fail(args, str(exc), [])
         return 2
 
@@ -295,6 +327,76 @@ def cmd_at_risk(args: argparse.Namespace, data: DataDir) -> int:
     return 0
 
 
+def _actor(data: DataDir) -> User:
+    """The CLI acts as the operating-system user, as admin, in local mode only (access.md): where the
+    dashboard signs people in, a change must carry a signed-in person's name, so the CLI refuses it."""
+    if oidc_mode(data.root):
+        raise CliError("the dashboard signs users in (oidc mode): workbench changes are made on its pages, under a person's name, not from the command line")
+    return local_user()
+
+
+def _context(args: argparse.Namespace, data: DataDir) -> Context:
+    """The business date of a workbench command: --as-of, else the current snapshot's as-of date (cli.md)."""
+    snap = data.current()
+    if snap is None and args.as_of is None:
+        raise CliError(f"no data yet in {data.root}: a workbench record needs a business date: load an extract or give --as-of")
+    return Context(args.as_of or snap.as_of, snap.id if snap else None)  # type: ignore[union-attr]
+
+
+def _write(args: argparse.Namespace, data: DataDir, fn: Callable[[], Written], what: str) -> int:
+    try:
+        w = fn()
+    except (Refused, Conflict, AccessDenied) as exc:
+        raise CliError(str(exc)) from None
+    _out(args, {"id": w.id, "seq": w.seq}, f"{what} {w.id} (audit entry {w.seq}).")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, data: DataDir) -> int:
+    with data.trail().begin() as conn:
+        if args.check == "verify":
+            broken = audit.verify(conn)
+            n = len(audit.events(conn))
+            if broken is not None:
+                raise CliError(f"the audit trail is broken at entry {broken.seq}: {broken.why}", [f"{n:,} entries checked"])
+            _out(args, {"ok": True, "entries": n}, f"The audit trail checks out: {n:,} entries, none changed or removed.")
+            return 0
+        rows = audit.events(conn, user=args.user, action=args.action, object_id=args.object, since=args.since, until=args.until)
+    lines = [
+        f"{e['seq']:>6}  {e['at'][:19].replace('T', ' ')}  {e['user']} ({e['role']})  {e['action']}  {e['object_type']} {e['object_id']}"
+        + (f"  [snapshot {e['snapshot_id']}]" if e["snapshot_id"] else "")
+        for e in rows
+    ]
+    _out(args, rows, "\n".join(lines) or "No audit entries match.")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, data: DataDir) -> int:
+    store = open_store(data.root, load_settings(data.root).db_url)
+    before, after = store.upgrade()
+    _out(
+        args,
+        {"store": store.kind, "revision": after, "was": before},
+        f"Workbench store ({store.kind}) at revision {after}" + (" (already current)." if before == after else f" (was {before or 'empty'})."),
+    )
+    return 0
+
+
+def cmd_contacts(args: argparse.Namespace, data: DataDir) -> int:
+    user, ctx = _actor(data), _context(args, data)
+    return _write(args, data, lambda: notes.log_contact(data.trail(), user, ctx, args.customer, args.channel, args.outcome, args.note), "Contact")
+
+
+def cmd_notes(args: argparse.Namespace, data: DataDir) -> int:
+    user, ctx = _actor(data), _context(args, data)
+    return _write(args, data, lambda: notes.add_note(data.trail(), user, ctx, args.customer, args.text, args.invoice), "Note")
+
+
+def cmd_customers(args: argparse.Namespace, data: DataDir) -> int:
+    user, ctx = _actor(data), _context(args, data)
+    return _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
+
+
 COMMANDS = {
     "kpis": cmd_kpis,
     "ingest": cmd_ingest,
@@ -304,6 +406,11 @@ COMMANDS = {
     "serve": cmd_serve,
     "at-risk": cmd_at_risk,
     "whatif": cmd_whatif,
+    "audit": cmd_audit,
+    "db": cmd_db,
+    "contacts": cmd_contacts,
+    "notes": cmd_notes,
+    "customers": cmd_customers,
 }
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from dashboard.metrics.kpis import Engine, Filters, overview
 from dashboard.settings import Settings, SettingsError, load_settings
 from dashboard.store.snapshots import DataDir, default_data_dir
 from dashboard.workbench.identity import User
-from dashboard.workbench.store import Store, store_url
+from dashboard.workbench.store import Store
 
 FILTER_KEYS = ("f_segments", "f_regions", "f_currencies")
 PAGES = Path(__file__).resolve().parent  # page files are named by absolute path: the app runs from a checkout or a wheel
@@ -143,15 +143,10 @@ def user_name() -> str:
     return u.name if u is not None else "unknown"
 
 
-@st.cache_resource(show_spinner="Opening the workbench store...")
-def _store(url: str) -> Store:
-    return Store(url)
-
-
 def store() -> Store:
     """The workbench store of this data folder (SQLite there, or the team's PostgreSQL), migrated on first use."""
-    data = data_dir()
-    return _store(store_url(data.root, settings().db_url))
+    settings()  # a broken settings file is explained on the page, not raised
+    return data_dir().trail()
 
 
 @st.cache_data(show_spinner="Comparing the snapshots...", max_entries=8)

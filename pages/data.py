@@ -98,8 +98,8 @@ def compare_rows(figures: pl.DataFrame) -> pl.DataFrame:
 
 
 def utc(stamp: str) -> str:
-    """'2026-12-01T22:19:06+00:00' as '2026-12-01 22:19:06' (the heading says UTC)."""
-    return stamp.replace("T", " ").removesuffix("+00:00")
+    """'2026-12-01T22:19:06.123456Z' (or +00:00) as '2026-12-01 22:19:06' (the heading says UTC)."""
+    return stamp.replace("T", " ").removesuffix("+00:00").removesuffix("Z")[:19]
 
 
 def audit_details(e: dict) -> str:
@@ -167,7 +167,7 @@ with tab_load:
     if c1.button("Check", type="primary", disabled=folder is None, key="dp_check", icon=":material/fact_check:"):
         try:
             with st.spinner("Checking the whole extract..."):
-                res = ingest([folder], data, settings, as_of=as_of, layout=chosen, dry_run=True)
+                res = ingest([folder], data, settings, as_of=as_of, layout=chosen, dry_run=True, user=common.user())
             st.session_state["dp_report"] = (str(folder), res.report, None)
         except (IngestUsageError, LayoutError) as exc:
             st.error(plain(str(exc)))
@@ -210,6 +210,7 @@ with tab_load:
                     layout=chosen,
                     source=f"Data page ({common.user_name()})",
                     progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg),
+                    user=common.user(),
                 )
             except (IngestUsageError, LayoutError) as exc:
                 st.session_state.pop("dp_report", None)
@@ -271,7 +272,7 @@ with tab_history:
     back = r1.selectbox("Make an earlier snapshot current again", others or ["(no other snapshot)"], key="dp_rollback_id")
     if r2.button("Roll back", disabled=not others, key="dp_rollback", icon=":material/history:"):
         try:
-            rollback(data, back, source=f"Data page ({common.user_name()})")
+            rollback(data, back, source=f"Data page ({common.user_name()})", user=common.user())
             st.session_state["dp_rolled_back"] = f"Snapshot {back} is current again; the newer ones are kept (roll forward the same way)."
             st.rerun()
         except UnknownSnapshot:

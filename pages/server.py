@@ -23,15 +23,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE if (HERE / "app.py").is_file() else HERE.parent
 
 
-def secrets_file() -> Path | None:
-    """Where the login's [auth] settings are: $O2C_SECRETS, else the data folder's secrets.toml, else
-    Streamlit's own .streamlit/secrets.toml (an installed package has no folder of its own to edit)."""
-    if os.environ.get("O2C_SECRETS"):
-        return Path(os.environ["O2C_SECRETS"]).resolve()
-    data = Path(os.environ.get("O2C_DATA", "data")).resolve()
-    return data / "secrets.toml" if (data / "secrets.toml").is_file() else None
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="o2c serve")
     p.add_argument("--port", type=int, default=8501)
@@ -46,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     import pyarrow  # noqa: F401
     from streamlit.web import cli as streamlit_cli
 
+    from dashboard.workbench.identity import secrets_file
     from pages import common
 
     # What is imported now lives as long as the server: moved out of the garbage collector's
@@ -59,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         logging.disable(logging.NOTSET)
     os.chdir(ROOT)  # Streamlit reads .streamlit/config.toml from the working folder
-    secrets = secrets_file()
+    secrets = secrets_file(Path(os.environ.get("O2C_DATA", "data")).resolve())
     print(f"Dashboard on http://localhost:{args.port}  (Ctrl+C stops it)", file=sys.stderr)
     sys.argv = [
         "streamlit",

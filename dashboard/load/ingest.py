@@ -32,6 +32,7 @@ from dashboard.load.report import Report
 from dashboard.settings import Settings
 from dashboard.store.derive import derive
 from dashboard.store.snapshots import DataDir, SnapshotInfo, new_id, sha256
+from dashboard.workbench.identity import User, local_user, require
 
 __all__ = ["IngestResult", "IngestUsageError", "Progress", "ingest"]
 
@@ -70,11 +71,14 @@ def ingest(
     progress: Progress | None = None,
     layout: str | None = None,
     dry_run: bool = False,
+    user: User | None = None,
 ) -> IngestResult:
     """Check an extract whole; publish it as the current snapshot, or keep it with its report.
 
     dry_run: only check and report (the Data page's "Check" step); nothing is kept or loaded.
     """
+    actor = user or local_user()  # the CLI and the demo act as the operating-system user (local mode: admin)
+    require(actor, "credit_analyst", "load extracts")
     t0 = time.perf_counter()
     step = progress or _quiet
     elapsed = lambda: time.perf_counter() - t0  # noqa: E731
@@ -94,15 +98,15 @@ def ingest(
         shutil.rmtree(staging, ignore_errors=True)
         return IngestResult(report, None, None, elapsed(), timings)
     if built is None or not report.ok:
-        return IngestResult(report, None, _reject(data, staging, sid, report, hashes, source), elapsed(), timings)
+        return IngestResult(report, None, _reject(data, staging, sid, report, hashes, source, actor), elapsed(), timings)
     try:
         manifest = _write_snapshot(built, staging, sid, report, settings, source, hashes, timings, step, elapsed)
     except Exception as exc:  # a snapshot that cannot be built is refused whole, inputs kept
         report.add(
             "error", ", ".join(f.name for f in files), "internal error", f"the snapshot could not be built ({type(exc).__name__}: {exc}); nothing was loaded"
         )
-        return IngestResult(report, None, _reject(data, staging, sid, report, hashes, source), elapsed(), timings)
-    info = _publish(data, staging, sid, manifest, report, source, step)
+        return IngestResult(report, None, _reject(data, staging, sid, report, hashes, source, actor), elapsed(), timings)
+    info = _publish(data, staging, sid, manifest, report, source, step, actor)
     return IngestResult(report, info, info.path / "source", elapsed(), timings)
 
 
@@ -270,22 +274,24 @@ def _write_snapshot(
     return manifest
 
 
-def _publish(data: DataDir, staging: Path, sid: str, manifest: dict, report: Report, source: str, step: Progress) -> SnapshotInfo:
+def _publish(data: DataDir, staging: Path, sid: str, manifest: dict, report: Report, source: str, step: Progress, actor: User) -> SnapshotInfo:
     """Switch to the new snapshot atomically and log the load."""
     step(0.95, "Switching to the new snapshot")
     info = data.publish(staging, sid)
-    data.audit("load", snapshot=sid, source=source, files=manifest["source_files"], outcome="loaded", warnings=report.warning_count, rows=manifest["rows"])
+    data.audit(
+        "load", actor, snapshot=sid, source=source, files=manifest["source_files"], outcome="loaded", warnings=report.warning_count, rows=manifest["rows"]
+    )
     step(1.0, "Loaded")
     return info
 
 
-def _reject(data: DataDir, staging: Path, sid: str, report: Report, hashes: dict[str, str], source: str) -> Path:
+def _reject(data: DataDir, staging: Path, sid: str, report: Report, hashes: dict[str, str], source: str, actor: User) -> Path:
     """Keep the refused files byte for byte with their report; the current snapshot is untouched."""
     (staging / "report.txt").write_text(report.to_text() + "\n", encoding="utf-8")
     (staging / "report.json").write_text(report.to_json(), encoding="utf-8")
     target = data.rejected / sid
     shutil.move(str(staging), target)
-    data.audit("refusal", rejected=sid, source=source, files=_files(hashes), outcome="refused", errors=report.error_count)
+    data.audit("refusal", actor, rejected=sid, source=source, files=_files(hashes), outcome="refused", errors=report.error_count)
     return target
 
 

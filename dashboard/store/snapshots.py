@@ -9,7 +9,9 @@
         derived/*.parquet      compact tables computed once per snapshot
         source/                the analyst's files, byte for byte
       rejected/<stamp>/        refused extracts, byte for byte, with report.txt / report.json
-      audit.log                one JSON line per load, refusal and rollback
+      workbench.sqlite         the workbench store (unless O2C_DB_URL / settings db_url name a server): the team's
+                               records and the audit trail of every load, refusal and rollback
+      audit.log.imported       the audit.log of earlier versions, kept after its lines moved into the audit trail
       inbox/                   folders of extracts to load (the Data page saves uploads here)
       .staging/                work in progress; never read, cleaned on the next load
       .tmp/                    DuckDB's spill files while a query runs (removed by DuckDB when done)
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-import getpass
 import hashlib
 import json
 import os
@@ -32,6 +33,10 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from dashboard.workbench import audit
+from dashboard.workbench.identity import User, local_user, require
+from dashboard.workbench.store import Store, shared_store, store_url
 
 MANIFEST = "manifest.json"
 
@@ -61,13 +66,6 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def who() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers
-        return "unknown"
 
 
 @dataclass(frozen=True)
@@ -175,16 +173,39 @@ class DataDir:
             os.fsync(f.fileno())
         os.replace(tmp, self.root / "CURRENT")
 
-    def audit(self, event: str, **fields) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        rec = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "user": who(), "event": event, **fields}
-        with open(self.audit_log, "a", encoding="utf-8") as f:
-            f.write(json.dumps(rec, default=str) + "\n")
+    def trail(self) -> Store:
+        """The workbench store of this data folder, holding the audit trail; an audit.log of an earlier
+        version is moved into it once (kept beside as audit.log.imported)."""
+        from dashboard.settings import load_settings
+
+        store = shared_store(store_url(self.root, load_settings(self.root).db_url))
+        if self.audit_log.exists():
+            text = self.audit_log.read_text(encoding="utf-8")
+            lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+            with store.begin() as conn:
+                audit.import_legacy_log(conn, lines, hashlib.sha256(text.encode("utf-8")).hexdigest())
+            os.replace(self.audit_log, self.root / "audit.log.imported")
+        return store
+
+    def audit(self, event: str, user: User | None = None, **fields) -> int:
+        """Record a load, refusal or rollback in the audit trail, with who did it and on which data."""
+        sid = fields.get("snapshot") or fields.get("rejected")
+        files = fields.get("files")
+        if files is None and fields.get("snapshot"):
+            files = self.get(fields["snapshot"]).manifest["source_files"]
+        details = dict(fields)
+        if files:
+            details["data_sha256"] = data_sha256(files)
+        with self.trail().begin() as conn:
+            return audit.append(conn, user or local_user(), f"snapshot.{event}", "snapshot", str(sid), fields.get("snapshot"), details)
 
     def read_audit(self) -> builtins.list[dict]:
-        if not self.audit_log.exists():
-            return []
-        return [json.loads(line) for line in self.audit_log.read_text(encoding="utf-8").splitlines() if line.strip()]
+        """The loads, refusals and rollbacks of the audit trail, oldest first, as the Data page lists them."""
+        with self.trail().begin() as conn:
+            events = audit.events(conn, object_type="snapshot")
+        return [
+            {"time": e["at"], "user": e["user"], "role": e["role"], "event": e["action"].removeprefix("snapshot."), **e["details"]} for e in reversed(events)
+        ]
 
 
 # ----------------------------------------------------------------------------- what the CLI and the Data page share
@@ -222,15 +243,25 @@ def snapshot_rows(data: DataDir) -> list[SnapshotRow]:
     ]
 
 
-def rollback(data: DataDir, sid: str, source: str) -> SnapshotInfo:
+def data_sha256(files: builtins.list[dict]) -> str:
+    """sha256 over the source files' names and hashes: which data a figure or a decision was made on."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f['name']}:{f['sha256']}\n".encode())
+    return h.hexdigest()
+
+
+def rollback(data: DataDir, sid: str, source: str, user: User | None = None) -> SnapshotInfo:
     """Make snapshot `sid` current again and log it (the newer ones are kept: roll forward the same way).
 
     `sid` must be one of the folder's own snapshots, as listed: anything else (a typo, a path such
     as "../rejected/<id>") raises UnknownSnapshot with the known ids, and nothing changes.
     """
+    actor = user or local_user()
+    require(actor, "admin", "roll back the company's data")
     known = tuple(s.id for s in data.list())
     if sid not in known:
         raise UnknownSnapshot(sid, known)
     data.set_current(sid)
-    data.audit("rollback", snapshot=sid, source=source, outcome="current")
+    data.audit("rollback", actor, snapshot=sid, source=source, outcome="current")
     return data.get(sid)

@@ -116,3 +116,30 @@ def events(
     if limit is not None:
         q = q.limit(limit)
     return [dict(r) | {"details": json.loads(r["details"])} for r in conn.execute(q).mappings()]
+
+
+def import_legacy_log(conn: sa.Connection, lines: list[dict[str, Any]], file_sha256: str) -> int:
+    """Append the lines of an audit.log written before the trail existed (once: a marker event names the
+    file's hash, so a second call with the same file imports nothing). Returns the lines imported."""
+    done = conn.execute(sa.select(audit.c.seq).where(audit.c.action == "audit.import", audit.c.object_id == file_sha256)).first()
+    if done is not None:
+        return 0
+    for n, line in enumerate(lines, 1):
+        rest = {k: v for k, v in line.items() if k not in ("time", "user", "event")}
+        sid = rest.get("snapshot") or rest.get("rejected")
+        when = str(line.get("time", ""))
+        at = dt.datetime.fromisoformat(when).astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z") if when else now()
+        # Earlier versions ran in local mode only: the operating-system account, which acts as admin there.
+        append(
+            conn,
+            str(line.get("user", "unknown")),
+            f"snapshot.{line.get('event', 'event')}",
+            "snapshot",
+            str(sid or ""),
+            rest.get("snapshot"),
+            rest | {"imported_from": f"audit.log line {n}"},
+            role="admin",
+            at=at,
+        )
+    append(conn, "system", "audit.import", "file", file_sha256, None, {"file": "audit.log", "lines": len(lines)}, role="admin")
+    return len(lines)

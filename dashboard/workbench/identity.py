@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import os
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, cast
 
 from dashboard.settings import ROLE_NAMES as ROLES  # one list of roles, also validated in settings
@@ -60,3 +63,23 @@ def role_from_groups(groups: list[str] | str | None, mapping: dict[str, str]) ->
     names = [groups] if isinstance(groups, str) else list(groups)
     roles = [mapping[g] for g in names if g in mapping and mapping[g] in ROLES]
     return cast(Role, max(roles, key=ROLES.index)) if roles else None
+
+
+def secrets_file(data_root: Path) -> Path | None:
+    """Where the login's [auth] settings are: $O2C_SECRETS, else the data folder's secrets.toml (an installed
+    package has no .streamlit folder of its own to edit); None: Streamlit's own .streamlit/secrets.toml, if any."""
+    if os.environ.get("O2C_SECRETS"):
+        return Path(os.environ["O2C_SECRETS"]).resolve()
+    candidate = Path(data_root) / "secrets.toml"
+    return candidate if candidate.is_file() else None
+
+
+def oidc_mode(data_root: Path) -> bool:
+    """True when a sign-in provider is configured ([auth] in the secrets file): the dashboard then signs people in."""
+    path = secrets_file(data_root)
+    if path is None or not path.is_file():
+        return False
+    try:
+        return "auth" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return True  # a secrets file that cannot be read: be strict, never fall back to local mode's trust

@@ -10,6 +10,7 @@ old data folder both just work; `o2c db upgrade` does the same on purpose.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,3 +108,15 @@ def _safe(url: str) -> str:
 
 def open_store(data_root: Path, configured: str | None = None) -> Store:
     return Store(store_url(data_root, configured))
+
+
+_SHARED: dict[str, Store] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_store(url: str) -> Store:
+    """One Store per URL in this process (its engine pools connections; migrating once is enough)."""
+    with _SHARED_LOCK:
+        if url not in _SHARED:
+            _SHARED[url] = Store(url)
+        return _SHARED[url]
