@@ -34,8 +34,7 @@ IN_MEMORY = ("customers", "orders", "open_intervals", "daily_sales", "daily_paid
 
 def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"threads": threads} if threads else {})
-    # Selection filters: an empty list means "all".
-    con.sql("CREATE MACRO picked(v, choices) AS (len(choices) = 0 OR list_contains(choices, v))")
+    con.sql(queries.sql("macros"))  # queries/macros.sql: picked, open_at, aging_bucket, over_limit, ...
     for name, rel in TABLE_FILES.items():
         if name in ADDED_LATER and not (snapshot.path / rel).exists():
             con.sql(f"CREATE VIEW {name} AS {queries.sql('derive/' + name)}")

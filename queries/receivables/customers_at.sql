@@ -1,21 +1,22 @@
 -- Credit position of every customer at $as_of: AR, overdue, disputed,
--- open orders, exposure against the credit limit (kpis.md, "Credit exposure").
+-- open orders, exposure against the credit limit (kpis.md, "Credit exposure"; the limit
+-- macros of macros.sql).
 -- Grain: one row per customer in the selected segments and regions
 -- (customers with nothing open included, so counts are of accounts).
 -- Parameters: $as_of, $segments, $regions, $currencies (lists; empty = all).
 with ar as (
     select customer_key,
            sum(open_amount) as ar,
-           coalesce(sum(open_amount) filter (where due_date < $as_of), 0) as ar_overdue,
+           coalesce(sum(open_amount) filter (where days_past_due($as_of, due_date) > 0), 0) as ar_overdue,
            coalesce(sum(open_amount) filter (where disputed), 0) as disputed_ar
     from open_intervals
-    where end_date > $as_of and start_date <= $as_of and picked(currency, $currencies)
+    where open_at(start_date, end_date, $as_of) and picked(currency, $currencies)
     group by customer_key
 ),
 orders_open as (
     select customer_key, sum(amount_base) as open_orders, count(*) as open_order_count
     from orders
-    where order_date <= $as_of and picked(currency, $currencies)
+    where order_open_at(order_date, $as_of) and picked(currency, $currencies)
     group by customer_key
 ),
 positions as (
@@ -32,7 +33,7 @@ positions as (
 )
 select *,
        ar + open_orders as exposure,
-       case when credit_limit > 0 then (ar + open_orders) / credit_limit end as utilization,
-       credit_limit - (ar + open_orders) as headroom,
-       coalesce(ar + open_orders > credit_limit, false) as over_limit
+       utilisation(ar + open_orders, credit_limit) as utilization,
+       headroom(ar + open_orders, credit_limit) as headroom,
+       over_limit(ar + open_orders, credit_limit) as over_limit
 from positions

@@ -22,21 +22,21 @@ open_now as (
     select customer_key,
            count(*) as open_docs,
            sum(open_amount) as ar,
-           coalesce(sum(open_amount) filter (where due_date < $as_of), 0) as ar_overdue,
+           coalesce(sum(open_amount) filter (where days_past_due($as_of, due_date) > 0), 0) as ar_overdue,
            -- open items: days past due so far (0 while not yet due), weighted by what is open. Not-yet-due
            -- items count (as 0) so that an item falling due can only raise the average, never dilute it.
            sum(open_amount) filter (where open_amount > 0) as open_late_amount,
-           sum(open_amount * greatest(0, $as_of::date - due_date)) filter (where open_amount > 0) as open_late_x_amount,
-           coalesce(sum(open_amount) filter (where $as_of::date - due_date > 60), 0) as ar_over_60,
+           sum(open_amount * greatest(0, days_past_due($as_of, due_date))) filter (where open_amount > 0) as open_late_x_amount,
+           coalesce(sum(open_amount) filter (where days_past_due($as_of, due_date) > 60), 0) as ar_over_60,
            coalesce(sum(open_amount) filter (where disputed), 0) as disputed_ar
     from open_intervals
-    where start_date <= $as_of and end_date > $as_of
+    where open_at(start_date, end_date, $as_of)
     group by customer_key
 ),
 orders_open as (
     select customer_key, sum(amount_base) as open_orders
     from orders
-    where order_date <= $as_of
+    where order_open_at(order_date, $as_of)
     group by customer_key
 )
 select c.customer_key, c.customer_id, c.name, c.segment, c.region, c.credit_limit,
