@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-NEAR = 0.8  # "near the limit": more than 80 % used
+from dashboard.metrics import limits
+
 UTIL_BINS = [0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
 
 
@@ -26,23 +27,23 @@ def by(frame: pl.DataFrame, dim: str) -> pl.DataFrame:
         exposure=pl.col("exposure").sum(),
         credit_limit=pl.col("credit_limit").sum(),
         exposure_with_limit=pl.col("exposure").filter(has).sum(),
-        over_limit=(has & (pl.col("exposure") > pl.col("credit_limit"))).sum(),
-        near_limit=(pl.col("utilization") > NEAR).sum(),
+        over_limit=limits.over_limit().sum(),
+        near_limit=limits.near_limit().sum(),
     )
     out = out.with_columns(
-        utilization=pl.when(pl.col("credit_limit") > 0).then(pl.col("exposure_with_limit") / pl.col("credit_limit")),
+        utilization=limits.utilisation("exposure_with_limit", "credit_limit"),
         credit_limit=pl.when(pl.col("customers_with_limit") > 0).then(pl.col("credit_limit")),
     )
     return out.sort("exposure", descending=True)
 
 
 def watch_list(frame: pl.DataFrame) -> pl.DataFrame:
-    """Customers over their limit or near it (more than 80 % used), most used first, with headroom."""
+    """Customers over their limit or near it (more than limits.NEAR_LIMIT used), most used first, with headroom."""
     return (
-        frame.filter(pl.col("credit_limit").is_not_null() & ((pl.col("utilization") > NEAR) | (pl.col("exposure") > pl.col("credit_limit"))))
+        frame.filter(limits.over_limit() | limits.near_limit())
         .with_columns(
-            headroom=pl.col("credit_limit") - pl.col("exposure"),
-            status=pl.when(pl.col("exposure") > pl.col("credit_limit")).then(pl.lit("over limit")).otherwise(pl.lit("near limit")),
+            headroom=limits.headroom(),
+            status=pl.when(limits.over_limit()).then(pl.lit("over limit")).otherwise(pl.lit("near limit")),
         )
         .sort("utilization", descending=True, nulls_last=True)
     )

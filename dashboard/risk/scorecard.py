@@ -15,6 +15,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from dashboard.metrics import limits
 from dashboard.metrics.kpis import ALL, Engine, Filters, month_end
 from dashboard.settings import FACTORS, RiskSettings
 from dashboard.store import sql as queries
@@ -50,7 +51,8 @@ def factor_values(raw: pl.DataFrame) -> pl.DataFrame:
         trend=recent - prior,
         severity=_div(pl.max_horizontal(pl.col("ar_over_60"), pl.lit(0.0)), pl.col("ar")),
         # kpis.md utilization_c (null with no limit or limit 0); the scorecard's factor is the same value
-        utilization=pl.when(pl.col("credit_limit") > 0).then(pl.col("exposure") / pl.col("credit_limit")),
+        utilization=limits.utilisation(),
+        headroom=limits.headroom(),
         disputes=_div(pl.max_horizontal(pl.col("disputed_ar"), pl.lit(0.0)), pl.col("ar")),
         external=pl.col("external_score").cast(pl.Float64),
     ).with_columns(utilisation=pl.col("utilization"))
