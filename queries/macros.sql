@@ -30,3 +30,10 @@ CREATE OR REPLACE MACRO utilisation(exposure, credit_limit) AS (CASE WHEN credit
 -- near_limit takes the share (limits.NEAR_LIMIT) from the caller: the constant has one home, in Python.
 CREATE OR REPLACE MACRO near_limit(exposure, credit_limit, near) AS
     (coalesce(utilisation(exposure, credit_limit) > near, false) AND NOT over_limit(exposure, credit_limit));
+
+-- The currency-of-origin filter on customers: with currencies chosen, a customer is in the selection
+-- when it has something open at T in one of them (open_items documents, open_orders orders, counted
+-- in those currencies); its exposure against its limit still counts every currency, as its credit
+-- limit covers them all. Without a currency chosen every customer is in.
+CREATE OR REPLACE MACRO open_in_currencies(open_items, open_orders, currencies) AS
+    (len(currencies) = 0 OR coalesce(open_items, 0) + coalesce(open_orders, 0) > 0);

@@ -82,9 +82,12 @@ def score_frame(values: pl.DataFrame, rs: RiskSettings) -> pl.DataFrame:
 
 
 def scores(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFrame:
-    """Every customer of the selection at T: measures, factor values, points, contributions, score, class."""
+    """Every customer of the selection at T: measures, factor values, points, contributions, score, class.
+
+    A currency filter picks the customers with something open in those currencies; their measures,
+    score and exposure count every currency (a credit limit covers all of a customer's currencies)."""
     t = t or eng.as_of
-    raw = queries.run(eng.con, "risk/factors_at", as_of=t, segments=list(f.segments), regions=list(f.regions)).pl()
+    raw = queries.run(eng.con, "risk/factors_at", as_of=t, **f.params()).pl()
     return score_frame(factor_values(raw), eng.settings.risk)
 
 
