@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from dashboard.metrics.kpis import FORMULAS
+from dashboard.metrics.kpis import formulas
 from dashboard.present import charts
 from dashboard.present.formatting import count, days, money, pct, signed_days, signed_money, signed_pts
 from pages import common
@@ -13,6 +13,7 @@ t, f = common.as_of(eng), common.filters()
 ov = common.cached_overview(eng.snapshot.id, t, f, eng)
 h, p = ov.headline, ov.prior
 cur = h["base_currency"]
+FORMULAS = formulas(eng.settings)
 
 st.title("Executive overview")
 st.caption(f"As of {t:%d %B %Y} · changes against the prior month-end ({p['as_of']}) · amounts in {cur}")
@@ -42,7 +43,7 @@ TILES = [
 for row in range(0, len(TILES), 4):
     cols = st.columns(4)
     for col, (label, value, d, color, key) in zip(cols, TILES[row : row + 4]):
-        col.metric(label, value, d, delta_color=color, help=FORMULAS.get(key), border=True)
+        col.metric(label, value, d, delta_color=color, help=FORMULAS[key].text, border=True)
 
 left, right = st.columns(2)
 left.altair_chart(charts.dso_trend(ov.trend), width="stretch", key="dso_trend")
@@ -62,4 +63,4 @@ with st.expander("How each figure is computed", icon=":material/function:"):
         f"T = as-of date, P = {eng.settings.dso_window_days}-day DSO window, W = {eng.settings.payment_window_days}-day payment window. "
         "Ratios whose denominator is zero or negative are shown as n/a."
     )
-    st.table(pl.DataFrame({"KPI": list(FORMULAS), "Definition": list(FORMULAS.values())}))
+    st.table(pl.DataFrame({"Figure": [x.label for x in FORMULAS.values()], "How it is computed": [x.text for x in FORMULAS.values()]}))

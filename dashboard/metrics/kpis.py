@@ -13,7 +13,8 @@ import calendar
 import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NamedTuple, Protocol, TypedDict, overload
 
 import duckdb
 import numpy as np
@@ -27,24 +28,83 @@ from dashboard.store.snapshots import SnapshotInfo
 
 COUNTBACK_MAX_PERIODS = 24
 
-# The spec's words, shown on demand beside each figure.
-FORMULAS = {
-    "ar_total": "AR(T) = sum of the open amount of every document issued by T (credit notes included), in base currency.",
-    "pct_overdue": "Overdue AR / AR, where Overdue AR = AR - Current AR and Current AR is the open amount not yet due (T - due_date <= 0). n/a when AR <= 0.",
-    "dso_standard": "AR(T) / Sales(T-P+1, T) x P, with P the DSO window (days).",
-    "dso_countback": "Walk back month by month from T (this month to date, then whole months), consuming each month's sales until AR(T) is used up; days consumed = DSO. Months with no positive sales count whole. At most 24 months.",
-    "bpdso": "Best possible DSO = Current AR(T) / Sales(T-P+1, T) x P: the DSO if every customer paid exactly on time.",
-    "add": "Average days delinquent = DSO (standard) - best possible DSO.",
-    "cei": "Collection effectiveness over [a, b] = (AR(a-1) + Sales(a, b) - AR(b)) / (AR(a-1) + Sales(a, b) - Current AR(b)) x 100; headline a = T-P+1, b = T.",
-    "adp": "Average days to pay = sum(amount x (paid_date - invoice_date)) / sum(amount) over documents with amount > 0 settled in the W days ending T.",
-    "avg_days_late": "Average days late = sum(amount x max(0, paid_date - due_date)) / sum(amount) over documents with amount > 0 settled in the W days ending T.",
-    "on_time_rate": "Share of documents (amount > 0) settled in the W days ending T that were paid on or before their due date.",
-    "disputed_ar": "Sum of the open amount of documents flagged as disputed.",
-    "exposure_total": "Exposure = AR(T) + open orders (orders dated on or before T).",
-    "over_limit_customers": "Customers with a credit limit whose exposure (AR + open orders) is above that limit.",
-    "concentration_top10": "AR of the 10 largest customers by AR / AR(T).",
-    "aging": "Open amount by days past due (T - due_date): not due (<= 0), then the configured edges; the buckets add up to AR exactly.",
+
+class Formula(NamedTuple):
+    """A figure as the pages name and explain it: the tile's label and how it is computed, in a
+    finance user's words ({P} and {W} stand for the DSO and payment windows of the settings)."""
+
+    label: str
+    text: str
+
+
+# One name and one explanation per figure: the overview's tiles, their (?) and the panel that lists them.
+FORMULAS: dict[str, Formula] = {
+    "ar_total": Formula(
+        "AR total",
+        "What customers owe on the as-of date: the open amount of every invoice issued by then, less open credit notes, in the base currency.",
+    ),
+    "pct_overdue": Formula(
+        "Overdue",
+        "The share of AR past its due date: overdue AR / AR (what is not yet due is current AR). n/a when AR is zero or negative.",
+    ),
+    "dso_standard": Formula(
+        "DSO (standard)",
+        "Days sales outstanding: AR / sales of the last {P} days x {P}. How many days of sales are still unpaid.",
+    ),
+    "dso_countback": Formula(
+        "DSO (countback)",
+        "Counting back month by month from the as-of date (this month so far, then whole months) until their sales add up to AR: "
+        "the days counted. A month without positive sales counts whole; at most 24 months.",
+    ),
+    "bpdso": Formula(
+        "Best possible DSO",
+        "Current AR (not yet due) / sales of the last {P} days x {P}: the DSO if every customer paid exactly on its due date.",
+    ),
+    "add": Formula(
+        "Avg days delinquent",
+        "DSO (standard) minus best possible DSO: the days of sales that are outstanding because customers pay late.",
+    ),
+    "cei": Formula(
+        "Collection effectiveness",
+        "Of what could be collected over the last {P} days, the share that was: (AR {P} days ago + sales since - AR now) / "
+        "(AR {P} days ago + sales since - current AR now) x 100. 100 % = everything due was collected.",
+    ),
+    "adp": Formula(
+        "Days to pay",
+        "Average days from invoice date to settlement, weighted by amount, over the invoices settled in the last {W} days.",
+    ),
+    "avg_days_late": Formula(
+        "Days late",
+        "Average days settled after the due date (0 when on time or early), weighted by amount, over the invoices settled in the last {W} days.",
+    ),
+    "on_time_rate": Formula(
+        "Paid on time",
+        "The share of the invoices settled in the last {W} days that were paid on or before their due date.",
+    ),
+    "disputed_ar": Formula("Disputed AR", "The open amount of the documents flagged as disputed."),
+    "exposure_total": Formula("Exposure", "AR + open orders (the orders dated on or before the as-of date)."),
+    "over_limit_customers": Formula(
+        "Customers over limit",
+        "Customers whose exposure (AR + open orders, in every currency) is above their credit limit. A limit of 0 means no credit: "
+        "any exposure is over it. A customer without a limit is never over.",
+    ),
+    "concentration_top10": Formula(
+        "Top-10 share of AR",
+        "AR of the 10 customers that owe the most / AR. Not the same as the credit exposure page's top-10 share of exposure, "
+        "which ranks customers by AR + open orders.",
+    ),
+    "aging": Formula(
+        "Aging",
+        "The open amount by days past due (as-of date minus due date): not yet due, then the configured buckets. Credit notes are "
+        "included, so the buckets add up to AR exactly.",
+    ),
 }
+
+
+def formulas(settings: Settings) -> dict[str, Formula]:
+    """FORMULAS with this ledger's windows written in (P = DSO window, W = payment window, in days)."""
+    p, w = settings.dso_window_days, settings.payment_window_days
+    return {k: Formula(f.label, f.text.format(P=p, W=w)) for k, f in FORMULAS.items()}
 
 
 @dataclass(frozen=True)
