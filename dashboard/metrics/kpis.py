@@ -118,6 +118,16 @@ class Filters:
     def params(self) -> dict:
         return {"segments": list(self.segments), "regions": list(self.regions), "currencies": list(self.currencies)}
 
+    def narrowed(self, dim: str, values: list[str] | tuple[str, ...]) -> Filters:
+        """This selection with only these values of dim ("segment" or "region"; none given = unchanged)."""
+        if not values:
+            return self
+        if dim == "segment":
+            return replace(self, segments=tuple(values))
+        if dim == "region":
+            return replace(self, regions=tuple(values))
+        raise ValueError(f"narrow by {dim!r}: 'segment' or 'region'")
+
 
 ALL = Filters()
 
