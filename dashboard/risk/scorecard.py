@@ -17,6 +17,7 @@ import polars as pl
 
 from dashboard.metrics import limits
 from dashboard.metrics.kpis import ALL, Engine, Filters, month_end
+from dashboard.present.formatting import pct
 from dashboard.settings import FACTORS, RiskSettings
 from dashboard.store import sql as queries
 
@@ -28,6 +29,25 @@ FACTOR_WORDS = {
     "utilisation": "Exposure / credit limit",
     "disputes": "Share of AR in dispute",
     "external": "External score (higher = safer)",
+}
+
+
+# How a factor's value reads on the customer page, and why it may have none.
+FACTOR_VALUE_TEXT = {
+    "lateness": lambda x: f"{x:,.1f} days",
+    "trend": lambda x: f"{round(x, 1) + 0.0:+,.1f} days",
+    "severity": pct,
+    "utilisation": pct,
+    "disputes": pct,
+    "external": lambda x: f"{x:,.0f}",
+}
+FACTOR_MISSING = {
+    "lateness": "nothing paid or open",
+    "trend": "too little history",
+    "severity": "no AR",
+    "utilisation": "no limit",
+    "disputes": "no AR",
+    "external": "none in the master",
 }
 
 
@@ -89,6 +109,27 @@ def scores(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFr
     t = t or eng.as_of
     raw = queries.run(eng.con, "risk/factors_at", as_of=t, **f.params()).pl()
     return score_frame(factor_values(raw), eng.settings.risk)
+
+
+def breakdown(row: dict, rs: RiskSettings) -> pl.DataFrame:
+    """One customer's score, factor by factor (a row of scores()), then a last row 'Score'.
+
+    Columns: factor (in words), value (as read, or why there is none), points (0-100), weight (None =
+    left out: no value), contribution (points x weight / the weights of the factors with a value).
+    The contributions add up to the score; the Score row has the weights used and the score."""
+    known = [f for f in FACTORS if row[f] is not None]
+    used = sum(rs.weights[f] for f in known)
+    return pl.DataFrame(
+        {
+            "factor": [FACTOR_WORDS[f] for f in FACTORS] + ["Score"],
+            "value": [FACTOR_VALUE_TEXT[f](row[f]) if f in known else f"– ({FACTOR_MISSING[f]})" for f in FACTORS]
+            + ["" if row["score"] is not None else "no score"],
+            "points": [row[f"{f}_points"] if f in known else None for f in FACTORS] + [None],
+            "weight": [rs.weights[f] if f in known else None for f in FACTORS] + [used if known else None],
+            "contribution": [row[f"{f}_contribution"] if f in known else None for f in FACTORS] + [row["score"]],
+        },
+        schema={"factor": pl.Utf8, "value": pl.Utf8, "points": pl.Float64, "weight": pl.Float64, "contribution": pl.Float64},
+    )
 
 
 def reasons(df: pl.DataFrame, top: int = 3) -> pl.Series:
