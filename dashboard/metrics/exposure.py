@@ -59,9 +59,9 @@ def utilisation_bins(frame: pl.DataFrame) -> pl.DataFrame:
     band = pl.when(pl.col("credit_limit").is_null()).then(pl.lit("no limit")).when(pl.col("credit_limit") <= 0).then(pl.lit("limit 0"))
     for edge, label in zip(UTIL_BINS, labels):
         band = band.when(u <= edge).then(pl.lit(label))
-    band = band.otherwise(pl.lit(labels[-1]))
+    bands = band.otherwise(pl.lit(labels[-1]))
     order = labels + ["limit 0", "no limit"]
-    counts = frame.group_by(band.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
+    counts = frame.group_by(bands.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
     every = pl.DataFrame({"band": order, "order": list(range(len(order)))})
     return (
         every.join(counts, on="band", how="left").with_columns(pl.col("customers").fill_null(0), pl.col("exposure").fill_null(0.0)).sort("order").drop("order")

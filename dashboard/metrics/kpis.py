@@ -201,16 +201,84 @@ def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
     return periods
 
 
+@overload
+def r2(x: float) -> float: ...
+@overload
+def r2(x: float | None) -> float | None: ...
 def r2(x: float | None) -> float | None:
     return None if x is None else round(float(x), 2) + 0.0  # + 0.0: never "-0.0" in the JSON
 
 
+@overload
+def r4(x: float) -> float: ...
+@overload
+def r4(x: float | None) -> float | None: ...
 def r4(x: float | None) -> float | None:
     return None if x is None else round(float(x), 4) + 0.0
 
 
+@overload
+def _exact(x: float) -> float: ...
+@overload
+def _exact(x: float | None) -> float | None: ...
 def _exact(x: float | None) -> float | None:
     return None if x is None else float(x)
+
+
+class _Round(Protocol):
+    """r2, r4 or _exact: a value stays a value, None (undefined) stays None."""
+
+    @overload
+    def __call__(self, x: float) -> float: ...
+    @overload
+    def __call__(self, x: float | None) -> float | None: ...
+
+
+def _rounding(rounded: bool) -> tuple[_Round, _Round]:
+    """(amounts and days, fractions): 2 and 4 decimals as the spec says, or exact values for the pages."""
+    return (r2, r4) if rounded else (_exact, _exact)
+
+
+class SegmentRow(TypedDict):
+    """One entry of the headline's by_segment (kpis.md "Headline JSON")."""
+
+    segment: str
+    ar_total: float
+    ar_overdue: float
+    open_orders: float
+    exposure: float
+    credit_limit: float | None  # None: no customer of the segment has a limit
+    utilization: float | None
+    over_limit_customers: int
+    dso_standard: float | None
+
+
+class Headline(TypedDict):
+    """kpis.md "Headline JSON": every key present, None where undefined (the keys are the spec's)."""
+
+    as_of: str
+    base_currency: str
+    ar_total: float
+    ar_current: float
+    ar_overdue: float
+    pct_overdue: float | None
+    aging: dict[str, float]  # bucket name -> AR (not_due, 1_30, ... with the default edges)
+    dso_standard: float | None
+    dso_countback: float
+    bpdso: float | None
+    add: float | None
+    cei: float | None
+    adp: float | None
+    avg_days_late: float | None
+    on_time_rate: float | None
+    disputed_ar: float
+    open_orders: float
+    exposure_total: float
+    customers: int
+    customers_with_limit: int
+    over_limit_customers: int
+    concentration_top10: float | None
+    by_segment: list[SegmentRow]
 
 
 class Engine:
@@ -341,12 +409,12 @@ class Engine:
 
     def headline(
         self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True, cust: pl.DataFrame | None = None, ag: pl.DataFrame | None = None
-    ) -> dict:
+    ) -> Headline:
         """The 'Headline JSON' of kpis.md at T for the selection; rounded as the spec says
         unless `rounded=False` (pages format exact values, so 27.746% shows as 27.7%)."""
         t = t or self.as_of
         p = self.settings.dso_window_days
-        R2, R4 = (r2, r4) if rounded else (_exact, _exact)
+        R2, R4 = _rounding(rounded)
         ag = self.aging_frame(t, f) if ag is None else ag
         ar = float(ag["ar"].sum())
         current = float(ag.filter(pl.col("bucket") == 0)["ar"].sum())
@@ -386,29 +454,29 @@ class Engine:
             "by_segment": self.by_segment(t, cust, f, rounded),
         }
 
-    def by_segment(self, t: dt.date, cust: pl.DataFrame, f: Filters = ALL, rounded: bool = True) -> list[dict]:
+    def by_segment(self, t: dt.date, cust: pl.DataFrame, f: Filters = ALL, rounded: bool = True) -> list[SegmentRow]:
         p = self.settings.dso_window_days
-        R2, R4 = (r2, r4) if rounded else (_exact, _exact)
+        R2, R4 = _rounding(rounded)
         seg_sales = self.segment_sales(f)
         g = exposure.by(cust, "segment").sort("segment")
-        out = []
+        out: list[SegmentRow] = []
         for row in g.iter_rows(named=True):
             seg = row["segment"]
             series = seg_sales.get(seg)
             sales = series.total(t - dt.timedelta(days=p - 1), t) if series else 0.0
             dso = ratio(row["ar"], sales)
             out.append(
-                {
-                    "segment": seg,
-                    "ar_total": R2(row["ar"]),
-                    "ar_overdue": R2(row["ar_overdue"]),
-                    "open_orders": R2(row["open_orders"]),
-                    "exposure": R2(row["exposure"]),
-                    "credit_limit": R2(row["credit_limit"]),
-                    "utilization": R4(row["utilization"]),
-                    "over_limit_customers": int(row["over_limit"]),
-                    "dso_standard": R2(None if dso is None else dso * p),
-                }
+                SegmentRow(
+                    segment=seg,
+                    ar_total=R2(row["ar"]),
+                    ar_overdue=R2(row["ar_overdue"]),
+                    open_orders=R2(row["open_orders"]),
+                    exposure=R2(row["exposure"]),
+                    credit_limit=R2(row["credit_limit"]),
+                    utilization=R4(row["utilization"]),
+                    over_limit_customers=int(row["over_limit"]),
+                    dso_standard=R2(None if dso is None else dso * p),
+                )
             )
         return out
 
@@ -471,8 +539,8 @@ class Engine:
 class Overview:
     """Everything the executive overview shows, for one as-of date and selection."""
 
-    headline: dict
-    prior: dict  # the same KPIs at the prior month-end, for the tiles' changes
+    headline: Headline
+    prior: Headline  # the same KPIs at the prior month-end, for the tiles' changes
     trend: pl.DataFrame
     aging: pl.DataFrame
     top_overdue: pl.DataFrame

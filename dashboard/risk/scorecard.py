@@ -11,6 +11,7 @@ column of `scores()`, so the page can show how a score was made.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
 
 import numpy as np
 import polars as pl
@@ -95,8 +96,8 @@ def score_frame(values: pl.DataFrame, rs: RiskSettings) -> pl.DataFrame:
     edges = list(rs.class_edges)
     out = out.with_columns(score=score, thin_file=(pl.col("paid_docs") + pl.col("open_docs")) < rs.thin_file_documents)
     # A below the first edge, E from the last: [0, 20) A, [20, 40) B, ... [80, 100] E
-    cls = pl.when(pl.col("score").is_null()).then(None)
-    for edge, label in zip(edges, CLASSES):
+    cls = pl.when(pl.col("score").is_null()).then(None).when(pl.col("score") < edges[0]).then(pl.lit(CLASSES[0]))
+    for edge, label in zip(edges[1:], CLASSES[1:]):
         cls = cls.when(pl.col("score") < edge).then(pl.lit(label))
     return out.with_columns(risk_class=cls.otherwise(pl.lit(CLASSES[-1])))
 
@@ -151,7 +152,7 @@ def reasons(df: pl.DataFrame, top: int = 3) -> pl.Series:
     texts = df.select([words[f].alias(f) for f in FACTORS]).to_numpy().astype(object)
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
     rows = np.arange(df.height)[:, None]
-    picked = np.where(contrib[rows, order] >= 0.5, texts[rows, order], None)
+    picked = np.where(contrib[rows, order] >= 0.5, texts[rows, order], np.full(order.shape, None, dtype=object))
     return pl.Series("reasons", [[x for x in r if x is not None] for r in picked.tolist()], dtype=pl.List(pl.Utf8))
 
 
@@ -214,7 +215,21 @@ def backtest(eng: Engine, t: dt.date | None = None, horizon_days: int = 90) -> d
     }
 
 
-def at_risk_records(df: pl.DataFrame) -> list[dict]:
+class AtRiskRow(TypedDict):
+    """One customer of `o2c at-risk --json` (cli.md): the keys are the command's."""
+
+    customer_id: str
+    name: str | None
+    segment: str
+    score: float | None  # None: nothing to score (no documents and no limit)
+    risk_class: str | None
+    exposure: float
+    overdue: float
+    utilization: float | None  # None: no credit limit (or a limit of 0)
+    reasons: list[str]
+
+
+def at_risk_records(df: pl.DataFrame) -> list[AtRiskRow]:
     """The at-risk list as cli.md prints it: amounts and score to 2 decimals, utilization as a fraction."""
     out = df.select(
         "customer_id",
@@ -227,4 +242,17 @@ def at_risk_records(df: pl.DataFrame) -> list[dict]:
         pl.col("utilization").round(4),
         "reasons",
     )
-    return out.to_dicts()
+    return [
+        AtRiskRow(
+            customer_id=r["customer_id"],
+            name=r["name"],
+            segment=r["segment"],
+            score=r["score"],
+            risk_class=r["risk_class"],
+            exposure=r["exposure"],
+            overdue=r["overdue"],
+            utilization=r["utilization"],
+            reasons=r["reasons"],
+        )
+        for r in out.iter_rows(named=True)
+    ]
