@@ -79,7 +79,7 @@ def test_aging_bucket_and_open_at_macros():
     assert is_open == [False, True, True, False]
 
 
-OPEN_PREDICATE = re.compile(r"end_date\s*>|start_date\s*<=|order_date\s*<=\s*\$|list_filter\(\s*\$edges")
+OPEN_PREDICATE = re.compile(r"end_date\s*>|order_date\s*<=\s*\$|list_filter\(\s*\$edges")
 
 
 def test_queries_use_the_macros_instead_of_writing_them_again():
