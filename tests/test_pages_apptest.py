@@ -4,13 +4,13 @@ import datetime as dt
 import re
 
 import pytest
-from tests.fixtures import REPO, write_csvs
 from streamlit.testing.v1 import AppTest
-from tests.test_kpis_handworked import MIXED
 
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import REPO, write_csvs
+from tests.test_kpis_handworked import MIXED
 
 APP = str(REPO / "app.py")
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -72,7 +72,7 @@ def test_overview_follows_the_sidebar(data):
     at = app_with(f_segments=["SMB"])
     no_errors(at)
     assert metric(at, "AR total") == "USD 300"  # C1 only: 500 - 200
-    assert at.multiselect(key="f_segments").value == ["SMB"]
+    assert at.multiselect(key="sb_segments").value == ["SMB"]
     at = app_with(f_segments=["SMB"], as_of=dt.date(2026, 4, 30))
     no_errors(at)
     # At 04-30 for SMB: D4 300 - P5 100 = 200 open (D1, D3 not issued yet)
