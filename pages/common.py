@@ -124,6 +124,23 @@ def filters() -> Filters:
     return Filters(tuple(s.get("f_segments") or ()), tuple(s.get("f_regions") or ()), tuple(s.get("f_currencies") or ()))
 
 
+def currency_note(f: Filters, receivables: bool = False) -> str | None:
+    """What a currency-of-origin filter means on a page (the same rule everywhere, said the same way)."""
+    if not f.currencies:
+        return None
+    cur = ", ".join(f.currencies)
+    customers = (
+        f"the customers with a document or an order open in {cur}, each measured against its credit limit with its "
+        "exposure in every currency, since a credit limit covers all of a customer's currencies"
+    )
+    if receivables:
+        return (
+            f"Currency of origin {cur}: AR, overdue, DSO, collection, days to pay, disputed AR, exposure and the top-10 share "
+            f"count {cur} documents and orders only. Customers over limit counts {customers}."
+        )
+    return f"Currency of origin {cur}: {customers}."
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_overview(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
     return overview(_eng, t, f)
