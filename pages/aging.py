@@ -20,6 +20,7 @@ st.caption(
 )
 if f.currencies:
     st.info(f"Currency of origin {', '.join(f.currencies)}: the documents in {', '.join(f.currencies)} only.", icon=":material/currency_exchange:")
+common.nothing_open_notice(eng, t, f)
 
 dim = st.radio("Break down by", ["segment", "region"], horizontal=True, key="aging_dim")
 st.altair_chart(charts.aging_by(ag, dim, names, cur), width="stretch", key="aging_chart")

@@ -19,6 +19,7 @@ st.caption(
 )
 if f.currencies:
     st.info(common.currency_note(f), icon=":material/currency_exchange:")
+common.nothing_open_notice(eng, t, f)
 
 bt = common.cached_backtest(eng.snapshot.id, t, eng)
 c1, c2, c3 = st.columns([1, 1, 2])

@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.metrics.kpis import Engine, Filters, overview
+from dashboard.metrics.open_items import NothingOpen, nothing_open
 from dashboard.settings import SettingsError, load_settings
 from dashboard.store.snapshots import DataDir, default_data_dir
 
@@ -139,6 +140,22 @@ def currency_note(f: Filters, receivables: bool = False) -> str | None:
             f"count {cur} documents and orders only. Customers over limit counts {customers}."
         )
     return f"Currency of origin {cur}: {customers}."
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_nothing_open(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine) -> NothingOpen | None:
+    return nothing_open(_eng, t, f)
+
+
+def nothing_open_notice(eng: Engine, t: dt.date, f: Filters) -> None:
+    """Say so when nothing of the selection is open at T (every figure is then 0), with a button
+    to the latest date that has open items."""
+    why = cached_nothing_open(eng.snapshot.id, t, f, eng)
+    if why is None:
+        return
+    st.warning(why.message, icon=":material/event_busy:")
+    if why.latest_open is not None and why.latest_open != t:
+        st.button(f"Switch to {why.latest_open:%d %B %Y}", key="to_latest_open", on_click=set_as_of, args=(why.latest_open,), icon=":material/event:")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

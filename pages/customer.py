@@ -13,6 +13,7 @@ eng = common.engine()
 t = common.as_of(eng)
 cur = eng.settings.base_currency
 st.title("Customer")
+common.nothing_open_notice(eng, t, common.Filters())
 
 # Search by id or name; a click elsewhere in the app arrives through session state or ?customer=ID.
 if "customer" in st.query_params and "customer_id" not in st.session_state:

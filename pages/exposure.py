@@ -22,6 +22,7 @@ st.caption(
 )
 if f.currencies:
     st.info(common.currency_note(f), icon=":material/currency_exchange:")
+common.nothing_open_notice(eng, t, f)
 
 k = exposure.tiles(s)
 watch = exposure.watch_list(s)

@@ -19,6 +19,7 @@ st.title("Executive overview")
 st.caption(f"As of {t:%d %B %Y} · changes against the prior month-end ({p['as_of']}) · amounts in {cur}")
 if f.currencies:
     st.info(common.currency_note(f, receivables=True), icon=":material/currency_exchange:")
+common.nothing_open_notice(eng, t, f)
 
 
 def delta(key: str, fmt) -> str | None:
