@@ -83,7 +83,12 @@ with m:
         border=True,
         help="Limit minus exposure; negative = over the limit",
     )
-    c.metric("Days late (paid, 365 days)", days(r["paid_days_late"]), border=True, help="Amount-weighted max(0, paid date - due date)")
+    c.metric(
+        "Days late (paid, 365 days)",
+        days(r["paid_days_late"]),
+        border=True,
+        help="Average days paid after the due date (0 when on time or early), weighted by amount, over the documents paid in the last 365 days.",
+    )
 
 st.markdown("**Score, factor by factor**")
 st.caption(
