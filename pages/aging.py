@@ -1,8 +1,8 @@
 """Aging: open receivables by days past due, by segment and region, down to the documents."""
 
-import polars as pl
 import streamlit as st
 
+from dashboard.metrics import aging
 from dashboard.present import charts
 from dashboard.present.exports import to_csv, to_excel
 from pages import common
@@ -18,23 +18,14 @@ st.title("Aging")
 st.caption(
     f"Open receivables as of {t:%d %B %Y} by days past due (as-of date minus due date), in {cur}. Credit notes are included, so buckets add up to AR exactly."
 )
+if f.currencies:
+    st.info(f"Currency of origin {', '.join(f.currencies)}: the documents in {', '.join(f.currencies)} only.", icon=":material/currency_exchange:")
+common.nothing_open_notice(eng, t, f)
 
 dim = st.radio("Break down by", ["segment", "region"], horizontal=True, key="aging_dim")
 st.altair_chart(charts.aging_by(ag, dim, names, cur), width="stretch", key="aging_chart")
 
-pivot = (
-    ag.group_by(dim, "bucket")
-    .agg(pl.col("ar").sum())
-    .with_columns(pl.col("bucket").replace_strict(list(range(len(names))), names, return_dtype=pl.Utf8))
-    .pivot(on="bucket", index=dim, values="ar")
-    .fill_null(0.0)
-)
-for n in names:
-    if n not in pivot.columns:
-        pivot = pivot.with_columns(pl.lit(0.0).alias(n))
-pivot = pivot.select(dim, *names).with_columns(pl.sum_horizontal(*names).alias("total")).sort(dim)
-totals = pivot.select(pl.lit("All").alias(dim), *[pl.col(c).sum() for c in [*names, "total"]])
-table = pl.concat([pivot, totals])
+table = aging.table(ag, dim, names)
 st.dataframe(
     table,
     hide_index=True,
@@ -50,11 +41,8 @@ choice = c1.selectbox("Bucket", labels, index=0, key="aging_bucket")
 values = sorted(ag[dim].unique().to_list())
 pick = c2.multiselect(f"Only these {dim}s", values, key="aging_dim_values", placeholder=f"All {dim}s")
 bucket = labels.index(choice) - 1
-drill = f if not pick else (common.Filters(f.segments if dim != "segment" else tuple(pick), f.regions if dim != "region" else tuple(pick), f.currencies))
-docs = common.cached_documents(eng.snapshot.id, t, drill, bucket, eng)
-behind = ag if not pick else ag.filter(pl.col(dim).is_in(pick))
-behind = behind if bucket < 0 else behind.filter(pl.col("bucket") == bucket)
-n_docs, amount = int(behind["documents"].sum()), float(behind["ar"].sum())
+docs = common.cached_documents(eng.snapshot.id, t, f.narrowed(dim, pick), bucket, eng)
+n_docs, amount = aging.behind(ag, dim, pick, bucket)
 shown = f"; the {docs.height:,} largest are listed" if docs.height < n_docs else ""
 st.caption(f"{n_docs:,} open documents, {amount:,.2f} {cur} in all{shown}. Click a column heading to sort, a row to open its customer.")
 ev = st.dataframe(

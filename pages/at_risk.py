@@ -17,6 +17,9 @@ st.caption(
     f"As of {t:%d %B %Y}. Ranked by score x exposure: the trouble to expect, in {cur}. The score (0 safe - 100) is a scorecard "
     "whose every point is shown on the customer's page; its skill is measured below on this ledger's own history."
 )
+if f.currencies:
+    st.info(common.currency_note(f), icon=":material/currency_exchange:")
+common.nothing_open_notice(eng, t, f)
 
 bt = common.cached_backtest(eng.snapshot.id, t, eng)
 c1, c2, c3 = st.columns([1, 1, 2])

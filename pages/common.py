@@ -4,17 +4,18 @@ selection, and every Streamlit cache of the app (in one place)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 
 import streamlit as st
 
 from dashboard.metrics.kpis import Engine, Filters, overview
+from dashboard.metrics.open_items import NothingOpen, nothing_open
 from dashboard.settings import Settings, SettingsError, load_settings
 from dashboard.store.snapshots import DataDir, default_data_dir
 from dashboard.workbench.identity import User
 from dashboard.workbench.store import Store
 
-FILTER_KEYS = ("f_segments", "f_regions", "f_currencies")
 PAGES = Path(__file__).resolve().parent  # page files are named by absolute path: the app runs from a checkout or a wheel
 
 
@@ -60,37 +61,108 @@ def dimensions(snapshot_id: str, _eng: Engine) -> dict[str, list[str]]:
     return _eng.dimensions()
 
 
+# The selection (as-of date and filters) lives in session state under these names, which no widget
+# uses as its key: Streamlit drops a widget's value when a script run does not draw it, and a run
+# started by st.switch_page (a click on a chart or a row opening a customer) starts the next page
+# with no widget values at all, so a date kept only in the widget went back to the snapshot's.
+# Each sidebar widget has a key of its own, set from the selection before it is drawn and copied
+# back by its on_change: the selection survives page switches and whatever Streamlit keeps.
+SELECTION = {"as_of": "sb_as_of", "f_segments": "sb_segments", "f_regions": "sb_regions", "f_currencies": "sb_currencies"}
+
+
+def _keep(name: str) -> None:
+    value = st.session_state.get(SELECTION[name])
+    if name == "as_of" and not isinstance(value, dt.date):
+        return  # a cleared date field keeps the date it had
+    st.session_state[name] = value
+
+
+def set_as_of(day: dt.date) -> None:
+    """Change the sidebar's as-of date (from a button's on_click: before the sidebar is drawn)."""
+    st.session_state["as_of"] = day
+
+
 def sidebar(eng: Engine) -> None:
     dims = dimensions(eng.snapshot.id, eng)
+    s = st.session_state
+    first = eng.first_day
+    # A new snapshot resets the date only when the old one falls outside its range,
+    # and drops filter values it does not have.
+    picked = s.get("as_of")
+    if not isinstance(picked, dt.date) or not first <= picked <= eng.as_of:
+        s["as_of"] = eng.as_of
+    for name, dim in (("f_segments", "segments"), ("f_regions", "regions"), ("f_currencies", "currencies")):
+        s[name] = [v for v in (s.get(name) or []) if v in dims[dim]]
+    for name, widget in SELECTION.items():
+        s[widget] = s[name]
     with st.sidebar:
         st.markdown("### Selection")
-        first = eng.first_day
-        # Kept in session state (not `value=`) so it survives page switches and a
-        # new snapshot resets it only when the old date falls outside the new range.
-        picked = st.session_state.get("as_of")
-        if not isinstance(picked, dt.date) or not first <= picked <= eng.as_of:
-            st.session_state["as_of"] = eng.as_of
         st.date_input(
             "As-of date",
             min_value=first,
             max_value=eng.as_of,
-            key="as_of",
+            key="sb_as_of",
+            on_change=_keep,
+            args=("as_of",),
             format="YYYY-MM-DD",
-            help="The date the figures describe. Defaults to the snapshot's as-of date.",
+            help="The date the figures describe. Defaults to the snapshot's as-of date; kept when you open another page or a customer.",
         )
-        st.multiselect("Segment", dims["segments"], key="f_segments", placeholder="All segments")
-        st.multiselect("Region", dims["regions"], key="f_regions", placeholder="All regions")
-        st.multiselect("Currency of origin", dims["currencies"], key="f_currencies", placeholder="All currencies")
+        st.multiselect("Segment", dims["segments"], key="sb_segments", on_change=_keep, args=("f_segments",), placeholder="All segments")
+        st.multiselect("Region", dims["regions"], key="sb_regions", on_change=_keep, args=("f_regions",), placeholder="All regions")
+        st.multiselect(
+            "Currency of origin",
+            dims["currencies"],
+            key="sb_currencies",
+            on_change=_keep,
+            args=("f_currencies",),
+            placeholder="All currencies",
+            help="Receivables figures count the documents and orders in these currencies. Limit figures pick the customers "
+            "with something open in them and count each one's exposure in every currency (a credit limit covers them all).",
+        )
         st.caption(f"Snapshot `{eng.snapshot.id}`, as of {eng.as_of:%d %b %Y}, base currency {eng.settings.base_currency}.")
 
 
 def as_of(eng: Engine) -> dt.date:
-    return st.session_state.get("as_of") or eng.as_of
+    picked = st.session_state.get("as_of")
+    return picked if isinstance(picked, dt.date) and eng.first_day <= picked <= eng.as_of else eng.as_of
 
 
 def filters() -> Filters:
     s = st.session_state
     return Filters(tuple(s.get("f_segments") or ()), tuple(s.get("f_regions") or ()), tuple(s.get("f_currencies") or ()))
+
+
+def currency_note(f: Filters, receivables: bool = False) -> str | None:
+    """What a currency-of-origin filter means on a page (the same rule everywhere, said the same way)."""
+    if not f.currencies:
+        return None
+    cur = ", ".join(f.currencies)
+    customers = (
+        f"the customers with a document or an order open in {cur}, each measured against its credit limit with its "
+        "exposure in every currency, since a credit limit covers all of a customer's currencies"
+    )
+    if receivables:
+        return (
+            f"Currency of origin {cur}: AR, overdue, DSO, collection, days to pay, disputed AR, exposure and the top-10 share "
+            f"count {cur} documents and orders only. Customers over limit counts {customers}."
+        )
+    return f"Currency of origin {cur}: {customers}."
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_nothing_open(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine) -> NothingOpen | None:
+    return nothing_open(_eng, t, f)
+
+
+def nothing_open_notice(eng: Engine, t: dt.date, f: Filters) -> None:
+    """Say so when nothing of the selection is open at T (every figure is then 0), with a button
+    to the latest date that has open items."""
+    why = cached_nothing_open(eng.snapshot.id, t, f, eng)
+    if why is None:
+        return
+    st.warning(why.message, icon=":material/event_busy:")
+    if why.latest_open is not None and why.latest_open != t:
+        st.button(f"Switch to {why.latest_open:%d %B %Y}", key="to_latest_open", on_click=set_as_of, args=(why.latest_open,), icon=":material/event:")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -184,15 +256,21 @@ def open_customer(customer_id: str) -> None:
     st.switch_page(PAGES / "customer.py")
 
 
+def _selection(event) -> Mapping:
+    """The selection of a chart's or table's event: a dict (Streamlit's state is one, with attribute access too)."""
+    sel = event.get("selection") if isinstance(event, Mapping) else getattr(event, "selection", None)
+    return sel or {}
+
+
 def picked_row(event, frame, column: str = "customer_id"):
     """The value of `column` in the row a user clicked in a st.dataframe(on_select="rerun"), if any."""
-    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    rows = _selection(event).get("rows") or []
     return frame[column][rows[0]] if rows else None
 
 
 def picked_point(event, selection: str, field: str):
     """The `field` of the mark a user clicked in an st.altair_chart(on_select="rerun") point selection, if any."""
-    points = (getattr(event, "selection", None) or {}).get(selection) or []
+    points = _selection(event).get(selection) or []
     return points[0].get(field) if points else None
 
 

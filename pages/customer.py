@@ -6,14 +6,14 @@ import streamlit as st
 from dashboard.metrics.customer import find, view
 from dashboard.present import charts
 from dashboard.present.formatting import days, money, pct
-from dashboard.risk.scorecard import FACTOR_WORDS
-from dashboard.settings import FACTORS
+from dashboard.risk import scorecard as risk
 from pages import common
 
 eng = common.engine()
 t = common.as_of(eng)
 cur = eng.settings.base_currency
 st.title("Customer")
+common.nothing_open_notice(eng, t, common.Filters())
 
 # Search by id or name; a click elsewhere in the app arrives through session state or ?customer=ID.
 if "customer" in st.query_params and "customer_id" not in st.session_state:
@@ -79,51 +79,34 @@ with m:
     a.metric("Overdue", money(r["ar_overdue"], cur, compact=True), border=True, help=money(r["ar_overdue"], cur))
     b.metric(
         "Headroom",
-        money(r["credit_limit"] - r["exposure"], cur, compact=True) if r["credit_limit"] is not None else "no limit",
+        money(r["headroom"], cur, compact=True) if r["headroom"] is not None else "no limit",
         border=True,
         help="Limit minus exposure; negative = over the limit",
     )
-    c.metric("Days late (paid, 365 days)", days(r["paid_days_late"]), border=True, help="Amount-weighted max(0, paid date - due date)")
+    c.metric(
+        "Days late (paid, 365 days)",
+        days(r["paid_days_late"]),
+        border=True,
+        help="Average days paid after the due date (0 when on time or early), weighted by amount, over the documents paid in the last 365 days.",
+    )
 
 st.markdown("**Score, factor by factor**")
 st.caption(
     "Points: a straight line from the '0 points' value to the '100 points' value of the settings. "
     "Contribution = points x weight / sum of the weights of the factors with a value. The contributions add up to the score."
 )
-rs = eng.settings.risk
-known = sum(rs.weights[f] for f in FACTORS if r[f] is not None)
-SHOW = {
-    "lateness": lambda x: f"{x:,.1f} days",
-    "trend": lambda x: f"{x:+,.1f} days",
-    "severity": pct,
-    "utilisation": pct,
-    "disputes": pct,
-    "external": lambda x: f"{x:,.0f}",
-}
-NONE = {
-    "lateness": "nothing paid or open",
-    "trend": "too little history",
-    "severity": "no AR",
-    "utilisation": "no limit",
-    "disputes": "no AR",
-    "external": "none in the master",
-}
-breakdown = pl.DataFrame(
-    {
-        "factor": [FACTOR_WORDS[f] for f in FACTORS] + ["Score"],
-        "value": [SHOW[f](r[f]) if r[f] is not None else f"– ({NONE[f]})" for f in FACTORS] + [""],
-        "points": [f"{round(r[f + '_points'], 1) + 0.0:.1f}" if r[f] is not None else "–" for f in FACTORS] + [""],
-        "weight": [f"{rs.weights[f]:.2f}" if r[f] is not None else "left out" for f in FACTORS] + [f"{known:.2f}"],
-        "contribution": [f"{round(r[f + '_contribution'], 2) + 0.0:.2f}" if r[f] is not None else "–" for f in FACTORS]
-        + [f"{r['score']:.2f}" if r["score"] is not None else "no score"],
-    }
-)
 st.dataframe(
-    breakdown,
+    risk.breakdown(r, eng.settings.risk),
     hide_index=True,
     placeholder="–",
     width="stretch",
-    column_config={"factor": "Factor", "value": "Value", "points": "Points (0-100)", "weight": "Weight", "contribution": "Contribution"},
+    column_config={
+        "factor": "Factor",
+        "value": "Value",
+        "points": st.column_config.NumberColumn("Points (0-100)", format="%.1f"),
+        "weight": st.column_config.NumberColumn("Weight", format="%.2f", help="– = left out: the customer has no value for it"),
+        "contribution": st.column_config.NumberColumn("Contribution", format="%.2f"),
+    },
 )
 
 left, right = st.columns(2)

@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from dashboard.metrics import exposure
+from dashboard.metrics import exposure, limits
 from dashboard.present import charts
 from dashboard.present.formatting import count, money, pct
 from dashboard.risk.scorecard import CLASSES
@@ -16,22 +16,34 @@ s = common.cached_scores(eng.snapshot.id, t, f, eng)
 
 st.title("Credit exposure")
 st.caption(
-    f"As of {t:%d %B %Y}, in {cur}. Exposure = AR + open orders (kpis.md); utilisation = exposure / credit limit, "
-    "over customers that have a limit. All currencies of origin (the currency filter applies to receivables pages)."
+    f"As of {t:%d %B %Y}, in {cur}. Exposure = AR + open orders; limit used = exposure / credit limit, "
+    "over the customers that have a limit. A credit limit covers all of a customer's currencies, so exposure "
+    "here always counts every currency of origin."
 )
+if f.currencies:
+    st.info(common.currency_note(f), icon=":material/currency_exchange:")
+common.nothing_open_notice(eng, t, f)
 
-with_limit = s.filter(pl.col("credit_limit").is_not_null())
+k = exposure.tiles(s)
 watch = exposure.watch_list(s)
-over = watch.filter(pl.col("status") == "over limit")
-total_limit = with_limit["credit_limit"].sum()
+near = f"{limits.NEAR_LIMIT:.0%}"
 tiles = [
-    ("Exposure", money(s["exposure"].sum(), cur, compact=True), "AR + open orders of every customer in the selection."),
-    ("Credit limits", money(total_limit, cur, compact=True), f"Sum of the limits of the {with_limit.height:,} customers that have one."),
-    ("Limit used", pct(with_limit["exposure"].sum() / total_limit if total_limit > 0 else None), "Exposure of customers with a limit / their limits."),
-    ("Over limit", count(over.height), "Customers whose exposure is above their limit (a limit of 0 means no credit: any exposure is over)."),
-    ("Near limit (> 80 %)", count(watch.height - over.height), "Customers using more than 80 % of their limit, not over it."),
-    ("No limit", count(s.height - with_limit.height), "Customers without a credit limit: shown as such, never as 0 % used."),
-    ("Top-10 share", pct(exposure.top10_share(s)), "Exposure of the 10 largest customers / all positive exposure."),
+    (
+        "Exposure (every currency)" if f.currencies else "Exposure",
+        money(k["exposure"], cur, compact=True),
+        "AR + open orders of the customers in the selection, in every currency of origin.",
+    ),
+    ("Credit limits", money(k["credit_limits"], cur, compact=True), f"Sum of the limits of the {k['customers_with_limit']:,} customers that have one."),
+    ("Limit used", pct(k["limit_used"]), "Exposure of the customers with a limit / their limits."),
+    ("Over limit", count(k["over_limit"]), "Customers whose exposure is above their limit (a limit of 0 means no credit: any exposure is over)."),
+    (f"Near limit (> {near})", count(k["near_limit"]), f"Customers using more than {near} of their limit, not over it."),
+    ("No limit", count(k["no_limit"]), "Customers without a credit limit: shown as such, never as 0 % used."),
+    (
+        "Top-10 share of exposure",
+        pct(k["top10_share_of_exposure"]),
+        "Exposure of the 10 customers with the largest exposure / the exposure of every customer with some. "
+        "Not the overview's top-10 share of AR, which ranks customers by AR.",
+    ),
 ]
 cols = st.columns(4)
 for i, (label, value, help_) in enumerate(tiles):
@@ -47,7 +59,7 @@ cfg = {
     "credit_limit": st.column_config.NumberColumn(f"Limits ({cur})", format="accounting"),
     "exposure_with_limit": None,
     "over_limit": "Over limit",
-    "near_limit": "Near limit",
+    "near_limit": st.column_config.NumberColumn("Near limit", help=f"More than {near} of the limit used, not over it"),
     "utilization": st.column_config.NumberColumn("Limit used", format="percent"),
 }
 dim = st.radio("Exposure by", ["segment", "region", "risk class"], horizontal=True, key="exp_dim")

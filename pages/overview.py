@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from dashboard.metrics.kpis import FORMULAS
+from dashboard.metrics.kpis import formulas
 from dashboard.present import charts
 from dashboard.present.formatting import count, days, money, pct, signed_days, signed_money, signed_pts
 from pages import common
@@ -13,9 +13,13 @@ t, f = common.as_of(eng), common.filters()
 ov = common.cached_overview(eng.snapshot.id, t, f, eng)
 h, p = ov.headline, ov.prior
 cur = h["base_currency"]
+FORMULAS = formulas(eng.settings)
 
 st.title("Executive overview")
 st.caption(f"As of {t:%d %B %Y} · changes against the prior month-end ({p['as_of']}) · amounts in {cur}")
+if f.currencies:
+    st.info(common.currency_note(f, receivables=True), icon=":material/currency_exchange:")
+common.nothing_open_notice(eng, t, f)
 
 
 def delta(key: str, fmt) -> str | None:
@@ -25,24 +29,33 @@ def delta(key: str, fmt) -> str | None:
     return fmt(a - b)
 
 
+# (figure, value, change, colour of the change); the label and the (?) come from FORMULAS
 TILES = [
-    ("AR total", money(h["ar_total"], cur, compact=True), delta("ar_total", lambda x: signed_money(x, cur)), "normal", "ar_total"),
-    ("Overdue", pct(h["pct_overdue"]), delta("pct_overdue", signed_pts), "inverse", "pct_overdue"),
-    ("DSO (standard)", days(h["dso_standard"]), delta("dso_standard", signed_days), "inverse", "dso_standard"),
-    ("DSO (countback)", days(h["dso_countback"]), delta("dso_countback", signed_days), "inverse", "dso_countback"),
-    ("Best possible DSO", days(h["bpdso"]), delta("bpdso", signed_days), "inverse", "bpdso"),
-    ("Avg days delinquent", days(h["add"]), delta("add", signed_days), "inverse", "add"),
-    ("Collection effectiveness", pct(h["cei"], already_percent=True), delta("cei", lambda x: signed_pts(x, 1)), "normal", "cei"),
-    ("Days to pay", days(h["adp"]), delta("adp", signed_days), "inverse", "adp"),
-    ("Disputed AR", money(h["disputed_ar"], cur, compact=True), delta("disputed_ar", lambda x: signed_money(x, cur)), "inverse", "disputed_ar"),
-    ("Exposure", money(h["exposure_total"], cur, compact=True), delta("exposure_total", lambda x: signed_money(x, cur)), "off", "exposure_total"),
-    ("Customers over limit", count(h["over_limit_customers"]), delta("over_limit_customers", lambda x: f"{x:+,}"), "inverse", "over_limit_customers"),
-    ("Top-10 concentration", pct(h["concentration_top10"]), delta("concentration_top10", signed_pts), "inverse", "concentration_top10"),
+    ("ar_total", money(h["ar_total"], cur, compact=True), delta("ar_total", lambda x: signed_money(x, cur)), "normal"),
+    ("pct_overdue", pct(h["pct_overdue"]), delta("pct_overdue", signed_pts), "inverse"),
+    ("dso_standard", days(h["dso_standard"]), delta("dso_standard", signed_days), "inverse"),
+    ("dso_countback", days(h["dso_countback"]), delta("dso_countback", signed_days), "inverse"),
+    ("bpdso", days(h["bpdso"]), delta("bpdso", signed_days), "inverse"),
+    ("add", days(h["add"]), delta("add", signed_days), "inverse"),
+    ("cei", pct(h["cei"], already_percent=True), delta("cei", lambda x: signed_pts(x, 1)), "normal"),
+    ("adp", days(h["adp"]), delta("adp", signed_days), "inverse"),
+    ("disputed_ar", money(h["disputed_ar"], cur, compact=True), delta("disputed_ar", lambda x: signed_money(x, cur)), "inverse"),
+    ("exposure_total", money(h["exposure_total"], cur, compact=True), delta("exposure_total", lambda x: signed_money(x, cur)), "off"),
+    ("over_limit_customers", count(h["over_limit_customers"]), delta("over_limit_customers", lambda x: f"{x:+,}"), "inverse"),
+    ("concentration_top10", pct(h["concentration_top10"]), delta("concentration_top10", signed_pts), "inverse"),
 ]
+
+
+def label(key: str) -> str:
+    if key == "exposure_total" and f.currencies:
+        return f"Exposure in {', '.join(f.currencies)}"
+    return FORMULAS[key].label
+
+
 for row in range(0, len(TILES), 4):
     cols = st.columns(4)
-    for col, (label, value, d, color, key) in zip(cols, TILES[row : row + 4]):
-        col.metric(label, value, d, delta_color=color, help=FORMULAS.get(key), border=True)
+    for col, (key, value, d, color) in zip(cols, TILES[row : row + 4]):
+        col.metric(label(key), value, d, delta_color=color, help=FORMULAS[key].text, border=True)
 
 left, right = st.columns(2)
 left.altair_chart(charts.dso_trend(ov.trend), width="stretch", key="dso_trend")
@@ -59,7 +72,6 @@ if (cid := common.picked_point(ev, "pick", "customer_id")) is not None:
 
 with st.expander("How each figure is computed", icon=":material/function:"):
     st.markdown(
-        f"T = as-of date, P = {eng.settings.dso_window_days}-day DSO window, W = {eng.settings.payment_window_days}-day payment window. "
-        "Ratios whose denominator is zero or negative are shown as n/a."
+        "Amounts are in the base currency; an as-of date is the end of that day. A ratio whose denominator is zero or negative is shown as n/a, never as 0."
     )
-    st.table(pl.DataFrame({"KPI": list(FORMULAS), "Definition": list(FORMULAS.values())}))
+    st.table(pl.DataFrame({"Figure": [x.label for x in FORMULAS.values()], "How it is computed": [x.text for x in FORMULAS.values()]}))

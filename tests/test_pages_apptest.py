@@ -55,6 +55,29 @@ def test_overview_shows_the_hand_worked_figures(data):
     assert all(m.help for m in at.metric)
 
 
+def test_overview_names_each_figure_as_its_tile_and_explains_it_in_words(data):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    no_errors(at)
+    panel = at.table[0].value
+    assert list(panel.columns) == ["Figure", "How it is computed"]
+    figures = dict(zip(panel["Figure"], panel["How it is computed"]))
+    tiles = {m.label: m.help for m in at.metric}
+    # every tile is in the panel under its own name, with the same explanation as its (?)
+    assert all(figures[label] == help_ for label, help_ in tiles.items())
+    assert "Top-10 share of AR" in tiles and "Top-10 concentration" not in tiles
+    assert figures["DSO (standard)"].startswith("Days sales outstanding: AR / sales of the last 90 days x 90.")
+    assert not any(re.search(r"\b[a-z]+_[a-z0-9_]+\b", k + v) for k, v in figures.items())  # no code names (ar_total, ...)
+
+
+@pytest.mark.parametrize("path", [None, "pages/aging.py", "pages/exposure.py", "pages/at_risk.py", "pages/customer.py"])
+def test_no_page_sends_a_user_to_the_spec_files(data, path):
+    from tests.fixtures import app_page
+
+    at = app_page(path, customer_id="C1")
+    texts = [shown_text(at)] + [str(m.help) for m in at.metric] + [i.value for i in at.info] + [str(e.proto) for e in at.expander]
+    assert not re.search(r"\.md\b|shared/spec", "\n".join(texts))
+
+
 def app_with(**state) -> AppTest:
     """A fresh session whose sidebar already holds this selection.
 
@@ -72,7 +95,7 @@ def test_overview_follows_the_sidebar(data):
     at = app_with(f_segments=["SMB"])
     no_errors(at)
     assert metric(at, "AR total") == "USD 300"  # C1 only: 500 - 200
-    assert at.multiselect(key="f_segments").value == ["SMB"]
+    assert at.multiselect(key="sb_segments").value == ["SMB"]
     at = app_with(f_segments=["SMB"], as_of=dt.date(2026, 4, 30))
     no_errors(at)
     # At 04-30 for SMB: D4 300 - P5 100 = 200 open (D1, D3 not issued yet)

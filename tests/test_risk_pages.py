@@ -42,7 +42,7 @@ def test_exposure_page(data):
     assert metric(at, "Exposure") == "USD 2.8k"
     assert metric(at, "Credit limits") == "USD 2.2k"
     assert metric(at, "Limit used") == "79.5%"  # (600 + 900 + 250) / 2200
-    assert (metric(at, "Over limit"), metric(at, "Near limit (> 80 %)"), metric(at, "No limit")) == ("1", "1", "1")
+    assert (metric(at, "Over limit"), metric(at, "Near limit (> 80%)"), metric(at, "No limit")) == ("1", "1", "1")
     seg = frame_with(at, "customers_with_limit").set_index("segment")
     assert seg.loc["SMB", "customers"] == 2 and seg.loc["SMB", "customers_with_limit"] == 1
     assert seg.loc["SMB", "utilization"] == pytest.approx(0.6)  # C2 has no limit: left out, not 0 % used
@@ -74,11 +74,14 @@ def test_at_risk_page_lists_reasons_and_backtest(data):
 def test_customer_page_shows_the_score_it_adds_up(data):
     at = page("pages/customer.py", customer_id="C1")
     assert at.subheader[0].value == "C1 · Acme"
-    table = frame_with(at, "contribution")
-    rows = dict(zip(table["factor"], table["contribution"]))
-    assert rows["Score"] == "61.33"
-    shown = [float(v) for k, v in rows.items() if k != "Score" and v != "–"]
-    assert sum(shown) == pytest.approx(61.33, abs=0.02)
+    table = frame_with(at, "contribution").set_index("factor")
+    # test_risk's hand-worked C1: score 61.328, weights 0.95 (no external score: left out)
+    assert table.loc["Score", "contribution"] == pytest.approx(61.328, abs=0.001)
+    assert table.loc["Score", "weight"] == pytest.approx(0.95)
+    factors = table.drop(index="Score")
+    assert factors["contribution"].sum() == pytest.approx(61.328, abs=0.001)
+    assert table.loc["External score (higher = safer)", "value"] == "– (none in the master)"
+    assert table.loc["Exposure / credit limit", "value"] == "60.0%"  # (500 + 100) / 1000
     assert metric(at, "Headroom") == "USD 400"
     docs = frame_with(at, "days_past_due")
     assert sorted(docs["invoice_id"]) == ["A2", "A3"]

@@ -26,16 +26,13 @@ def compare_snapshots(a: Engine, b: Engine) -> dict:
         .sort("customer_id")
     )
     figures = [
-        (label, ha[k], hb[k])
-        for label, k in (
-            ("AR", "ar_total"),
-            ("Overdue AR", "ar_overdue"),
-            ("Share overdue", "pct_overdue"),
-            ("DSO (standard)", "dso_standard"),
-            ("DSO (countback)", "dso_countback"),
-            ("Disputed AR", "disputed_ar"),
-            ("Customers over limit", "over_limit_customers"),
-        )
+        ("AR", ha["ar_total"], hb["ar_total"]),
+        ("Overdue AR", ha["ar_overdue"], hb["ar_overdue"]),
+        ("Share overdue", ha["pct_overdue"], hb["pct_overdue"]),
+        ("DSO (standard)", ha["dso_standard"], hb["dso_standard"]),
+        ("DSO (countback)", ha["dso_countback"], hb["dso_countback"]),
+        ("Disputed AR", ha["disputed_ar"], hb["disputed_ar"]),
+        ("Customers over limit", ha["over_limit_customers"], hb["over_limit_customers"]),
     ]
     return {
         "as_of": (ha["as_of"], hb["as_of"]),

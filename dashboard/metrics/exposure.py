@@ -2,14 +2,18 @@
 
 Input: risk.scores(eng, t, f): one row per customer with ar, open_orders, exposure,
 credit_limit, utilization and risk_class. Customers without a limit are counted as
-such, never as 0 % used.
+such, never as 0 % used. Exposure counts every currency of origin (a credit limit covers
+all of a customer's currencies); a currency filter only picks the customers.
 """
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import polars as pl
 
-NEAR = 0.8  # "near the limit": more than 80 % used
+from dashboard.metrics import limits
+
 UTIL_BINS = [0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
 
 
@@ -26,23 +30,23 @@ def by(frame: pl.DataFrame, dim: str) -> pl.DataFrame:
         exposure=pl.col("exposure").sum(),
         credit_limit=pl.col("credit_limit").sum(),
         exposure_with_limit=pl.col("exposure").filter(has).sum(),
-        over_limit=(has & (pl.col("exposure") > pl.col("credit_limit"))).sum(),
-        near_limit=(pl.col("utilization") > NEAR).sum(),
+        over_limit=limits.over_limit().sum(),
+        near_limit=limits.near_limit().sum(),
     )
     out = out.with_columns(
-        utilization=pl.when(pl.col("credit_limit") > 0).then(pl.col("exposure_with_limit") / pl.col("credit_limit")),
+        utilization=limits.utilisation("exposure_with_limit", "credit_limit"),
         credit_limit=pl.when(pl.col("customers_with_limit") > 0).then(pl.col("credit_limit")),
     )
     return out.sort("exposure", descending=True)
 
 
 def watch_list(frame: pl.DataFrame) -> pl.DataFrame:
-    """Customers over their limit or near it (more than 80 % used), most used first, with headroom."""
+    """Customers over their limit or near it (more than limits.NEAR_LIMIT used), most used first, with headroom."""
     return (
-        frame.filter(pl.col("credit_limit").is_not_null() & ((pl.col("utilization") > NEAR) | (pl.col("exposure") > pl.col("credit_limit"))))
+        frame.filter(limits.over_limit() | limits.near_limit())
         .with_columns(
-            headroom=pl.col("credit_limit") - pl.col("exposure"),
-            status=pl.when(pl.col("exposure") > pl.col("credit_limit")).then(pl.lit("over limit")).otherwise(pl.lit("near limit")),
+            headroom=limits.headroom(),
+            status=pl.when(limits.over_limit()).then(pl.lit("over limit")).otherwise(pl.lit("near limit")),
         )
         .sort("utilization", descending=True, nulls_last=True)
     )
@@ -55,9 +59,9 @@ def utilisation_bins(frame: pl.DataFrame) -> pl.DataFrame:
     band = pl.when(pl.col("credit_limit").is_null()).then(pl.lit("no limit")).when(pl.col("credit_limit") <= 0).then(pl.lit("limit 0"))
     for edge, label in zip(UTIL_BINS, labels):
         band = band.when(u <= edge).then(pl.lit(label))
-    band = band.otherwise(pl.lit(labels[-1]))
+    bands = band.otherwise(pl.lit(labels[-1]))
     order = labels + ["limit 0", "no limit"]
-    counts = frame.group_by(band.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
+    counts = frame.group_by(bands.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
     every = pl.DataFrame({"band": order, "order": list(range(len(order)))})
     return (
         every.join(counts, on="band", how="left").with_columns(pl.col("customers").fill_null(0), pl.col("exposure").fill_null(0.0)).sort("order").drop("order")
@@ -90,6 +94,47 @@ def pareto(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def top10_share(frame: pl.DataFrame) -> float | None:
-    """Exposure of the 10 largest customers / all positive exposure."""
+    """Top-10 share of exposure: exposure of the 10 largest customers by exposure / all positive exposure.
+    Not kpis.md's concentration_top10 (the overview's top-10 share of AR: by AR, over AR)."""
     p = pareto(frame)
     return None if p.height == 0 else float(p["cumulative_share"][min(9, p.height - 1)])
+
+
+class Tiles(TypedDict):
+    """The credit exposure page's headline figures for the customers of a selection."""
+
+    customers: int
+    exposure: float  # AR + open orders, every currency
+    credit_limits: float | None  # sum of the limits of the customers that have one (None: nobody has one)
+    customers_with_limit: int
+    limit_used: float | None  # exposure of customers with a limit / their limits (None when the limits sum to <= 0)
+    over_limit: int
+    near_limit: int  # more than limits.NEAR_LIMIT used, not over
+    no_limit: int
+    top10_share_of_exposure: float | None  # top10_share()
+
+
+def tiles(frame: pl.DataFrame) -> Tiles:
+    """The figures above the exposure page, each defined by limits.py as everywhere else."""
+    has = pl.col("credit_limit").is_not_null()
+    t = frame.select(
+        customers=pl.len(),
+        exposure=pl.col("exposure").sum(),
+        credit_limits=pl.col("credit_limit").sum(),
+        customers_with_limit=has.sum(),
+        limit_used=limits.utilisation(pl.col("exposure").filter(has).sum(), pl.col("credit_limit").sum()),
+        over_limit=limits.over_limit().sum(),
+        near_limit=limits.near_limit().sum(),
+    ).row(0, named=True)
+    with_limit = int(t["customers_with_limit"])
+    return Tiles(
+        customers=int(t["customers"]),
+        exposure=float(t["exposure"] or 0.0),
+        credit_limits=float(t["credit_limits"]) if with_limit else None,
+        customers_with_limit=with_limit,
+        limit_used=t["limit_used"],
+        over_limit=int(t["over_limit"]),
+        near_limit=int(t["near_limit"]),
+        no_limit=int(t["customers"]) - with_limit,
+        top10_share_of_exposure=top10_share(frame),
+    )

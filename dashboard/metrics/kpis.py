@@ -13,7 +13,8 @@ import calendar
 import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NamedTuple, Protocol, TypedDict, overload
 
 import duckdb
 import numpy as np
@@ -27,24 +28,83 @@ from dashboard.store.snapshots import SnapshotInfo
 
 COUNTBACK_MAX_PERIODS = 24
 
-# The spec's words, shown on demand beside each figure.
-FORMULAS = {
-    "ar_total": "AR(T) = sum of the open amount of every document issued by T (credit notes included), in base currency.",
-    "pct_overdue": "Overdue AR / AR, where Overdue AR = AR - Current AR and Current AR is the open amount not yet due (T - due_date <= 0). n/a when AR <= 0.",
-    "dso_standard": "AR(T) / Sales(T-P+1, T) x P, with P the DSO window (days).",
-    "dso_countback": "Walk back month by month from T (this month to date, then whole months), consuming each month's sales until AR(T) is used up; days consumed = DSO. Months with no positive sales count whole. At most 24 months.",
-    "bpdso": "Best possible DSO = Current AR(T) / Sales(T-P+1, T) x P: the DSO if every customer paid exactly on time.",
-    "add": "Average days delinquent = DSO (standard) - best possible DSO.",
-    "cei": "Collection effectiveness over [a, b] = (AR(a-1) + Sales(a, b) - AR(b)) / (AR(a-1) + Sales(a, b) - Current AR(b)) x 100; headline a = T-P+1, b = T.",
-    "adp": "Average days to pay = sum(amount x (paid_date - invoice_date)) / sum(amount) over documents with amount > 0 settled in the W days ending T.",
-    "avg_days_late": "Average days late = sum(amount x max(0, paid_date - due_date)) / sum(amount) over documents with amount > 0 settled in the W days ending T.",
-    "on_time_rate": "Share of documents (amount > 0) settled in the W days ending T that were paid on or before their due date.",
-    "disputed_ar": "Sum of the open amount of documents flagged as disputed.",
-    "exposure_total": "Exposure = AR(T) + open orders (orders dated on or before T).",
-    "over_limit_customers": "Customers with a credit limit whose exposure (AR + open orders) is above that limit.",
-    "concentration_top10": "AR of the 10 largest customers by AR / AR(T).",
-    "aging": "Open amount by days past due (T - due_date): not due (<= 0), then the configured edges; the buckets add up to AR exactly.",
+
+class Formula(NamedTuple):
+    """A figure as the pages name and explain it: the tile's label and how it is computed, in a
+    finance user's words ({P} and {W} stand for the DSO and payment windows of the settings)."""
+
+    label: str
+    text: str
+
+
+# One name and one explanation per figure: the overview's tiles, their (?) and the panel that lists them.
+FORMULAS: dict[str, Formula] = {
+    "ar_total": Formula(
+        "AR total",
+        "What customers owe on the as-of date: the open amount of every invoice issued by then, less open credit notes, in the base currency.",
+    ),
+    "pct_overdue": Formula(
+        "Overdue",
+        "The share of AR past its due date: overdue AR / AR (what is not yet due is current AR). n/a when AR is zero or negative.",
+    ),
+    "dso_standard": Formula(
+        "DSO (standard)",
+        "Days sales outstanding: AR / sales of the last {P} days x {P}. How many days of sales are still unpaid.",
+    ),
+    "dso_countback": Formula(
+        "DSO (countback)",
+        "Counting back month by month from the as-of date (this month so far, then whole months) until their sales add up to AR: "
+        "the days counted. A month without positive sales counts whole; at most 24 months.",
+    ),
+    "bpdso": Formula(
+        "Best possible DSO",
+        "Current AR (not yet due) / sales of the last {P} days x {P}: the DSO if every customer paid exactly on its due date.",
+    ),
+    "add": Formula(
+        "Avg days delinquent",
+        "DSO (standard) minus best possible DSO: the days of sales that are outstanding because customers pay late.",
+    ),
+    "cei": Formula(
+        "Collection effectiveness",
+        "Of what could be collected over the last {P} days, the share that was: (AR {P} days ago + sales since - AR now) / "
+        "(AR {P} days ago + sales since - current AR now) x 100. 100 % = everything due was collected.",
+    ),
+    "adp": Formula(
+        "Days to pay",
+        "Average days from invoice date to settlement, weighted by amount, over the invoices settled in the last {W} days.",
+    ),
+    "avg_days_late": Formula(
+        "Days late",
+        "Average days settled after the due date (0 when on time or early), weighted by amount, over the invoices settled in the last {W} days.",
+    ),
+    "on_time_rate": Formula(
+        "Paid on time",
+        "The share of the invoices settled in the last {W} days that were paid on or before their due date.",
+    ),
+    "disputed_ar": Formula("Disputed AR", "The open amount of the documents flagged as disputed."),
+    "exposure_total": Formula("Exposure", "AR + open orders (the orders dated on or before the as-of date)."),
+    "over_limit_customers": Formula(
+        "Customers over limit",
+        "Customers whose exposure (AR + open orders, in every currency) is above their credit limit. A limit of 0 means no credit: "
+        "any exposure is over it. A customer without a limit is never over.",
+    ),
+    "concentration_top10": Formula(
+        "Top-10 share of AR",
+        "AR of the 10 customers that owe the most / AR. Not the same as the credit exposure page's top-10 share of exposure, "
+        "which ranks customers by AR + open orders.",
+    ),
+    "aging": Formula(
+        "Aging",
+        "The open amount by days past due (as-of date minus due date): not yet due, then the configured buckets. Credit notes are "
+        "included, so the buckets add up to AR exactly.",
+    ),
 }
+
+
+def formulas(settings: Settings) -> dict[str, Formula]:
+    """FORMULAS with this ledger's windows written in (P = DSO window, W = payment window, in days)."""
+    p, w = settings.dso_window_days, settings.payment_window_days
+    return {k: Formula(f.label, f.text.format(P=p, W=w)) for k, f in FORMULAS.items()}
 
 
 @dataclass(frozen=True)
@@ -57,6 +117,16 @@ class Filters:
 
     def params(self) -> dict:
         return {"segments": list(self.segments), "regions": list(self.regions), "currencies": list(self.currencies)}
+
+    def narrowed(self, dim: str, values: list[str] | tuple[str, ...]) -> Filters:
+        """This selection with only these values of dim ("segment" or "region"; none given = unchanged)."""
+        if not values:
+            return self
+        if dim == "segment":
+            return replace(self, segments=tuple(values))
+        if dim == "region":
+            return replace(self, regions=tuple(values))
+        raise ValueError(f"narrow by {dim!r}: 'segment' or 'region'")
 
 
 ALL = Filters()
@@ -131,16 +201,84 @@ def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
     return periods
 
 
+@overload
+def r2(x: float) -> float: ...
+@overload
+def r2(x: float | None) -> float | None: ...
 def r2(x: float | None) -> float | None:
     return None if x is None else round(float(x), 2) + 0.0  # + 0.0: never "-0.0" in the JSON
 
 
+@overload
+def r4(x: float) -> float: ...
+@overload
+def r4(x: float | None) -> float | None: ...
 def r4(x: float | None) -> float | None:
     return None if x is None else round(float(x), 4) + 0.0
 
 
+@overload
+def _exact(x: float) -> float: ...
+@overload
+def _exact(x: float | None) -> float | None: ...
 def _exact(x: float | None) -> float | None:
     return None if x is None else float(x)
+
+
+class _Round(Protocol):
+    """r2, r4 or _exact: a value stays a value, None (undefined) stays None."""
+
+    @overload
+    def __call__(self, x: float) -> float: ...
+    @overload
+    def __call__(self, x: float | None) -> float | None: ...
+
+
+def _rounding(rounded: bool) -> tuple[_Round, _Round]:
+    """(amounts and days, fractions): 2 and 4 decimals as the spec says, or exact values for the pages."""
+    return (r2, r4) if rounded else (_exact, _exact)
+
+
+class SegmentRow(TypedDict):
+    """One entry of the headline's by_segment (kpis.md "Headline JSON")."""
+
+    segment: str
+    ar_total: float
+    ar_overdue: float
+    open_orders: float
+    exposure: float
+    credit_limit: float | None  # None: no customer of the segment has a limit
+    utilization: float | None
+    over_limit_customers: int
+    dso_standard: float | None
+
+
+class Headline(TypedDict):
+    """kpis.md "Headline JSON": every key present, None where undefined (the keys are the spec's)."""
+
+    as_of: str
+    base_currency: str
+    ar_total: float
+    ar_current: float
+    ar_overdue: float
+    pct_overdue: float | None
+    aging: dict[str, float]  # bucket name -> AR (not_due, 1_30, ... with the default edges)
+    dso_standard: float | None
+    dso_countback: float
+    bpdso: float | None
+    add: float | None
+    cei: float | None
+    adp: float | None
+    avg_days_late: float | None
+    on_time_rate: float | None
+    disputed_ar: float
+    open_orders: float
+    exposure_total: float
+    customers: int
+    customers_with_limit: int
+    over_limit_customers: int
+    concentration_top10: float | None
+    by_segment: list[SegmentRow]
 
 
 class Engine:
@@ -271,12 +409,12 @@ class Engine:
 
     def headline(
         self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True, cust: pl.DataFrame | None = None, ag: pl.DataFrame | None = None
-    ) -> dict:
+    ) -> Headline:
         """The 'Headline JSON' of kpis.md at T for the selection; rounded as the spec says
         unless `rounded=False` (pages format exact values, so 27.746% shows as 27.7%)."""
         t = t or self.as_of
         p = self.settings.dso_window_days
-        R2, R4 = (r2, r4) if rounded else (_exact, _exact)
+        R2, R4 = _rounding(rounded)
         ag = self.aging_frame(t, f) if ag is None else ag
         ar = float(ag["ar"].sum())
         current = float(ag.filter(pl.col("bucket") == 0)["ar"].sum())
@@ -316,29 +454,29 @@ class Engine:
             "by_segment": self.by_segment(t, cust, f, rounded),
         }
 
-    def by_segment(self, t: dt.date, cust: pl.DataFrame, f: Filters = ALL, rounded: bool = True) -> list[dict]:
+    def by_segment(self, t: dt.date, cust: pl.DataFrame, f: Filters = ALL, rounded: bool = True) -> list[SegmentRow]:
         p = self.settings.dso_window_days
-        R2, R4 = (r2, r4) if rounded else (_exact, _exact)
+        R2, R4 = _rounding(rounded)
         seg_sales = self.segment_sales(f)
         g = exposure.by(cust, "segment").sort("segment")
-        out = []
+        out: list[SegmentRow] = []
         for row in g.iter_rows(named=True):
             seg = row["segment"]
             series = seg_sales.get(seg)
             sales = series.total(t - dt.timedelta(days=p - 1), t) if series else 0.0
             dso = ratio(row["ar"], sales)
             out.append(
-                {
-                    "segment": seg,
-                    "ar_total": R2(row["ar"]),
-                    "ar_overdue": R2(row["ar_overdue"]),
-                    "open_orders": R2(row["open_orders"]),
-                    "exposure": R2(row["exposure"]),
-                    "credit_limit": R2(row["credit_limit"]),
-                    "utilization": R4(row["utilization"]),
-                    "over_limit_customers": int(row["over_limit"]),
-                    "dso_standard": R2(None if dso is None else dso * p),
-                }
+                SegmentRow(
+                    segment=seg,
+                    ar_total=R2(row["ar"]),
+                    ar_overdue=R2(row["ar_overdue"]),
+                    open_orders=R2(row["open_orders"]),
+                    exposure=R2(row["exposure"]),
+                    credit_limit=R2(row["credit_limit"]),
+                    utilization=R4(row["utilization"]),
+                    over_limit_customers=int(row["over_limit"]),
+                    dso_standard=R2(None if dso is None else dso * p),
+                )
             )
         return out
 
@@ -401,8 +539,8 @@ class Engine:
 class Overview:
     """Everything the executive overview shows, for one as-of date and selection."""
 
-    headline: dict
-    prior: dict  # the same KPIs at the prior month-end, for the tiles' changes
+    headline: Headline
+    prior: Headline  # the same KPIs at the prior month-end, for the tiles' changes
     trend: pl.DataFrame
     aging: pl.DataFrame
     top_overdue: pl.DataFrame

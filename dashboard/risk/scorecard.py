@@ -11,11 +11,14 @@ column of `scores()`, so the page can show how a score was made.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
 
 import numpy as np
 import polars as pl
 
+from dashboard.metrics import limits
 from dashboard.metrics.kpis import ALL, Engine, Filters, month_end
+from dashboard.present.formatting import pct
 from dashboard.settings import FACTORS, RiskSettings
 from dashboard.store import sql as queries
 
@@ -27,6 +30,25 @@ FACTOR_WORDS = {
     "utilisation": "Exposure / credit limit",
     "disputes": "Share of AR in dispute",
     "external": "External score (higher = safer)",
+}
+
+
+# How a factor's value reads on the customer page, and why it may have none.
+FACTOR_VALUE_TEXT = {
+    "lateness": lambda x: f"{x:,.1f} days",
+    "trend": lambda x: f"{round(x, 1) + 0.0:+,.1f} days",
+    "severity": pct,
+    "utilisation": pct,
+    "disputes": pct,
+    "external": lambda x: f"{x:,.0f}",
+}
+FACTOR_MISSING = {
+    "lateness": "nothing paid or open",
+    "trend": "too little history",
+    "severity": "no AR",
+    "utilisation": "no limit",
+    "disputes": "no AR",
+    "external": "none in the master",
 }
 
 
@@ -50,7 +72,8 @@ def factor_values(raw: pl.DataFrame) -> pl.DataFrame:
         trend=recent - prior,
         severity=_div(pl.max_horizontal(pl.col("ar_over_60"), pl.lit(0.0)), pl.col("ar")),
         # kpis.md utilization_c (null with no limit or limit 0); the scorecard's factor is the same value
-        utilization=pl.when(pl.col("credit_limit") > 0).then(pl.col("exposure") / pl.col("credit_limit")),
+        utilization=limits.utilisation(),
+        headroom=limits.headroom(),
         disputes=_div(pl.max_horizontal(pl.col("disputed_ar"), pl.lit(0.0)), pl.col("ar")),
         external=pl.col("external_score").cast(pl.Float64),
     ).with_columns(utilisation=pl.col("utilization"))
@@ -73,17 +96,41 @@ def score_frame(values: pl.DataFrame, rs: RiskSettings) -> pl.DataFrame:
     edges = list(rs.class_edges)
     out = out.with_columns(score=score, thin_file=(pl.col("paid_docs") + pl.col("open_docs")) < rs.thin_file_documents)
     # A below the first edge, E from the last: [0, 20) A, [20, 40) B, ... [80, 100] E
-    cls = pl.when(pl.col("score").is_null()).then(None)
-    for edge, label in zip(edges, CLASSES):
+    cls = pl.when(pl.col("score").is_null()).then(None).when(pl.col("score") < edges[0]).then(pl.lit(CLASSES[0]))
+    for edge, label in zip(edges[1:], CLASSES[1:]):
         cls = cls.when(pl.col("score") < edge).then(pl.lit(label))
     return out.with_columns(risk_class=cls.otherwise(pl.lit(CLASSES[-1])))
 
 
 def scores(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFrame:
-    """Every customer of the selection at T: measures, factor values, points, contributions, score, class."""
+    """Every customer of the selection at T: measures, factor values, points, contributions, score, class.
+
+    A currency filter picks the customers with something open in those currencies; their measures,
+    score and exposure count every currency (a credit limit covers all of a customer's currencies)."""
     t = t or eng.as_of
-    raw = queries.run(eng.con, "risk/factors_at", as_of=t, segments=list(f.segments), regions=list(f.regions)).pl()
+    raw = queries.run(eng.con, "risk/factors_at", as_of=t, **f.params()).pl()
     return score_frame(factor_values(raw), eng.settings.risk)
+
+
+def breakdown(row: dict, rs: RiskSettings) -> pl.DataFrame:
+    """One customer's score, factor by factor (a row of scores()), then a last row 'Score'.
+
+    Columns: factor (in words), value (as read, or why there is none), points (0-100), weight (None =
+    left out: no value), contribution (points x weight / the weights of the factors with a value).
+    The contributions add up to the score; the Score row has the weights used and the score."""
+    known = [f for f in FACTORS if row[f] is not None]
+    used = sum(rs.weights[f] for f in known)
+    return pl.DataFrame(
+        {
+            "factor": [FACTOR_WORDS[f] for f in FACTORS] + ["Score"],
+            "value": [FACTOR_VALUE_TEXT[f](row[f]) if f in known else f"– ({FACTOR_MISSING[f]})" for f in FACTORS]
+            + ["" if row["score"] is not None else "no score"],
+            "points": [row[f"{f}_points"] if f in known else None for f in FACTORS] + [None],
+            "weight": [rs.weights[f] if f in known else None for f in FACTORS] + [used if known else None],
+            "contribution": [row[f"{f}_contribution"] if f in known else None for f in FACTORS] + [row["score"]],
+        },
+        schema={"factor": pl.Utf8, "value": pl.Utf8, "points": pl.Float64, "weight": pl.Float64, "contribution": pl.Float64},
+    )
 
 
 def reasons(df: pl.DataFrame, top: int = 3) -> pl.Series:
@@ -105,7 +152,7 @@ def reasons(df: pl.DataFrame, top: int = 3) -> pl.Series:
     texts = df.select([words[f].alias(f) for f in FACTORS]).to_numpy().astype(object)
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
     rows = np.arange(df.height)[:, None]
-    picked = np.where(contrib[rows, order] >= 0.5, texts[rows, order], None)
+    picked = np.where(contrib[rows, order] >= 0.5, texts[rows, order], np.full(order.shape, None, dtype=object))
     return pl.Series("reasons", [[x for x in r if x is not None] for r in picked.tolist()], dtype=pl.List(pl.Utf8))
 
 
@@ -168,7 +215,21 @@ def backtest(eng: Engine, t: dt.date | None = None, horizon_days: int = 90) -> d
     }
 
 
-def at_risk_records(df: pl.DataFrame) -> list[dict]:
+class AtRiskRow(TypedDict):
+    """One customer of `o2c at-risk --json` (cli.md): the keys are the command's."""
+
+    customer_id: str
+    name: str | None
+    segment: str
+    score: float | None  # None: nothing to score (no documents and no limit)
+    risk_class: str | None
+    exposure: float
+    overdue: float
+    utilization: float | None  # None: no credit limit (or a limit of 0)
+    reasons: list[str]
+
+
+def at_risk_records(df: pl.DataFrame) -> list[AtRiskRow]:
     """The at-risk list as cli.md prints it: amounts and score to 2 decimals, utilization as a fraction."""
     out = df.select(
         "customer_id",
@@ -181,4 +242,17 @@ def at_risk_records(df: pl.DataFrame) -> list[dict]:
         pl.col("utilization").round(4),
         "reasons",
     )
-    return out.to_dicts()
+    return [
+        AtRiskRow(
+            customer_id=r["customer_id"],
+            name=r["name"],
+            segment=r["segment"],
+            score=r["score"],
+            risk_class=r["risk_class"],
+            exposure=r["exposure"],
+            overdue=r["overdue"],
+            utilization=r["utilization"],
+            reasons=r["reasons"],
+        )
+        for r in out.iter_rows(named=True)
+    ]

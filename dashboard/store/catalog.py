@@ -44,8 +44,7 @@ def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int 
     temp_dir: where DuckDB spills; by default `.tmp/` of the data folder the snapshot is in.
     """
     con = connect(temp_dir or DataDir.of(snapshot).tmp, **({"threads": threads} if threads else {}))
-    # Selection filters: an empty list means "all".
-    con.execute("CREATE MACRO picked(v, choices) AS (len(choices) = 0 OR list_contains(choices, v))").fetchall()
+    con.sql(queries.sql("macros"))  # queries/macros.sql: picked, open_at, aging_bucket, over_limit, ...
     for name, rel in TABLE_FILES.items():
         path = snapshot.path / rel
         if name in ADDED_LATER and not path.exists():

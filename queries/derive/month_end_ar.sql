@@ -1,7 +1,8 @@
 -- AR at every month-end of the ledger, built once per snapshot so that
 -- 12-month trends read a few hundred rows instead of rescanning documents.
 -- Same definition as aging_at.sql: open at m = spans with start_date <= m < end_date;
--- current = not yet due at m (due_date >= m).
+-- current = not yet due at m (due_date >= m). Written out, not with the macros open_at and
+-- days_past_due of macros.sql: ingest runs derive/ on a connection without them.
 -- Grain: one row per month-end, segment, region and currency of origin.
 -- Parameters: $first_month, $last_month (any day in the first and last month).
 -- Inputs: open_intervals.

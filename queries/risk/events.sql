@@ -6,8 +6,8 @@ select distinct customer_key
 from (
     select o.customer_key, m.month_end
     from (select unnest($month_ends::date[]) as month_end) m
-    join open_intervals o on o.start_date <= m.month_end and o.end_date > m.month_end
-    where m.month_end - o.due_date > 60
+    join open_intervals o on open_at(o.start_date, o.end_date, m.month_end)
+    where days_past_due(m.month_end, o.due_date) > 60
     group by all
     having sum(o.open_amount) > 0.005
 )

@@ -1,7 +1,10 @@
 -- The raw measures of the risk scorecard (risk.md) for every customer at $as_of,
 -- using only what was known at $as_of: documents issued, paid and open by then.
--- Grain: one row per customer in the selected segments and regions.
--- Parameters: $as_of, $segments, $regions (lists; empty = all).
+-- Grain: one row per customer in the selected segments and regions and, when $currencies is
+-- not empty, with something open in one of them (macro open_in_currencies, as customers_at.sql).
+-- Every measure counts every currency: a customer's score and its exposure against its credit
+-- limit do not depend on the currency filter, which only picks the customers.
+-- Parameters: $as_of, $segments, $regions, $currencies (lists; empty = all).
 -- Windows: paid in the last 365 days (T-365, T]; recent = last 90 days (T-90, T];
 -- prior = the 275 days before (T-365, T-90]. Days late per kpis.md avg_days_late:
 -- amount-weighted max(0, paid_date - due_date), documents with amount > 0.
@@ -22,21 +25,23 @@ open_now as (
     select customer_key,
            count(*) as open_docs,
            sum(open_amount) as ar,
-           coalesce(sum(open_amount) filter (where due_date < $as_of), 0) as ar_overdue,
+           coalesce(sum(open_amount) filter (where days_past_due($as_of, due_date) > 0), 0) as ar_overdue,
            -- open items: days past due so far (0 while not yet due), weighted by what is open. Not-yet-due
            -- items count (as 0) so that an item falling due can only raise the average, never dilute it.
            sum(open_amount) filter (where open_amount > 0) as open_late_amount,
-           sum(open_amount * greatest(0, $as_of::date - due_date)) filter (where open_amount > 0) as open_late_x_amount,
-           coalesce(sum(open_amount) filter (where $as_of::date - due_date > 60), 0) as ar_over_60,
-           coalesce(sum(open_amount) filter (where disputed), 0) as disputed_ar
+           sum(open_amount * greatest(0, days_past_due($as_of, due_date))) filter (where open_amount > 0) as open_late_x_amount,
+           coalesce(sum(open_amount) filter (where days_past_due($as_of, due_date) > 60), 0) as ar_over_60,
+           coalesce(sum(open_amount) filter (where disputed), 0) as disputed_ar,
+           count(*) filter (where picked(currency, $currencies)) as open_items_in_currencies
     from open_intervals
-    where start_date <= $as_of and end_date > $as_of
+    where open_at(start_date, end_date, $as_of)
     group by customer_key
 ),
 orders_open as (
-    select customer_key, sum(amount_base) as open_orders
+    select customer_key, sum(amount_base) as open_orders,
+           count(*) filter (where picked(currency, $currencies)) as open_orders_in_currencies
     from orders
-    where order_date <= $as_of
+    where order_open_at(order_date, $as_of)
     group by customer_key
 )
 select c.customer_key, c.customer_id, c.name, c.segment, c.region, c.credit_limit,
@@ -56,4 +61,5 @@ left join paid p using (customer_key)
 left join open_now o using (customer_key)
 left join orders_open r using (customer_key)
 where picked(c.segment, $segments) and picked(c.region, $regions)
+  and open_in_currencies(o.open_items_in_currencies, r.open_orders_in_currencies, $currencies)
 order by c.customer_key

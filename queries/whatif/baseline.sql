@@ -30,7 +30,7 @@ seg as (
 ar as (
     select customer_key, sum(open_amount) as ar
     from open_intervals
-    where end_date > $as_of and start_date <= $as_of
+    where open_at(start_date, end_date, $as_of)
     group by customer_key
 )
 select c.customer_key, c.customer_id, c.name, c.segment, c.region, c.risk_class, c.credit_limit,

@@ -4,5 +4,5 @@
 -- Parameters: $as_of.
 select customer_key, order_id, order_date, amount_base as amount
 from orders
-where order_date <= $as_of
+where order_open_at(order_date, $as_of)
 order by customer_key, order_date, order_id
