@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 NA = "n/a"
 
 
@@ -45,7 +48,7 @@ def count(x: int | None) -> str:
     return NA if x is None else f"{x:,}"
 
 
-def headline_text(h: dict) -> str:
+def headline_text(h: Mapping[str, Any]) -> str:
     c = h["base_currency"]
     lines = [
         f"Receivables as of {h['as_of']} ({c})",
