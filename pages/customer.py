@@ -8,6 +8,7 @@ from dashboard.present import charts
 from dashboard.present.formatting import days, money, pct
 from dashboard.risk import scorecard as risk
 from pages import common
+from pages.workbench_panel import workbench_panel
 
 eng = common.engine()
 t = common.as_of(eng)
@@ -157,3 +158,6 @@ st.markdown(f"**Open documents** ({v.open_documents.height:,}, {money(v.open_doc
 st.dataframe(v.open_documents, hide_index=True, placeholder="–", width="stretch", column_config=doc_cfg)
 st.markdown(f"**Disputes** ({v.disputes.height:,} open, {money(v.disputes['open_amount_base'].sum(), cur)}; {pct(r['disputes'])} of AR)")
 st.dataframe(v.disputes, hide_index=True, placeholder="–", width="stretch", column_config=doc_cfg)
+
+# The team's side: notes, contacts, the collector, and the timeline of ledger and workbench events.
+workbench_panel(eng, current, v.documents, t)

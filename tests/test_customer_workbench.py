@@ -1,0 +1,78 @@
+"""The customer page's workbench through AppTest: add a note, log a contact, see both in the timeline
+with the ledger's events, find them in the audit trail under the acting user."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.load.demo import make_demo
+from dashboard.store.snapshots import DataDir
+from dashboard.workbench import audit
+from dashboard.workbench.identity import User
+from tests.fixtures import REPO
+
+
+@pytest.fixture
+def demo(tmp_path, monkeypatch, fresh_caches):
+    data = tmp_path / "data"
+    assert make_demo(DataDir(data), invoices=3_000).ok
+    monkeypatch.setenv("O2C_DATA", str(data))
+    return DataDir(data)
+
+
+def customer_page(**state) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    at.switch_page("pages/customer.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def timeline_rows(at: AppTest):
+    [grid] = [d for d in at.dataframe if "what" in d.value.columns]
+    return grid.value
+
+
+def test_a_collector_logs_a_call_and_a_note_and_both_are_audited(demo, monkeypatch):
+    from pages import identity
+
+    monkeypatch.setattr(identity, "current_user", lambda settings: User("carla@example.com", "collector", "oidc"))
+    cid = "C000001"
+    at = customer_page(customer_id=cid)
+    before = timeline_rows(at)
+    assert set(before["kind"]) <= {"invoice", "credit note", "settled"} and before.shape[0] > 0  # the ledger's own events
+
+    at.selectbox(key="wb_channel").set_value("call")
+    at.selectbox(key="wb_outcome").set_value("promise")
+    at.text_input(key="wb_contact_note").set_value("pays the March invoices on Friday")
+    [submit] = [b for b in at.button if b.label == "Log contact"]
+    submit.click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.text_area(key="wb_note_text").set_value("asked for a statement")
+    [submit] = [b for b in at.button if b.label == "Add note"]
+    submit.click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert any("Note added (audit entry" in s.value for s in at.success)
+
+    rows = timeline_rows(at)
+    team = rows[rows["kind"].isin(["note", "contact"])]
+    assert list(team["what"]) == ["Note", "Contact"]  # same business date: the later write first
+    assert "Call, promise: pays the March invoices on Friday" in set(team["detail"])
+    assert set(team["by"]) == {"carla@example.com"}
+    with demo.trail().begin() as conn:
+        ev = audit.events(conn, object_id=cid)
+    assert [e["action"] for e in ev] == ["note.add", "contact.add"]
+    assert all(e["user"] == "carla@example.com" and e["role"] == "collector" and e["snapshot_id"] == demo.current_id() for e in ev)
+    assert "Assign" not in [b.label for b in at.button]  # assignments are an administrator's
+
+
+def test_a_viewer_sees_the_timeline_but_no_forms(demo, monkeypatch):
+    from pages import identity
+
+    monkeypatch.setattr(identity, "current_user", lambda settings: User("vic@example.com", "viewer", "oidc"))
+    at = customer_page(customer_id="C000001")
+    assert timeline_rows(at).shape[0] > 0
+    assert not [b for b in at.button if b.label in ("Add note", "Log contact", "Assign")]
