@@ -102,6 +102,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", parents=[common], help="start the dashboard (creates the demo ledger if there is no data)")
     s.add_argument("--port", type=int, default=8501)
+    s.add_argument("--address", default="127.0.0.1", help="where to listen; another than this computer only with sign-in configured (oidc mode)")
     s = sub.add_parser("demo", parents=[common], help="write a deterministic demo ledger as a new snapshot")
     s.add_argument("--invoices", type=int, default=150_000)
     s.add_argument("--seed", type=int, default=42)
@@ -275,7 +276,16 @@ def cmd_rollback(args: argparse.Namespace, data: DataDir) -> int:
     return 0
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def cmd_serve(args: argparse.Namespace, data: DataDir) -> int:
+    if args.address not in LOOPBACK and not oidc_mode(data.root):
+        raise CliError(
+            f"local mode has no sign-in: listening on {args.address} would let anyone on the network load extracts and roll back "
+            "the data as an administrator. Configure sign-in ([auth] in data/secrets.toml, see the README's Team server), or keep the default 127.0.0.1",
+            code=2,
+        )
     if data.current() is None:
         print(f"No data in {data.root} yet: creating the demo ledger first...", file=sys.stderr)
         res = make_demo(data, progress=_progress_bar())
@@ -285,7 +295,7 @@ def cmd_serve(args: argparse.Namespace, data: DataDir) -> int:
     os.environ["O2C_DATA"] = str(data.root)
     # The app side (pages.server) starts Streamlit and warms its caches; the core never imports it,
     # so this process becomes that program rather than importing it.
-    argv = [sys.executable, "-m", "pages.server", "--port", str(args.port)]
+    argv = [sys.executable, "-m", "pages.server", "--port", str(args.port), "--address", args.address]
     os.execv(sys.executable, argv)
     return 0  # not reached
 

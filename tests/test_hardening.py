@@ -30,3 +30,12 @@ def test_a_page_that_fails_shows_an_error_id_not_a_traceback(demo, monkeypatch, 
     assert str(demo) not in err and "Traceback" not in err and "secret.parquet" not in err
     error_id = err.split("error id ")[1][:8]
     assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records), "the traceback is logged with the same id"
+
+
+def test_local_mode_refuses_to_listen_beyond_this_computer(tmp_path, capsys):
+    from dashboard.cli import main
+
+    assert main(["serve", "--address", "0.0.0.0", "--data", str(tmp_path / "data")]) == 2
+    err = capsys.readouterr().err
+    assert "local mode has no sign-in" in err and "0.0.0.0" in err
+    assert not (tmp_path / "data").exists()  # refused before anything was created
