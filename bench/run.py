@@ -1,7 +1,12 @@
 """Benchmark: the product against what skilled users would write themselves, measured in the same run.
 
-    .venv/bin/python bench/run.py --invoices 200000                    # dev size (writes bench/results/bench-200k.json)
-    .venv/bin/python bench/run.py --invoices 10000000 --repeat 7        # the published figures (bench-10m.json)
+    .venv/bin/python bench/run.py --invoices 200000      # dev size, ~2 min (writes bench/results/bench-200k.json)
+    .venv/bin/python bench/run.py --invoices 10000000    # the published figures (bench-10m.json), ~12-17 min on 2 quiet cores
+                                                         # (incl. writing the 10M extract and its CSV copy the first time)
+    .venv/bin/python bench/speed_section.py bench/results/bench-10m.json    # the README's Speed summary from it
+
+--repeat (default 7) new dates per measure; --slow-repeat (default 3) for a baseline whose overview
+at T took over --slow-s (1 s); --fresh-repeat (default 3); --baselines; --skip; see bench/README.md.
 
 Baselines (bench/baselines/, each written from ../shared/spec/kpis.md and the ledger contract
 alone; nothing of dashboard/ is imported for the computation):
