@@ -12,19 +12,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
-from dashboard.load.demo import make_demo
-from dashboard.load.report import ReportJson
 from dashboard.settings import SettingsError, load_settings
 from dashboard.store.snapshots import DataDir, SnapshotRow, UnknownSnapshot, default_data_dir, rollback, snapshot_rows
-from dashboard.workbench import audit, notes
+from dashboard.workbench.errors import Conflict, Refused, StoreError
 from dashboard.workbench.identity import AccessDenied, User, local_user, oidc_mode
-from dashboard.workbench.notes import Conflict, Context, Refused, Written
-from dashboard.workbench.store import StoreError, open_store
 
 if TYPE_CHECKING:
     from dashboard.load.ingest import IngestResult
+    from dashboard.load.report import ReportJson
     from dashboard.metrics.kpis import Engine
     from dashboard.store.snapshots import SnapshotInfo
+    from dashboard.workbench.notes import Context, Written
 
 
 # ----------------------------------------------------------------------------- what --json prints (cli.md)
@@ -243,6 +241,8 @@ def _progress_bar():
 
 def cmd_demo(args: argparse.Namespace, data: DataDir) -> int:
     progress = None if args.json else _progress_bar()
+    from dashboard.load.demo import make_demo
+
     res = make_demo(data, args.invoices, args.seed, args.customers, progress)
     if progress:
         print(file=sys.stderr)
@@ -288,6 +288,8 @@ def cmd_serve(args: argparse.Namespace, data: DataDir) -> int:
         )
     if data.current() is None:
         print(f"No data in {data.root} yet: creating the demo ledger first...", file=sys.stderr)
+        from dashboard.load.demo import make_demo
+
         res = make_demo(data, progress=_progress_bar())
         print(file=sys.stderr)
         if not res.ok:
@@ -347,6 +349,8 @@ def _actor(data: DataDir) -> User:
 
 def _context(args: argparse.Namespace, data: DataDir) -> Context:
     """The business date of a workbench command: --as-of, else the current snapshot's as-of date (cli.md)."""
+    from dashboard.workbench.notes import Context
+
     snap = data.current()
     if snap is None and args.as_of is None:
         raise CliError(f"no data yet in {data.root}: a workbench record needs a business date: load an extract or give --as-of")
@@ -363,6 +367,8 @@ def _write(args: argparse.Namespace, data: DataDir, fn: Callable[[], Written], w
 
 
 def cmd_audit(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.workbench import audit
+
     with data.trail().begin() as conn:
         if args.check == "verify":
             broken = audit.verify(conn)
@@ -382,6 +388,8 @@ def cmd_audit(args: argparse.Namespace, data: DataDir) -> int:
 
 
 def cmd_db(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.workbench.store import open_store
+
     store = open_store(data.root, load_settings(data.root).db_url)
     before, after = store.upgrade()
     _out(
@@ -393,16 +401,22 @@ def cmd_db(args: argparse.Namespace, data: DataDir) -> int:
 
 
 def cmd_contacts(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.workbench import notes
+
     user, ctx = _actor(data), _context(args, data)
     return _write(args, data, lambda: notes.log_contact(data.trail(), user, ctx, args.customer, args.channel, args.outcome, args.note), "Contact")
 
 
 def cmd_notes(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.workbench import notes
+
     user, ctx = _actor(data), _context(args, data)
     return _write(args, data, lambda: notes.add_note(data.trail(), user, ctx, args.customer, args.text, args.invoice), "Note")
 
 
 def cmd_customers(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.workbench import notes
+
     user, ctx = _actor(data), _context(args, data)
     return _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
 

@@ -33,10 +33,12 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dashboard.workbench import audit
 from dashboard.workbench.identity import User, local_user, require
-from dashboard.workbench.store import Store, shared_store, store_url
+
+if TYPE_CHECKING:  # the store's libraries (SQLAlchemy, Alembic) load only when a record is written or read
+    from dashboard.workbench.store import Store
 
 MANIFEST = "manifest.json"
 
@@ -177,6 +179,8 @@ class DataDir:
         """The workbench store of this data folder, holding the audit trail; an audit.log of an earlier
         version is moved into it once (kept beside as audit.log.imported)."""
         from dashboard.settings import load_settings
+        from dashboard.workbench import audit
+        from dashboard.workbench.store import shared_store, store_url
 
         store = shared_store(store_url(self.root, load_settings(self.root).db_url))
         if self.audit_log.exists():
@@ -193,6 +197,8 @@ class DataDir:
         files = fields.get("files")
         if files is None and fields.get("snapshot"):
             files = self.get(fields["snapshot"]).manifest["source_files"]
+        from dashboard.workbench import audit
+
         details = dict(fields)
         if files:
             details["data_sha256"] = data_sha256(files)
@@ -201,6 +207,8 @@ class DataDir:
 
     def read_audit(self) -> builtins.list[dict]:
         """The loads, refusals and rollbacks of the audit trail, oldest first, as the Data page lists them."""
+        from dashboard.workbench import audit
+
         with self.trail().begin() as conn:
             events = audit.events(conn, object_type="snapshot")
         return [

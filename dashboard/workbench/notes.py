@@ -14,6 +14,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from dashboard.workbench import audit
+from dashboard.workbench.errors import Conflict, Refused
 from dashboard.workbench.identity import User, require
 from dashboard.workbench.schema import contacts, customer_settings, notes
 from dashboard.workbench.store import Store
@@ -21,14 +22,6 @@ from dashboard.workbench.store import Store
 CHANNELS = ("call", "email", "letter", "meeting", "portal")
 OUTCOMES = ("reached", "no answer", "promise", "dispute", "wrong contact", "other")
 MAX_TEXT = 10_000
-
-
-class Refused(ValueError):
-    """A write the rules do not allow (bad input); the message says what and how to fix it."""
-
-
-class Conflict(RuntimeError):
-    """The object was changed by someone else since it was read: reload, then edit again."""
 
 
 @dataclass(frozen=True)

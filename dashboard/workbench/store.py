@@ -21,11 +21,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from dashboard.workbench.errors import StoreError
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-class StoreError(RuntimeError):
-    """The store cannot be reached or used; the message says which and how to fix it."""
 
 
 def store_url(data_root: Path, configured: str | None = None) -> str:
