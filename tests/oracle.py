@@ -100,6 +100,7 @@ class Oracle:
         self.paid_by_doc: dict[str, list[dict]] = defaultdict(list)
         for p in led.payments:
             self.paid_by_doc[p["invoice_id"]].append(p)
+        self._rate_memo: dict = {}
         self.rates: dict[str, list[tuple[dt.date | None, object]]] = defaultdict(list)
         for r in led.fx:
             self.rates[r["currency"].upper()].append((r.get("rate_date"), r["rate_to_base"]))
@@ -114,6 +115,11 @@ class Oracle:
         there is none (README: it applies until the first dated rate). Base currency: 1."""
         if currency == self.led.base:
             return 1
+        if (currency, day) not in self._rate_memo:
+            self._rate_memo[currency, day] = self._rate(currency, day)
+        return self._rate_memo[currency, day]
+
+    def _rate(self, currency: str, day: dt.date):
         dated = [(d, r) for d, r in self.rates[currency] if d is not None and d <= day]
         if dated:
             return max(dated, key=lambda dr: dr[0])[1]
