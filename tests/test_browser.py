@@ -4,7 +4,6 @@ Screenshots go to <repo>/screenshots/ (git-ignored) for a person to look at.
 """
 
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -12,10 +11,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.fixtures import REPO
 
 from dashboard.cli import make_demo
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import REPO, SAP_DE, free_port
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -31,12 +30,6 @@ ARGS = [
 ]
 SHOTS = REPO / "screenshots"
 DATA: dict[str, Path] = {}  # app url -> its data folder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -273,8 +266,6 @@ def test_upload_check_and_load_an_erp_export(app_url, page, tmp_path):
 
     Last in this module on purpose: it changes the current snapshot of the shared server.
     """
-    from tests.test_layouts import SAP_DE
-
     bad, good, fx = tmp_path / "bad" / "FBL5N_export.txt", tmp_path / "good" / "FBL5N_export.txt", tmp_path / "fx.csv"
     bad.parent.mkdir()
     good.parent.mkdir()

@@ -7,12 +7,11 @@ the upload is saved. The real-browser upload journey is in test_browser.py.)
 import datetime as dt
 
 import pytest
-from tests.fixtures import app_page, write_csvs
-from tests.test_kpis_handworked import MIXED
 
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import MIXED, app_page, write_csvs
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 T = dt.date(2026, 5, 31)

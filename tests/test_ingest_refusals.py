@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.fixtures import REPO, write_csvs
 
 from dashboard.cli import main
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import REPO, write_csvs
 
 GOOD = {
     "invoices": """

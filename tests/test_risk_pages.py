@@ -1,14 +1,14 @@
 """Credit exposure, at-risk and customer pages through AppTest, on the hand-worked ledger of test_risk."""
 
 import pytest
-from tests.fixtures import app_page, write_csvs
 from streamlit.testing.v1 import AppTest
-from tests.test_pages_apptest import metric, no_errors
-from tests.test_risk import LEDGER, T
 
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import RISK_LEDGER as LEDGER
+from tests.fixtures import RISK_T as T
+from tests.fixtures import app_page, metric, no_errors, write_csvs
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 

@@ -8,11 +8,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.fixtures import REPO
-from tests.test_browser import free_port
-
 from dashboard.cli import make_demo
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import REPO, free_port
 
 
 def test_o2c_serve_starts_the_dashboard(tmp_path):

@@ -4,38 +4,16 @@ import datetime as dt
 import json
 
 import pytest
-from tests.fixtures import write_csvs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.cli import main
 from dashboard.whatif import model as S
+from tests.fixtures import WHATIF_LEDGER as LEDGER
+from tests.fixtures import write_csvs
 
 T = dt.date(2026, 3, 31)
 # Window P = 90: 2026-01-01 .. 2026-03-31.
-LEDGER = {
-    "invoices": """
-invoice_id,customer_id,invoice_date,due_date,amount,paid_date
-A1,C1,2026-01-10,2026-02-09,900,2026-02-19
-A2,C1,2026-03-01,2026-03-31,900,
-B1,C2,2026-02-01,2026-03-18,4500,
-E1,C3,2025-12-01,2025-12-31,400,
-D1,C4,2025-10-01,2025-10-31,1000,2025-11-20
-""",
-    "customers": """
-customer_id,segment,region,credit_limit
-C1,SMB,EMEA,1000
-C2,Enterprise,EMEA,
-C3,SMB,APAC,500
-C4,Enterprise,APAC,
-""",
-    "orders": """
-order_id,customer_id,order_date,amount
-O1,C1,2026-03-20,300
-O2,C1,2026-03-25,200
-O3,C3,2026-03-10,150
-""",
-}
 # Baseline by hand:
 #  C1: window sales 1800 -> 20/day; terms (30*900 + 30*900)/1800 = 30; late: A1 paid 10 days late -> 10; dtp 40.
 #  C2: window sales 4500 -> 50/day; terms 45; no paid document of its own -> its segment's mean:
