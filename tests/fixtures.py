@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
+import time
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -178,3 +181,66 @@ SAP_DE = """Konto;Belegnummer;Belegart;Belegdatum;Nettofälligkeit;Betrag in Bel
 ;;;;;;;
 ;;;;;3.634,30;EUR;
 """
+
+
+# ------------------------------------------------------------------------------ a served app
+
+
+@dataclass
+class ScriptRun:
+    """What one run of the served app's script sent to a browser over its websocket."""
+
+    page_title: str = ""
+    pages: list[str] = field(default_factory=list)  # the navigation's page titles
+    elements: list[tuple[str, object]] = field(default_factory=list)  # (kind, its protobuf), in order
+    finished: int | None = None  # ForwardMsg.ScriptFinishedStatus
+
+    def of(self, kind: str) -> list:
+        return [e for k, e in self.elements if k == kind]
+
+    def metric(self, label: str) -> str:
+        return next(m.body for m in self.of("metric") if m.label == label)
+
+
+def script_run(url: str, query_string: str = "", timeout: float = 90) -> ScriptRun:
+    """Open a session on a running Streamlit server as its page does (a websocket at /_stcore/stream
+    speaking Streamlit's protobufs), ask for one script run and collect what it draws. Only the app's
+    own script can produce these elements: the HTML page at / is Streamlit's generic shell."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    run = ScriptRun()
+    deadline = time.monotonic() + timeout
+    with connect(url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"], max_size=None, open_timeout=30) as ws:
+        ask = BackMsg()
+        ask.rerun_script.query_string = query_string
+        ws.send(ask.SerializeToString())
+        while run.finished is None:
+            msg = ForwardMsg()
+            msg.ParseFromString(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            kind = msg.WhichOneof("type")
+            if kind == "page_config_changed" and msg.page_config_changed.title:
+                run.page_title = msg.page_config_changed.title
+            elif kind == "navigation":
+                run.pages = [p.page_name for p in msg.navigation.app_pages]
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                el = msg.delta.new_element
+                run.elements.append((el.WhichOneof("type"), getattr(el, el.WhichOneof("type"))))
+            elif kind == "script_finished":
+                run.finished = msg.script_finished
+    return run
+
+
+def wait_for_health(url: str, proc, seconds: float = 90) -> None:
+    """Until the server answers /_stcore/health with 'ok'; fail with its output if it exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"the server exited with {proc.returncode}") from None
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer /_stcore/health within {seconds:.0f} s")
