@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import socket
+import time
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dashboard.load.ingest import ingest
 from dashboard.metrics.kpis import Engine
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -43,3 +52,214 @@ def app_page(path: str | None = None, **state):
         at.switch_page(path).run()
     assert not at.exception, at.exception
     return at
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def shown_text(at: AppTest) -> str:
+    """Everything an AppTest run wrote as text: markdown, captions, metric values and labels."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [m.value for m in at.metric]
+    parts += [str(m.label) for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The value shown by the tile with this label."""
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def no_errors(at: AppTest) -> None:
+    """No exception, no error box, and never 'nan' on the page."""
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert not re.search(r"\bnan\b", shown_text(at), re.I)
+
+
+# ---------------------------------------------------------------------------------------- ledgers
+# Shared by several test files; each is worked out by hand in the file named beside it.
+
+# Ledger B of test_kpis_handworked (T = 2026-05-31): partial payments (one before the invoice date,
+# one on T, one after T), a credit note, two foreign currencies, orders, limits of 500 and 0.
+# The overview and Data page tests show the same ledger.
+MIXED = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,currency,paid_date,disputed
+D1,C1,2026-05-01,2026-05-31,1000,USD,,no
+D2,C2,2026-04-10,2026-05-10,500,EUR,,yes
+D3,C1,2026-05-15,2026-05-15,-200,USD,,
+D4,C1,2026-03-01,2026-03-31,300,,2026-05-20,
+D5,C2,2026-05-20,2026-06-19,100,GBP,,
+""",
+    "payments": """
+payment_id,invoice_id,payment_date,amount
+P1,D1,2026-05-10,300
+P2,D1,2026-05-31,200
+P3,D1,2026-06-05,100
+P4,D2,2026-04-05,100
+P5,D4,2026-04-15,100
+""",
+    "fx": """
+currency,rate_to_base,rate_date
+EUR,1.10,2026-04-01
+EUR,1.20,2026-04-15
+GBP,1.25,
+""",
+    "orders": """
+order_id,customer_id,order_date,amount,currency
+O1,C1,2026-05-25,200,USD
+O2,C1,2026-06-02,999,USD
+O3,C2,2026-05-01,100,EUR
+""",
+    "customers": """
+customer_id,name,segment,credit_limit
+C1,Acme,SMB,500
+C2,Beta,Enterprise,0
+C3,Gamma,SMB,
+""",
+}
+
+# test_risk's ledger, scored by hand there at RISK_T (the at-risk pages show it too).
+RISK_T = dt.date(2026, 3, 31)
+RISK_LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date,disputed
+A0,C1,2025-06-01,2025-07-01,400,2025-07-11,no
+A1,C1,2026-01-01,2026-01-31,600,2026-02-20,no
+A2,C1,2026-01-15,2026-01-25,300,,no
+A3,C1,2026-03-20,2026-04-19,200,,yes
+B1,C2,2026-03-01,2026-04-30,1000,,no
+""",
+    "customers": """
+customer_id,name,segment,credit_limit,risk_class,external_score
+C1,Acme,SMB,1000,B,
+C2,Beta,SMB,,,30
+""",
+    "orders": """
+order_id,customer_id,order_date,amount
+O1,C1,2026-03-25,100
+""",
+}
+
+# test_whatif's ledger: baseline and scenario worked out there at 2026-03-31 (the what-if page shows it too).
+WHATIF_LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date
+A1,C1,2026-01-10,2026-02-09,900,2026-02-19
+A2,C1,2026-03-01,2026-03-31,900,
+B1,C2,2026-02-01,2026-03-18,4500,
+E1,C3,2025-12-01,2025-12-31,400,
+D1,C4,2025-10-01,2025-10-31,1000,2025-11-20
+""",
+    "customers": """
+customer_id,segment,region,credit_limit
+C1,SMB,EMEA,1000
+C2,Enterprise,EMEA,
+C3,SMB,APAC,500
+C4,Enterprise,APAC,
+""",
+    "orders": """
+order_id,customer_id,order_date,amount
+O1,C1,2026-03-20,300
+O2,C1,2026-03-25,200
+O3,C3,2026-03-10,150
+""",
+}
+
+# A German SAP FBL5N export (Windows-1252 when written): test_layouts works its figures out,
+# the browser journey uploads it.
+SAP_DE = """Konto;Belegnummer;Belegart;Belegdatum;Nettofälligkeit;Betrag in Belegwährung;Belegwährung;Ausgleichsdatum
+1000;1800000001;RV;01.03.2026;31.03.2026;1.234,50;EUR;
+1000;1800000002;RV;15.03.2026;14.04.2026;2.000,00;EUR;10.04.2026
+1000;1800000003;RV;20.03.2026;20.03.2026;100,20-;EUR;
+;;;;;3.134,30;EUR;
+2000;1800000004;RV;01.04.2026;01.05.2026;500,00;EUR;
+;;;;;;;
+;;;;;3.634,30;EUR;
+"""
+
+
+# ------------------------------------------------------------------------------ a served app
+
+
+@dataclass
+class ScriptRun:
+    """What one run of the served app's script sent to a browser over its websocket."""
+
+    page_title: str = ""
+    pages: list[str] = field(default_factory=list)  # the navigation's page titles
+    elements: list[tuple[str, object]] = field(default_factory=list)  # (kind, its protobuf), in order
+    finished: int | None = None  # ForwardMsg.ScriptFinishedStatus
+
+    def of(self, kind: str) -> list:
+        return [e for k, e in self.elements if k == kind]
+
+    def metric(self, label: str) -> str:
+        return next(m.body for m in self.of("metric") if m.label == label)
+
+
+def script_run(url: str, query_string: str = "", timeout: float = 90) -> ScriptRun:
+    """Open a session on a running Streamlit server as its page does (a websocket at /_stcore/stream
+    speaking Streamlit's protobufs), ask for one script run and collect what it draws. Only the app's
+    own script can produce these elements: the HTML page at / is Streamlit's generic shell."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    run = ScriptRun()
+    deadline = time.monotonic() + timeout
+    with connect(url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"], max_size=None, open_timeout=30) as ws:
+        ask = BackMsg()
+        ask.rerun_script.query_string = query_string
+        ws.send(ask.SerializeToString())
+        while run.finished is None:
+            msg = ForwardMsg()
+            msg.ParseFromString(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            kind = msg.WhichOneof("type")
+            if kind == "page_config_changed" and msg.page_config_changed.title:
+                run.page_title = msg.page_config_changed.title
+            elif kind == "navigation":
+                run.pages = [p.page_name for p in msg.navigation.app_pages]
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                el = msg.delta.new_element
+                run.elements.append((el.WhichOneof("type"), getattr(el, el.WhichOneof("type"))))
+            elif kind == "script_finished":
+                run.finished = msg.script_finished
+    return run
+
+
+def wait_for_health(url: str, proc, seconds: float = 90) -> None:
+    """Until the server answers /_stcore/health with 'ok'; fail with its output if it exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"the server exited with {proc.returncode}") from None
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer /_stcore/health within {seconds:.0f} s")
+
+
+# A scenario whatif.md allows that the studio's sliders cannot show (rate 7 % > 5 %, 120 days, terms +90 > 60), with a
+# second limits lever. By hand on LEDGER (C1: 20/day, terms 30, late 10, dtp 40; C2: 50/day, terms 45, late 20, dtp 65):
+#  C1: terms 120, dtp1 130; discount: 0.3 * min(120, 130) + 0.7 * 130 = 127 -> delta AR 20 * (127 - 40) = +1740
+#  C2: terms 135, dtp1 155; 0.3 * 120 + 0.7 * 155 = 144.5 -> 50 * (144.5 - 65) = +3975
+#  delta_ar 5715; projected DSO 82.857 + 5715 / 70 = 164.5; discount cost 0.07 * 0.3 * 70 * 365 = 536.55;
+#  financing -5715 * 0.08 = -457.2; net -993.75.
+#  Limits -100 %: C1 0, C3 0; then C1 set to 5000: C1's orders released (headroom 4100), C1 back within limit;
+#  C3 (limit 0) keeps O3 blocked and stays over: 150 blocked in 1 order, 1 customer over.
+WHATIF_WIDE = {
+    "name": "Wide",
+    "levers": [
+        {"kind": "terms", "days": 90},
+        {"kind": "discount", "rate": 0.07, "within_days": 120, "uptake": 0.3},
+        {"kind": "limits", "pct": -1},
+        {"kind": "limits", "value": 5000, "customer_ids": "C1"},
+    ],
+}

@@ -1,21 +1,22 @@
 """Real-browser journeys: the served app in Debian's headless Chromium, driven by Playwright.
 
-Screenshots go to <repo>/screenshots/ (git-ignored) for a person to look at.
+Every assertion waits for what it asserts (Playwright's `expect`, `wait_for`): a Streamlit page draws
+in steps (text first, data grids and charts later, and a rerun replaces elements), so a count taken
+at a fixed moment can see none. Screenshots go to <repo>/screenshots/ (git-ignored) for a person.
 """
 
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from dashboard.cli import make_demo
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import REPO
+from tests.fixtures import REPO, SAP_DE, free_port, wait_for_health
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -33,39 +34,24 @@ SHOTS = REPO / "screenshots"
 DATA: dict[str, Path] = {}  # app url -> its data folder
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
-    data = tmp_path_factory.mktemp("browser") / "data"
+    folder = tmp_path_factory.mktemp("browser")
+    data, log = folder / "data", folder / "serve.log"
     assert make_demo(DataDir(data), invoices=60_000).ok
     port = free_port()
-    # Started as the README starts it (`o2c serve`), so the journeys see what a user gets.
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    # Started as the README starts it (`o2c serve`), so the journeys see what a user gets. Its output
+    # goes to a file: a pipe nobody reads would stop the server once it is full.
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data)], cwd=REPO, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError(
-                        "the dashboard did not start: " + proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "timeout"
-                    ) from None
-                time.sleep(0.3)
+        try:
+            wait_for_health(url, proc)
+        except AssertionError as exc:
+            raise RuntimeError(f"the dashboard did not start: {exc}\n{log.read_text()[-2000:]}") from None
         DATA[url] = data
         yield url
     finally:
@@ -101,29 +87,29 @@ def open_page(page, url: str, name: str) -> None:
     page.get_by_role("link", name=name, exact=True).click()
 
 
+def tile_value(page, label: str):
+    """The value of the tile with this label (a locator: found again on every retry, across reruns)."""
+    return page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first.locator("[data-testid=stMetricValue]")
+
+
 def tile(page, label: str) -> str:
-    m = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first
-    return m.locator("[data-testid=stMetricValue]").inner_text()
+    value = tile_value(page, label)
+    expect(value).to_be_visible(timeout=30_000)
+    return value.inner_text()
 
 
 def wait_change(page, label: str, old: str, timeout: float = 30) -> str:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            v = tile(page, label)
-            if v != old:
-                return v
-        except Exception:  # the element is being replaced by a rerun
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"'{label}' stayed at {old}")
+    """The tile's value once it is no longer `old` (a rerun has redrawn it)."""
+    value = tile_value(page, label)
+    expect(value).not_to_have_text(old, timeout=timeout * 1000)
+    return value.inner_text()
 
 
 def assert_clean(page) -> None:
-    assert page.locator("[data-testid=stException]").count() == 0
-    text = page.inner_text("body")
-    assert "Traceback" not in text
-    assert not re.search(r"\bnan\b", text, re.I), "the page shows 'nan'"
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+    body = page.locator("body")
+    expect(body).not_to_contain_text("Traceback")
+    expect(body).not_to_contain_text(re.compile(r"\bnan\b", re.I))
 
 
 def shot(page, name: str) -> None:
@@ -140,8 +126,9 @@ def test_overview_follows_as_of_date_and_segment(app_url, page):
     )
     print(f"\noverview settled in {time.perf_counter() - t0:.2f} s")
     assert_clean(page)
-    ar, dso = tile(page, "AR total"), tile(page, "DSO (standard)")
-    assert ar.startswith("USD ") and dso.endswith("days")
+    expect(tile_value(page, "AR total")).to_have_text(re.compile(r"^USD \d"))
+    expect(tile_value(page, "DSO (standard)")).to_have_text(re.compile(r"^\d+(\.\d)? days$"))
+    ar = tile(page, "AR total")
     shot(page, "overview_initial.png")
 
     # an earlier as-of date: the figures change
@@ -151,19 +138,18 @@ def test_overview_follows_as_of_date_and_segment(app_url, page):
     month.type("07")
     month.press("Enter")
     page.get_by_role("heading", name="Executive overview").click()  # leaving the field commits the date
-    ar_july = wait_change(page, "AR total", ar)
     page.get_by_text("As of 31 July 2026").wait_for(timeout=30_000)
+    ar_july = wait_change(page, "AR total", ar)
     assert_clean(page)
     shot(page, "overview_asof.png")
 
     # one segment: the figures change again
     # during a rerun the sidebar can hold the old and the new widget for a moment: wait for one
-    page.wait_for_function("() => document.querySelectorAll('input[aria-label=Segment]').length == 1", timeout=30_000)
+    expect(page.locator("input[aria-label=Segment]")).to_have_count(1, timeout=30_000)
     page.get_by_role("combobox", name="Segment").click()
     page.get_by_role("option", name="SMB").click()
     page.keyboard.press("Escape")
-    ar_smb = wait_change(page, "AR total", ar_july)
-    assert ar_smb != ar_july
+    wait_change(page, "AR total", ar_july)
     assert_clean(page)
     shot(page, "overview_segment.png")
 
@@ -184,7 +170,7 @@ def test_click_the_top_overdue_customer_on_the_overview_to_its_page(app_url, pag
     box = chart.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + 52)
     page.get_by_text("Score, factor by factor").wait_for(timeout=30_000)
-    assert page.get_by_role("heading", name=re.compile(rf"^{first} · ")).is_visible()
+    expect(page.get_by_role("heading", name=re.compile(rf"^{first} · "))).to_be_visible()
     assert_clean(page)
 
 
@@ -192,7 +178,12 @@ def test_aging_drill_down(app_url, page):
     open_page(page, app_url, "Aging")
     page.get_by_text("Documents behind a bucket").wait_for(timeout=30_000)
     page.get_by_role("button", name="Download CSV").wait_for(timeout=30_000)
-    assert page.locator("[data-testid=stDataFrame]").count() >= 2
+    # the two grids - buckets by segment with their total, and the documents behind them - are drawn
+    # after the page's text (they once were not there yet when counted)
+    grids = page.locator("[data-testid=stDataFrame]")
+    expect(grids.filter(has_text="181-plus")).to_be_visible(timeout=30_000)
+    expect(grids.filter(has_text="Days past due")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(re.compile(r"^[\d,]+ open documents, [\d,.]+ USD in all")).first).to_be_visible()
     assert_clean(page)
     shot(page, "aging.png")
 
@@ -238,8 +229,8 @@ def test_exposure_then_click_an_at_risk_customer_to_its_page(app_url, page):
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 16, box["y"] + 35 + 18)
     page.get_by_text("Score, factor by factor").wait_for(timeout=30_000)
-    assert page.get_by_role("heading", name=re.compile(rf"^{first} · ")).is_visible()
-    assert "customer=" + first in page.url
+    expect(page.get_by_role("heading", name=re.compile(rf"^{first} · "))).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"customer={first}\b"))
     assert_clean(page)
     shot(page, "customer.png")
 
@@ -262,8 +253,7 @@ def test_find_a_customer_by_name(app_url, page):
     page.get_by_text(re.compile(r"match\(es\)|50 matches")).first.wait_for(timeout=30_000)
     page.get_by_text("Score, factor by factor").wait_for(timeout=30_000)
     page.get_by_text("Payment history: days late per paid document").wait_for(timeout=30_000)
-    heading = page.get_by_role("heading", name=re.compile(r"^C\d+ · ")).inner_text()
-    assert word in heading
+    expect(page.get_by_role("heading", name=re.compile(r"^C\d+ · "))).to_contain_text(word)
     assert_clean(page)
     shot(page, "customer_search.png")
 
@@ -273,8 +263,6 @@ def test_upload_check_and_load_an_erp_export(app_url, page, tmp_path):
 
     Last in this module on purpose: it changes the current snapshot of the shared server.
     """
-    from tests.test_layouts import SAP_DE
-
     bad, good, fx = tmp_path / "bad" / "FBL5N_export.txt", tmp_path / "good" / "FBL5N_export.txt", tmp_path / "fx.csv"
     bad.parent.mkdir()
     good.parent.mkdir()
@@ -286,46 +274,39 @@ def test_upload_check_and_load_an_erp_export(app_url, page, tmp_path):
     page.get_by_text("Extract files").wait_for(timeout=30_000)
     upload = page.locator("[data-testid=stFileUploaderDropzoneInput]")
     upload.set_input_files([str(bad), str(fx)])
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=stFileChip]').length == 2", timeout=30_000)
+    chips = page.locator("[data-testid=stFileChip]")
+    expect(chips).to_have_count(2, timeout=30_000)
     page.get_by_role("button", name="Check", exact=True).click()
     page.get_by_text("The extract cannot be loaded: 1 error(s)").wait_for(timeout=60_000)
-    grid = page.locator("[data-testid=stDataFrame]").first
-    grid.wait_for()
+    expect(page.locator("[data-testid=stDataFrame]").filter(has_text="What to do")).to_be_visible(timeout=30_000)  # the report, as a table
     shot(page, "data_refused.png")
-    assert page.get_by_role("button", name="Load", exact=True).is_disabled()
+    expect(page.get_by_role("button", name="Load", exact=True)).to_be_disabled()
 
     # the corrected export: remove the bad file, add the good one, check again
-    chips = page.locator("[data-testid=stFileChip]")
-    deadline = time.time() + 30
-    while chips.count() and time.time() < deadline:  # each removal reruns the page: click again once it settles
-        try:
-            page.locator("[data-testid=stFileChipDeleteBtn]").first.click(timeout=2_000)
-        except Exception:
-            pass
-        time.sleep(0.5)
-    assert chips.count() == 0
+    for left in (1, 0):  # each removal reruns the page: the next click waits for it to settle
+        page.locator("[data-testid=stFileChipDeleteBtn]").first.click()
+        expect(chips).to_have_count(left, timeout=30_000)
     # same file name and size as the refused one: only its content differs
     assert good.stat().st_size == bad.stat().st_size
     upload.set_input_files([str(good), str(fx)])
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=stFileChip]').length == 2", timeout=30_000)
-    chips.first.wait_for()
+    expect(chips).to_have_count(2, timeout=30_000)
     page.get_by_role("button", name="Check", exact=True).click()
     page.get_by_text("The extract passes every check").wait_for(timeout=60_000)
-    assert "FBL5N_export.txt → sap-fbl5n" in page.inner_text("body")
+    expect(page.locator("body")).to_contain_text("FBL5N_export.txt → sap-fbl5n")
     assert_clean(page)
     shot(page, "data_checked.png")
     before = DataDir(DATA[app_url]).current_id()
     page.get_by_role("button", name="Load", exact=True).click()
-    deadline = time.time() + 60  # the load switches the current snapshot (a toast says so, briefly)
-    while DataDir(DATA[app_url]).current_id() == before and time.time() < deadline:
-        time.sleep(0.3)
-    assert DataDir(DATA[app_url]).current_id() != before, "the checked extract was not loaded"
-    page.get_by_text("is now current").wait_for(timeout=30_000)
+    # the next run of the page says which snapshot is now current: the one the data folder points at
+    page.get_by_text("is now current").wait_for(timeout=60_000)
+    now = DataDir(DATA[app_url]).current_id()
+    assert now != before, "the checked extract was not loaded"
+    expect(page.get_by_text(f"Snapshot {now} is now current")).to_be_visible()
 
     # the overview now shows the export: at 2026-04-10 (its latest date) 1,634.30 EUR open x 1.10 = USD 1,797.73
     page.get_by_role("link", name="Executive overview", exact=True).click()
     page.get_by_text("As of 10 April 2026").wait_for(timeout=60_000)
-    assert tile(page, "AR total") == "USD 1.8k"
+    expect(tile_value(page, "AR total")).to_have_text("USD 1.8k", timeout=30_000)
     from dashboard.metrics.kpis import Engine
     from dashboard.settings import Settings
 

@@ -13,8 +13,7 @@ from dashboard.metrics.kpis import Filters
 from dashboard.risk import scorecard as risk
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import app_page, write_csvs
-from tests.test_pages_apptest import metric, no_errors
+from tests.fixtures import app_page, metric, no_errors, write_csvs
 
 T = dt.date(2026, 5, 31)
 LEDGER = {

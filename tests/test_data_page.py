@@ -12,8 +12,7 @@ import pytest
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import app_page, write_csvs
-from tests.test_kpis_handworked import MIXED
+from tests.fixtures import MIXED, app_page, write_csvs
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 T = dt.date(2026, 5, 31)

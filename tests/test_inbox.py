@@ -6,7 +6,7 @@ from dashboard.load.inbox import inbox_folders, stash_uploads
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
-from tests.test_kpis_handworked import MIXED
+from tests.fixtures import MIXED
 
 
 def test_uploads_are_saved_byte_for_byte_under_plain_names_in_a_new_folder(tmp_path):

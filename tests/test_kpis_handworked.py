@@ -5,6 +5,8 @@ The arithmetic is in the comments; nothing here was copied from the engine's out
 
 import datetime as dt
 
+from tests.fixtures import MIXED
+
 D = dt.date
 
 
@@ -61,42 +63,6 @@ def test_bucket_edges_documents_after_as_of_and_paid_on_as_of(ledger):
 # --------------------------------------------------------------------------- ledger B
 # T = 2026-05-31: partial payments (one before the invoice date, one on T, one
 # after T), a credit note, two foreign currencies, orders, limits of 500 and 0.
-MIXED = {
-    "invoices": """
-invoice_id,customer_id,invoice_date,due_date,amount,currency,paid_date,disputed
-D1,C1,2026-05-01,2026-05-31,1000,USD,,no
-D2,C2,2026-04-10,2026-05-10,500,EUR,,yes
-D3,C1,2026-05-15,2026-05-15,-200,USD,,
-D4,C1,2026-03-01,2026-03-31,300,,2026-05-20,
-D5,C2,2026-05-20,2026-06-19,100,GBP,,
-""",
-    "payments": """
-payment_id,invoice_id,payment_date,amount
-P1,D1,2026-05-10,300
-P2,D1,2026-05-31,200
-P3,D1,2026-06-05,100
-P4,D2,2026-04-05,100
-P5,D4,2026-04-15,100
-""",
-    "fx": """
-currency,rate_to_base,rate_date
-EUR,1.10,2026-04-01
-EUR,1.20,2026-04-15
-GBP,1.25,
-""",
-    "orders": """
-order_id,customer_id,order_date,amount,currency
-O1,C1,2026-05-25,200,USD
-O2,C1,2026-06-02,999,USD
-O3,C2,2026-05-01,100,EUR
-""",
-    "customers": """
-customer_id,name,segment,credit_limit
-C1,Acme,SMB,500
-C2,Beta,Enterprise,0
-C3,Gamma,SMB,
-""",
-}
 
 
 def test_partial_payments_credit_notes_fx_orders_limits(ledger):

@@ -17,7 +17,7 @@ from dashboard.load.ingest import ingest
 from dashboard.metrics.kpis import Engine
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import SHARED
+from tests.fixtures import SAP_DE, SHARED
 
 IBM = SHARED / "datasets" / "ibm_ar_late_payments" / "WA_Fn-UseC_-Accounts-Receivable.csv"
 EUR = Settings(base_currency="EUR")
@@ -63,17 +63,6 @@ def test_ibm_sample_loads_with_no_layout_named_and_matches_the_spec(tmp_path):
 
 
 # ----------------------------------------------------------------------------- SAP FBL5N, German
-
-
-SAP_DE = """Konto;Belegnummer;Belegart;Belegdatum;Nettofälligkeit;Betrag in Belegwährung;Belegwährung;Ausgleichsdatum
-1000;1800000001;RV;01.03.2026;31.03.2026;1.234,50;EUR;
-1000;1800000002;RV;15.03.2026;14.04.2026;2.000,00;EUR;10.04.2026
-1000;1800000003;RV;20.03.2026;20.03.2026;100,20-;EUR;
-;;;;;3.134,30;EUR;
-2000;1800000004;RV;01.04.2026;01.05.2026;500,00;EUR;
-;;;;;;;
-;;;;;3.634,30;EUR;
-"""
 
 
 def test_sap_german_export_with_decimal_comma_trailing_minus_and_total_rows(tmp_path):

@@ -99,7 +99,7 @@ def test_queries_use_the_macros_instead_of_writing_them_again():
 def test_derive_month_end_ar_agrees_with_open_at(ledger):
     """derive/month_end_ar.sql writes "open at m" out (ingest has no macros): at every month-end it
     must give what the macro-based live query gives."""
-    from tests.test_kpis_handworked import MIXED
+    from tests.fixtures import MIXED
 
     eng = ledger(MIXED)
     me = eng.q("receivables/month_end_ar")

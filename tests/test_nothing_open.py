@@ -11,8 +11,7 @@ from dashboard.metrics.kpis import Engine, Filters
 from dashboard.metrics.open_items import latest_open_date, nothing_open, open_items
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import SHARED, app_page, write_csvs
-from tests.test_pages_apptest import metric
+from tests.fixtures import SHARED, app_page, metric, write_csvs
 
 D = dt.date
 T = D(2026, 4, 30)

@@ -11,8 +11,9 @@ from dashboard.metrics import aging
 from dashboard.metrics.kpis import FORMULAS, Filters, formulas
 from dashboard.risk import scorecard as risk
 from dashboard.settings import Settings
-from tests.test_kpis_handworked import MIXED
-from tests.test_risk import LEDGER, T
+from tests.fixtures import MIXED
+from tests.fixtures import RISK_LEDGER as LEDGER
+from tests.fixtures import RISK_T as T
 
 NAMES = Settings().bucket_names
 

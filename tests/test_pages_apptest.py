@@ -9,8 +9,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import REPO, write_csvs
-from tests.test_kpis_handworked import MIXED
+from tests.fixtures import MIXED, REPO, metric, no_errors, shown_text, write_csvs
 
 APP = str(REPO / "app.py")
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -22,22 +21,6 @@ def data(tmp_path, monkeypatch):
     assert ingest([write_csvs(tmp_path / "x", MIXED)], DataDir(d), Settings(), as_of=dt.date(2026, 5, 31)).ok
     monkeypatch.setenv("O2C_DATA", str(d))
     return d
-
-
-def shown_text(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [m.value for m in at.metric]
-    parts += [str(m.label) for m in at.metric]
-    return "\n".join(str(p) for p in parts)
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    assert not re.search(r"\bnan\b", shown_text(at), re.I)
 
 
 def test_overview_shows_the_hand_worked_figures(data):
@@ -136,7 +119,7 @@ def test_a_broken_settings_file_is_explained(data):
 
 @pytest.fixture
 def whatif_data(tmp_path, monkeypatch):
-    from tests.test_whatif import LEDGER
+    from tests.fixtures import WHATIF_LEDGER as LEDGER
 
     d = tmp_path / "data"
     assert ingest([write_csvs(tmp_path / "w", LEDGER)], DataDir(d), Settings(), as_of=dt.date(2026, 3, 31)).ok

@@ -13,27 +13,9 @@ from hypothesis import strategies as st
 from dashboard.cli import main as o2c
 from dashboard.risk import scorecard as risk
 from dashboard.settings import FACTORS, RiskSettings, Settings
+from tests.fixtures import RISK_LEDGER as LEDGER
+from tests.fixtures import RISK_T as T
 
-T = dt.date(2026, 3, 31)
-LEDGER = {
-    "invoices": """
-invoice_id,customer_id,invoice_date,due_date,amount,paid_date,disputed
-A0,C1,2025-06-01,2025-07-01,400,2025-07-11,no
-A1,C1,2026-01-01,2026-01-31,600,2026-02-20,no
-A2,C1,2026-01-15,2026-01-25,300,,no
-A3,C1,2026-03-20,2026-04-19,200,,yes
-B1,C2,2026-03-01,2026-04-30,1000,,no
-""",
-    "customers": """
-customer_id,name,segment,credit_limit,risk_class,external_score
-C1,Acme,SMB,1000,B,
-C2,Beta,SMB,,,30
-""",
-    "orders": """
-order_id,customer_id,order_date,amount
-O1,C1,2026-03-25,100
-""",
-}
 # By hand at T = 2026-03-31 (T-90 = 2025-12-31, T-365 = 2025-03-31), default settings:
 #  C1 paid: A0 10 days late (prior window), A1 20 days late (last 90 days): 16000 / 1000;
 #     open: A2 300 at 65 days past due, A3 200 not yet due (0): 19500 / 500.

@@ -6,9 +6,9 @@ from streamlit.testing.v1 import AppTest
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import app_page, write_csvs
-from tests.test_pages_apptest import metric, no_errors
-from tests.test_risk import LEDGER, T
+from tests.fixtures import RISK_LEDGER as LEDGER
+from tests.fixtures import RISK_T as T
+from tests.fixtures import app_page, metric, no_errors, write_csvs
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 

@@ -19,9 +19,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import REPO, write_csvs
-from tests.test_kpis_handworked import MIXED
-from tests.test_pages_apptest import no_errors
+from tests.fixtures import MIXED, REPO, no_errors, write_csvs
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 PICKED = dt.date(2026, 5, 20)

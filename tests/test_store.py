@@ -13,8 +13,7 @@ from dashboard.load.ingest import ingest
 from dashboard.metrics.kpis import Engine
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir, UnknownSnapshot, rollback, snapshot_rows
-from tests.fixtures import write_csvs
-from tests.test_kpis_handworked import MIXED
+from tests.fixtures import MIXED, write_csvs
 
 T = dt.date(2026, 5, 31)
 

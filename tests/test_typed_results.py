@@ -6,8 +6,9 @@ from typing import get_type_hints
 from dashboard.metrics.kpis import Headline, SegmentRow
 from dashboard.risk import scorecard as risk
 from dashboard.risk.scorecard import AtRiskRow
-from tests.test_kpis_handworked import MIXED
-from tests.test_risk import LEDGER, T
+from tests.fixtures import MIXED
+from tests.fixtures import RISK_LEDGER as LEDGER
+from tests.fixtures import RISK_T as T
 
 # kpis.md, "Headline JSON", in its order
 SPEC_KEYS = (

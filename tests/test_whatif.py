@@ -9,33 +9,12 @@ from hypothesis import strategies as st
 
 from dashboard.cli import main
 from dashboard.whatif import model as S
+from tests.fixtures import WHATIF_LEDGER as LEDGER
+from tests.fixtures import WHATIF_WIDE as WIDE
 from tests.fixtures import write_csvs
 
 T = dt.date(2026, 3, 31)
 # Window P = 90: 2026-01-01 .. 2026-03-31.
-LEDGER = {
-    "invoices": """
-invoice_id,customer_id,invoice_date,due_date,amount,paid_date
-A1,C1,2026-01-10,2026-02-09,900,2026-02-19
-A2,C1,2026-03-01,2026-03-31,900,
-B1,C2,2026-02-01,2026-03-18,4500,
-E1,C3,2025-12-01,2025-12-31,400,
-D1,C4,2025-10-01,2025-10-31,1000,2025-11-20
-""",
-    "customers": """
-customer_id,segment,region,credit_limit
-C1,SMB,EMEA,1000
-C2,Enterprise,EMEA,
-C3,SMB,APAC,500
-C4,Enterprise,APAC,
-""",
-    "orders": """
-order_id,customer_id,order_date,amount
-O1,C1,2026-03-20,300
-O2,C1,2026-03-25,200
-O3,C3,2026-03-10,150
-""",
-}
 # Baseline by hand:
 #  C1: window sales 1800 -> 20/day; terms (30*900 + 30*900)/1800 = 30; late: A1 paid 10 days late -> 10; dtp 40.
 #  C2: window sales 4500 -> 50/day; terms 45; no paid document of its own -> its segment's mean:
@@ -64,24 +43,6 @@ SCENARIO = {
 #  financing 1425 * 0.08 = 114; net 114 - 182.5 = -68.5.
 #  Limits compound in order: C1 1000 * 1.5 = 1500, then set to 2000 (headroom 1100: nothing blocked);
 #  C3 500 * 1.5 = 750 (headroom 350: O3 released). Nobody over limit.
-
-# A scenario whatif.md allows that the studio's sliders cannot show (rate 7 % > 5 %, 120 days, terms +90 > 60), with a
-# second limits lever. By hand on LEDGER (C1: 20/day, terms 30, late 10, dtp 40; C2: 50/day, terms 45, late 20, dtp 65):
-#  C1: terms 120, dtp1 130; discount: 0.3 * min(120, 130) + 0.7 * 130 = 127 -> delta AR 20 * (127 - 40) = +1740
-#  C2: terms 135, dtp1 155; 0.3 * 120 + 0.7 * 155 = 144.5 -> 50 * (144.5 - 65) = +3975
-#  delta_ar 5715; projected DSO 82.857 + 5715 / 70 = 164.5; discount cost 0.07 * 0.3 * 70 * 365 = 536.55;
-#  financing -5715 * 0.08 = -457.2; net -993.75.
-#  Limits -100 %: C1 0, C3 0; then C1 set to 5000: C1's orders released (headroom 4100), C1 back within limit;
-#  C3 (limit 0) keeps O3 blocked and stays over: 150 blocked in 1 order, 1 customer over.
-WIDE = {
-    "name": "Wide",
-    "levers": [
-        {"kind": "terms", "days": 90},
-        {"kind": "discount", "rate": 0.07, "within_days": 120, "uptake": 0.3},
-        {"kind": "limits", "pct": -1},
-        {"kind": "limits", "value": 5000, "customer_ids": "C1"},
-    ],
-}
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import pytest
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import WHATIF_LEDGER as LEDGER
+from tests.fixtures import WHATIF_WIDE as WIDE
 from tests.fixtures import app_page, write_csvs
-from tests.test_whatif import LEDGER, WIDE
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 PAGE = "pages/whatif.py"

@@ -16,8 +16,9 @@ from dashboard.present import charts
 from dashboard.whatif import export, saved, tables
 from dashboard.whatif import model as S
 from dashboard.whatif import widgets as W
+from tests.fixtures import WHATIF_LEDGER as LEDGER
+from tests.fixtures import WHATIF_WIDE as WIDE
 from tests.fixtures import load
-from tests.test_whatif import LEDGER, WIDE
 
 T = dt.date(2026, 3, 31)
 
