@@ -97,6 +97,11 @@ class Oracle:
 
         self.docs = [d for d in led.invoices if picked(d)]
         self.orders = [o for o in led.orders if picked(o)]
+        # A credit limit covers every currency of a customer (README decisions): exposure against the
+        # limit counts all of them, and a currency selection only picks which customers count.
+        self.wanted = wanted
+        self.all_docs = [d for d in led.invoices if d["customer_id"] in self.customers]
+        self.all_orders = [o for o in led.orders if o["customer_id"] in self.customers]
         self.paid_by_doc: dict[str, list[dict]] = defaultdict(list)
         for p in led.payments:
             self.paid_by_doc[p["invoice_id"]].append(p)
@@ -250,8 +255,17 @@ class Oracle:
             if o["order_date"] <= t:  # orders in an extract are open by definition
                 pos[o["customer_id"]]["open_orders"] += o["amount"] * self.rate(self.currency(o), o["order_date"])
         for p in pos.values():
-            p["exposure"] = p["ar"] + p["open_orders"]
+            p["exposure"] = 0
+        for d in self.all_docs:
+            pos[d["customer_id"]]["exposure"] += self.open(d, t)
+        for o in self.all_orders:
+            if o["order_date"] <= t:
+                pos[o["customer_id"]]["exposure"] += o["amount"] * self.rate(self.currency(o), o["order_date"])
+        for p in pos.values():
             p["over_limit"] = p["credit_limit"] is not None and p["exposure"] > p["credit_limit"]
+        if self.wanted is not None:  # only customers with something open in the chosen currencies
+            open_here = {d["customer_id"] for d in self.docs if self.open(d, t) != 0} | {o["customer_id"] for o in self.orders if o["order_date"] <= t}
+            pos = {k: p for k, p in pos.items() if k in open_here}
         return pos
 
     def by_segment(self, t: dt.date, pos: dict) -> list[dict]:
@@ -285,6 +299,7 @@ class Oracle:
         pos = self.positions(t)
         top10 = sum(sorted((p["ar"] for p in pos.values()), reverse=True)[:10], 0)
         open_orders = sum((p["open_orders"] for p in pos.values()), 0)
+        exposure_total = ar + open_orders  # in the chosen currencies (the tile says so under a selection)
         return {
             "as_of": t.isoformat(),
             "base_currency": self.led.base,
@@ -301,7 +316,7 @@ class Oracle:
             **self.payment_behaviour(t),
             "disputed_ar": sum((self.open(d, t) for d in self.docs if d.get("disputed")), 0),
             "open_orders": open_orders,
-            "exposure_total": ar + open_orders,
+            "exposure_total": exposure_total,
             "customers": len(pos),
             "customers_with_limit": sum(1 for p in pos.values() if p["credit_limit"] is not None),
             "over_limit_customers": sum(1 for p in pos.values() if p["over_limit"]),

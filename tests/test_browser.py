@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.cli import make_demo
+from dashboard.load.demo import make_demo
 from dashboard.store.snapshots import DataDir
 from tests.fixtures import REPO, SAP_DE, free_port, wait_for_health
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dashboard.cli import make_demo
+from dashboard.load.demo import make_demo
 from dashboard.store.snapshots import DataDir
 from tests.fixtures import REPO, free_port, script_run, wait_for_health
 
@@ -29,7 +29,16 @@ def test_o2c_serve_starts_the_dashboard(tmp_path):
         assert run.finished == 0, f"the script run did not finish successfully ({run.finished})"
         assert not run.of("exception"), [e.message for e in run.of("exception")]
         assert run.page_title == "O2C Credit Cockpit"
-        assert run.pages == ["Executive overview", "Aging", "Credit exposure", "At-risk customers", "Customer", "What-if studio", "Data"]
+        assert run.pages == [
+            "Executive overview",
+            "Aging",
+            "Credit exposure",
+            "At-risk customers",
+            "Customer",
+            "What-if studio",
+            "Data",
+            "Audit trail",
+        ]  # local mode: the administrator sees every page
         assert [h.body for h in run.of("heading")][:1] == ["Executive overview"]
         assert run.metric("AR total").startswith("USD ")
         # the figures come from the snapshot of the folder we gave it

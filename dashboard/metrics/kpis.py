@@ -27,6 +27,7 @@ from dashboard.store.catalog import open_snapshot
 from dashboard.store.snapshots import SnapshotInfo
 
 COUNTBACK_MAX_PERIODS = 24
+HALF_CENT = 0.005
 
 
 class Formula(NamedTuple):
@@ -185,7 +186,9 @@ def countback(ar: float, periods: list[tuple[float, int]]) -> float:
         else:
             dso += d * remaining / s
             break
-        if remaining <= 0:
+        # Less than half a cent left is nothing left: the float sums of a month's sales that use AR up
+        # exactly leave ~1e-14 over, which would otherwise walk on through months with no sales.
+        if remaining < HALF_CENT:
             break
     return dso
 
