@@ -235,7 +235,7 @@ names = list(saved.list_scenarios(data_root))
 a, b2, c, d = st.columns([2, 1, 2, 1])
 a.text_input("Scenario name", key=W.NAME_KEY)
 if b2.button("Save", icon=":material/save:", key="wi_save", width="stretch"):
-    saved.save_scenario(data_root, sc)
+    saved.save_scenario(data_root, sc, common.user(), eng.snapshot.id)
     st.toast(f"Saved '{sc.name}'")
     names = list(saved.list_scenarios(data_root))
 pick = c.selectbox("Saved scenarios", names or ["(none saved yet)"], key="wi_pick")
@@ -243,15 +243,25 @@ with d:
     st.button("Load", key="wi_load", on_click=load_into_widgets, args=(pick,), disabled=not names, width="stretch")
 e1, e2, e3, e4 = st.columns(4)
 if e1.button("Duplicate", key="wi_dup", disabled=not names, icon=":material/content_copy:", width="stretch"):
-    saved.duplicate_scenario(data_root, pick)
+    saved.duplicate_scenario(data_root, pick, common.user(), eng.snapshot.id)
     st.rerun()
 if e2.button("Delete", key="wi_del", disabled=not names, icon=":material/delete:", width="stretch"):
-    saved.delete_scenario(data_root, pick)
+    saved.delete_scenario(data_root, pick, common.user(), eng.snapshot.id)
     st.rerun()
-# Exports are built when clicked (on their own thread), not on every move of a slider.
+
+
+# Exports are built when clicked (on their own thread), not on every move of a slider; each is recorded
+# in the audit trail with the data it was made on (a scenario sent to the board is a decision's basis).
+def exported(kind: str = "json") -> dict:
+    record = export.export_record(eng, sc, res)
+    common.data_dir().record("scenario.export", "scenario", sc.name, user_now, eng.snapshot.id, {"format": kind, "data_sha256": record["data_sha256"]})
+    return record
+
+
+user_now = common.user()
 e3.download_button(
     "Export JSON",
-    lambda: json.dumps(export.export_record(eng, sc, res), indent=2, default=str),
+    lambda: json.dumps(exported(), indent=2, default=str),
     export.file_name(sc.name, "json"),
     "application/json",
     key="wi_json",
@@ -260,7 +270,7 @@ e3.download_button(
 )
 e4.download_button(
     "Export Excel",
-    lambda: export.export_excel(export.export_record(eng, sc, res), res, cur),
+    lambda: export.export_excel(exported("xlsx"), res, cur),
     export.file_name(sc.name, "xlsx"),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="wi_xlsx",

@@ -191,6 +191,15 @@ class DataDir:
             os.replace(self.audit_log, self.root / "audit.log.imported")
         return store
 
+    def record(
+        self, action: str, object_type: str, object_id: str, user: User | None = None, snapshot_id: str | None = None, details: dict | None = None
+    ) -> int:
+        """Record any other action on this data folder's records in the audit trail (a scenario saved, an export)."""
+        from dashboard.workbench import audit
+
+        with self.trail().begin() as conn:
+            return audit.append(conn, user or local_user(), action, object_type, object_id, snapshot_id, details or {})
+
     def audit(self, event: str, user: User | None = None, **fields) -> int:
         """Record a load, refusal or rollback in the audit trail, with who did it and on which data."""
         sid = fields.get("snapshot") or fields.get("rejected")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dashboard.store.snapshots import DataDir
 from dashboard.whatif.model import Scenario, ScenarioError, load_scenario
+from dashboard.workbench.identity import User
 
 
 def slug(name: str) -> str:
@@ -21,14 +23,15 @@ def scenario_dir(data_root: Path) -> Path:
     return Path(data_root) / "scenarios"
 
 
-def save_scenario(data_root: Path, sc: Scenario) -> Path:
-    """Write the scenario as `scenarios/<slug>.json` (atomically: a reader never sees half a file)."""
+def save_scenario(data_root: Path, sc: Scenario, user: User | None = None, snapshot_id: str | None = None) -> Path:
+    """Write the scenario as `scenarios/<slug>.json` (atomically: a reader never sees half a file), and record it."""
     d = scenario_dir(data_root)
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"{slug(sc.name)}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(sc.model_dump_json(indent=2, exclude_none=True), encoding="utf-8")
     tmp.replace(path)
+    DataDir(Path(data_root)).record("scenario.save", "scenario", sc.name, user, snapshot_id, {"file": path.name, "scenario": sc.model_dump(exclude_none=True)})
     return path
 
 
@@ -64,13 +67,16 @@ def load_saved(data_root: Path, name: str) -> Scenario | None:
     return load_scenario(path) if path else None
 
 
-def duplicate_scenario(data_root: Path, name: str) -> Path | None:
+def duplicate_scenario(data_root: Path, name: str, user: User | None = None, snapshot_id: str | None = None) -> Path | None:
     """Save a copy of a saved scenario as '<name> (copy)'."""
     src = load_saved(data_root, name)
-    return save_scenario(data_root, src.model_copy(update={"name": f"{src.name} (copy)"})) if src else None
+    return save_scenario(data_root, src.model_copy(update={"name": f"{src.name} (copy)"}), user, snapshot_id) if src else None
 
 
-def delete_scenario(data_root: Path, name: str) -> None:
+def delete_scenario(data_root: Path, name: str, user: User | None = None, snapshot_id: str | None = None) -> None:
     path = list_scenarios(data_root).get(name)
     if path:
+        kept = load_scenario(path).model_dump(exclude_none=True)
         path.unlink()
+        # the deleted scenario stays readable in the trail
+        DataDir(Path(data_root)).record("scenario.delete", "scenario", name, user, snapshot_id, {"file": path.name, "scenario": kept})
