@@ -4,6 +4,7 @@ loopback), two users with different roles, what each sees and may do, and signin
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -121,9 +122,10 @@ def test_a_collector_and_a_credit_manager_see_what_their_roles_allow(page, app):
     assert "Data" not in labels and "Audit trail" not in labels  # loading needs a credit analyst, the audit trail a manager
     page.screenshot(path=str(REPO / "screenshots" / "login-collector.png"))
     page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
-    if page.get_by_role("button", name="End session").count():  # the provider's end-session step
-        page.get_by_role("button", name="End session").click()
+    # Streamlit ends the session at the provider too (its end_session endpoint), which confirms and sends us back
+    expect(page).to_have_url(re.compile(r"/oauth2/end_session"), timeout=30_000)
+    page.get_by_role("button", name="End session").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
     page.goto(app)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
 
