@@ -290,10 +290,11 @@ class ColumnNote:
 
 @dataclass
 class Part:
-    """One contract table taken from a file: its values (contract column names, the file's `_row` kept) and their notes."""
+    """One contract table taken from a file: its values (contract column names, the file's `_row` kept) and, when a
+    layout took it from an ERP export, where each column came from (None: a file in the contract's own format)."""
 
     frame: pl.DataFrame | pl.LazyFrame
-    notes: dict[str, ColumnNote] = field(default_factory=dict)
+    notes: dict[str, ColumnNote] | None = None
 
 
 def read_tables(layout: Layout, raw: pl.DataFrame, file: str, report: Report, offset: int) -> dict[str, Part]:
