@@ -106,7 +106,6 @@ def parse_table(
     offset: int,
     report: Report,
     source: Path | None = None,
-    date_formats: dict[str, str] | None = None,
     notes: dict[str, ColumnNote] | None = None,
 ) -> pl.DataFrame | None:
     """Typed table with the contract's columns (absent optional ones as nulls) and a `_row` index.
@@ -140,8 +139,6 @@ def parse_table(
         _report_unreadable(file, report, source)
         return None
     hints = {c: n.hint for c, n in (notes or {}).items() if n.hint}
-    if date_formats:  # (until ingest.py passes notes)
-        hints |= {c: f"is not a valid date (this export writes {_human_date(f)})" for c, f in date_formats.items() if f != "%Y-%m-%d"}
     _report_flagged(checked, flags, lf, file, offset, report, hints, headings)
     if not usable:
         return None
@@ -257,13 +254,6 @@ def _report_flagged(
             bad = rows.with_columns(pl.lit(None, pl.Utf8).alias(c.name))
             words = f"'{heading or c.name}' is empty; every row needs one"
             report.add_rows("error", file, "required value missing", words, bad, c.name, offset, heading=heading, once_per_cell=True)
-
-
-def _human_date(fmt: str) -> str:
-    """'%d.%m.%Y' -> 'DD.MM.YYYY', as an analyst reads a date format."""
-    for code, word in (("%d", "DD"), ("%m", "MM"), ("%Y", "YYYY"), ("%y", "YY"), ("%b", "Mon")):
-        fmt = fmt.replace(code, word)
-    return fmt
 
 
 def _rechunk(df: pl.DataFrame) -> pl.DataFrame:
