@@ -125,7 +125,10 @@ def check_derived(expr: str, where: str) -> tuple[str, ...]:
     headings, constants and DERIVED_FUNCTIONS (a subquery, a table function such as read_csv, a file, a setting)."""
     with _connection() as con:  # only parsed (DuckDB's own parser, its tree as JSON), never run here
         tree = json.loads(con.execute("select json_serialize_sql('SELECT ' || $e)", {"e": str(expr)}).fetchall()[0][0])
+    one = f"{where}: '{short(expr)}' must be one expression over the export's headings (no FROM, WHERE, ';' or a second column)"
     if tree.get("error"):
+        if "Only SELECT" in str(tree.get("error_message")):  # a second statement that is not a query (COPY, SET, ...)
+            raise LayoutError(one)
         raise LayoutError(f"{where}: '{short(expr)}' is not an expression a layout can use: {tree.get('error_message', 'it cannot be read')}")
     stmts = tree.get("statements", [])
     node = stmts[0].get("node", {}) if len(stmts) == 1 else {}
@@ -138,7 +141,7 @@ def check_derived(expr: str, where: str) -> tuple[str, ...]:
         or extra
         or len(node.get("select_list", [])) != 1
     ):
-        raise LayoutError(f"{where}: '{short(expr)}' must be one expression over the export's headings (no FROM, WHERE, ';' or a second column)")
+        raise LayoutError(one)
     headings: list[str] = []
     _walk(node["select_list"][0], where, headings)
     return tuple(dict.fromkeys(headings))
@@ -165,15 +168,8 @@ def _walk(n: object, where: str, headings: list[str]) -> None:
             )
             raise LayoutError(f"{where}: uses {what}, which a derived column may not; it may use {allowed}")
         if cls == "FUNCTION":
-            fn = str(n.get("function_name", "")).lower()
-            if (
-                fn not in DERIVED_FUNCTIONS
-                or n.get("schema")
-                or n.get("catalog")
-                or n.get("distinct")
-                or n.get("filter")
-                or n.get("order_bys", {}).get("orders")
-            ):
+            fn = ".".join(str(x) for x in (n.get("catalog"), n.get("schema"), str(n.get("function_name", "")).lower()) if x)
+            if fn not in DERIVED_FUNCTIONS or n.get("distinct") or n.get("filter") or n.get("order_bys", {}).get("orders"):
                 raise LayoutError(f"{where}: calls {fn}(), which a derived column may not; it may use {allowed}")
         if cls == "COLUMN_REF":
             parts = n.get("column_names", [])
@@ -326,7 +322,7 @@ def read_tables(layout: Layout, raw: pl.DataFrame, file: str, report: Report, of
     failed = _derive(cells, layout, maps, file, report, offset)
     cells = _skip_rows(cells, layout, maps, file, report)
     out: dict[str, Part] = {}
-    text = {s.label: s for m in maps.values() for s in m.values() if s.name in cells.columns and cells.schema[s.name] == pl.Utf8}
+    text = {s.label: s for m in maps.values() for s in m.values() if s.label not in failed and s.name in cells.columns and cells.schema[s.name] == pl.Utf8}
     typed: dict[str, tuple[pl.Series, ColumnNote]] = {}  # label -> its values in contract form, and their note
     kinds = {s.label: TABLES[t].column(c).type for t, m in maps.items() for c, s in m.items()}
     dates = {k: s for k, s in text.items() if kinds[k] == "date"}
@@ -359,6 +355,7 @@ class _Source:
     """Where one contract column's values come from in the file."""
 
     label: str  # one name per source of values in the file: shared by the tables one heading feeds
+    column: str  # the contract column it gives
     name: str  # the column of `cells` that holds them
     heading: str | None  # as the report names it
     reads: tuple[str, ...] = ()  # the file's headings it reads
@@ -370,13 +367,13 @@ def _sources(layout: Layout, table: str, header: list[str]) -> dict[str, _Source
     tm, out = layout.tables[table], {}
     for c, headings in tm.columns.items():
         if (h := _find(header, headings)) is not None:
-            out[c] = _Source(h, h, h, (h,))
+            out[c] = _Source(h, c, h, h, (h,))
     for c, v in tm.constants.items():
-        out[c] = _Source(f"constant:{table}.{c}", f"constant:{table}.{c}", None, constant=v)
+        out[c] = _Source(f"constant:{table}.{c}", c, f"constant:{table}.{c}", None, constant=v)
     for c, d in tm.derived.items():
         found = [_find(header, [h]) for h in d.headings]
         if all(found):  # like a heading the file does not have: the column is absent
-            out[c] = _Source(f"derived:{table}.{c}", f"derived:{table}.{c}", ", ".join(d.headings) or None, tuple(f for f in found if f), d.expr)
+            out[c] = _Source(f"derived:{table}.{c}", c, f"derived:{table}.{c}", ", ".join(d.headings) or None, tuple(f for f in found if f), d.expr)
     return out
 
 
@@ -465,7 +462,7 @@ def _dates(cells: pl.DataFrame, layout: Layout, dates: dict[str, _Source], file:
     dec = formats.decide(texts, list(orders), lambda v, o: formats.read_dates(v, orders[o]))
     out = {}
     if dec.choice is None:
-        _unclear_dates(dec, orders, layout, file, report, offset)
+        _unclear_dates(dec, orders, layout, {s.heading or k: s.column for k, s in dates.items()}, file, report, offset)
         return {k: (cells[s.name], ColumnNote(s.heading, decided=False)) for k, s in dates.items()}
     fmts = orders[dec.choice]
     for k, s in dates.items():
@@ -478,19 +475,26 @@ def _dates(cells: pl.DataFrame, layout: Layout, dates: dict[str, _Source], file:
     return out
 
 
-def _unclear_dates(dec: formats.Decision, orders: dict[str, list[str]], layout: Layout, file: str, report: Report, offset: int) -> None:
+def _unclear_dates(
+    dec: formats.Decision, orders: dict[str, list[str]], layout: Layout, columns: dict[str, str], file: str, report: Report, offset: int
+) -> None:
     assert dec.pair is not None
     a, b = dec.pair
-    say = lambda o: f"{formats.ORDER_WORDS.get(o, o)} ({formats.human_date(orders[o][0])})"  # noqa: E731
-    ex = [f"'{short(e.value, 40)}' in '{short(e.column, 40)}' (row {e.row + offset})" for e in dec.evidence]
-    declare = f'declare it in the layout: date_formats = ["{orders[a][0]}"] for {say(a)} or ["{orders[b][0]}"] for {say(b)}{_where(layout)}'
+    # each order by the format of it that reads the values shown (the file's own separators)
+    fmt = {o: next((f for f in orders[o] for e in dec.evidence if formats.read_dates(pl.Series([e.value]), [f])[0] is not None), orders[o][0]) for o in (a, b)}
+    say = lambda o: f"{formats.ORDER_WORDS.get(o, o)} ({formats.human_date(fmt[o])})"  # noqa: E731
+    declare = f'declare the order in the layout: date_formats = ["{fmt[a]}"] for {say(a)} or ["{fmt[b]}"] for {say(b)}{_where(layout)}'
+    ev = dec.evidence
     if dec.kind == "ambiguous":
-        reads = "; ".join(f"'{short(e.value, 40)}' is {e.reads[a]} or {e.reads[b]}" for e in dec.evidence)
-        words = f"nothing in this file decides whether its dates are written {say(a)} or {say(b)}: {' and '.join(ex)}: {reads}. Every day is 12 or less, so {declare}"
+        shown = " and ".join(f"'{short(e.value, 40)}' (row {e.row + offset}: {e.reads[a]} or {e.reads[b]})" for e in ev)
+        words = f"nothing in this file decides whether its dates are {say(a)} or {say(b)}: every day is 12 or less. '{short(ev[0].column, 40)}' has {shown}. Please {declare}"
     else:
-        words = f"this file's dates are written in two orders: {ex[0]} reads only {say(a)}, {ex[-1]} only {say(b)}. Correct the export, or {declare}"
-    first = dec.evidence[0]
-    report.add("error", file, "date order unclear", words, row=first.row + offset, value=first.value, heading=first.column)
+        x, y = ev[0], ev[-1]
+        words = (
+            f"this file's dates are written in two orders: '{short(x.value, 40)}' in '{short(x.column, 40)}' (row {x.row + offset}) reads only {say(a)}, "
+            f"'{short(y.value, 40)}' in '{short(y.column, 40)}' (row {y.row + offset}) only {say(b)}. Correct the export, or {declare}"
+        )
+    report.add("error", file, "date order unclear", words, row=ev[0].row + offset, column=columns.get(ev[0].column), value=ev[0].value, heading=ev[0].column)
 
 
 def _numbers(cells: pl.DataFrame, layout: Layout, label: str, s: _Source, file: str, report: Report, offset: int) -> dict[str, tuple[pl.Series, ColumnNote]]:
@@ -503,18 +507,18 @@ def _numbers(cells: pl.DataFrame, layout: Layout, label: str, s: _Source, file: 
     v = cells[s.name].cast(pl.Utf8)
     got = formats.read_numbers(v, dec.choice)
     plain = pl.select(pl.when(got["value"].is_not_null()).then(got["value"].cast(pl.Utf8)).otherwise(v)).to_series()
-    out = {label: (plain, ColumnNote(s.heading, _number_hint(dec.choice, got["marker"], v)))}
+    out = {label: (plain, ColumnNote(s.heading, _number_hint(dec.choice, got, v)))}
     if got["marker"].is_not_null().any():
         out[f"marker:{label}"] = (pl.select(pl.when(got["marker"].is_not_null()).then(v)).to_series(), ColumnNote(s.heading))
     return out
 
 
-def _number_hint(fmt: str, markers: pl.Series, values: pl.Series) -> str:
+def _number_hint(fmt: str, got: pl.DataFrame, values: pl.Series) -> str:
     """'is not a number as this export writes them (e.g. $1,234.56 ...)': with the column's own currency marker."""
     example = formats.NUMBER_EXAMPLES[fmt]
-    marked = markers.drop_nulls()
-    if marked.len() * 2 > values.drop_nulls().len():  # most values carry one: the example does too
-        m = marked.mode().sort()[0]
+    markers = got["marker"]
+    if markers.is_not_null().sum() * 2 > got["value"].is_not_null().sum():  # most values it reads carry one: the example does too
+        m = markers.drop_nulls().mode().sort()[0]
         first = values.filter(markers == m)[0].strip().lstrip("(-+ ")
         example = (f"{m} {example}" if m.isalpha() else f"{m}{example}") if first.startswith(m) else f"{example} {m}"
     return f"is not a number as this export writes them (e.g. {example}; a minus sign, a trailing minus, CR or brackets for a credit)"
@@ -538,7 +542,7 @@ def _unclear_numbers(dec: formats.Decision, layout: Layout, s: _Source, file: st
             f"'{short(other.value, 40)}' (row {other.row + offset}) only as {say(b)}. Correct the export, or declare the format "
             f"it is written in, so that the other values are named row by row: {declare}"
         )
-    report.add("error", file, "number format unclear", words, row=first.row + offset, value=first.value, heading=s.heading)
+    report.add("error", file, "number format unclear", words, row=first.row + offset, column=s.column, value=first.value, heading=s.heading)
 
 
 def _where(layout: Layout) -> str:
