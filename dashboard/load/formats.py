@@ -75,6 +75,19 @@ MARKERS: dict[str, frozenset[str]] = {
 _MARK = "|".join(re.escape(m) for m in sorted(MARKERS, key=len, reverse=True)) + "|[A-Z]{3}"
 
 
+def marker_in(text: pl.Expr) -> pl.Expr:
+    """The currency marker written in an amount's text ('CAD 1,000.00': CAD), null where there is none."""
+    return text.str.extract(f"({_MARK})", 1)
+
+
+def marker_words(marker: str) -> str:
+    """'CAD', or for a symbol what it can stand for: '$ (a dollar or peso)', '¥ (JPY or CNY)'."""
+    codes = marker_codes(marker)
+    if codes == frozenset({marker}):
+        return marker
+    return f"{marker} ({'a dollar or peso' if codes == DOLLARS else ' or '.join(sorted(codes))})"
+
+
 def marker_codes(marker: str) -> frozenset[str]:
     """The ISO codes a marker can stand for ('$': the dollars; 'CAD': CAD)."""
     return MARKERS.get(marker, frozenset({marker}))
@@ -135,9 +148,12 @@ def human_date(fmt: str) -> str:
 
 
 def read_dates(values: pl.Series, fmts: Sequence[str]) -> pl.Series:
-    """The text as dates: each value by the first of `fmts` that reads it (null where none does)."""
+    """The text as dates: each value by the first of `fmts` that reads it (null where none does). A four-digit year
+    (%Y) is read only where the text has four digits in a row: '10-JUL-26' is 2026 by %y, never the year 26."""
     s = values.cast(pl.Utf8).str.strip_chars()
-    return pl.select(pl.coalesce([s.str.to_date(f, strict=False) for f in fmts])).to_series() if fmts else pl.Series([None] * len(s), dtype=pl.Date)
+    four = s.str.contains(r"[0-9]{4}")
+    reads = [pl.when(four).then(s.str.to_date(f, strict=False)) if "%Y" in f else s.str.to_date(f, strict=False) for f in fmts]
+    return pl.select(pl.coalesce(reads)).to_series() if reads else pl.Series([None] * len(s), dtype=pl.Date)
 
 
 # ----------------------------------------------------------------------------- deciding
