@@ -264,3 +264,12 @@ def test_the_cli_prints_json_without_nan(tmp_path, capsys):
     assert o2c(["ingest", str(folder), "--data", str(tmp_path / "d"), "--as-of", "2026-08-15", "--json"]) == 0
     out = capsys.readouterr().out
     assert json.loads(out)["rows"]["payments"] == 4 and "NaN" not in out
+
+
+def test_a_receipts_currency_marker_is_checked_against_the_invoice_it_pays(tmp_path):
+    # 10002 is an EUR invoice: 'EUR 300.00' fits it; 10003 is in USD: 'EUR 1,000.00' cannot be paid to it
+    receipts = RECEIPTS.replace('10003,"1,000.00"', '10003,"EUR 1,000.00"').replace("10002,300.00", "10002,EUR 300.00")
+    res = load(tmp_path, ORACLE | {"Applied Receipts Register.csv": receipts})
+    (err,) = res.report.errors
+    assert (err.file, err.row, err.heading, err.value, err.rule) == ("Applied Receipts Register.csv", 3, "AMOUNT_APPLIED", "EUR 1,000.00", "currency contradicts")
+    assert err.message == "the amount is written in EUR but the invoice it pays is in USD: correct the one that is wrong"
