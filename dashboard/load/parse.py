@@ -45,45 +45,52 @@ def _text(c: str) -> pl.Expr:
     return pl.when(s == "").then(None).otherwise(s)
 
 
-def _read(col: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr | None]:
-    """(the column as its contract type, null where the value does not parse or is empty; whether it is within
-    the contract's bounds, None for types without bounds). A value outside the bounds is read, then refused."""
+def _read(col: Column, dtype: pl.DataType) -> pl.Expr:
+    """The column as its contract type, null where the value does not parse or is empty; not yet held to the
+    contract's bounds (`_within`): a value outside them is read, then refused as out of range."""
     c = col.name
     if col.type == "text":
-        return _text(c), None
+        return _text(c)
     if col.type == "currency":  # ISO 4217: three letters; "usd" is read as USD
         code = _text(c).str.to_uppercase()
-        return pl.when(code.str.contains(r"^[A-Z]{3}$")).then(code), None
+        return pl.when(code.str.contains(r"^[A-Z]{3}$")).then(code)
     if col.type == "bool":
         if dtype == pl.Boolean:
-            return pl.col(c), None
+            return pl.col(c)
         s = pl.col(c).cast(pl.Utf8).str.strip_chars().str.to_lowercase()
-        return pl.when(s.is_in(TRUE_WORDS)).then(True).when(s.is_in(FALSE_WORDS)).then(False).otherwise(None), None
+        return pl.when(s.is_in(TRUE_WORDS)).then(True).when(s.is_in(FALSE_WORDS)).then(False).otherwise(None)
     if col.type == "date":
         if dtype == pl.Date:
-            d = pl.col(c)
-        elif isinstance(dtype, pl.Datetime):
-            d = pl.col(c).dt.date()
-        else:
-            d = _text(c).str.to_date("%Y-%m-%d", strict=False)
-        return d, d.is_between(FIRST_DATE, LAST_DATE)
+            return pl.col(c)
+        if isinstance(dtype, pl.Datetime):
+            return pl.col(c).dt.date()
+        return _text(c).str.to_date("%Y-%m-%d", strict=False)
     # numbers: read as a float (NaN is not a number; Infinity is one, beyond every bound)
     f = pl.col(c).cast(pl.Float64, strict=False) if dtype.is_numeric() else _text(c).cast(pl.Float64, strict=False)
     f = pl.when(~f.is_nan()).then(f)
     if col.type == "decimal":
-        return f, f.abs() < (col.limit or AMOUNT_LIMIT)
-    if col.type == "int":  # read as a float, so that 1e29 is a whole number out of bounds, not an overflow
-        whole = pl.when(f == f.round(0)).then(f)
-        return whole, whole.abs() <= (col.limit or AMOUNT_LIMIT)
+        return f
+    if col.type == "int":  # a whole float until it is within bounds: 1e29 is a whole number out of bounds, not an overflow
+        return pl.when(f == f.round(0)).then(f)
     raise AssertionError(col.type)
 
 
-def _parsed(col: Column, dtype: pl.DataType) -> pl.Expr:
-    """The column as its contract type; null where the value does not parse, is empty or is out of bounds."""
-    v, ok = _read(col, dtype)
-    if ok is not None:
-        v = pl.when(ok).then(v)
-    return v.cast(dtype_of(col)) if col.type == "int" else v
+def _within(col: Column, v: pl.Expr) -> pl.Expr | None:
+    """Whether a value read by `_read` is within the contract's bounds (contract.py); None: a type without bounds."""
+    if col.type == "date":
+        return v.is_between(FIRST_DATE, LAST_DATE)
+    if col.type == "decimal":
+        return v.abs() < (col.limit or AMOUNT_LIMIT)
+    if col.type == "int":
+        return v.abs() <= (col.limit or AMOUNT_LIMIT)
+    return None
+
+
+def _typed(col: Column, v: pl.Expr) -> pl.Expr:
+    """A value read by `_read` as the snapshot holds it: null where out of bounds, an int as an int."""
+    ok = _within(col, v)
+    v = v if ok is None else pl.when(ok).then(v)
+    return (v.cast(dtype_of(col)) if col.type == "int" else v).alias(col.name)
 
 
 def dtype_of(c: Column) -> pl.DataType:
@@ -129,20 +136,24 @@ def parse_table(
     undecided = {c for c, n in (notes or {}).items() if not n.decided}
     present = [c for c in table.columns if c.name in schema and _usable(c, schema[c.name], file, headings, report)]
     usable = usable and len(present) == len([c for c in table.columns if c.name in schema])
-    flags = _flags([c for c in present if c.name not in undecided], schema)
+    judged = [c for c in present if c.name not in undecided]
+    given = [_given(c, schema[c.name]).alias(f"_given_{c.name}") for c in judged if c.type != "text"]
     markers = [m for m in schema.names() if m.startswith("_marker_")] if notes is not None else []
-    try:
-        checked = lf.select("_row", *[_parsed(c, schema[c.name]).alias(c.name) for c in present], *markers, *[f for f, _, _ in flags]).collect(
-            engine="streaming"
-        )
+    try:  # one streaming pass: each value read once, and for a typed column whether a value was given at all
+        checked = lf.select("_row", *[_read(c, schema[c.name]).alias(c.name) for c in present], *markers, *given).collect(engine="streaming")
     except pl.exceptions.PolarsError:  # ragged lines, bad quoting: the file itself cannot be read
         _report_unreadable(file, report, source)
         return None
+    flags = _flags(judged)
     hints = {c: n.hint for c, n in (notes or {}).items() if n.hint}
-    _report_flagged(checked, flags, lf, file, offset, report, hints, headings)
+    raised = checked.select("_row", *[f for f, _, _ in flags])
+    _report_flagged(raised, flags, lf, file, offset, report, hints, headings)
     if not usable:
         return None
-    typed = checked.select("_row", *[c.name for c in present], *markers)
+    # values out of bounds go (a copy of their column); the other columns are taken as read, not copied
+    out = {c.name for f, c, kind in flags if kind == "range" and raised.get_column(f.meta.output_name()).any()}
+    del raised
+    typed = checked.select("_row", *[_typed(c, pl.col(c.name)) if c.name in out or c.type == "int" else c.name for c in present], *markers)
     del checked
     # One chunk per column (the streaming engine returns many): later expressions over columns with
     # different chunking would make polars realign, i.e. copy, the whole table. Series added later are rechunked too.
@@ -201,17 +212,22 @@ def _usable(c: Column, dtype: pl.DataType, file: str, headings: dict[str, str], 
     return False
 
 
-def _flags(present: list[Column], schema: pl.Schema) -> list[Flag]:
-    """A flag for every typed column (a value given that does not parse, one outside the contract's bounds) and
-    every required one (no value)."""
+def _given(c: Column, dtype: pl.DataType) -> pl.Expr:
+    """Whether the file gives a value (any text but blanks) for `c`."""
+    return _text(c.name).is_not_null() if dtype == pl.Utf8 else pl.col(c.name).is_not_null()
+
+
+def _flags(judged: list[Column]) -> list[Flag]:
+    """Over the values read (and `_given_<col>`): a flag for every typed column (a value given that does not
+    parse, one outside the contract's bounds) and every required one (no value)."""
     flags: list[Flag] = []
-    for c in present:
-        given = _text(c.name).is_not_null() if schema[c.name] == pl.Utf8 else pl.col(c.name).is_not_null()
+    for c in judged:
+        v = pl.col(c.name)
+        given = v.is_not_null() if c.type == "text" else pl.col(f"_given_{c.name}")
         if c.type != "text":
-            value, ok = _read(c, schema[c.name])
-            flags.append(((given & value.is_null()).alias(f"_bad_{c.name}"), c, "bad"))
-            if ok is not None:
-                flags.append((((value.is_not_null() & ~ok).fill_null(False)).alias(f"_range_{c.name}"), c, "range"))
+            flags.append(((given & v.is_null()).alias(f"_bad_{c.name}"), c, "bad"))
+            if (ok := _within(c, v)) is not None:
+                flags.append(((v.is_not_null() & ~ok).fill_null(False).alias(f"_range_{c.name}"), c, "range"))
         if c.required:
             flags.append(((~given).alias(f"_missing_{c.name}"), c, "missing"))
     return flags
