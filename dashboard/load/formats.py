@@ -120,9 +120,17 @@ def read_numbers(values: pl.Series, fmt: str) -> pl.DataFrame:
     )
 
 
-def plain_number(v: float) -> str:
-    """A number as plain text a float parser reads back exactly ('-1234.5')."""
-    return repr(float(v))
+def unusable_cells(dtype: pl.DataType) -> str | None:
+    """What a Parquet or Excel column holds when it is not one value per cell ('lists (...)'); None when it is."""
+    if isinstance(dtype, pl.List | pl.Array):
+        return "lists (several values in one cell)"
+    if isinstance(dtype, pl.Struct):
+        return "records (several fields in one cell)"
+    if dtype == pl.Binary:
+        return "binary data, not text"
+    if dtype == pl.Object:
+        return "objects"
+    return None
 
 
 # ----------------------------------------------------------------------------- dates

@@ -50,7 +50,6 @@ DERIVED_OPERATORS = frozenset("OPERATOR_NOT OPERATOR_IS_NULL OPERATOR_IS_NOT_NUL
 DERIVED_CLASSES = frozenset("COLUMN_REF CONSTANT FUNCTION OPERATOR CASE CAST COMPARISON CONJUNCTION BETWEEN TYPE".split())
 # A row without its key is not data (totals, subtotals, blank separators): the words for the warning.
 KEY_WORDS = {"invoice_id": "a document number", "payment_id": "a payment number", "customer_id": "a customer number", "order_id": "an order number"}
-UNSUPPORTED = {pl.List: "lists (several values in one cell)", pl.Array: "lists (several values in one cell)", pl.Struct: "records (several fields in one cell)"}
 
 
 class LayoutError(ValueError):
@@ -313,7 +312,7 @@ def read_tables(layout: Layout, raw: pl.DataFrame, file: str, report: Report, of
         return {}
     maps = {t: _sources(layout, t, header) for t in held}
     used = sorted({h for m in maps.values() for s in m.values() for h in s.reads})
-    broken = [(h, w) for h in used if (w := _unsupported(raw.schema[h]))]
+    broken = [(h, w) for h in used if (w := formats.unusable_cells(raw.schema[h]))]
     for h, w in broken:
         report.add("error", file, "unreadable column", f"the column holds {w}, not one value per cell: export it with plain values", heading=h)
     if broken:
@@ -321,27 +320,24 @@ def read_tables(layout: Layout, raw: pl.DataFrame, file: str, report: Report, of
     cells = raw.select("_row", *used)
     failed = _derive(cells, layout, maps, file, report, offset)
     cells = _skip_rows(cells, layout, maps, file, report)
-    out: dict[str, Part] = {}
-    text = {s.label: s for m in maps.values() for s in m.values() if s.label not in failed and s.name in cells.columns and cells.schema[s.name] == pl.Utf8}
-    typed: dict[str, tuple[pl.Series, ColumnNote]] = {}  # label -> its values in contract form, and their note
+    text = {s.label: s for m in maps.values() for s in m.values() if s.label not in failed and cells.schema[s.label] == pl.Utf8}
     kinds = {s.label: TABLES[t].column(c).type for t, m in maps.items() for c, s in m.items()}
-    dates = {k: s for k, s in text.items() if kinds[k] == "date"}
-    typed |= _dates(cells, layout, dates, file, report, offset)
+    # label -> its values in contract form, their note, and the amounts' currency markers (the text where one is written)
+    read: dict[str, tuple[pl.Series, ColumnNote, pl.Series | None]] = _dates(
+        cells, layout, {k: s for k, s in text.items() if kinds[k] == "date"}, file, report, offset
+    )
     for k, s in text.items():
         if kinds[k] in ("decimal", "int"):
-            typed |= _numbers(cells, layout, k, s, file, report, offset)
+            read[k] = _numbers(cells, layout, s, file, report, offset)
+    out: dict[str, Part] = {}
     for t, m in maps.items():
         cols: list[pl.Series] = [cells["_row"]]
         notes: dict[str, ColumnNote] = {}
         for c, s in m.items():
-            if s.label in typed:
-                series, notes[c] = typed[s.label]
-                cols.append(series.alias(c))
-                if (marks := typed.get(f"marker:{s.label}")) is not None:
-                    cols.append(marks[0].alias(f"_marker_{c}"))
-            else:
-                cols.append(cells[s.name].alias(c) if s.name in cells.columns else pl.repeat(None, cells.height, dtype=pl.Utf8, eager=True).alias(c))
-                notes[c] = ColumnNote(s.heading, decided=s.label not in failed)
+            series, notes[c], marks = read.get(s.label) or (cells[s.label], ColumnNote(s.heading, decided=s.label not in failed), None)
+            cols.append(series.alias(c))
+            if marks is not None:
+                cols.append(marks.alias(f"_marker_{c}"))
         df = pl.DataFrame(cols)
         tm = layout.tables[t]
         if tm.unique and tm.unique in df.columns:
@@ -354,9 +350,8 @@ def read_tables(layout: Layout, raw: pl.DataFrame, file: str, report: Report, of
 class _Source:
     """Where one contract column's values come from in the file."""
 
-    label: str  # one name per source of values in the file: shared by the tables one heading feeds
+    label: str  # the column of `cells` that holds its values: the heading, shared by the tables one heading feeds
     column: str  # the contract column it gives
-    name: str  # the column of `cells` that holds them
     heading: str | None  # as the report names it
     reads: tuple[str, ...] = ()  # the file's headings it reads
     expr: str | None = None  # a derived column's expression
@@ -367,30 +362,18 @@ def _sources(layout: Layout, table: str, header: list[str]) -> dict[str, _Source
     tm, out = layout.tables[table], {}
     for c, headings in tm.columns.items():
         if (h := _find(header, headings)) is not None:
-            out[c] = _Source(h, c, h, h, (h,))
+            out[c] = _Source(h, c, h, (h,))
     for c, v in tm.constants.items():
-        out[c] = _Source(f"constant:{table}.{c}", c, f"constant:{table}.{c}", None, constant=v)
+        out[c] = _Source(f"constant:{table}.{c}", c, None, constant=v)
     for c, d in tm.derived.items():
         found = [_find(header, [h]) for h in d.headings]
         if all(found):  # like a heading the file does not have: the column is absent
-            out[c] = _Source(f"derived:{table}.{c}", c, f"derived:{table}.{c}", ", ".join(d.headings) or None, tuple(f for f in found if f), d.expr)
+            out[c] = _Source(f"derived:{table}.{c}", c, ", ".join(d.headings) or None, tuple(f for f in found if f), d.expr)
     return out
 
 
-def _unsupported(dtype: pl.DataType) -> str | None:
-    if isinstance(dtype, pl.List | pl.Array):
-        return "lists (several values in one cell)"
-    if isinstance(dtype, pl.Struct):
-        return "records (several fields in one cell)"
-    if dtype == pl.Binary:
-        return "binary data, not text"
-    if dtype == pl.Object:
-        return "objects"
-    return None
-
-
 def _derive(cells: pl.DataFrame, layout: Layout, maps: dict[str, dict[str, _Source]], file: str, report: Report, offset: int) -> set[str]:
-    """Add the derived columns and the constants to `cells` (in place of a frame: returns the labels that failed).
+    """Add the constants and the derived columns to `cells` (in place); the labels of those that failed on this file.
 
     Each expression was checked when the layout was read (check_derived); it runs on a DuckDB connection that
     can open no file either, over the headings it reads, renamed as the expression spells them.
@@ -399,7 +382,7 @@ def _derive(cells: pl.DataFrame, layout: Layout, maps: dict[str, dict[str, _Sour
     for t, m in maps.items():
         for c, s in m.items():
             if s.constant is not None:
-                cells.insert_column(cells.width, pl.repeat(s.constant, cells.height, dtype=pl.Utf8, eager=True).alias(s.name))
+                cells.insert_column(cells.width, pl.repeat(s.constant, cells.height, dtype=pl.Utf8, eager=True).alias(s.label))
             if s.expr is None:
                 continue
             d = layout.tables[t].derived[c]
@@ -423,7 +406,7 @@ def _derive(cells: pl.DataFrame, layout: Layout, maps: dict[str, dict[str, _Sour
                 got = pl.repeat(None, cells.height, dtype=pl.Utf8, eager=True)
             finally:
                 con.close()
-            cells.insert_column(cells.width, got.alias(s.name))
+            cells.insert_column(cells.width, got.alias(s.label))
     return failed
 
 
@@ -434,7 +417,7 @@ def _skip_rows(cells: pl.DataFrame, layout: Layout, maps: dict[str, dict[str, _S
     key = layout.skip_rows_without
     src = next((m[key] for m in maps.values() if key in m), None) if key else None
     if src is not None:
-        keep = keep & (pl.col(src.name).cast(pl.Utf8).str.strip_chars().fill_null("") != "")
+        keep = keep & (pl.col(src.label).cast(pl.Utf8).str.strip_chars().fill_null("") != "")
     for heading, pattern in layout.skip_rows_matching.items():
         if (h := _find([c for c in cells.columns if c != "_row"], [heading])) is not None:
             keep = keep & ~pl.col(h).cast(pl.Utf8).fill_null("").str.contains(pattern)
@@ -447,11 +430,13 @@ def _skip_rows(cells: pl.DataFrame, layout: Layout, maps: dict[str, dict[str, _S
 
 def _texts(cells: pl.DataFrame, s: _Source) -> pl.DataFrame:
     """`_row` and `v`: the source's non-empty values, as text."""
-    v = pl.col(s.name).cast(pl.Utf8).str.strip_chars()
+    v = pl.col(s.label).cast(pl.Utf8).str.strip_chars()
     return cells.select("_row", v.alias("v")).filter(pl.col("v").is_not_null() & (pl.col("v") != ""))
 
 
-def _dates(cells: pl.DataFrame, layout: Layout, dates: dict[str, _Source], file: str, report: Report, offset: int) -> dict[str, tuple[pl.Series, ColumnNote]]:
+def _dates(
+    cells: pl.DataFrame, layout: Layout, dates: dict[str, _Source], file: str, report: Report, offset: int
+) -> dict[str, tuple[pl.Series, ColumnNote, pl.Series | None]]:
     """The date columns of the file read with one order of day, month and year (formats.py), as ISO text."""
     if not dates:
         return {}
@@ -460,18 +445,18 @@ def _dates(cells: pl.DataFrame, layout: Layout, dates: dict[str, _Source], file:
         orders.setdefault(formats.date_order(f), []).append(f)
     texts = {s.heading or k: _texts(cells, s) for k, s in dates.items()}
     dec = formats.decide(texts, list(orders), lambda v, o: formats.read_dates(v, orders[o]))
-    out = {}
+    out: dict[str, tuple[pl.Series, ColumnNote, pl.Series | None]] = {}
     if dec.choice is None:
         _unclear_dates(dec, orders, layout, {s.heading or k: s.column for k, s in dates.items()}, file, report, offset)
-        return {k: (cells[s.name], ColumnNote(s.heading, decided=False)) for k, s in dates.items()}
+        return {k: (cells[s.label], ColumnNote(s.heading, decided=False), None) for k, s in dates.items()}
     fmts = orders[dec.choice]
     for k, s in dates.items():
-        v = cells[s.name].cast(pl.Utf8)
+        v = cells[s.label].cast(pl.Utf8)
         read = formats.read_dates(v, fmts)
         shown = texts[s.heading or k]
         best = max(fmts, key=lambda f: shown["v"].str.to_date(f, strict=False).is_not_null().sum())
         iso = pl.select(pl.when(read.is_not_null()).then(read.dt.to_string("%Y-%m-%d")).otherwise(v)).to_series()
-        out[k] = (iso, ColumnNote(s.heading, f"is not a valid date (this export writes {formats.human_date(best)})"))
+        out[k] = (iso, ColumnNote(s.heading, f"is not a valid date (this export writes {formats.human_date(best)})"), None)
     return out
 
 
@@ -497,20 +482,18 @@ def _unclear_dates(
     report.add("error", file, "date order unclear", words, row=ev[0].row + offset, column=columns.get(ev[0].column), value=ev[0].value, heading=ev[0].column)
 
 
-def _numbers(cells: pl.DataFrame, layout: Layout, label: str, s: _Source, file: str, report: Report, offset: int) -> dict[str, tuple[pl.Series, ColumnNote]]:
-    """One number column read with the one reader its values allow (formats.py), as plain text; its currency markers."""
-    texts = _texts(cells, s)
-    dec = formats.decide({s.heading or label: texts}, layout.number_formats, lambda v, f: formats.read_numbers(v, f)["value"])
+def _numbers(cells: pl.DataFrame, layout: Layout, s: _Source, file: str, report: Report, offset: int) -> tuple[pl.Series, ColumnNote, pl.Series | None]:
+    """One number column read with the one reader its values allow (formats.py), as plain text, and its currency
+    markers (the analyst's text where one is written, for checks.py; None where none is)."""
+    dec = formats.decide({s.heading or s.label: _texts(cells, s)}, layout.number_formats, lambda v, f: formats.read_numbers(v, f)["value"])
     if dec.choice is None:
         _unclear_numbers(dec, layout, s, file, report, offset)
-        return {label: (cells[s.name], ColumnNote(s.heading, decided=False))}
-    v = cells[s.name].cast(pl.Utf8)
+        return cells[s.label], ColumnNote(s.heading, decided=False), None
+    v = cells[s.label].cast(pl.Utf8)
     got = formats.read_numbers(v, dec.choice)
     plain = pl.select(pl.when(got["value"].is_not_null()).then(got["value"].cast(pl.Utf8)).otherwise(v)).to_series()
-    out = {label: (plain, ColumnNote(s.heading, _number_hint(dec.choice, got, v)))}
-    if got["marker"].is_not_null().any():
-        out[f"marker:{label}"] = (pl.select(pl.when(got["marker"].is_not_null()).then(v)).to_series(), ColumnNote(s.heading))
-    return out
+    marks = pl.select(pl.when(got["marker"].is_not_null()).then(v)).to_series() if got["marker"].is_not_null().any() else None
+    return plain, ColumnNote(s.heading, _number_hint(dec.choice, got, v)), marks
 
 
 def _number_hint(fmt: str, got: pl.DataFrame, values: pl.Series) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dashboard.load import formats
 from dashboard.load.contract import AMOUNT_LIMIT, FIRST_DATE, LAST_DATE, TABLES, Column
 from dashboard.load.layouts import ColumnNote
 from dashboard.load.read import EXCEL, PARQUET, csv_problem
@@ -134,7 +135,7 @@ def parse_table(
         report.note_heading(file, c, h)
     schema = lf.collect_schema()
     undecided = {c for c, n in (notes or {}).items() if not n.decided}
-    present = [c for c in table.columns if c.name in schema and _usable(c, schema[c.name], file, headings, report)]
+    present = [c for c in table.columns if c.name in schema and _usable(c, schema[c.name], file, report)]
     usable = usable and len(present) == len([c for c in table.columns if c.name in schema])
     judged = [c for c in present if c.name not in undecided]
     given = [_given(c, schema[c.name]).alias(f"_given_{c.name}") for c in judged if c.type != "text"]
@@ -196,20 +197,12 @@ def _with_contract_header(name: str, raw: pl.LazyFrame, file: str, report: Repor
     return raw, headings, not missing
 
 
-def _usable(c: Column, dtype: pl.DataType, file: str, headings: dict[str, str], report: Report) -> bool:
+def _usable(c: Column, dtype: pl.DataType, file: str, report: Report) -> bool:
     """False (reported) for a column of a Parquet or Excel file whose cells hold lists, records or bytes."""
-    if isinstance(dtype, pl.List | pl.Array):
-        what = "lists (several values in one cell)"
-    elif isinstance(dtype, pl.Struct):
-        what = "records (several fields in one cell)"
-    elif dtype == pl.Binary:
-        what = "binary data, not text"
-    elif dtype == pl.Object:
-        what = "objects"
-    else:
-        return True
-    report.add("error", file, "unreadable column", f"'{c.name}' holds {what}, not one {c.type} per cell: export it with plain values", column=c.name)
-    return False
+    what = formats.unusable_cells(dtype)
+    if what:
+        report.add("error", file, "unreadable column", f"'{c.name}' holds {what}, not one {c.type} per cell: export it with plain values", column=c.name)
+    return what is None
 
 
 def _given(c: Column, dtype: pl.DataType) -> pl.Expr:
