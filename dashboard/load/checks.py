@@ -12,6 +12,7 @@ from typing import Literal, NamedTuple
 
 import polars as pl
 
+from dashboard.load import formats
 from dashboard.load.contract import TABLES, UNASSIGNED_SEGMENT
 from dashboard.load.parse import dtype_of
 from dashboard.load.report import Report
@@ -36,6 +37,7 @@ def check_and_build(
     """The snapshot's tables (amounts also in base currency, customer keys), or None when the extract is refused."""
     base = settings.base_currency
     src = {name: Source(files[name], offsets[name]) for name in files}
+    tables = check_markers(tables, src, report, base)
     inv = tables["invoices"]
     if not check_invoices(inv, src["invoices"], report):
         return None
@@ -52,6 +54,38 @@ def check_and_build(
 
 
 # ----------------------------------------------------------------------------- one table at a time
+
+
+def check_markers(tables: dict[str, pl.DataFrame], src: dict[str, Source], report: Report, base: str) -> dict[str, pl.DataFrame]:
+    """The tables without their `_marker_<column>` columns (an amount written 'CAD 1,000.00' by an ERP export,
+    kept by parse.py), each marker checked first against the currency it must be in: the row's own (empty: the
+    base currency) for documents and orders, the invoice's for a payment, the base currency for a credit limit."""
+    out = {}
+    for name, df in tables.items():
+        marks = [c for c in df.columns if c.startswith("_marker_")]
+        for m in marks:
+            col = m.removeprefix("_marker_")
+            rows = df.lazy().filter(pl.col(m).is_not_null()).select("_row", m, formats.marker_in(pl.col(m)).alias("_mark"))
+            if name in ("invoices", "orders"):
+                rows = rows.join(df.lazy().select("_row", pl.col("currency").str.to_uppercase().fill_null(base).alias("_cur")), on="_row")
+                words = "the row's currency is {cur}"
+            elif name == "payments":
+                cur = tables["invoices"].lazy().select("invoice_id", pl.col("currency").str.to_uppercase().fill_null(base).alias("_cur")).unique("invoice_id")
+                rows = rows.join(df.lazy().select("_row", "invoice_id"), on="_row").join(cur, on="invoice_id", how="left")
+                words = "the invoice it pays is in {cur}"
+            elif name == "customers":
+                rows = rows.with_columns(_cur=pl.lit(base))
+                words = "credit limits are in the base currency, {cur}"
+            else:  # a rate has no currency of its own
+                continue
+            got = rows.filter(pl.col("_cur").is_not_null()).collect()
+            wrong = {(k, c) for k, c in got.select("_mark", "_cur").unique().iter_rows() if c not in formats.marker_codes(k)}
+            for mark, cur in sorted(wrong):
+                bad = got.filter((pl.col("_mark") == mark) & (pl.col("_cur") == cur)).sort("_row").select("_row", pl.col(m).alias(col))
+                msg = f"the {col} is written in {formats.marker_words(mark)} but {words.format(cur=cur)}: correct the one that is wrong"
+                report.add_rows("error", src[name].file, "currency contradicts", msg, bad, col, src[name].offset)
+        out[name] = df.drop(marks)
+    return out
 
 
 def check_invoices(inv: pl.DataFrame, src: Source, report: Report) -> bool:

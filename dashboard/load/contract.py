@@ -6,10 +6,19 @@ ingestion, the validation report and the docs test.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
 ColumnType = Literal["text", "currency", "date", "decimal", "int", "bool"]  # currency: an ISO 4217 code
+
+# What a value can plausibly be (README, "What a value may be"): outside these an extract is refused, row by
+# row, before any figure is computed. Beyond them a sum or a day count stops being a number a finance team
+# could mean (1e308 adds up to Infinity, the year 9999 overflows date arithmetic) and JSON gets NaN.
+AMOUNT_LIMIT = 1e13  # every decimal column: |value| < 10,000,000,000,000 (ten trillion)
+FIRST_DATE = dt.date(1900, 1, 1)  # every date column: 1900-01-01 ..
+LAST_DATE = dt.date(2100, 12, 31)  # .. 2100-12-31
+TERMS_LIMIT = 3650  # payment_terms_days: at most ten years either way (a negative term is loaded with a warning)
 
 
 @dataclass(frozen=True)
@@ -17,6 +26,7 @@ class Column:
     name: str
     type: ColumnType
     required: bool = False
+    limit: float | None = None  # for numbers: |value| must stay within it (int: <=, decimal: <); None: AMOUNT_LIMIT
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ TABLES: dict[str, Table] = {
                 C("country", "text"),
                 C("industry", "text"),
                 C("credit_limit", "decimal"),
-                C("payment_terms_days", "int"),
+                C("payment_terms_days", "int", limit=TERMS_LIMIT),
                 C("risk_class", "text"),
                 C("external_score", "decimal"),
                 C("parent_id", "text"),

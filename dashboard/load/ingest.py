@@ -22,8 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from dashboard.load.checks import check_and_build
-from dashboard.load.layouts import Layout, LayoutError
-from dashboard.load.layouts import apply as apply_layout
+from dashboard.load.layouts import Layout, LayoutError, Part, read_tables
 from dashboard.load.layouts import detect as detect_layout
 from dashboard.load.layouts import resolve as resolve_layout
 from dashboard.load.parse import parse_table
@@ -190,14 +189,13 @@ def _read_file(f: Path, files: list[Path], fixed: Layout | None, root: Path, ext
     if lay is None:
         return
     extract.layouts[f.name] = lay.name
-    formats: dict[str, str] = {}  # date column -> the format this file's dates follow (ERP layouts)
-    parts = _tables_of(f, raw, lay, hint, formats, report)
+    parts = _tables_of(f, raw, offset, lay, hint, report)
     for name, part in parts.items():
         if name in extract.files:
             report.add("error", f.name, "duplicate table", f"two files hold the {name} table ({extract.files[name]} and {f.name}); give one file per table")
             continue
         extract.files[name], extract.offsets[name] = f.name, offset
-        t = parse_table(name, part, f.name, offset, report, source=f, date_formats=formats)
+        t = parse_table(name, part.frame, f.name, offset, report, source=f, notes=part.notes)
         if t is not None:
             extract.typed[name] = t
 
@@ -215,9 +213,7 @@ def _detect(f: Path, header: list[str], hint: str | None, many: bool, root: Path
         return resolve_layout("generic", root)
 
 
-def _tables_of(
-    f: Path, raw: pl.LazyFrame, lay: Layout, hint: str | None, formats: dict[str, str], report: Report
-) -> dict[str, pl.LazyFrame] | dict[str, pl.DataFrame]:
+def _tables_of(f: Path, raw: pl.LazyFrame, offset: int, lay: Layout, hint: str | None, report: Report) -> dict[str, Part]:
     """The contract tables a file holds, by name: the file itself (generic layout) or what its layout maps."""
     if lay.generic:
         if hint is None:
@@ -228,12 +224,8 @@ def _tables_of(
                 "cannot tell which table this file holds; name it invoices, payments, customers, orders or fx (e.g. invoices.csv)",
             )
             return {}
-        return {hint: raw}
-
-    def skipped(n: int) -> None:
-        report.add("warning", f.name, "rows skipped", f"{n:,} row(s) without a document number (totals, subtotals or blank lines) were skipped")
-
-    return apply_layout(lay, raw.with_row_index("_row").collect(), skipped, formats)
+        return {hint: Part(raw)}
+    return read_tables(lay, raw.with_row_index("_row").collect(), f.name, report, offset)
 
 
 def _write_snapshot(
