@@ -3,6 +3,7 @@ and `plain()` for text from a ledger or a user shown in markdown (headings, capt
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from typing import Any
@@ -10,30 +11,27 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard.present.formatting import NA
+from dashboard.present.formatting import NA, pct
 from dashboard.present.labels import Width, column, label
 
 # Streamlit's display formats per kind of value: money with separators and two decimals
-# (negatives in brackets, as an accountant writes them), shares as percentages with one decimal,
-# counts with separators, days with one decimal.
+# (negatives in brackets, as an accountant writes them), counts with separators, days with one decimal.
 _FORMATS = {
     "money": "accounting",
     "money_doc": "accounting",
     "days": "%.1f",
-    "share": "percent",
     "count": "localized",
     "number": "localized",
     "points": "%.1f",
 }
-# Streamlit takes the number of decimals of a number column from its step: 0.01 -> money to the
-# cent (also when the column holds whole numbers), 0.001 -> a share as 12.3 % (without it, the
-# percent format writes up to two decimals and drops trailing zeros: 192.57 % beside 191.8 %).
-_STEPS = {"money": 0.01, "money_doc": 0.01, "share": 0.001}
+_MONEY = ("money", "money_doc")
 
 
-def config(df: pl.DataFrame, currency: str, hide: tuple[str, ...] = (), widths: Mapping[str, Width] | None = None, **override: Any) -> dict[str, Any]:
+def config(
+    df: pl.DataFrame, currency: str, hide: tuple[str, ...] = (), widths: Mapping[str, Width] | None = None, styled: bool = False, **override: Any
+) -> dict[str, Any]:
     """st.dataframe column_config for every column of df (override: column -> config or label;
-    widths: column -> width, instead of the registry's)."""
+    widths: column -> width, instead of the registry's; styled: shares are written by show())."""
     out: dict[str, Any] = {}
     widths = widths or {}
     for name, dtype in df.schema.items():
@@ -53,8 +51,15 @@ def config(df: pl.DataFrame, currency: str, hide: tuple[str, ...] = (), widths: 
             out[name] = st.column_config.CheckboxColumn(text, **common)
         elif c.kind == "score" and numeric:
             out[name] = st.column_config.ProgressColumn(text, min_value=0, max_value=100, format="%.1f", **common)
+        elif c.kind == "share" and numeric:
+            # Streamlit's "percent" writes up to two decimals and drops trailing zeros (192.57% beside
+            # 191.8%), and a step that fixes the decimals truncates the value instead of rounding it; a
+            # progress column rounds but leaves a missing value blank. So show() writes each share as the
+            # tiles do (formatting.pct, "–" when missing) and the column has no format of its own: a
+            # number column without one shows what show() wrote, and still sorts by the number.
+            out[name] = st.column_config.NumberColumn(text, format=None if styled else "percent", **common)
         elif c.kind in _FORMATS and numeric:
-            out[name] = st.column_config.NumberColumn(text, format=c.fmt or _FORMATS[c.kind], step=_STEPS.get(c.kind), **common)
+            out[name] = st.column_config.NumberColumn(text, format=c.fmt or _FORMATS[c.kind], **common)
         else:  # text, or a value the page already wrote as text ("6", "27.7%")
             out[name] = st.column_config.TextColumn(text, **common)
     return out
@@ -76,7 +81,17 @@ def show(
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("placeholder", "–")
     kwargs.setdefault("width", "stretch")
-    return st.dataframe(df, column_config=config(df, currency, hide, widths, **(override or {})), **kwargs)
+    override = override or {}
+    # Money held as whole numbers still shows its cents (Streamlit writes an integer column without decimals).
+    whole = [n for n, t in df.schema.items() if t.is_integer() and column(n).kind in _MONEY and n not in override]
+    shown = df.with_columns(pl.col(whole).cast(pl.Float64)) if whole else df
+    cfg = config(shown, currency, hide, widths, styled=True, **override)
+    shares = [n for n, t in shown.schema.items() if t.is_numeric() and column(n).kind == "share" and n not in override and n not in hide]
+    if not shares:
+        return st.dataframe(shown, column_config=cfg, **kwargs)
+    # The shares written as text beside their numbers (a pandas Styler: Streamlit shows its text, sorts by the number).
+    styled = shown.to_pandas().style.format(na_rep=kwargs["placeholder"]).format(pct, subset=shares, na_rep=kwargs["placeholder"])
+    return st.dataframe(styled, column_config=cfg, **kwargs)
 
 
 # Every ASCII punctuation character may be escaped with a backslash in CommonMark, and an escaped
@@ -84,6 +99,10 @@ def show(
 # strikethrough, LaTeX ($), Streamlit's :color[...] directives and bare-URL autolinks all need one.
 _MARKDOWN = {ord(c): "\\" + c for c in string.punctuation}
 _MARKDOWN.update({ord("\n"): " ", ord("\r"): " ", ord("\t"): " "})  # no line breaks: no lists, headings or tables
+# Streamlit's GitHub-flavoured markdown turns www.x.com, http://x and a@b.co into links after the
+# escapes are read, so an invisible word joiner (U+2060) breaks each pattern: www|.  http:|//  a|@b
+_AUTOLINK = re.compile(r"(?i)(?<=www)(?=\\\.)|(?<=\\:)(?=\\/\\/)|(?=\\@)")
+WORD_JOINER = "\u2060"
 
 
 def plain(text: object, lines: bool = False) -> str:
@@ -94,4 +113,4 @@ def plain(text: object, lines: bool = False) -> str:
         return NA
     if lines:
         return "  \n".join(plain(line) for line in str(text).splitlines())  # two spaces: a line break, not a paragraph
-    return str(text).translate(_MARKDOWN)
+    return _AUTOLINK.sub(WORD_JOINER, str(text).translate(_MARKDOWN))
