@@ -5,6 +5,8 @@ No Streamlit here, so exports and tests can use them.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import altair as alt
 import plotly.graph_objects as go
 import polars as pl
@@ -103,6 +105,8 @@ def utilisation_bars(bins: pl.DataFrame, currency: str = "USD") -> go.Figure:
         )
     )
     fig.update_layout(title="Customers by limit used", yaxis_title="customers", yaxis_tickformat=",d", **LAYOUT)
+    if max(bins["customers"].to_list(), default=0) <= 5:  # whole customers: no 0, 0, 1, 1 ticks on a short axis
+        fig.update_yaxes(dtick=1)
     return fig
 
 
@@ -205,6 +209,11 @@ def payment_history(paid: pl.DataFrame) -> go.Figure:
             hovertemplate="%{x|%Y-%m-%d}: %{y:,.1f} days late (90-day trend)<extra></extra>",
         )
     fig.add_hline(y=0, line_dash="dot", line_color="#95a5a6")
+    days_paid = paid["paid_date"].unique()
+    if days_paid.len() == 1:  # one payment day: a quarter around it, not an axis of milliseconds
+        day = days_paid[0]
+        fig.update_xaxes(range=[day - dt.timedelta(days=45), day + dt.timedelta(days=45)])
+    fig.update_xaxes(tickformat="%b %Y")
     fig.update_layout(title="Payment history: days late per paid document", yaxis_title="days late (negative = early)", **LAYOUT)
     return fig
 
