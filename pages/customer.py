@@ -108,7 +108,13 @@ with left:
     tables.show(aging.select(pl.col("name").map_elements(bucket_label, return_dtype=pl.Utf8).alias("bucket"), "ar", "documents"), cur, key="cust_aging")
 with right:
     st.markdown(f"**Open orders** ({v.orders.height:,})")
-    tables.show(v.orders, cur, column_order=("order_id", "order_date", "amount_base", "amount_original", "currency"), key="cust_orders")
+    tables.show(
+        v.orders,
+        cur,
+        column_order=("order_id", "order_date", "amount_base", "amount_original", "currency"),
+        widths={"currency": "small"},
+        key="cust_orders",
+    )
 
 st.plotly_chart(charts.payment_history(v.paid_documents), width="stretch", key="cust_history")
 

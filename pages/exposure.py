@@ -69,6 +69,7 @@ tables.show(
         "customers",
         "customers_with_limit",
     ),
+    widths={"over_limit": "small", "near_limit": "small", "customers": "small", "customers_with_limit": "small"},
 )
 
 left, right = st.columns(2)
@@ -78,7 +79,7 @@ right.plotly_chart(charts.exposure_heatmap(exposure.heatmap(s, CLASSES), cur), w
 st.subheader(f"Over or near the limit ({watch.height:,})")
 st.caption("Click a row to open the customer.")
 shown = watch.select("customer_id", "name", "utilization", "status", "exposure", "credit_limit", "headroom", "risk_class", "segment")
-ev = tables.show(shown, cur, widths={"utilization": "small"}, on_select="rerun", selection_mode="single-row", key="exp_watch")
+ev = tables.show(shown, cur, on_select="rerun", selection_mode="single-row", key="exp_watch")
 if (cid := common.picked_row(ev, shown)) is not None:
     common.open_customer(cid)
 

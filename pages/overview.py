@@ -54,7 +54,8 @@ def label(key: str) -> str:
 for row in range(0, len(TILES), 4):
     cols = st.columns(4)
     for col, (key, value, d, color) in zip(cols, TILES[row : row + 4]):
-        col.metric(label(key), value, d, delta_color=color, help=FORMULAS[key].text, border=True)
+        # height="stretch": a tile without a change (None: it reads as zero) stands as tall as its neighbours
+        col.metric(label(key), value, d, delta_color=color, help=FORMULAS[key].text, border=True, height="stretch")
 
 left, right = st.columns(2)
 left.altair_chart(charts.dso_trend(ov.trend), width="stretch", key="dso_trend")
