@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -27,7 +28,7 @@ from dashboard.present.formatting import delta, signed_count, signed_days, signe
 from dashboard.present.labels import column, label
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
-from pages.tables import config, plain
+from pages.tables import WORD_JOINER, config, plain
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 T = dt.date(2026, 5, 31)
@@ -202,8 +203,13 @@ def test_numbers_are_formatted_for_finance_in_the_tables(data):
     at = open_page("pages/exposure.py")
     by = next(df for df in at.dataframe if "customers_with_limit" in df.value.columns)
     cfg = json.loads(by.proto.columns)
-    assert cfg["ar_overdue"]["type_config"] == {"type": "number", "format": "accounting", "step": 0.01}
-    assert cfg["utilization"]["type_config"] == {"type": "number", "format": "percent", "step": 0.001}  # 52.4%, one decimal
+    assert cfg["ar_overdue"]["type_config"] == {"type": "number", "format": "accounting"}  # 6,172,158.51
+    # 52.4%: the share written as the tiles write it (a number column would show 192.57% beside 191.8%, or truncate)
+    assert cfg["utilization"]["type_config"].get("format") is None
+    written = convert_arrow_bytes_to_pandas_df(by.proto.arrow_data.styler.display_values)  # what the grid shows
+    shares = dict(zip(by.value["segment"], written.iloc[:, list(by.value.columns).index("utilization")]))
+    # (500.10 + 200 + 120) / 1000, 300.30 / 100; C3 (an order, no limit) is not 0 % used
+    assert shares == {"_Key_ accounts": "82.0%", "SMB": "300.3%", "Unassigned": "–"}
     assert cfg["customers"]["type_config"]["format"] == "localized"  # 1,191
 
 
@@ -217,7 +223,7 @@ def test_a_change_that_reads_as_zero_shows_no_arrow(data):
 def test_ledger_text_is_shown_as_text_on_the_customer_page(data):
     at = open_page("pages/customer.py", customer_id="C1")
     assert at.subheader[0].value == f"C1 · {plain(NAME)}"
-    assert r"\[click\]\(http\:\/\/evil\)" in at.subheader[0].value and r"\!\[t\]" in at.subheader[0].value
+    assert plain(LINK) == "\\[click\\]\\(http\\:\u2060\\/\\/evil\\)" and plain(LINK) in at.subheader[0].value
     assert f"Segment **{plain(SEGMENT)}**" in at.markdown[0].value
     assert not [t for t in texts(at) if LINK in t or IMAGE in t or "**bold**" in t]  # never unescaped
     # the search shows the names as they are in its (plain-text) options
@@ -234,7 +240,8 @@ def test_the_customer_url_parameter_is_shown_as_text(data):
     at.run()
     at.switch_page("pages/customer.py").run()
     assert not at.exception
-    assert at.error[0].value == r"There is no customer '\[x\]\(http\:\/\/evil\)' in this snapshot."
+    assert at.error[0].value == f"There is no customer '{plain('[x](http://evil)')}' in this snapshot."
+    assert plain("[x](http://evil)").startswith(r"\[x\]\(http")
 
 
 def test_the_data_page_quotes_folder_names_as_text(data):
@@ -291,7 +298,7 @@ def test_plain_text_renders_as_itself(text):
     md = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"])
     out = md.render(plain(text)).strip()
     assert out.startswith("<p>") and out.endswith("</p>") and out.count("<") == 2, out  # one paragraph, no other tag
-    assert html.unescape(out[3:-4]) == text
+    assert html.unescape(out[3:-4]).replace(WORD_JOINER, "") == text
 
 
 def test_plain_escapes_every_markdown_character_and_says_none_as_n_a():
@@ -299,7 +306,9 @@ def test_plain_escapes_every_markdown_character_and_says_none_as_n_a():
         assert plain(ch) == "\\" + ch
     assert plain("Acme GmbH") == "Acme GmbH" and plain(None) == "n/a"
     assert plain("a\nb") == "a b" and plain("a_b\nc", lines=True) == "a\\_b  \nc"
-    assert all(plain(c) == "\\" + c for c in string.punctuation)
+    assert all(plain(c).replace(WORD_JOINER, "") == "\\" + c for c in string.punctuation)
+    # GitHub-flavoured markdown links bare addresses after reading the escapes: an invisible word joiner breaks them
+    assert plain("www.x.com") == "www\u2060\\.x\\.com" and plain("a@b.co") == "a\u2060\\@b\\.co"
 
 
 def test_the_registry_heads_aging_buckets_and_formats_by_kind():
@@ -308,7 +317,9 @@ def test_the_registry_heads_aging_buckets_and_formats_by_kind():
     df = pl.DataFrame({"ar_overdue": [6172158.5117], "utilization": [1.9257], "customers": [1191], "row": ["6"], "reasons": ["x"]})
     cfg = config(df, "USD")
     assert (cfg["ar_overdue"]["label"], cfg["ar_overdue"]["type_config"]["format"]) == ("Overdue (USD)", "accounting")
-    assert cfg["utilization"]["type_config"]["step"] == 0.001
+    assert cfg["utilization"]["type_config"]["format"] == "percent"  # without show(): Streamlit's own
+    assert config(df, "USD", styled=True)["utilization"]["type_config"].get("format") is None  # show() writes the shares
+    assert cfg["ar_overdue"]["type_config"].get("step") is None  # a step would truncate the cents, not round them
     assert cfg["row"]["type_config"]["type"] == "text"  # already written as text by the page
     assert cfg["reasons"]["width"] == "large"
 
@@ -325,3 +336,11 @@ def test_plotly_charts_read_money_like_the_tiles():
     assert list(bars.customdata) == ["USD 6.2m", "USD 0"] and "%{y:,}" in bars.hovertemplate
     gauge = charts.utilisation_gauge(1.9257).data[0]
     assert gauge.number.valueformat == ".1f"  # 192.6%, like every share
+
+
+def test_short_chart_axes_read_as_whole_customers_and_dates():
+    bins = pl.DataFrame({"band": ["0-20%", "80-100%", "no limit"], "customers": [0, 1, 1], "exposure": [0.0, 820.1, 80.0]})
+    assert charts.utilisation_bars(bins, "USD").layout.yaxis.dtick == 1  # 0, 1: never 0, 0, 1, 1
+    paid = pl.DataFrame({"invoice_id": ["A0"], "paid_date": [dt.date(2026, 2, 10)], "days_late": [10], "amount_base": [400.0]})
+    axis = charts.payment_history(paid).layout.xaxis
+    assert axis.tickformat == "%b %Y" and list(axis.range) == [dt.date(2025, 12, 27), dt.date(2026, 3, 27)]  # not milliseconds
