@@ -62,7 +62,7 @@ if ranked.height == 0:
         icon=":material/info:",
     )
 st.caption(f"{ranked.height:,} customers with exposure{' (the first 500 listed)' if ranked.height > 500 else ''}. Click a row to open the customer.")
-# Who and why first, wide and wrapped so that the reasons are read, not scrolled to; then what is at
+# Who and why first, wide and wrapped (280 px, three lines) so that the reasons are read, not scrolled to; then what is at
 # stake. Segment, region and the thin-file flag are in the sidebar's filters, the customer's page and the exports.
 ev = tables.show(
     shown,
@@ -79,7 +79,7 @@ ev = tables.show(
         "utilization",
         "expected_trouble",
     ),
-    widths={"reasons": 300, "score": 90, "risk_class": "small", "master_risk_class": "small", "utilization": "small"},
+    widths={"reasons": 280, "score": 90, "risk_class": 55, "master_risk_class": "small", "utilization": "small"},
     row_height=72,  # above 4rem a cell wraps its text (Streamlit): the reasons over two or three lines
     height=640,  # eight customers at a glance
     on_select="rerun",

@@ -307,4 +307,5 @@ with tab_audit:
             base,
             # here each file is named with the start of its SHA-256 (the snapshot list names files only)
             override={"files": st.column_config.TextColumn("Files (SHA-256)", width="large")},
+            widths={"details": "medium"},  # short here ("6 documents, 2 warning(s)"): room for the files
         )

@@ -212,8 +212,7 @@ def payment_history(paid: pl.DataFrame) -> go.Figure:
     days_paid = paid["paid_date"].unique()
     if days_paid.len() == 1:  # one payment day: a quarter around it, not an axis of milliseconds
         day = days_paid[0]
-        fig.update_xaxes(range=[day - dt.timedelta(days=45), day + dt.timedelta(days=45)])
-    fig.update_xaxes(tickformat="%b %Y")
+        fig.update_xaxes(range=[day - dt.timedelta(days=45), day + dt.timedelta(days=45)], dtick="M1", tickformat="%b %Y")
     fig.update_layout(title="Payment history: days late per paid document", yaxis_title="days late (negative = early)", **LAYOUT)
     return fig
 
