@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard.present.formatting import NA, pct
+from dashboard.present.formatting import NA
 from dashboard.present.labels import Width, column, label
 
 # Streamlit's display formats per kind of value: money with separators and two decimals
@@ -27,11 +27,19 @@ _FORMATS = {
 _MONEY = ("money", "money_doc")
 
 
-def config(
-    df: pl.DataFrame, currency: str, hide: tuple[str, ...] = (), widths: Mapping[str, Width] | None = None, styled: bool = False, **override: Any
-) -> dict[str, Any]:
+# A share is shown from a copy in percent beside it, "utilization" -> "utilization__pct" (x 100),
+# written "%.1f%%": Streamlit's own "percent" writes up to two decimals and drops trailing zeros
+# (192.57% beside 191.8%), a step to fix its decimals truncates instead of rounding, a progress
+# column leaves a missing value blank, and a pandas Styler costs over a second for 500 rows. The
+# copy is a number (it sorts as one, a missing share is a dash); the share itself stays in the
+# data, hidden, for whoever reads the table's values (selections, tests).
+PCT = "__pct"
+
+
+def config(df: pl.DataFrame, currency: str, hide: tuple[str, ...] = (), widths: Mapping[str, Width] | None = None, **override: Any) -> dict[str, Any]:
     """st.dataframe column_config for every column of df (override: column -> config or label;
-    widths: column -> width, instead of the registry's; styled: shares are written by show())."""
+    widths: column -> width, instead of the registry's). A share with its copy in percent beside it
+    (show() adds one) is hidden and the copy shown under the share's heading."""
     out: dict[str, Any] = {}
     widths = widths or {}
     for name, dtype in df.schema.items():
@@ -41,9 +49,10 @@ def config(
         if name in override:
             out[name] = override[name]
             continue
-        c = column(name)
-        text = label(name, currency)
-        common: dict[str, Any] = {"help": c.help, "width": widths.get(name, c.width)}
+        base = name.removesuffix(PCT)
+        c = column(base)
+        text = label(base, currency)
+        common: dict[str, Any] = {"help": c.help, "width": widths.get(base, c.width)}
         numeric = dtype.is_numeric()
         if c.kind == "date" and dtype.is_temporal():
             out[name] = st.column_config.DateColumn(text, format="YYYY-MM-DD", **common)
@@ -52,12 +61,12 @@ def config(
         elif c.kind == "score" and numeric:
             out[name] = st.column_config.ProgressColumn(text, min_value=0, max_value=100, format="%.1f", **common)
         elif c.kind == "share" and numeric:
-            # Streamlit's "percent" writes up to two decimals and drops trailing zeros (192.57% beside
-            # 191.8%), and a step that fixes the decimals truncates the value instead of rounding it; a
-            # progress column rounds but leaves a missing value blank. So show() writes each share as the
-            # tiles do (formatting.pct, "–" when missing) and the column has no format of its own: a
-            # number column without one shows what show() wrote, and still sorts by the number.
-            out[name] = st.column_config.NumberColumn(text, format=None if styled else "percent", **common)
+            if name != base:  # the copy in percent: 12.3%, always one decimal, rounded
+                out[name] = st.column_config.NumberColumn(text, format="%.1f%%", **common)
+            elif name + PCT in df.columns:
+                out[name] = None
+            else:  # no copy (config without show()): Streamlit's own percent
+                out[name] = st.column_config.NumberColumn(text, format="percent", **common)
         elif c.kind in _FORMATS and numeric:
             out[name] = st.column_config.NumberColumn(text, format=c.fmt or _FORMATS[c.kind], **common)
         else:  # text, or a value the page already wrote as text ("6", "27.7%")
@@ -84,14 +93,12 @@ def show(
     override = override or {}
     # Money held as whole numbers still shows its cents (Streamlit writes an integer column without decimals).
     whole = [n for n, t in df.schema.items() if t.is_integer() and column(n).kind in _MONEY and n not in override]
-    shown = df.with_columns(pl.col(whole).cast(pl.Float64)) if whole else df
-    cfg = config(shown, currency, hide, widths, styled=True, **override)
-    shares = [n for n, t in shown.schema.items() if t.is_numeric() and column(n).kind == "share" and n not in override and n not in hide]
-    if not shares:
-        return st.dataframe(shown, column_config=cfg, **kwargs)
-    # The shares written as text beside their numbers (a pandas Styler: Streamlit shows its text, sorts by the number).
-    styled = shown.to_pandas().style.format(na_rep=kwargs["placeholder"]).format(pct, subset=shares, na_rep=kwargs["placeholder"])
-    return st.dataframe(styled, column_config=cfg, **kwargs)
+    shares = [n for n, t in df.schema.items() if t.is_numeric() and column(n).kind == "share" and n not in override and n not in hide]
+    shown = df.with_columns(*[pl.col(n).cast(pl.Float64) for n in whole], *[(pl.col(n) * 100.0).alias(n + PCT) for n in shares])
+    if shares:  # each copy in its share's place
+        order = kwargs.get("column_order") or df.columns
+        kwargs["column_order"] = [n + PCT if n in shares else n for n in order]
+    return st.dataframe(shown, column_config=config(shown, currency, hide, widths, **override), **kwargs)
 
 
 # Every ASCII punctuation character may be escaped with a backslash in CommonMark, and an escaped

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -143,7 +142,7 @@ def test_every_table_of_every_page_has_word_headings(data, path):
         for name, heading in headings(df).items():
             assert heading, f"{path}: column {name} has no heading of its own"
             assert not SNAKE.search(heading), f"{path}: column {name} is headed {heading!r}"
-            assert heading == label(name, "USD") or name in ("before", "after", "change", "files"), (path, name, heading)
+            assert heading == label(name.removesuffix("__pct"), "USD") or name in ("before", "after", "change", "files"), (path, name, heading)
     for table in at.table:
         assert not [c for c in table.value.columns if SNAKE.search(str(c))], (path, list(table.value.columns))
 
@@ -194,7 +193,7 @@ def test_columns_a_decision_rests_on_come_first_and_are_wide(data):
     assert why["width"] >= 250 and ranked.proto.row_height > 64  # wide, and wrapped over lines
     at = open_page("pages/exposure.py")
     watch = next(df for df in at.dataframe if "headroom" in df.value.columns)
-    assert list(headings(watch)).index("utilization") <= 2
+    assert list(headings(watch)).index("utilization__pct") <= 2  # Limit used
     by = next(df for df in at.dataframe if "customers_with_limit" in df.value.columns)
     assert "ar_overdue" in headings(by) and headings(by)["ar_overdue"] == "Overdue (USD)"
 
@@ -204,12 +203,14 @@ def test_numbers_are_formatted_for_finance_in_the_tables(data):
     by = next(df for df in at.dataframe if "customers_with_limit" in df.value.columns)
     cfg = json.loads(by.proto.columns)
     assert cfg["ar_overdue"]["type_config"] == {"type": "number", "format": "accounting"}  # 6,172,158.51
-    # 52.4%: the share written as the tiles write it (a number column would show 192.57% beside 191.8%, or truncate)
-    assert cfg["utilization"]["type_config"].get("format") is None
-    written = convert_arrow_bytes_to_pandas_df(by.proto.arrow_data.styler.display_values)  # what the grid shows
-    shares = dict(zip(by.value["segment"], written.iloc[:, list(by.value.columns).index("utilization")]))
-    # (500.10 + 200 + 120) / 1000, 300.30 / 100; C3 (an order, no limit) is not 0 % used
-    assert shares == {"_Key_ accounts": "82.0%", "SMB": "300.3%", "Unassigned": "–"}
+    # 52.4%: shares shown from a copy in percent as "%.1f%%", one decimal like the tiles (Streamlit's
+    # "percent" writes 192.57% beside 191.8%); the share itself stays in the data, hidden
+    assert cfg["utilization"] is None or cfg["utilization"].get("hidden")
+    assert cfg["utilization__pct"]["label"] == "Limit used" and cfg["utilization__pct"]["type_config"]["format"] == "%.1f%%"
+    assert list(headings(by))[3] == "utilization__pct"
+    shown = {k: None if v != v else round(v, 6) for k, v in zip(by.value["segment"], by.value["utilization__pct"])}  # NaN: missing
+    # (500.10 + 200 + 120) / 1000, 300.30 / 100; C3 (an order, no limit) is not 0 % used: a dash
+    assert shown == {"_Key_ accounts": 82.01, "SMB": 300.3, "Unassigned": None}
     assert cfg["customers"]["type_config"]["format"] == "localized"  # 1,191
 
 
@@ -318,7 +319,8 @@ def test_the_registry_heads_aging_buckets_and_formats_by_kind():
     cfg = config(df, "USD")
     assert (cfg["ar_overdue"]["label"], cfg["ar_overdue"]["type_config"]["format"]) == ("Overdue (USD)", "accounting")
     assert cfg["utilization"]["type_config"]["format"] == "percent"  # without show(): Streamlit's own
-    assert config(df, "USD", styled=True)["utilization"]["type_config"].get("format") is None  # show() writes the shares
+    with_copy = config(df.with_columns(utilization__pct=pl.col("utilization") * 100), "USD")  # as show() passes it
+    assert with_copy["utilization"] is None and with_copy["utilization__pct"]["type_config"]["format"] == "%.1f%%"
     assert cfg["ar_overdue"]["type_config"].get("step") is None  # a step would truncate the cents, not round them
     assert cfg["row"]["type_config"]["type"] == "text"  # already written as text by the page
     assert cfg["reasons"]["width"] == "large"
