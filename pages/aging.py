@@ -5,7 +5,9 @@ import streamlit as st
 from dashboard.metrics import aging
 from dashboard.present import charts
 from dashboard.present.exports import to_csv, to_excel
-from pages import common
+from dashboard.present.formatting import money
+from dashboard.present.labels import bucket_label
+from pages import common, tables
 
 eng = common.engine()
 t, f = common.as_of(eng), common.filters()
@@ -22,20 +24,15 @@ if f.currencies:
     st.info(f"Currency of origin {', '.join(f.currencies)}: the documents in {', '.join(f.currencies)} only.", icon=":material/currency_exchange:")
 common.nothing_open_notice(eng, t, f)
 
-dim = st.radio("Break down by", ["segment", "region"], horizontal=True, key="aging_dim")
+dim = st.radio("Break down by", ["segment", "region"], horizontal=True, key="aging_dim", format_func=str.capitalize)
 st.altair_chart(charts.aging_by(ag, dim, names, cur), width="stretch", key="aging_chart")
 
 table = aging.table(ag, dim, names)
-st.dataframe(
-    table,
-    hide_index=True,
-    placeholder="–",
-    width="stretch",
-    column_config={c: st.column_config.NumberColumn(c.replace("_", "-"), format="accounting") for c in [*names, "total"]},
-)
+# headings from the registry: "Segment", "Not due", "1-30", ..., "181+", "Total (USD)"
+tables.show(table, cur)
 
 st.subheader("Documents behind a bucket")
-labels = ["All buckets"] + [n.replace("_", "-") for n in names]
+labels = ["All buckets"] + [bucket_label(n) for n in names]
 c1, c2 = st.columns([1, 2])
 choice = c1.selectbox("Bucket", labels, index=0, key="aging_bucket")
 values = sorted(ag[dim].unique().to_list())
@@ -44,40 +41,40 @@ bucket = labels.index(choice) - 1
 docs = common.cached_documents(eng.snapshot.id, t, f.narrowed(dim, pick), bucket, eng)
 n_docs, amount = aging.behind(ag, dim, pick, bucket)
 shown = f"; the {docs.height:,} largest are listed" if docs.height < n_docs else ""
-st.caption(f"{n_docs:,} open documents, {amount:,.2f} {cur} in all{shown}. Click a column heading to sort, a row to open its customer.")
-ev = st.dataframe(
+st.caption(f"{n_docs:,} open documents, {money(amount, cur)} in all{shown}. Click a column heading to sort, a row to open its customer.")
+# What the amount is and how late it is first, then whose it is; the rest stays in the data and the exports.
+ev = tables.show(
     docs,
-    hide_index=True,
-    placeholder="–",
-    width="stretch",
+    cur,
+    column_order=(
+        "invoice_id",
+        "open_amount_base",
+        "days_past_due",
+        "customer_id",
+        "customer_name",
+        "amount_original",
+        "currency",
+        "due_date",
+        "invoice_date",
+        "document_type",
+        "disputed",
+        "segment",
+        "region",
+    ),
+    hide=("bucket",),
     on_select="rerun",
     selection_mode="single-row",
     key="aging_docs",
-    column_config={
-        "invoice_id": "Document",
-        "customer_id": "Customer",
-        "customer_name": "Name",
-        "segment": "Segment",
-        "region": "Region",
-        "document_type": "Type",
-        "invoice_date": st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
-        "due_date": st.column_config.DateColumn("Due date", format="YYYY-MM-DD"),
-        "currency": "Currency",
-        "disputed": "Disputed",
-        "amount_original": st.column_config.NumberColumn("Amount (document currency)", format="accounting"),
-        "open_amount_base": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"),
-        "days_past_due": st.column_config.NumberColumn("Days past due", format="%d"),
-        "bucket": None,
-    },
 )
 if (cid := common.picked_row(ev, docs)) is not None:
     common.open_customer(cid)
 d1, d2, _ = st.columns([1, 1, 4])
-stem = f"aging_{choice.replace(' ', '_')}_{t.isoformat()}"
-d1.download_button("Download CSV", to_csv(docs), f"{stem}.csv", "text/csv", icon=":material/download:", key="dl_csv")
+stem = f"aging_{choice.replace(' ', '_').replace('+', '_plus')}_{t.isoformat()}"
+export = docs.drop("bucket", strict=False)
+d1.download_button("Download CSV", to_csv(export, cur), f"{stem}.csv", "text/csv", icon=":material/download:", key="dl_csv")
 d2.download_button(
     "Download Excel",
-    to_excel(docs, "documents"),
+    to_excel(export, "documents", cur),
     f"{stem}.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",

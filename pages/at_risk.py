@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard.present.exports import to_csv, to_excel
 from dashboard.risk import scorecard as risk
-from pages import common
+from pages import common, tables
 
 eng = common.engine()
 t, f = common.as_of(eng), common.filters()
@@ -14,7 +14,7 @@ s = common.cached_scores(eng.snapshot.id, t, f, eng)
 
 st.title("At-risk customers")
 st.caption(
-    f"As of {t:%d %B %Y}. Ranked by score x exposure: the trouble to expect, in {cur}. The score (0 safe - 100) is a scorecard "
+    f"As of {t:%d %B %Y}. Ranked by score x exposure: the trouble to expect, in {cur}. The score (0 = safe, 100 = risky) is a scorecard "
     "whose every point is shown on the customer's page; its skill is measured below on this ledger's own history."
 )
 if f.currencies:
@@ -34,18 +34,7 @@ c1.metric(
 c2.metric("Events / customers", f"{bt['events']:,} / {bt['customers']:,}", border=True, help=f"Scored at {bt['scored_at']}.")
 with c3:
     st.markdown("**Event rate by class (backtest)**")
-    st.dataframe(
-        bt["by_class"],
-        hide_index=True,
-        placeholder="–",
-        width="stretch",
-        column_config={
-            "risk_class": "Class",
-            "customers": "Customers",
-            "events": "Events",
-            "event_rate": st.column_config.NumberColumn("Event rate", format="percent"),
-        },
-    )
+    tables.show(bt["by_class"], cur)
 
 classes = st.multiselect("Risk class", list(risk.CLASSES), key="ar_classes", placeholder="All classes")
 ranked = risk.rank(s, tuple(classes))
@@ -54,17 +43,17 @@ top = top.with_columns(risk.reasons(top).list.join("; ").alias("reasons"))
 shown = top.select(
     "customer_id",
     "name",
-    "segment",
-    "region",
+    "reasons",
     pl.col("score").round(1),
     "risk_class",
-    pl.col("master_risk_class").fill_null("–"),
-    "thin_file",
+    "master_risk_class",
     "exposure",
     pl.col("ar_overdue").alias("overdue"),
     "utilization",
     "expected_trouble",
-    "reasons",
+    "thin_file",
+    "segment",
+    "region",
 )
 if ranked.height == 0:
     st.info(
@@ -73,38 +62,38 @@ if ranked.height == 0:
         icon=":material/info:",
     )
 st.caption(f"{ranked.height:,} customers with exposure{' (the first 500 listed)' if ranked.height > 500 else ''}. Click a row to open the customer.")
-ev = st.dataframe(
+# Who and why first, wide and wrapped (280 px, three lines) so that the reasons are read, not scrolled to; then what is at
+# stake. Segment, region and the thin-file flag are in the sidebar's filters, the customer's page and the exports.
+ev = tables.show(
     shown,
-    hide_index=True,
-    placeholder="–",
-    width="stretch",
+    cur,
+    column_order=(
+        "customer_id",
+        "name",
+        "reasons",
+        "score",
+        "risk_class",
+        "master_risk_class",
+        "exposure",
+        "overdue",
+        "utilization",
+        "expected_trouble",
+    ),
+    widths={"reasons": 280, "score": 90, "risk_class": 55, "master_risk_class": "small", "utilization": "small"},
+    row_height=72,  # above 4rem a cell wraps its text (Streamlit): the reasons over two or three lines
+    height=640,  # eight customers at a glance
     on_select="rerun",
     selection_mode="single-row",
     key="ar_table",
-    column_config={
-        "customer_id": "Customer",
-        "name": "Name",
-        "segment": "Segment",
-        "region": "Region",
-        "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%.1f"),
-        "risk_class": st.column_config.TextColumn("Class", help="Computed from the score (edges in the settings)"),
-        "master_risk_class": st.column_config.TextColumn("Master class", help="The class in the customer master, if any, kept beside ours"),
-        "thin_file": st.column_config.CheckboxColumn("Thin file", help="Too little history: scored from what is known"),
-        "exposure": st.column_config.NumberColumn(f"Exposure ({cur})", format="accounting"),
-        "overdue": st.column_config.NumberColumn(f"Overdue ({cur})", format="accounting"),
-        "utilization": st.column_config.NumberColumn("Limit used", format="percent", help="Empty: no credit limit"),
-        "expected_trouble": st.column_config.NumberColumn(f"Score x exposure ({cur})", format="accounting"),
-        "reasons": st.column_config.TextColumn("Why", width="large"),
-    },
 )
 if (cid := common.picked_row(ev, shown)) is not None:
     common.open_customer(cid)
 
 d1, d2, _ = st.columns([1, 1, 4])
-d1.download_button("Download CSV", to_csv(shown), f"at_risk_{t.isoformat()}.csv", "text/csv", icon=":material/download:", key="ar_csv")
+d1.download_button("Download CSV", to_csv(shown, cur), f"at_risk_{t.isoformat()}.csv", "text/csv", icon=":material/download:", key="ar_csv")
 d2.download_button(
     "Download Excel",
-    to_excel(shown, "at risk"),
+    to_excel(shown, "at risk", cur),
     f"at_risk_{t.isoformat()}.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",
@@ -119,14 +108,16 @@ with st.expander("How the score is made", icon=":material/function:"):
         f"D below {rs.class_edges[3]:g}, E from {rs.class_edges[3]:g}. Thin file: fewer than {rs.thin_file_documents} documents "
         "paid in the last 365 days or open. Weights and scales live in the settings file ([risk])."
     )
-    st.table(
+    tables.show(
         pl.DataFrame(
             {
-                "factor": list(risk.FACTOR_WORDS),
-                "what": list(risk.FACTOR_WORDS.values()),
+                "factor": list(risk.FACTOR_WORDS.values()),
                 "weight": [rs.weights[k] for k in risk.FACTOR_WORDS],
-                "0 points at": [rs.scales[k][0] for k in risk.FACTOR_WORDS],
-                "100 points at": [rs.scales[k][1] for k in risk.FACTOR_WORDS],
+                # each scale in the factor's own unit (days, share of AR, score), as on the customer's page
+                "zero_points_at": [risk.FACTOR_VALUE_TEXT[k](rs.scales[k][0]) for k in risk.FACTOR_WORDS],
+                "full_points_at": [risk.FACTOR_VALUE_TEXT[k](rs.scales[k][1]) for k in risk.FACTOR_WORDS],
             }
-        )
+        ),
+        cur,
+        key="ar_how",
     )

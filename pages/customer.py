@@ -5,9 +5,11 @@ import streamlit as st
 
 from dashboard.metrics.customer import find, view
 from dashboard.present import charts
-from dashboard.present.formatting import days, money, pct
+from dashboard.present.formatting import NA, days, money, pct
+from dashboard.present.labels import bucket_label
 from dashboard.risk import scorecard as risk
-from pages import common
+from pages import common, tables
+from pages.tables import plain
 from pages.workbench_panel import workbench_panel
 
 eng = common.engine()
@@ -27,9 +29,10 @@ if text:
     more = hits.height > 50
     hits = hits.head(50)
     if hits.height == 0:
-        c2.warning(f"No customer id or name contains '{text}'.")
+        c2.warning(f"No customer id or name contains '{plain(text)}'.")
     else:
-        labels = [f"{r['customer_id']} · {r['name'] or ''} ({r['segment']})" for r in hits.iter_rows(named=True)]
+        # option labels are plain text (never markdown): the ledger's names as they are
+        labels = [f"{r['customer_id']} · {r['name'] or '(no name)'} ({r['segment'] or NA})" for r in hits.iter_rows(named=True)]
         ids = hits["customer_id"].to_list()
         choice = c2.selectbox(
             "More than 50 matches: the first 50 (type more to narrow)" if more else f"{hits.height} match(es)",
@@ -46,20 +49,21 @@ if not current:
 scores = common.cached_scores(eng.snapshot.id, t, common.Filters(), eng)
 v = view(eng, current, t, scores)
 if v is None:
-    st.error(f"There is no customer '{current}' in this snapshot.")
+    st.error(f"There is no customer '{plain(current)}' in this snapshot.")
     st.stop()
 r = v.row
 st.query_params["customer"] = current
 
-st.subheader(f"{r['customer_id']} · {r['name'] or '(no name)'}")
+# Names, ids, segments and classes come from the ledger: written as text, never read as markdown.
+st.subheader(f"{plain(r['customer_id'])} · {plain(r['name']) if r['name'] else '(no name)'}")
 facts = [
-    f"Segment **{r['segment']}**",
-    f"region **{r['region']}**",
+    f"Segment **{plain(r['segment'])}**",
+    f"region **{plain(r['region'])}**",
     f"credit limit **{money(r['credit_limit'], cur) if r['credit_limit'] is not None else 'none'}**",
-    f"risk class **{r['risk_class'] or 'n/a'}** (score {r['score']:.1f})" if r["score"] is not None else "no score",
+    f"risk class **{plain(r['risk_class'])}** (score {r['score']:.1f})" if r["score"] is not None else "no score",
 ]
 if r["master_risk_class"]:
-    facts.append(f"class in the master **{r['master_risk_class']}**")
+    facts.append(f"class in the master **{plain(r['master_risk_class'])}**")
 if r["thin_file"]:
     facts.append(":orange-badge[thin file: scored from what is known]" if r["score"] is not None else ":orange-badge[thin file: nothing to score yet]")
 st.markdown(" · ".join(facts) + f" · as of {t:%d %B %Y}")
@@ -96,68 +100,31 @@ st.caption(
     "Points: a straight line from the '0 points' value to the '100 points' value of the settings. "
     "Contribution = points x weight / sum of the weights of the factors with a value. The contributions add up to the score."
 )
-st.dataframe(
-    risk.breakdown(r, eng.settings.risk),
-    hide_index=True,
-    placeholder="–",
-    width="stretch",
-    column_config={
-        "factor": "Factor",
-        "value": "Value",
-        "points": st.column_config.NumberColumn("Points (0-100)", format="%.1f"),
-        "weight": st.column_config.NumberColumn("Weight", format="%.2f", help="– = left out: the customer has no value for it"),
-        "contribution": st.column_config.NumberColumn("Contribution", format="%.2f"),
-    },
-)
+tables.show(risk.breakdown(r, eng.settings.risk), cur, key="cust_score")
 
 left, right = st.columns(2)
 aging = v.aging(eng.settings.bucket_names)
 with left:
     st.markdown("**Aging**")
-    st.dataframe(
-        aging.select(pl.col("name").str.replace("_", "-").alias("bucket"), "ar", "documents"),
-        hide_index=True,
-        placeholder="–",
-        width="stretch",
-        column_config={"bucket": "Bucket", "ar": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"), "documents": "Documents"},
-    )
+    tables.show(aging.select(pl.col("name").map_elements(bucket_label, return_dtype=pl.Utf8).alias("bucket"), "ar", "documents"), cur, key="cust_aging")
 with right:
     st.markdown(f"**Open orders** ({v.orders.height:,})")
-    st.dataframe(
+    tables.show(
         v.orders,
-        hide_index=True,
-        placeholder="–",
-        width="stretch",
-        column_config={
-            "order_id": "Order",
-            "order_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
-            "currency": "Currency",
-            "amount_original": st.column_config.NumberColumn("Amount", format="accounting"),
-            "amount_base": st.column_config.NumberColumn(f"Amount ({cur})", format="accounting"),
-        },
+        cur,
+        column_order=("order_id", "order_date", "amount_base", "amount_original", "currency"),
+        widths={"currency": "small"},
+        key="cust_orders",
     )
 
 st.plotly_chart(charts.payment_history(v.paid_documents), width="stretch", key="cust_history")
 
-doc_cfg = {
-    "invoice_id": "Document",
-    "document_type": "Type",
-    "invoice_date": st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
-    "due_date": st.column_config.DateColumn("Due date", format="YYYY-MM-DD"),
-    "currency": "Currency",
-    "amount_original": st.column_config.NumberColumn("Amount", format="accounting"),
-    "amount_base": None,
-    "disputed": "Disputed",
-    "paid_date": None,
-    "days_late": None,
-    "open_amount_base": st.column_config.NumberColumn(f"Open ({cur})", format="accounting"),
-    "days_past_due": st.column_config.NumberColumn("Days past due", format="%d"),
-    "bucket": None,
-}
+# Open amount and lateness first; the document's own amount and currency beside each other.
+DOC_ORDER = ("invoice_id", "open_amount_base", "days_past_due", "due_date", "invoice_date", "document_type", "amount_original", "currency", "disputed")
 st.markdown(f"**Open documents** ({v.open_documents.height:,}, {money(v.open_documents['open_amount_base'].sum(), cur)})")
-st.dataframe(v.open_documents, hide_index=True, placeholder="–", width="stretch", column_config=doc_cfg)
+tables.show(v.open_documents, cur, column_order=DOC_ORDER, key="cust_docs")
 st.markdown(f"**Disputes** ({v.disputes.height:,} open, {money(v.disputes['open_amount_base'].sum(), cur)}; {pct(r['disputes'])} of AR)")
-st.dataframe(v.disputes, hide_index=True, placeholder="–", width="stretch", column_config=doc_cfg)
+tables.show(v.disputes, cur, column_order=DOC_ORDER, key="cust_disputes")
 
-# The team's side: notes, contacts, the collector, and the timeline of ledger and workbench events.
+# The team's side, last on the page: notes, contacts, the collector, and the timeline of ledger and workbench events.
 workbench_panel(eng, current, v.documents, t)

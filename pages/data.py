@@ -15,9 +15,12 @@ from dashboard.load.ingest import IngestResult, IngestUsageError, ingest
 from dashboard.load.layouts import LayoutError, available
 from dashboard.load.read import READABLE
 from dashboard.load.report import Report
+from dashboard.present.formatting import NA, count, days, pct, signed_count, signed_days, signed_pts
+from dashboard.present.labels import label
 from dashboard.settings import load_settings
 from dashboard.store.snapshots import UnknownSnapshot, rollback, snapshot_rows
-from pages import common
+from pages import common, tables
+from pages.tables import plain
 
 eng = common.engine()
 data = common.data_dir()
@@ -27,9 +30,14 @@ DETECT = "Detect from the header"
 UPLOADED = "(uploaded files)"
 
 
-def plain(text: str) -> str:
+def unrooted(text: str) -> str:
     """A message without the data folder's absolute path: the folder's own name instead."""
     return text.replace(str(data.root), data.root.name)
+
+
+def said(exc: Exception) -> str:
+    """An error's message for st.error: unrooted, and as text (it quotes file names and headings from the files)."""
+    return plain(unrooted(str(exc)), lines=True)
 
 
 def where(path: Path) -> str:
@@ -37,30 +45,20 @@ def where(path: Path) -> str:
     try:
         return path.relative_to(data.root).as_posix()
     except ValueError:
-        return plain(str(path))
+        return unrooted(str(path))
 
 
 def report_table(report: Report) -> None:
     """The validation report, what to do beside the severity where the eye lands, long messages wrapped."""
-    # whole-file findings have no row, column or value: blank, not "None"
-    shown = report.frame().with_columns(pl.col("row").cast(pl.Utf8), pl.col("column"), pl.col("value")).fill_null("")
-    st.dataframe(
+    # whole-file findings have no row, column or value: a dash, never "None"
+    shown = report.frame().with_columns(pl.col("row").cast(pl.Utf8))
+    tables.show(
         shown,
-        hide_index=True,
-        placeholder="–",
-        width="stretch",
-        row_height=72,  # above 4rem a cell wraps its text: three lines of the message instead of one cut short
+        base,
         column_order=("severity", "message", "file", "row", "column", "value", "rule"),
-        column_config={
-            # 440 px: the table still fits a laptop's window; not pinned (Streamlit greys a pinned column's text)
-            "severity": "Severity",
-            "message": st.column_config.TextColumn("What to do", width=440),
-            "file": "File",
-            "row": "Row",
-            "column": "Column",
-            "value": st.column_config.TextColumn("Value", width=140),
-            "rule": "Rule",
-        },
+        # "What to do" 440 px wide (the registry's): the table still fits a laptop's window; not pinned (Streamlit greys a pinned column's text)
+        widths={"value": 140},
+        row_height=72,  # above 4rem a cell wraps its text: three lines of the message instead of one cut short
     )
 
 
@@ -69,16 +67,16 @@ UNITS = {"Share overdue": "share", "DSO (standard)": "days", "DSO (countback)": 
 
 
 def figure_text(unit: str, v: float | None, change: bool = False) -> str:
+    """A figure in its own unit, as the tiles write it (27.7%, +3.9 pts, 52.8 days); amounts as 865.00."""
     if v is None:
-        return "n/a"
-    sign = "+" if change else ""
+        return NA
     if unit == "share":  # a change in a share is in percentage points
-        return f"{round(v * 100, 1) + 0.0:{sign},.1f} pts" if change else f"{v * 100:,.1f} %"
+        return signed_pts(v) if change else pct(v)
     if unit == "days":
-        return f"{round(v, 1) + 0.0:{sign},.1f} days"
+        return signed_days(v) if change else days(v)
     if unit == "count":
-        return f"{round(v) + 0:{sign},d}"
-    return f"{round(v, 2) + 0.0:{sign},.2f}"  # + 0.0: a change that rounds to nothing is 0.00, never -0.00
+        return signed_count(v) if change else count(round(v))
+    return f"{round(v, 2) + 0.0:{'+' if change else ''},.2f}"  # + 0.0: a change that rounds to nothing is 0.00, never -0.00
 
 
 def compare_rows(figures: pl.DataFrame) -> pl.DataFrame:
@@ -133,7 +131,7 @@ with tab_load:
     try:
         layouts = available(data.root)
     except LayoutError as exc:  # a team's layout file with a mistake: say which, keep the built-in ones usable
-        st.error(f"{plain(str(exc))}. Fix or remove that file; until then detection cannot use the data folder's layouts.")
+        st.error(f"{said(exc)}. Fix or remove that file; until then detection cannot use the data folder's layouts.")
         layouts = {}
     layout = st.selectbox(
         "Layout",
@@ -170,7 +168,7 @@ with tab_load:
                 res = ingest([folder], data, settings, as_of=as_of, layout=chosen, dry_run=True, user=common.user())
             st.session_state["dp_report"] = (str(folder), res.report, None)
         except (IngestUsageError, LayoutError) as exc:
-            st.error(plain(str(exc)))
+            st.error(said(exc))
     pending = st.session_state.get("dp_report")
     if pending and pending[0] == str(folder):
         _, report, kept = pending
@@ -194,7 +192,7 @@ with tab_load:
                 icon=":material/error:",
             )
         if report.facts.get("layouts"):
-            st.caption("Layouts: " + ", ".join(f"{f} → {lay}" for f, lay in report.facts["layouts"].items()))
+            st.caption("Layouts: " + ", ".join(f"{plain(f)} → {plain(lay)}" for f, lay in report.facts["layouts"].items()))
         if report.issues:
             report_table(report)
         if c2.button("Load", disabled=not report.ok or bool(kept), key="dp_load", icon=":material/upload:"):
@@ -214,7 +212,7 @@ with tab_load:
                 )
             except (IngestUsageError, LayoutError) as exc:
                 st.session_state.pop("dp_report", None)
-                st.error(plain(str(exc)))
+                st.error(said(exc))
             bar.empty()
             if loaded is not None and loaded.snapshot is not None:
                 st.session_state.pop("dp_report", None)
@@ -250,23 +248,7 @@ with tab_history:
             for s in newest
         ]
     )
-    st.dataframe(
-        hist,
-        hide_index=True,
-        placeholder="–",
-        width="stretch",
-        column_config={
-            "current": st.column_config.CheckboxColumn("Current"),
-            "snapshot": "Snapshot",
-            "as_of": "As of",
-            "loaded_at": "Loaded at (UTC)",
-            "loaded_by": "Loaded by",
-            "files": "Files",
-            "documents": st.column_config.NumberColumn("Documents", format="%,d"),
-            "customers": st.column_config.NumberColumn("Customers", format="%,d"),
-            "warnings": st.column_config.NumberColumn("Warnings", format="%,d"),
-        },
-    )
+    tables.show(hist, base)
     others = [s.id for s in newest if not s.current]
     r1, r2 = st.columns([3, 1])
     back = r1.selectbox("Make an earlier snapshot current again", others or ["(no other snapshot)"], key="dp_rollback_id")
@@ -290,44 +272,23 @@ with tab_compare:
         after = b.selectbox("After", ids, index=0, key="dp_cmp_b")
         out = common.cached_compare(before, after)
         st.caption(f"Each snapshot at its own as-of date: {out['as_of'][0]} and {out['as_of'][1]}. Amounts in {base}.")
-        right_aligned = {c: st.column_config.TextColumn(c.capitalize(), alignment="right") for c in ("before", "after", "change")}
-        st.dataframe(
-            compare_rows(out["figures"]),
-            hide_index=True,
-            placeholder="–",
-            width="stretch",
-            column_config={"figure": "Figure", **right_aligned},
-        )
-        money = "%,.2f"
-        who = {"customer_id": "Customer", "name": "Name", "segment": "Segment"}
+        # figures of different units, each already written in its own: right-aligned text
+        right_aligned = {c: st.column_config.TextColumn(label(c, base), alignment="right") for c in ("before", "after", "change")}
+        tables.show(compare_rows(out["figures"]), base, override=right_aligned)
         left, right = st.columns(2)
-        left.markdown(f"**New overdue customers** ({out['new_overdue'].height:,})")
-        left.dataframe(
-            out["new_overdue"],
-            hide_index=True,
-            placeholder="–",
-            width="stretch",
-            column_config=who | {"overdue_now": st.column_config.NumberColumn(f"Overdue now ({base})", format=money)},
-        )
-        right.markdown(f"**Credit limit changes** ({out['limit_changes'].height:,})")
-        right.dataframe(
-            out["limit_changes"],
-            hide_index=True,
-            placeholder="–",
-            width="stretch",
-            column_config=who
-            | {
-                "limit_before": st.column_config.NumberColumn(f"Limit before ({base})", format=money, help="A dash: no credit limit"),
-                "limit_now": st.column_config.NumberColumn(f"Limit now ({base})", format=money, help="A dash: no credit limit"),
-            },
-        )
+        with left:
+            st.markdown(f"**New overdue customers** ({out['new_overdue'].height:,})")
+            tables.show(out["new_overdue"], base)
+        with right:
+            st.markdown(f"**Credit limit changes** ({out['limit_changes'].height:,})")
+            tables.show(out["limit_changes"], base)
 
 with tab_audit:
     log = data.read_audit()
     if not log:
         st.info("Nothing loaded, refused or rolled back yet.")
     else:
-        st.dataframe(
+        tables.show(
             pl.DataFrame(
                 [
                     {
@@ -343,17 +304,8 @@ with tab_audit:
                     for e in reversed(log)
                 ]
             ),
-            hide_index=True,
-            placeholder="–",
-            width="stretch",
-            column_config={
-                "time": "Time (UTC)",
-                "user": "User",
-                "event": "Event",
-                "outcome": "Outcome",
-                "snapshot": "Snapshot",
-                "source": "Source",
-                "details": "Details",
-                "files": "Files (SHA-256)",
-            },
+            base,
+            # here each file is named with the start of its SHA-256 (the snapshot list names files only)
+            override={"files": st.column_config.TextColumn("Files (SHA-256)", width="large")},
+            widths={"details": "medium"},  # short here ("6 documents, 2 warning(s)"): room for the files
         )

@@ -7,7 +7,7 @@ from dashboard.metrics import exposure, limits
 from dashboard.present import charts
 from dashboard.present.formatting import count, money, pct
 from dashboard.risk.scorecard import CLASSES
-from pages import common
+from pages import common, tables
 
 eng = common.engine()
 t, f = common.as_of(eng), common.filters()
@@ -49,51 +49,37 @@ cols = st.columns(4)
 for i, (label, value, help_) in enumerate(tiles):
     cols[i % 4].metric(label, value, help=help_, border=True)
 
-money_col = st.column_config.NumberColumn(format="accounting")
-cfg = {
-    "customers": "Customers",
-    "customers_with_limit": "With a limit",
-    "ar": st.column_config.NumberColumn(f"AR ({cur})", format="accounting"),
-    "open_orders": st.column_config.NumberColumn(f"Open orders ({cur})", format="accounting"),
-    "exposure": st.column_config.NumberColumn(f"Exposure ({cur})", format="accounting"),
-    "credit_limit": st.column_config.NumberColumn(f"Limits ({cur})", format="accounting"),
-    "exposure_with_limit": None,
-    "over_limit": "Over limit",
-    "near_limit": st.column_config.NumberColumn("Near limit", help=f"More than {near} of the limit used, not over it"),
-    "utilization": st.column_config.NumberColumn("Limit used", format="percent"),
-}
-dim = st.radio("Exposure by", ["segment", "region", "risk class"], horizontal=True, key="exp_dim")
+dim = st.radio("Exposure by", ["segment", "region", "risk class"], horizontal=True, key="exp_dim", format_func=str.capitalize)
 key = "risk_class" if dim == "risk class" else dim
 table = exposure.by(s.with_columns(pl.col("risk_class").fill_null("no score")), key)
-st.dataframe(table.sort(key) if key == "risk_class" else table, hide_index=True, placeholder="–", width="stretch", column_config=cfg | {key: dim.capitalize()})
+# Exposure against limits first (what the page is about), then what the exposure is made of.
+tables.show(
+    table.sort(key) if key == "risk_class" else table,
+    cur,
+    column_order=(
+        key,
+        "exposure",
+        "credit_limit",
+        "utilization",
+        "over_limit",
+        "near_limit",
+        "ar",
+        "ar_overdue",
+        "open_orders",
+        "customers",
+        "customers_with_limit",
+    ),
+    widths={"over_limit": "small", "near_limit": "small", "customers": "small", "customers_with_limit": "small"},
+)
 
 left, right = st.columns(2)
-left.plotly_chart(charts.utilisation_bars(exposure.utilisation_bins(s)), width="stretch", key="exp_util")
+left.plotly_chart(charts.utilisation_bars(exposure.utilisation_bins(s), cur), width="stretch", key="exp_util")
 right.plotly_chart(charts.exposure_heatmap(exposure.heatmap(s, CLASSES), cur), width="stretch", key="exp_heat")
 
 st.subheader(f"Over or near the limit ({watch.height:,})")
 st.caption("Click a row to open the customer.")
-shown = watch.select("customer_id", "name", "segment", "risk_class", "status", "exposure", "credit_limit", "headroom", "utilization")
-ev = st.dataframe(
-    shown,
-    hide_index=True,
-    placeholder="–",
-    width="stretch",
-    on_select="rerun",
-    selection_mode="single-row",
-    key="exp_watch",
-    column_config={
-        "customer_id": "Customer",
-        "name": "Name",
-        "segment": "Segment",
-        "risk_class": "Class",
-        "status": "Status",
-        "exposure": st.column_config.NumberColumn(f"Exposure ({cur})", format="accounting"),
-        "credit_limit": st.column_config.NumberColumn(f"Limit ({cur})", format="accounting"),
-        "headroom": st.column_config.NumberColumn(f"Headroom ({cur})", format="accounting", help="Limit minus exposure; negative = over"),
-        "utilization": st.column_config.NumberColumn("Limit used", format="percent"),
-    },
-)
+shown = watch.select("customer_id", "name", "utilization", "status", "exposure", "credit_limit", "headroom", "risk_class", "segment")
+ev = tables.show(shown, cur, on_select="rerun", selection_mode="single-row", key="exp_watch")
 if (cid := common.picked_row(ev, shown)) is not None:
     common.open_customer(cid)
 

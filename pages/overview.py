@@ -5,7 +5,8 @@ import streamlit as st
 
 from dashboard.metrics.kpis import formulas
 from dashboard.present import charts
-from dashboard.present.formatting import count, days, money, pct, signed_days, signed_money, signed_pts
+from dashboard.present.formatting import count, days, money, pct, signed_count, signed_days, signed_money, signed_pts
+from dashboard.present.formatting import delta as change
 from pages import common
 
 eng = common.engine()
@@ -23,10 +24,8 @@ common.nothing_open_notice(eng, t, f)
 
 
 def delta(key: str, fmt) -> str | None:
-    a, b = h[key], p[key]
-    if a is None or b is None:
-        return None
-    return fmt(a - b)
+    """The change against the prior month-end; None (no arrow) when it reads as zero or is n/a."""
+    return change(h[key], p[key], fmt)
 
 
 # (figure, value, change, colour of the change); the label and the (?) come from FORMULAS
@@ -41,7 +40,7 @@ TILES = [
     ("adp", days(h["adp"]), delta("adp", signed_days), "inverse"),
     ("disputed_ar", money(h["disputed_ar"], cur, compact=True), delta("disputed_ar", lambda x: signed_money(x, cur)), "inverse"),
     ("exposure_total", money(h["exposure_total"], cur, compact=True), delta("exposure_total", lambda x: signed_money(x, cur)), "off"),
-    ("over_limit_customers", count(h["over_limit_customers"]), delta("over_limit_customers", lambda x: f"{x:+,}"), "inverse"),
+    ("over_limit_customers", count(h["over_limit_customers"]), delta("over_limit_customers", signed_count), "inverse"),
     ("concentration_top10", pct(h["concentration_top10"]), delta("concentration_top10", signed_pts), "inverse"),
 ]
 
@@ -55,7 +54,8 @@ def label(key: str) -> str:
 for row in range(0, len(TILES), 4):
     cols = st.columns(4)
     for col, (key, value, d, color) in zip(cols, TILES[row : row + 4]):
-        col.metric(label(key), value, d, delta_color=color, help=FORMULAS[key].text, border=True)
+        # height="stretch": a tile without a change (None: it reads as zero) stands as tall as its neighbours
+        col.metric(label(key), value, d, delta_color=color, help=FORMULAS[key].text, border=True, height="stretch")
 
 left, right = st.columns(2)
 left.altair_chart(charts.dso_trend(ov.trend), width="stretch", key="dso_trend")

@@ -129,7 +129,7 @@ def test_check_load_compare_roll_back_and_audit(data):
     figures = next(df.value for df in at.dataframe if "figure" in df.value.columns).set_index("figure")
     assert list(figures.loc["AR"]) == ["865.00", "915.00", "+50.00"]
     # overdue 240 of 865 = 27.75 %, then 290 of 915 = 31.69 %: 3.95 points more
-    assert list(figures.loc["Share overdue"]) == ["27.7 %", "31.7 %", "+3.9 pts"]
+    assert list(figures.loc["Share overdue"]) == ["27.7%", "31.7%", "+3.9 pts"]
     # sales (03-03, 05-31) 1,475 then 1,525 (D6): 865/1475*90 = 52.78, 915/1525*90 = 54.00
     assert list(figures.loc["DSO (standard)"]) == ["52.8 days", "54.0 days", "+1.2 days"]
     assert list(figures.loc["Customers over limit"]) == ["1", "1", "+0"]

@@ -87,7 +87,7 @@ def test_customer_page_shows_the_score_it_adds_up(data):
     assert sorted(docs["invoice_id"]) == ["A2", "A3"]
     # aging: A2 (300) is 65 days past due -> 61-90; A3 (200) not yet due
     aging = frame_with(at, "documents")
-    assert dict(zip(aging["bucket"], aging["ar"])) == {"not-due": 200.0, "1-30": 0.0, "31-60": 0.0, "61-90": 300.0, "91-180": 0.0, "181-plus": 0.0}
+    assert dict(zip(aging["bucket"], aging["ar"])) == {"Not due": 200.0, "1-30": 0.0, "31-60": 0.0, "61-90": 300.0, "91-180": 0.0, "181+": 0.0}
 
 
 def test_customer_search_by_name(data):

@@ -5,10 +5,13 @@ No Streamlit here, so exports and tests can use them.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import altair as alt
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboard.present.formatting import compact, money
 from dashboard.present.labels import bucket_label
 
 PALETTE = ["#1f4e79", "#2e86c1", "#85c1e9", "#f5b041", "#e67e22", "#c0392b", "#7b241c", "#4a235a"]
@@ -21,6 +24,24 @@ MONEY_LABELS = (
     "abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.1~f') + 'm' : "
     "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.1~f') + 'k' : format(datum.value, ',.0f')"
 )
+
+
+def _plotly_text(text: object) -> str:
+    """Ledger text for a Plotly label or hover: Plotly reads <b>, <a href=...> in text as markup; entities it shows as text."""
+    return "–" if text is None else str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _money_ticks(top: float) -> tuple[list[float], list[str]]:
+    """About five round ticks from 0 to top, written like the tiles (0, 5m, 10m), for a Plotly axis or colour bar."""
+    if top <= 0:
+        return [0.0], ["0"]
+    raw = top / 4
+    mag = 10 ** (len(f"{int(raw):d}") - 1) if raw >= 1 else 1.0
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    ticks = [i * step for i in range(int(top // step) + 1)]
+    return ticks, [compact(v).replace(".0", "") if v else "0" for v in ticks]
+
+
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=320, legend=dict(orientation="h", y=-0.2), template="plotly_white")
 
 
@@ -71,7 +92,7 @@ def scenario_compare(rows: list[dict]) -> go.Figure:
     return fig
 
 
-def utilisation_bars(bins: pl.DataFrame) -> go.Figure:
+def utilisation_bars(bins: pl.DataFrame, currency: str = "USD") -> go.Figure:
     """Customers by share of their credit limit used; 'no limit' is its own bar, never 0 %."""
     colors = [PALETTE[1]] * 4 + [PALETTE[3], PALETTE[5], PALETTE[6], "#7f8c8d", "#bdc3c7"]
     fig = go.Figure(
@@ -79,11 +100,13 @@ def utilisation_bars(bins: pl.DataFrame) -> go.Figure:
             x=bins["band"].to_list(),
             y=bins["customers"].to_list(),
             marker_color=colors[: bins.height],
-            customdata=bins["exposure"].to_list(),
-            hovertemplate="%{x}: %{y} customers, exposure %{customdata:,.0f}<extra></extra>",
+            customdata=[money(v, currency, compact=True) for v in bins["exposure"].to_list()],
+            hovertemplate="Limit used %{x}: %{y:,} customers, exposure %{customdata}<extra></extra>",
         )
     )
-    fig.update_layout(title="Customers by limit used", yaxis_title="customers", **LAYOUT)
+    fig.update_layout(title="Customers by limit used", yaxis_title="customers", yaxis_tickformat=",d", **LAYOUT)
+    if max(bins["customers"].to_list(), default=0) <= 5:  # whole customers: no 0, 0, 1, 1 ticks on a short axis
+        fig.update_yaxes(dtick=1)
     return fig
 
 
@@ -91,18 +114,23 @@ def exposure_heatmap(pivot: pl.DataFrame, currency: str) -> go.Figure:
     cols = [c for c in pivot.columns if c != "segment"]
     z = [[float(v) for v in row] for row in pivot.select(cols).iter_rows()]
     top = max((v for row in z for v in row), default=0.0)
+    zmax = top if top > 0 else 1.0
+    ticks, tick_text = _money_ticks(zmax)
     fig = go.Figure(
         go.Heatmap(
             z=z,
             # From 0: exposure is never negative here, and an all-zero grid must not get a -0.4..0.4 scale.
             zmin=0.0,
-            zmax=top if top > 0 else 1.0,
+            zmax=zmax,
             x=cols,
-            y=pivot["segment"].to_list(),
+            y=[_plotly_text(v) for v in pivot["segment"].to_list()],
             colorscale="Blues",
-            texttemplate="%{z:,.3s}",
-            hovertemplate="%{y}, class %{x}: %{z:,.0f}<extra></extra>",
-            colorbar=dict(title=currency, tickformat="~s"),
+            # cells and scale like the tiles (13.3m, 185.0k), the hover to the cent
+            text=[[compact(v) for v in row] for row in z],
+            texttemplate="%{text}",
+            customdata=[[money(v, currency) for v in row] for row in z],
+            hovertemplate="%{y}, class %{x}: %{customdata}<extra></extra>",
+            colorbar=dict(title=currency, tickvals=ticks, ticktext=tick_text),
         )
     )
     fig.update_layout(title=f"Exposure by segment and risk class ({currency})", xaxis_title="risk class (computed)", **LAYOUT)
@@ -122,8 +150,10 @@ def pareto_curve(p: pl.DataFrame) -> go.Figure:
     fig.add_scatter(x=[0, 100], y=[0, 100], mode="lines", name="Even spread", line=dict(dash="dot", color="#95a5a6"))
     fig.update_layout(
         title="Concentration (Pareto): share of exposure by share of customers",
-        xaxis_title="% of customers, largest first",
-        yaxis_title="% of exposure",
+        xaxis_title="customers, largest first",
+        yaxis_title="share of exposure",
+        xaxis_ticksuffix="%",
+        yaxis_ticksuffix="%",
         **LAYOUT,
     )
     return fig
@@ -135,7 +165,7 @@ def utilisation_gauge(util: float | None) -> go.Figure:
         go.Indicator(
             mode="gauge+number",
             value=value,
-            number=dict(suffix="%", valueformat=".0f"),
+            number=dict(suffix="%", valueformat=".1f"),  # as every share: one decimal
             title=dict(text="Limit used" if util is not None else "No credit limit"),
             gauge=dict(
                 axis=dict(range=[0, max(120, value)]),
@@ -157,8 +187,8 @@ def payment_history(paid: pl.DataFrame) -> go.Figure:
         mode="markers",
         name="Paid document",
         marker=dict(size=6, color=PALETTE[1], opacity=0.6),
-        customdata=paid["invoice_id"].to_list(),
-        hovertemplate="%{customdata}: paid %{x}, %{y} days late<extra></extra>",
+        customdata=[_plotly_text(v) for v in paid["invoice_id"].to_list()],
+        hovertemplate="%{customdata}: paid %{x|%Y-%m-%d}, %{y:,.0f} days late<extra></extra>",
     )
     if paid.height:
         trend = (
@@ -176,8 +206,13 @@ def payment_history(paid: pl.DataFrame) -> go.Figure:
             mode="lines",
             name="Trend (90 days, amount-weighted)",
             line=dict(color=PALETTE[5], width=3),
+            hovertemplate="%{x|%Y-%m-%d}: %{y:,.1f} days late (90-day trend)<extra></extra>",
         )
     fig.add_hline(y=0, line_dash="dot", line_color="#95a5a6")
+    days_paid = paid["paid_date"].unique()
+    if days_paid.len() == 1:  # one payment day: a quarter around it, not an axis of milliseconds
+        day = days_paid[0]
+        fig.update_xaxes(range=[day - dt.timedelta(days=45), day + dt.timedelta(days=45)], dtick="M1", tickformat="%b %Y")
     fig.update_layout(title="Payment history: days late per paid document", yaxis_title="days late (negative = early)", **LAYOUT)
     return fig
 

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 NA = "n/a"
 
 
+def compact(x: float) -> str:
+    """A large amount as a tile or a chart axis writes it: 73.2m, 1.5bn, 950.3k, 812."""
+    sign = "-" if x < 0 else ""
+    v = abs(x)
+    for div, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if v >= div:
+            return f"{sign}{v / div:,.1f}{suffix}"
+    return f"{sign}{v:,.0f}"
+
+
 def money(x: float | None, currency: str = "USD", compact: bool = False) -> str:
+    """USD 1,234,567.89; compact (tiles): USD 1.2m."""
     if x is None:
         return NA
     sign = "-" if x < 0 else ""
-    v = abs(x)
     if compact:
-        for div, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-            if v >= div:
-                return f"{sign}{currency} {v / div:,.1f}{suffix}"
-    return f"{sign}{currency} {v:,.2f}" if not compact else f"{sign}{currency} {v:,.0f}"
+        return f"{sign}{currency} {_compact(abs(x))}"
+    return f"{sign}{currency} {abs(x):,.2f}"
+
+
+_compact = compact  # money()'s own argument is called compact
 
 
 def signed_money(x: float, currency: str = "USD") -> str:
@@ -32,6 +43,22 @@ def signed_days(x: float) -> str:
 def signed_pts(x: float, scale: float = 100) -> str:
     """A change in a ratio, in percentage points (x a fraction; scale=1 when x is already in percent)."""
     return f"{round(x * scale, 1) + 0.0:+,.1f} pts"
+
+
+def signed_count(x: float) -> str:
+    return f"{round(x) + 0:+,d}"
+
+
+def delta(now: float | None, before: float | None, fmt: Callable[[float], str]) -> str | None:
+    """A tile's change (st.metric's delta) as `fmt` writes it, or None: no arrow and no colour.
+
+    None when either figure is n/a, and when the change reads as zero once written ("+0.0 pts",
+    "+0.0 days", "+USD 0", "+0"): a change too small to show is no change, never a red "up +0".
+    """
+    if now is None or before is None:
+        return None
+    text = fmt(now - before)
+    return text if any(ch in "123456789" for ch in text) else None
 
 
 def days(x: float | None) -> str:

@@ -9,12 +9,17 @@ none is left to that fallback by accident.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
 
+from dashboard.metrics.limits import NEAR_LIMIT
+
 Kind = Literal["text", "money", "money_doc", "days", "share", "count", "date", "score", "number", "bool", "points"]
+# How wide a table shows a column: Streamlit's "small" / "medium" / "large" or pixels; None = fit.
+Width = Literal["small", "medium", "large"] | int | None
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,8 @@ class Column:
     label: str  # "{cur}" is replaced by the base currency
     kind: Kind = "text"
     help: str | None = None
+    width: Width = None  # the columns a decision rests on are wide enough to read
+    fmt: str | None = None  # a display format other than the kind's (pages/tables.py)
 
 
 _M: Kind = "money"
@@ -55,6 +62,7 @@ COLUMNS: dict[str, Column] = {
     "days_past_due": Column("Days past due", "number"),
     "days_late": Column("Days late", "number"),
     "bucket_name": Column("Bucket"),
+    "bucket": Column("Bucket"),
     # positions
     "ar": Column("AR ({cur})", _M),
     "ar_overdue": Column("Overdue ({cur})", _M),
@@ -64,30 +72,33 @@ COLUMNS: dict[str, Column] = {
     "open_orders": Column("Open orders ({cur})", _M),
     "exposure": Column("Exposure ({cur})", _M, "AR + open orders"),
     "exposure_with_limit": Column("Exposure under a limit ({cur})", _M),
-    "credit_limit": Column("Credit limit ({cur})", _M, "Empty: no credit limit"),
-    "limit_before": Column("Limit before ({cur})", _M),
-    "limit_now": Column("Limit now ({cur})", _M),
+    "credit_limit": Column("Credit limit ({cur})", _M, "A dash: no credit limit"),
+    "limit_before": Column("Limit before ({cur})", _M, "A dash: no credit limit"),
+    "limit_now": Column("Limit now ({cur})", _M, "A dash: no credit limit"),
     "headroom": Column("Headroom ({cur})", _M, "Limit minus exposure; negative = over the limit"),
-    "utilization": Column("Limit used", _S, "Exposure / credit limit; empty: no limit (or a limit of 0)"),
-    "utilisation": Column("Limit used", _S, "Exposure / credit limit; empty: no limit (or a limit of 0)"),
+    "utilization": Column("Limit used", _S, "Exposure / credit limit; a dash: no limit (or a limit of 0)"),
+    "utilisation": Column("Limit used", _S, "Exposure / credit limit; a dash: no limit (or a limit of 0)"),
     "customers": Column("Customers", _C),
     "customers_with_limit": Column("With a limit", _C),
     "over_limit": Column("Over limit", _C),
-    "near_limit": Column("Near limit", _C, "More than 80 % of the limit used, not over it"),
+    "near_limit": Column("Near limit", _C, f"More than {NEAR_LIMIT:.0%} of the limit used, not over it"),
     "documents": Column("Documents", _C),
     "open_order_count": Column("Open orders", _C),
     "total": Column("Total ({cur})", _M),
     # risk
     "score": Column("Score", "score", "0 (safe) to 100 (risky)"),
-    "reasons": Column("Why"),
+    "expected_trouble": Column("Score x exposure ({cur})", _M, "Score / 100 x exposure: the trouble to expect"),
+    "reasons": Column("Why", help="The two or three factors that add most to the score", width="large"),
     "thin_file": Column("Thin file", "bool", "Too few documents for a reliable score"),
     "events": Column("Events", _C),
     "event_rate": Column("Event rate", _S),
     "factor": Column("Factor"),
     "value": Column("Value"),
+    "zero_points_at": Column("0 points at"),
+    "full_points_at": Column("100 points at"),
     "points": Column("Points (0-100)", "points"),
-    "weight": Column("Weight", _S),
-    "contribution": Column("Contribution", "points"),
+    "weight": Column("Weight", _S, "The factor's share of the score; – = left out (no value for it)"),
+    "contribution": Column("Contribution", "points", "Points x weight / the weights of the factors with a value", fmt="%.2f"),
     # what-if
     "credit_limit_baseline": Column("Limit, baseline ({cur})", _M),
     "credit_limit_scenario": Column("Limit, scenario ({cur})", _M),
@@ -106,20 +117,23 @@ COLUMNS: dict[str, Column] = {
     # snapshots, reports, audit
     "id": Column("Snapshot"),
     "as_of": Column("As of", "date"),
-    "loaded_at": Column("Loaded at"),
-    "source": Column("Loaded by"),
+    "loaded_at": Column("Loaded at (UTC)"),
+    "loaded_by": Column("Loaded by"),
+    "current": Column("Current", "bool"),
+    "warnings": Column("Warnings", _C),
+    "source": Column("Source"),
     "files": Column("Files"),
     "file": Column("File"),
     "row": Column("Row", "number"),
     "column": Column("Column"),
     "rule": Column("Rule"),
-    "message": Column("What to do"),
+    "message": Column("What to do", width=440),  # 440 px: File, Row, Column, Value and Rule still fit beside it
     "severity": Column("Severity"),
     "figure": Column("Figure"),
     "before": Column("Before"),
     "after": Column("After"),
     "change": Column("Change"),
-    "time": Column("Time"),
+    "time": Column("Time (UTC)"),
     "user": Column("User"),
     "event": Column("Event"),
     "outcome": Column("Outcome"),
@@ -128,7 +142,7 @@ COLUMNS: dict[str, Column] = {
     "object_type": Column("Object type"),
     "object_id": Column("Object"),
     "snapshot": Column("Snapshot"),
-    "details": Column("Details"),
+    "details": Column("Details", width="large"),
     "channel": Column("Channel"),
     "note": Column("Note"),
     "by": Column("By"),
@@ -138,9 +152,17 @@ COLUMNS: dict[str, Column] = {
 }
 
 
+# An aging bucket's own column (aging tables have one per bucket): not_due, 1_30, ..., 181_plus.
+BUCKET = re.compile(r"not_due|\d+_\d+|\d+_plus")
+
+
 def column(name: str) -> Column:
     """The registry's entry, or a readable heading made from the name (never snake_case on screen)."""
-    return COLUMNS.get(name) or Column(name.replace("_", " ").strip().capitalize() or name)
+    if name in COLUMNS:
+        return COLUMNS[name]
+    if BUCKET.fullmatch(name):
+        return Column(bucket_label(name), _M, f"Open amount {'not yet due' if name == 'not_due' else bucket_label(name) + ' days past due'}")
+    return Column(name.replace("_", " ").strip().capitalize() or name)
 
 
 def label(name: str, currency: str) -> str:
