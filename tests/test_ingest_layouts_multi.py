@@ -271,5 +271,11 @@ def test_a_receipts_currency_marker_is_checked_against_the_invoice_it_pays(tmp_p
     receipts = RECEIPTS.replace('10003,"1,000.00"', '10003,"EUR 1,000.00"').replace("10002,300.00", "10002,EUR 300.00")
     res = load(tmp_path, ORACLE | {"Applied Receipts Register.csv": receipts})
     (err,) = res.report.errors
-    assert (err.file, err.row, err.heading, err.value, err.rule) == ("Applied Receipts Register.csv", 3, "AMOUNT_APPLIED", "EUR 1,000.00", "currency contradicts")
+    assert (err.file, err.row, err.heading, err.value, err.rule) == (
+        "Applied Receipts Register.csv",
+        3,
+        "AMOUNT_APPLIED",
+        "EUR 1,000.00",
+        "currency contradicts",
+    )
     assert err.message == "the amount is written in EUR but the invoice it pays is in USD: correct the one that is wrong"
