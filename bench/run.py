@@ -273,30 +273,24 @@ def main() -> None:
     hl_times: dict[str, list[float]] = {c: [] for c in contenders}
     run_ov = {"product": lambda d: checks.product_overview(overview(eng, d))} | {b: prepared[b].overview for b in chosen}
     run_hl = {"product": lambda d: eng.headline(d, rounded=False)} | {b: prepared[b].headline for b in chosen}
-    for i, d in enumerate(dates_ov):
-        say(f"overview at {d} ({i + 1}/{len(dates_ov)}) ...")
-        results = {}
-        for c in contenders[i % len(contenders) :] + contenders[: i % len(contenders)]:
-            if c != "product" and i >= repeats[c]:
-                continue
-            gc.collect()
-            t0 = time.perf_counter()
-            results[c] = run_ov[c](d)
-            ov_times[c].append(time.perf_counter() - t0)
-        for b in results.keys() - {"product"}:
-            diffs += [f"{b} overview at {d}: {x}" for x in checks.diff_overview(results["product"], results[b])]
-    for i, d in enumerate(dates_hl):
-        say(f"headline at {d} ({i + 1}/{len(dates_hl)}) ...")
-        results = {}
-        for c in contenders[i % len(contenders) :] + contenders[: i % len(contenders)]:
-            if c != "product" and i >= repeats[c]:
-                continue
-            gc.collect()
-            t0 = time.perf_counter()
-            results[c] = run_hl[c](d)
-            hl_times[c].append(time.perf_counter() - t0)
-        for b in results.keys() - {"product"}:
-            diffs += [f"{b} headline at {d}: {x}" for x in checks.diff_headline(results["product"], results[b])]
+
+    def interleave(kind: str, dates: list, run: dict, times: dict[str, list[float]], diff) -> None:
+        """Each date once per contender, in a rotating order (noise hits all alike); results checked against the product's."""
+        for i, d in enumerate(dates):
+            say(f"{kind} at {d} ({i + 1}/{len(dates)}) ...")
+            results = {}
+            for c in contenders[i % len(contenders) :] + contenders[: i % len(contenders)]:
+                if c != "product" and i >= repeats[c]:
+                    continue
+                gc.collect()
+                t0 = time.perf_counter()
+                results[c] = run[c](d)
+                times[c].append(time.perf_counter() - t0)
+            for b in results.keys() - {"product"}:
+                diffs.extend(f"{b} {kind} at {d}: {x}" for x in diff(results["product"], results[b]))
+
+    interleave("overview", dates_ov, run_ov, ov_times, checks.diff_overview)
+    interleave("headline", dates_hl, run_hl, hl_times, checks.diff_headline)
     res["checked_dates"] = {}
     for b in chosen:
         checked = sorted({T, *dates_ov[: repeats[b]], *dates_hl[: repeats[b]]})
