@@ -11,7 +11,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class SettingsError(ValueError):
@@ -74,6 +74,31 @@ FACTORS = ("lateness", "trend", "severity", "utilisation", "disputes", "external
 ROLE_NAMES = ("viewer", "collector", "credit_analyst", "credit_manager", "admin")
 
 
+class CollectorPool(BaseModel):
+    """One [[access.pools]] entry: the customers of these segments and/or regions belong to `collector`
+    (both lists given: a customer must be in both; values match whatever their case and spaces)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    collector: str = Field(description="The collector's user name (the sign-in's email in oidc mode).")
+    segments: tuple[str, ...] = Field((), description="Segments of the customer master; empty: any segment.")
+    regions: tuple[str, ...] = Field((), description="Regions of the customer master; empty: any region.")
+
+    @field_validator("collector")
+    @classmethod
+    def _named(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a pool needs a collector's user name")
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _some(self) -> CollectorPool:
+        # A pool without either would silently take every customer: refused, with what to write instead.
+        if not self.segments and not self.regions:
+            raise ValueError('a pool needs segments, regions or both (e.g. segments = ["SMB"]); to give one collector everyone, list the segments')
+        return self
+
+
 class AccessSettings(BaseModel):
     """Login and roles (the [access] table); used in oidc mode, i.e. when [auth] is configured for st.login."""
 
@@ -85,6 +110,23 @@ class AccessSettings(BaseModel):
     )
     role_claim: str = Field("groups", description="The ID token claim that lists the user's groups.")
     four_eyes_above: float | None = Field(None, ge=0, description="Requests above this amount (base currency) need two different approvers; none by default.")
+    pools: tuple[CollectorPool, ...] = Field(
+        (), description="[[access.pools]]: collectors' pools by segment and/or region, first match wins; a hand assignment wins over any pool."
+    )
+    cli_users: dict[str, str] = Field(
+        default_factory=dict,
+        description="oidc mode: who the command line may act as (`o2c --as NAME`) and with which role; none by default (the CLI then refuses writes).",
+    )
+
+    @field_validator("cli_users")
+    @classmethod
+    def _cli_roles(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = sorted({r for r in v.values() if r not in ROLE_NAMES})
+        if bad:
+            raise ValueError(f"unknown role(s) {', '.join(bad)}; the roles are {', '.join(ROLE_NAMES)}")
+        if any(not name.strip() for name in v):
+            raise ValueError("a user name is empty")
+        return v
 
     @field_validator("roles")
     @classmethod

@@ -263,3 +263,59 @@ WHATIF_WIDE = {
         {"kind": "limits", "value": 5000, "customer_ids": "C1"},
     ],
 }
+
+
+# ----------------------------------------------------------------------------- the workbench store (workbench-rest)
+
+# Store tests run on SQLite and, when O2C_TEST_POSTGRES_URL is set (CI sets it when a server answers), on PostgreSQL.
+STORE_BACKENDS = ["sqlite"] + (["postgresql"] if __import__("os").environ.get("O2C_TEST_POSTGRES_URL") else [])
+
+
+def workbench_store(kind: str, tmp_path: Path):
+    """A fresh workbench store of this kind (a generator for a pytest fixture): SQLite in tmp_path, or a
+    schema of its own on the shared PostgreSQL server, dropped afterwards."""
+    import os
+    import secrets
+
+    import sqlalchemy as sa
+
+    from dashboard.workbench.store import Store
+
+    if kind == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'workbench.sqlite'}")
+        yield s
+        s.dispose()
+        return
+    base = os.environ["O2C_TEST_POSTGRES_URL"]
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(base)
+    with admin.begin() as c:
+        c.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    s = Store(url.render_as_string(hide_password=False))
+    yield s
+    s.dispose()
+    with admin.begin() as c:
+        c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
+
+# Collector pools (test_assignment, test_cli_as): five customers over segments and regions, one without either.
+POOL_LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,currency,paid_date
+I1,C1,2026-09-01,2026-10-01,100,USD,
+I2,C2,2026-09-01,2026-10-01,200,USD,
+I3,C3,2026-09-01,2026-10-01,300,USD,
+I4,C4,2026-09-01,2026-10-01,400,USD,
+I5,C5,2026-09-01,2026-10-01,500,USD,
+""",
+    "customers": """
+customer_id,name,segment,region
+C1,Alpha,SMB,EMEA
+C2,Beta,SMB,AMER
+C3,Gamma,Enterprise,EMEA
+C4,Delta,Public Sector,APAC
+C5,Epsilon,,
+""",
+}

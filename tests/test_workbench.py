@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import secrets
 import threading
 
 import pytest
@@ -15,7 +13,7 @@ import sqlalchemy as sa
 
 from dashboard.workbench import audit, notes
 from dashboard.workbench.identity import AccessDenied, User, role_from_groups
-from dashboard.workbench.store import Store
+from tests.fixtures import STORE_BACKENDS, workbench_store
 
 CTX = notes.Context(dt.date(2026, 10, 31), "20261031T000000000-abcd")
 ADMIN = User("ada", "admin", "oidc")
@@ -23,29 +21,11 @@ COLLECTOR = User("carl", "collector", "oidc")
 OTHER = User("olga", "collector", "oidc")
 ANALYST = User("anna", "credit_analyst", "oidc")
 VIEWER = User("vic", "viewer", "oidc")
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("O2C_TEST_POSTGRES_URL") else [])
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STORE_BACKENDS)
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'workbench.sqlite'}")
-        yield s
-        s.dispose()
-        return
-    # Each test gets a schema of its own on the shared server, dropped afterwards.
-    base = os.environ["O2C_TEST_POSTGRES_URL"]
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(base)
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    s = Store(url.render_as_string(hide_password=False))
-    yield s
-    s.dispose()
-    with admin.begin() as c:
-        c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+    yield from workbench_store(request.param, tmp_path)
 
 
 def rows(store, table):

@@ -56,6 +56,8 @@ def append(
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(815004)"))
     last = conn.execute(sa.select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)).first()
     name = user.name if isinstance(user, User) else user
+    if isinstance(user, User) and user.via:  # e.g. "CLI, OS user root": which account acted for the person
+        details = (details or {}) | {"via": user.via}
     row = {
         "seq": (last.seq + 1) if last else 1,
         "at": at or now(),

@@ -32,6 +32,7 @@ class User:
     name: str
     role: Role | None  # None: signed in, but no role mapped: no access at all
     mode: Mode = "local"
+    via: str | None = None  # how the person acts when not on the pages: "CLI, OS user root" (recorded in the audit entry)
 
     def has(self, role: Role) -> bool:
         return self.role is not None and ROLES.index(self.role) >= ROLES.index(role)
@@ -83,3 +84,34 @@ def oidc_mode(data_root: Path) -> bool:
         return "auth" in tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
         return True  # a secrets file that cannot be read: be strict, never fall back to local mode's trust
+
+
+def cli_user(oidc: bool, as_user: str | None, cli_users: dict[str, str]) -> User:
+    """Who a command that changes the workbench acts as.
+
+    local mode: the operating-system account as administrator, as on the pages (`--as` is refused: there
+    is nobody else to be). oidc mode: nobody, unless `--as NAME` names a person that settings
+    [access] cli_users lets the command line act as, with the role given there; the audit entry then
+    also names the operating-system account that ran the command ("CLI, OS user root")."""
+    if not oidc:
+        if as_user:
+            raise CliUsage(
+                f"--as {as_user}: in local mode (no sign-in configured) the command line acts as the operating-system user "
+                f"{os_user()}, as administrator; --as is for a server that signs people in"
+            )
+        return local_user()
+    listed = ", ".join(sorted(cli_users)) or "nobody yet"
+    if not as_user:
+        raise AccessDenied(
+            "the dashboard signs users in (oidc mode): a change from the command line must carry a person's name. "
+            f"Give --as NAME, with NAME listed in settings [access] cli_users (now: {listed})"
+        )
+    by_lower = {k.strip().lower(): k for k in cli_users}  # an e-mail address, whatever its case
+    name = by_lower.get(as_user.strip().lower())
+    if name is None:
+        raise AccessDenied(f"--as {as_user}: the command line may not act as {as_user}; settings [access] cli_users lists {listed}")
+    return User(name, cast(Role, cli_users[name]), "oidc", via=f"CLI, OS user {os_user()}")
+
+
+class CliUsage(ValueError):
+    """A command line that asks for something the mode does not have (exit 2)."""

@@ -8,16 +8,18 @@ audit event in that same transaction: either both happen or neither does.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
 from dashboard.workbench import audit
-from dashboard.workbench.errors import Conflict, Refused
+from dashboard.workbench.assignment import Roster, effective_in
+from dashboard.workbench.errors import Conflict, Refused  # noqa: F401 (callers catch notes.Conflict)
 from dashboard.workbench.identity import User, require
 from dashboard.workbench.schema import contacts, customer_settings, notes
 from dashboard.workbench.store import Store
+from dashboard.workbench.versions import versioned_write
 
 CHANNELS = ("call", "email", "letter", "meeting", "portal")
 OUTCOMES = ("reached", "no answer", "promise", "dispute", "wrong contact", "other")
@@ -26,10 +28,17 @@ MAX_TEXT = 10_000
 
 @dataclass(frozen=True)
 class Context:
-    """What the user is looking at when acting: the business date and the snapshot."""
+    """What the user is looking at when acting: the business date, the snapshot and a hash of its data,
+    and who owns which customer there (the collector pools read the snapshot's customer master)."""
 
     business_date: dt.date
     snapshot_id: str | None = None
+    data_sha256: str | None = None
+    roster: Roster = field(default_factory=Roster)
+
+    def details(self, d: dict[str, Any]) -> dict[str, Any]:
+        """An audit entry's details, with the data the write was made on."""
+        return d | {"data_sha256": self.data_sha256} if self.data_sha256 else d
 
 
 @dataclass(frozen=True)
@@ -42,14 +51,16 @@ def _collector_of(conn: sa.Connection, customer_id: str) -> str | None:
     return conn.execute(sa.select(customer_settings.c.collector).where(customer_settings.c.customer_id == customer_id)).scalar()
 
 
-def _may_work(conn: sa.Connection, user: User, customer_id: str, action: str) -> None:
-    """collector and up; a collector only for their own customers (all, when a customer is unassigned)."""
+def _may_work(conn: sa.Connection, user: User, customer_id: str, action: str, roster: Roster | None = None) -> None:
+    """collector and up; a collector only for their own customers, by hand assignment or pool (all, when a
+    customer is neither assigned nor in a pool). Without a roster only hand assignments count."""
     require(user, "collector", action)
     if user.has("credit_analyst"):
         return
-    owner = _collector_of(conn, customer_id)
-    if owner is not None and owner != user.name:
-        raise Refused(f"{customer_id} is assigned to {owner}: {user.name} may {action} only for their own customers.")
+    owner = effective_in(conn, roster or Roster(), customer_id)
+    if owner.collector is not None and owner.collector != user.name:
+        how = "by hand" if owner.source == "assigned" else f"through the pool of {owner.pool}"
+        raise Refused(f"{customer_id} is assigned to {owner.collector} ({how}): {user.name} may {action} only for their own customers.")
 
 
 def _text(value: str, what: str, required: bool = True) -> str:
@@ -65,7 +76,7 @@ def add_note(store: Store, user: User, ctx: Context, customer_id: str, text: str
     body = _text(text, "note")
     now = audit.now()
     with store.begin() as conn:
-        _may_work(conn, user, customer_id, "add notes")
+        _may_work(conn, user, customer_id, "add notes", ctx.roster)
         nid = conn.execute(
             notes.insert()
             .values(
@@ -88,7 +99,7 @@ def add_note(store: Store, user: User, ctx: Context, customer_id: str, text: str
             "customer",
             customer_id,
             ctx.snapshot_id,
-            {"note_id": nid, "invoice_id": invoice_id, "text": body, "business_date": ctx.business_date},
+            ctx.details({"note_id": nid, "invoice_id": invoice_id, "text": body, "business_date": ctx.business_date}),
         )
     return Written(nid, seq)
 
@@ -100,17 +111,10 @@ def edit_note(store: Store, user: User, ctx: Context, note_id: int, text: str, v
         cur = conn.execute(sa.select(notes).where(notes.c.note_id == note_id)).mappings().first()
         if cur is None:
             raise Refused(f"note {note_id} does not exist.")
-        _may_work(conn, user, cur["customer_id"], "edit notes")
+        _may_work(conn, user, cur["customer_id"], "edit notes", ctx.roster)
         if cur["created_by"] != user.name and not user.has("credit_manager"):
             raise Refused(f"note {note_id} was written by {cur['created_by']}: only its author or a credit manager may change it.")
-        done = conn.execute(
-            notes.update()
-            .where(notes.c.note_id == note_id, notes.c.version == version)
-            .values(text=body, updated_by=user.name, updated_at=audit.now(), version=version + 1)
-        )
-        if done.rowcount != 1:
-            at = cur["updated_at"][11:16]
-            raise Conflict(f"note {note_id} was changed by {cur['updated_by']} at {at} UTC since you opened it: reload, then edit again.")
+        w = versioned_write(conn, notes, {"note_id": note_id}, version, {"text": body}, user, f"note {note_id}")
         seq = audit.append(
             conn,
             user,
@@ -118,7 +122,7 @@ def edit_note(store: Store, user: User, ctx: Context, note_id: int, text: str, v
             "customer",
             cur["customer_id"],
             ctx.snapshot_id,
-            {"note_id": note_id, "before": cur["text"], "after": body, "version": version + 1},
+            ctx.details({"note_id": note_id, "before": cur["text"], "after": body, "version": w.version}),
         )
     return Written(note_id, seq)
 
@@ -130,7 +134,7 @@ def log_contact(store: Store, user: User, ctx: Context, customer_id: str, channe
         raise Refused(f"outcome '{outcome}' is not one of {', '.join(OUTCOMES)}.")
     body = _text(note, "note", required=False)
     with store.begin() as conn:
-        _may_work(conn, user, customer_id, "log contacts")
+        _may_work(conn, user, customer_id, "log contacts", ctx.roster)
         cid = conn.execute(
             contacts.insert()
             .values(
@@ -152,24 +156,24 @@ def log_contact(store: Store, user: User, ctx: Context, customer_id: str, channe
             "customer",
             customer_id,
             ctx.snapshot_id,
-            {"contact_id": cid, "channel": channel, "outcome": outcome, "note": body, "business_date": ctx.business_date},
+            ctx.details({"contact_id": cid, "channel": channel, "outcome": outcome, "note": body, "business_date": ctx.business_date}),
         )
     return Written(cid, seq)
 
 
-def assign(store: Store, user: User, ctx: Context, customer_id: str, collector: str | None) -> Written:
-    """Set (or with None, clear) a customer's collector (admin, access.md)."""
+def assign(store: Store, user: User, ctx: Context, customer_id: str, collector: str | None, version: int | None = None) -> Written:
+    """Set (or with None or '', clear: back to the customer's pool) a customer's collector (admin, access.md).
+
+    `version`: the customer's version the user's screen was drawn from (assignment.Effective.version; 0 when
+    it had none), refused when someone changed it since; None for a command that reads nothing beforehand."""
     require(user, "admin", "assign customers to collectors")
     name = (collector or "").strip() or None
     with store.begin() as conn:
-        before = _collector_of(conn, customer_id)
-        exists = conn.execute(sa.select(customer_settings.c.version).where(customer_settings.c.customer_id == customer_id)).scalar()
-        values = {"collector": name, "updated_by": user.name, "updated_at": audit.now()}
-        if exists is None:
-            conn.execute(customer_settings.insert().values(customer_id=customer_id, version=1, **values))
-        else:
-            conn.execute(customer_settings.update().where(customer_settings.c.customer_id == customer_id).values(version=exists + 1, **values))
-        seq = audit.append(conn, user, "customer.assign", "customer", customer_id, ctx.snapshot_id, {"collector": name, "before": before})
+        w = versioned_write(conn, customer_settings, {"customer_id": customer_id}, version, {"collector": name}, user, f"the collector of {customer_id}")
+        before = w.before["collector"] if w.before else None
+        seq = audit.append(
+            conn, user, "customer.assign", "customer", customer_id, ctx.snapshot_id, ctx.details({"collector": name, "before": before, "version": w.version})
+        )
     return Written(customer_id, seq)
 
 
