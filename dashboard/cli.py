@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypedDict
 from dashboard.settings import SettingsError, load_settings
 from dashboard.store.snapshots import DataDir, SnapshotRow, UnknownSnapshot, default_data_dir, rollback, snapshot_rows
 from dashboard.workbench.errors import Conflict, Refused, StoreError
-from dashboard.workbench.identity import AccessDenied, User, local_user, oidc_mode
+from dashboard.workbench.identity import AccessDenied, User, oidc_mode
 
 if TYPE_CHECKING:
     from dashboard.load.ingest import IngestResult
@@ -96,6 +96,9 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--data", type=Path, default=argparse.SUPPRESS, help="data folder (default: $O2C_DATA, else ./data)")
     common.add_argument("--as-of", type=_date, default=argparse.SUPPRESS, help="as-of date YYYY-MM-DD (default: the snapshot's)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine output on stdout")
+    common.add_argument(
+        "--as", dest="as_user", default=argparse.SUPPRESS, metavar="USER", help="oidc mode: the person a change is made as (settings [access] cli_users)"
+    )
     p = argparse.ArgumentParser(prog="o2c", description="O2C Credit Cockpit: receivables KPIs from ledger extracts.", parents=[common])
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", parents=[common], help="start the dashboard (creates the demo ledger if there is no data)")
@@ -147,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None and hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `o2c kpis | head` ends quietly, as Unix tools do
     args = parser().parse_args(argv)
-    for name, default in (("data", None), ("as_of", None), ("json", False)):
+    for name, default in (("data", None), ("as_of", None), ("json", False), ("as_user", None)):
         if not hasattr(args, name):
             setattr(args, name, default)
     data = DataDir(args.data.resolve() if args.data else default_data_dir())
@@ -162,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         _fail(args, str(exc), [])
         return 2
+    except AccessDenied as exc:  # a role too low for the command (a load or rollback `--as` a collector)
+        _fail(args, str(exc), [])
+        return 1
 
 
 def _fail(args: argparse.Namespace, message: str, details: list) -> None:
@@ -209,7 +215,7 @@ def cmd_ingest(args: argparse.Namespace, data: DataDir) -> int:
         raise CliError(str(exc), code=2) from None
     progress = None if args.json else _progress_bar()
     try:
-        res = ingest(args.paths, data, settings, as_of=args.as_of, source="o2c ingest", progress=progress, layout=args.layout)
+        res = ingest(args.paths, data, settings, as_of=args.as_of, source="o2c ingest", progress=progress, layout=args.layout, user=_actor(data, args))
     except (IngestUsageError, LayoutError) as exc:
         raise CliError(str(exc), code=2) from None
     if progress:
@@ -269,7 +275,7 @@ def cmd_snapshots(args: argparse.Namespace, data: DataDir) -> int:
 
 def cmd_rollback(args: argparse.Namespace, data: DataDir) -> int:
     try:
-        snap = rollback(data, args.id, source="o2c rollback")
+        snap = rollback(data, args.id, source="o2c rollback", user=_actor(data, args))
     except UnknownSnapshot as exc:
         raise CliError(f"unknown snapshot id '{args.id}'", [f"known ids: {', '.join(exc.known) or 'none'}"]) from None
     _out(args, RollbackJson(current=snap.id), f"Snapshot {snap.id} is current again.")
@@ -339,22 +345,31 @@ def cmd_at_risk(args: argparse.Namespace, data: DataDir) -> int:
     return 0
 
 
-def _actor(data: DataDir) -> User:
-    """The CLI acts as the operating-system user, as admin, in local mode only (access.md): where the
-    dashboard signs people in, a change must carry a signed-in person's name, so the CLI refuses it."""
-    if oidc_mode(data.root):
-        raise CliError("the dashboard signs users in (oidc mode): workbench changes are made on its pages, under a person's name, not from the command line")
-    return local_user()
+def _actor(data: DataDir, args: argparse.Namespace | None = None) -> User:
+    """Who a change is made as (identity.cli_user): the operating-system user as admin in local mode; in oidc
+    mode only the person `--as` names, when settings [access] cli_users allow it."""
+    from dashboard.workbench.identity import CliUsage, cli_user
+
+    try:
+        return cli_user(oidc_mode(data.root), getattr(args, "as_user", None), load_settings(data.root).access.cli_users)
+    except AccessDenied as exc:
+        raise CliError(str(exc)) from None
+    except CliUsage as exc:
+        raise CliError(str(exc), code=2) from None
 
 
 def _context(args: argparse.Namespace, data: DataDir) -> Context:
     """The business date of a workbench command: --as-of, else the current snapshot's as-of date (cli.md)."""
+    from dashboard.store.snapshots import data_sha256
+    from dashboard.workbench.assignment import Roster
     from dashboard.workbench.notes import Context
 
     snap = data.current()
     if snap is None and args.as_of is None:
         raise CliError(f"no data yet in {data.root}: a workbench record needs a business date: load an extract or give --as-of")
-    return Context(args.as_of or snap.as_of, snap.id if snap else None)  # type: ignore[union-attr]
+    if snap is None:
+        return Context(args.as_of)
+    return Context(args.as_of or snap.as_of, snap.id, data_sha256(snap.manifest["source_files"]), Roster.of_snapshot(snap, load_settings(data.root)))
 
 
 def _write(args: argparse.Namespace, data: DataDir, fn: Callable[[], Written], what: str) -> int:
@@ -403,21 +418,21 @@ def cmd_db(args: argparse.Namespace, data: DataDir) -> int:
 def cmd_contacts(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.workbench import notes
 
-    user, ctx = _actor(data), _context(args, data)
+    user, ctx = _actor(data, args), _context(args, data)
     return _write(args, data, lambda: notes.log_contact(data.trail(), user, ctx, args.customer, args.channel, args.outcome, args.note), "Contact")
 
 
 def cmd_notes(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.workbench import notes
 
-    user, ctx = _actor(data), _context(args, data)
+    user, ctx = _actor(data, args), _context(args, data)
     return _write(args, data, lambda: notes.add_note(data.trail(), user, ctx, args.customer, args.text, args.invoice), "Note")
 
 
 def cmd_customers(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.workbench import notes
 
-    user, ctx = _actor(data), _context(args, data)
+    user, ctx = _actor(data, args), _context(args, data)
     return _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from dashboard.settings import CollectorPool, Settings, SettingsError, load_settings
 from dashboard.workbench import audit, notes
-from dashboard.workbench.assignment import Roster, all_collectors, collectors, effective_collector
+from dashboard.workbench.assignment import Roster, all_collectors, collectors, effective_collector, same_person
 from dashboard.workbench.errors import Conflict
 from dashboard.workbench.identity import User
 from dashboard.workbench.schema import customer_settings
@@ -229,3 +229,11 @@ def test_pools_and_cli_users_in_settings_are_checked(tmp_path, monkeypatch):
     text = str(err.value)
     assert "setting 'access.pools.0'" in text and "a pool needs segments, regions or both" in text
     assert "setting 'access.cli_users'" in text and "unknown role(s) boss" in text
+
+
+def test_a_collector_is_the_same_person_whatever_the_case_of_their_address(store, roster):
+    assert same_person("Olga@Corp.com", " olga@corp.com") and not same_person("olga", None)
+    notes.assign(store, ADA, ctx(roster), "C4", "Olga@Corp.com")
+    notes.add_note(store, User("olga@corp.com", "collector", "oidc"), ctx(roster), "C4", "mine")
+    with pytest.raises(notes.Refused):
+        notes.add_note(store, User("olgav@corp.com", "collector", "oidc"), ctx(roster), "C4", "not mine")

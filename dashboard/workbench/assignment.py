@@ -95,6 +95,11 @@ class Effective:
         return "no collector (not assigned, in no pool: every collector may work this customer)"
 
 
+def same_person(a: str | None, b: str | None) -> bool:
+    """User names are e-mail addresses in oidc mode, which people write in any case: Alice@corp.com is alice@corp.com."""
+    return a is not None and b is not None and a.strip().casefold() == b.strip().casefold()
+
+
 def _norm(col: str) -> pl.Expr:
     return pl.col(col).str.strip_chars().str.to_lowercase()
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from dashboard.workbench import audit
-from dashboard.workbench.assignment import Roster, effective_in
+from dashboard.workbench.assignment import Roster, effective_in, same_person
 from dashboard.workbench.errors import Conflict, Refused  # noqa: F401 (callers catch notes.Conflict)
 from dashboard.workbench.identity import User, require
 from dashboard.workbench.schema import contacts, customer_settings, notes
@@ -58,7 +58,7 @@ def _may_work(conn: sa.Connection, user: User, customer_id: str, action: str, ro
     if user.has("credit_analyst"):
         return
     owner = effective_in(conn, roster or Roster(), customer_id)
-    if owner.collector is not None and owner.collector != user.name:
+    if owner.collector is not None and not same_person(owner.collector, user.name):
         how = "by hand" if owner.source == "assigned" else f"through the pool of {owner.pool}"
         raise Refused(f"{customer_id} is assigned to {owner.collector} ({how}): {user.name} may {action} only for their own customers.")
 
