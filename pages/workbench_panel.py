@@ -8,8 +8,11 @@ import polars as pl
 import streamlit as st
 
 from dashboard.metrics.kpis import Engine
+from dashboard.store.snapshots import data_sha256
 from dashboard.workbench import notes
-from dashboard.workbench.identity import AccessDenied
+from dashboard.workbench.assignment import Roster, effective_collector
+from dashboard.workbench.identity import AccessDenied, User
+from dashboard.workbench.store import Store
 from dashboard.workbench.timeline import KINDS, timeline
 from pages import common, tables
 
@@ -24,12 +27,17 @@ def workbench_panel(eng: Engine, customer_id: str, documents: pl.DataFrame, t: d
     if user is None:
         return
     store = common.store()
-    ctx = notes.Context(t, eng.snapshot.id)
+    roster = Roster.of(eng, common.settings())
+    ctx = notes.Context(t, eng.snapshot.id, data_sha256(eng.snapshot.manifest["source_files"]), roster)
     st.subheader("Notes, contacts and timeline")
     if done := st.session_state.pop("wb_done", None):
         st.success(done, icon=":material/check_circle:")
-    collector = notes.collector(store, customer_id)
-    st.caption(f"Collector: {collector or 'not assigned (every collector may work this customer)'}. New records are dated {t:%d %b %Y}, the as-of date.")
+    if refused := st.session_state.pop("wb_refused", None):
+        st.error(refused, icon=":material/block:")
+    # Read when the page is drawn: its version is what an assignment made from this page must still find.
+    owner = effective_collector(store, roster, customer_id)
+    who = owner.describe()
+    st.caption(f"{who[0].upper()}{who[1:]}. New records are dated {t:%d %b %Y}, the as-of date.")
 
     if user.has("collector"):
         left, right = st.columns(2)
@@ -50,9 +58,11 @@ def workbench_panel(eng: Engine, customer_id: str, documents: pl.DataFrame, t: d
                 _act(lambda: notes.log_contact(store, user, ctx, customer_id, channel, outcome, remark), "Contact logged")
     if user.has("admin"):
         with st.expander("Assign a collector", icon=":material/assignment_ind:"):
-            name = st.text_input("Collector (user name; empty: unassigned)", value=collector or "", key="wb_collector")
-            if st.button("Assign", key="wb_assign"):
-                _act(lambda: notes.assign(store, user, ctx, customer_id, name), "Collector assigned")
+            key = f"wb_collector:{customer_id}"
+            st.text_input("Collector (user name; empty: the customer's pool, if any)", value=owner.collector if owner.source == "assigned" else "", key=key)
+            # on_click with the version this run read: the click is checked against what the user saw, not
+            # against what the next run would read (which would always be current and never conflict).
+            st.button("Assign", key="wb_assign", on_click=_assign, args=(store, user, ctx, customer_id, key, owner.version))
 
     kinds = st.multiselect("Show", list(KINDS), key="wb_kinds", placeholder="Every kind of event")
     events = timeline(store, customer_id, documents, tuple(kinds))
@@ -63,6 +73,15 @@ def workbench_panel(eng: Engine, customer_id: str, documents: pl.DataFrame, t: d
         override={"kind": "Kind", "detail": st.column_config.TextColumn("Detail", width="large")},
         key="wb_timeline",
     )
+
+
+def _assign(store: Store, user: User, ctx: notes.Context, customer_id: str, key: str, seen: int) -> None:
+    try:
+        w = notes.assign(store, user, ctx, customer_id, st.session_state.get(key, ""), version=seen)
+    except (notes.Refused, notes.Conflict, AccessDenied) as exc:
+        st.session_state["wb_refused"] = str(exc)
+        return
+    _done(f"Collector assigned (audit entry {w.seq}).")
 
 
 def _act(write, message: str) -> None:

@@ -3,6 +3,8 @@ with the ledger's events, find them in the audit trail under the acting user."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -76,3 +78,59 @@ def test_a_viewer_sees_the_timeline_but_no_forms(demo, monkeypatch):
     at = customer_page(customer_id="C000001")
     assert timeline_rows(at).shape[0] > 0
     assert not [b for b in at.button if b.label in ("Add note", "Log contact", "Assign")]
+
+
+def master_keys(demo: DataDir, cid: str) -> tuple[str, str]:
+    from dashboard.metrics.kpis import Engine
+    from dashboard.settings import Settings
+    from dashboard.workbench.assignment import Roster
+
+    eng = Engine.open(demo.current(), Settings())
+    try:
+        _, seg, reg = Roster.of(eng).master(cid).row(0)
+    finally:
+        eng.con.close()
+    return seg, reg
+
+
+def caption_with(at: AppTest, start: str) -> str:
+    return next(c.value for c in at.caption if c.value.startswith(start))
+
+
+def test_the_panel_names_the_pool_and_two_admins_racing_on_an_assignment(demo, monkeypatch):
+    from pages import identity
+
+    cid = "C000001"
+    seg, reg = master_keys(demo, cid)
+    (demo.root / "settings.toml").write_text(f'[[access.pools]]\ncollector = "carla@example.com"\nsegments = ["{seg}"]\n')
+    acting = {"who": "ada@example.com"}
+    monkeypatch.setattr(identity, "current_user", lambda settings: User(acting["who"], "admin", "oidc"))
+    ada = customer_page(customer_id=cid)
+    assert caption_with(ada, "Collector").startswith(f"Collector carla@example.com (pool: segment {seg}).")
+    acting["who"] = "ben@example.com"
+    ben = customer_page(customer_id=cid)  # ben opens the same customer before ada assigns it
+
+    acting["who"] = "ada@example.com"
+    ada.text_input(key=f"wb_collector:{cid}").set_value("olga@example.com")
+    [assign] = [b for b in ada.button if b.label == "Assign"]
+    assign.click().run()
+    assert not ada.error and any("Collector assigned (audit entry" in s.value for s in ada.success)
+    assert caption_with(ada, "Collector").startswith("Collector olga@example.com (assigned by hand).")
+
+    acting["who"] = "ben@example.com"
+    ben.text_input(key=f"wb_collector:{cid}").set_value("pia@example.com")
+    [assign] = [b for b in ben.button if b.label == "Assign"]
+    assign.click().run()
+    [refused] = [e.value for e in ben.error]
+    assert re.fullmatch(rf"the collector of {cid} was changed by ada@example.com at \d\d:\d\d UTC since you opened it: reload, then edit again\.", refused)
+    assert caption_with(ben, "Collector").startswith("Collector olga@example.com (assigned by hand).")  # what ada wrote, now shown
+    [assign] = [b for b in ben.button if b.label == "Assign"]
+    assign.click().run()  # drawn again from the current version: ben's change goes through
+    assert not ben.error and caption_with(ben, "Collector").startswith("Collector pia@example.com (assigned by hand).")
+    with demo.trail().begin() as conn:
+        ev = audit.events(conn, action="customer.assign")
+    assert [(e["user"], e["details"]["collector"], e["details"]["before"], e["details"]["version"]) for e in ev] == [
+        ("ben@example.com", "pia@example.com", "olga@example.com", 2),
+        ("ada@example.com", "olga@example.com", None, 1),
+    ]
+    assert all(e["snapshot_id"] == demo.current_id() and len(e["details"]["data_sha256"]) == 64 for e in ev)

@@ -51,9 +51,10 @@ class Roster:
     master: Callable[[str | None], pl.DataFrame] = field(default=_no_master)
 
     @classmethod
-    def of(cls, eng: Engine) -> Roster:
-        """From an open snapshot's engine (the pages)."""
-        return cls(tuple(eng.settings.access.pools), _master(lambda: eng.con))
+    def of(cls, eng: Engine, settings: Settings | None = None) -> Roster:
+        """From an open snapshot's engine (the pages), with the settings as they are now (the engine's are
+        those of when it was opened: a pool added since counts at once)."""
+        return cls(tuple((settings or eng.settings).access.pools), _master(lambda: eng.con))
 
     @classmethod
     def of_snapshot(cls, snapshot: SnapshotInfo, settings: Settings) -> Roster:
