@@ -68,10 +68,28 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if secrets is not None:
         sys.argv += ["--secrets.files", str(secrets)]
+    routed_by_navigation()
     try:
         return streamlit_cli.main()
     except KeyboardInterrupt:
         return 0
+
+
+def routed_by_navigation() -> None:
+    """Tell Streamlit before its first session that this app routes with st.navigation (app.py).
+
+    Streamlit decides once per process whether an app is an old-style multipage app: the first session
+    sets `PagesManager.uses_pages_directory` to whether `<app.py's folder>/pages` exists
+    (streamlit/runtime/pages_manager.py), and only a call of st.navigation sets it back to False. While it
+    is True the script runner runs its own list of pages/*.py instead of app.py (`_mpa_v1` in
+    runtime/scriptrunner/script_runner.py). A first visit to `/` runs app.py, which calls st.navigation;
+    but a first visit to a deep link (/exposure) ran pages/exposure.py without the router, st.navigation
+    never ran, and every later session saw the folder's files as pages until a restart. Our pages/ is
+    the dashboard's package, never an old-style page folder: the flag is False from the start.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
 
 
 if __name__ == "__main__":
