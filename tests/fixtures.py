@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import socket
 import time
@@ -268,13 +269,12 @@ WHATIF_WIDE = {
 # ----------------------------------------------------------------------------- the workbench store (workbench-rest)
 
 # Store tests run on SQLite and, when O2C_TEST_POSTGRES_URL is set (CI sets it when a server answers), on PostgreSQL.
-STORE_BACKENDS = ["sqlite"] + (["postgresql"] if __import__("os").environ.get("O2C_TEST_POSTGRES_URL") else [])
+STORE_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("O2C_TEST_POSTGRES_URL") else [])
 
 
 def workbench_store(kind: str, tmp_path: Path):
     """A fresh workbench store of this kind (a generator for a pytest fixture): SQLite in tmp_path, or a
     schema of its own on the shared PostgreSQL server, dropped afterwards."""
-    import os
     import secrets
 
     import sqlalchemy as sa

@@ -178,6 +178,7 @@ def assign(store: Store, user: User, ctx: Context, customer_id: str, collector: 
 
 
 def collector(store: Store, customer_id: str) -> str | None:
+    """The collector assigned by hand, if any (whose customer it is, pools included: assignment.effective_collector)."""
     with store.begin() as conn:
         return _collector_of(conn, customer_id)
 
