@@ -10,11 +10,12 @@ import streamlit as st
 from dashboard.metrics.kpis import Engine
 from dashboard.store.snapshots import data_sha256
 from dashboard.workbench import notes
-from dashboard.workbench.assignment import Roster, effective_collector
+from dashboard.workbench.assignment import Roster, effective_collector, same_person
 from dashboard.workbench.identity import AccessDenied, User
 from dashboard.workbench.store import Store
 from dashboard.workbench.timeline import KINDS, timeline
 from pages import common, tables
+from pages.tables import plain
 
 
 def _done(message: str) -> None:
@@ -33,13 +34,18 @@ def workbench_panel(eng: Engine, customer_id: str, documents: pl.DataFrame, t: d
     if done := st.session_state.pop("wb_done", None):
         st.success(done, icon=":material/check_circle:")
     if refused := st.session_state.pop("wb_refused", None):
-        st.error(refused, icon=":material/block:")
+        st.error(plain(refused), icon=":material/block:")
     # Read when the page is drawn: its version is what an assignment made from this page must still find.
     owner = effective_collector(store, roster, customer_id)
     who = owner.describe()
-    st.caption(f"{who[0].upper()}{who[1:]}. New records are dated {t:%d %b %Y}, the as-of date.")
+    # plain(): a collector's name and the master's segment are text, never markdown or a link
+    st.caption(plain(f"{who[0].upper()}{who[1:]}. New records are dated {t:%d %b %Y}, the as-of date."))
 
-    if user.has("collector"):
+    theirs = owner.collector is not None and not same_person(owner.collector, user.name)
+    if user.has("collector") and not user.has("credit_analyst") and theirs:
+        # The core refuses these writes anyway; the page says so before anyone types a note.
+        st.info(plain(f"{customer_id} is {owner.collector}'s customer: notes and contacts here are theirs (or an analyst's) to write."))
+    elif user.has("collector"):
         left, right = st.columns(2)
         with left.form("wb_note", clear_on_submit=True, border=True):
             st.markdown("**Add a note**")
@@ -88,7 +94,7 @@ def _act(write, message: str) -> None:
     try:
         w = write()
     except (notes.Refused, notes.Conflict, AccessDenied) as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(plain(exc), icon=":material/block:")
         return
     _done(f"{message} (audit entry {w.seq}).")
     st.rerun()

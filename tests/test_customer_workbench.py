@@ -93,8 +93,13 @@ def master_keys(demo: DataDir, cid: str) -> tuple[str, str]:
     return seg, reg
 
 
+def shown(text: str) -> str:
+    """Text as a reader sees it: the page escapes names and ids (never markdown, never a link)."""
+    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
+
+
 def caption_with(at: AppTest, start: str) -> str:
-    return next(c.value for c in at.caption if c.value.startswith(start))
+    return next(shown(c.value) for c in at.caption if shown(c.value).startswith(start))
 
 
 def test_the_panel_names_the_pool_and_two_admins_racing_on_an_assignment(demo, monkeypatch):
@@ -121,7 +126,7 @@ def test_the_panel_names_the_pool_and_two_admins_racing_on_an_assignment(demo, m
     ben.text_input(key=f"wb_collector:{cid}").set_value("pia@example.com")
     [assign] = [b for b in ben.button if b.label == "Assign"]
     assign.click().run()
-    [refused] = [e.value for e in ben.error]
+    [refused] = [shown(e.value) for e in ben.error]
     assert re.fullmatch(rf"the collector of {cid} was changed by ada@example.com at \d\d:\d\d UTC since you opened it: reload, then edit again\.", refused)
     assert caption_with(ben, "Collector").startswith("Collector olga@example.com (assigned by hand).")  # what ada wrote, now shown
     [assign] = [b for b in ben.button if b.label == "Assign"]
@@ -134,3 +139,18 @@ def test_the_panel_names_the_pool_and_two_admins_racing_on_an_assignment(demo, m
         ("ada@example.com", "olga@example.com", None, 1),
     ]
     assert all(e["snapshot_id"] == demo.current_id() and len(e["details"]["data_sha256"]) == 64 for e in ev)
+
+
+def test_a_collector_sees_whose_customer_it_is_and_no_forms_for_another_pool(demo, monkeypatch):
+    from pages import identity
+
+    cid = "C000001"
+    seg, _ = master_keys(demo, cid)
+    (demo.root / "settings.toml").write_text(f'[[access.pools]]\ncollector = "olga@example.com"\nsegments = ["{seg}"]\n')
+    monkeypatch.setattr(identity, "current_user", lambda settings: User("carla@example.com", "collector", "oidc"))
+    at = customer_page(customer_id=cid)
+    assert [shown(i.value) for i in at.info] == [f"{cid} is olga@example.com's customer: notes and contacts here are theirs (or an analyst's) to write."]
+    assert not [b for b in at.button if b.label in ("Add note", "Log contact", "Assign")]
+    monkeypatch.setattr(identity, "current_user", lambda settings: User("Olga@Example.com", "collector", "oidc"))
+    at = customer_page(customer_id=cid)
+    assert not at.info and {"Add note", "Log contact"} <= {b.label for b in at.button}
