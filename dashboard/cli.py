@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from dashboard.settings import SettingsError, load_settings
-from dashboard.store.snapshots import DataDir, SnapshotRow, UnknownSnapshot, default_data_dir, rollback, snapshot_rows
+from dashboard.store.lock import DataBusy
+from dashboard.store.snapshots import DataDir, SnapshotRow, UnfinishedLoad, UnknownSnapshot, default_data_dir, history_line, rollback, snapshot_rows, unfinished_loads
 from dashboard.workbench.errors import Conflict, Refused, StoreError
 from dashboard.workbench.identity import AccessDenied, User, local_user, oidc_mode
 
@@ -44,15 +45,16 @@ class IngestJson(LoadedJson):
 
 
 class SnapshotJson(TypedDict):
-    """One element of `o2c snapshots --json`."""
+    """One element of `o2c snapshots --json`: a snapshot, or a load that left none (status loading or interrupted)."""
 
     id: str
-    as_of: str
-    loaded_at: str
+    as_of: str | None  # None for a load that left no snapshot
+    loaded_at: str  # for a load that left no snapshot: when it started
     source: str
     files: list[str]
     rows: dict[str, int]
     current: bool
+    status: str  # loaded, orphan (no completed load entry in the audit trail), loading, interrupted
 
 
 class ErrorJson(TypedDict):
@@ -72,8 +74,12 @@ def loaded_json(snap: SnapshotInfo, res: IngestResult) -> LoadedJson:
     return LoadedJson(snapshot=snap.id, as_of=snap.manifest["as_of"], rows=snap.manifest["rows"], seconds=round(res.seconds, 2))
 
 
-def snapshot_json(r: SnapshotRow) -> SnapshotJson:
-    return SnapshotJson(id=r.id, as_of=r.as_of, loaded_at=r.loaded_at, source=r.source, files=list(r.files), rows=r.rows, current=r.current)
+def snapshot_json(r: SnapshotRow | UnfinishedLoad) -> SnapshotJson:
+    if isinstance(r, UnfinishedLoad):
+        return SnapshotJson(id=r.id, as_of=None, loaded_at=r.started_at, source=r.source, files=list(r.files), rows={}, current=False, status=r.status)
+    return SnapshotJson(
+        id=r.id, as_of=r.as_of, loaded_at=r.loaded_at, source=r.source, files=list(r.files), rows=r.rows, current=r.current, status=r.status
+    )
 
 
 class CliError(Exception):
@@ -162,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         _fail(args, str(exc), [])
         return 2
+    except DataBusy as exc:  # another load holds the data folder: nothing was touched
+        _fail(args, str(exc), [])
+        return 1
 
 
 def _fail(args: argparse.Namespace, message: str, details: list) -> None:
@@ -258,12 +267,8 @@ def cmd_demo(args: argparse.Namespace, data: DataDir) -> int:
 
 
 def cmd_snapshots(args: argparse.Namespace, data: DataDir) -> int:
-    rows = snapshot_rows(data)
-    text = (
-        "\n".join(f"{'*' if r.current else ' '} {r.id}  as of {r.as_of}  loaded {r.loaded_at}  {r.rows['invoices']:>10,} documents  {r.source}" for r in rows)
-        or f"no snapshots in {data.root}"
-    )
-    _out(args, [snapshot_json(r) for r in rows], text)
+    rows: list[SnapshotRow | UnfinishedLoad] = sorted([*snapshot_rows(data), *unfinished_loads(data)], key=lambda r: r.id)  # ids sort by time
+    _out(args, [snapshot_json(r) for r in rows], "\n".join(map(history_line, rows)) or f"no snapshots in {data.root}")
     return 0
 
 
