@@ -17,7 +17,8 @@ from dashboard.load.read import READABLE
 from dashboard.load.report import Report
 from dashboard.present.formatting import NA, count, days, pct, signed_count, signed_days, signed_pts
 from dashboard.present.labels import label
-from dashboard.settings import load_settings
+from dashboard.settings import SettingsError, load_settings
+from dashboard.store.lock import DataBusy
 from dashboard.store.snapshots import UnknownSnapshot, rollback, snapshot_rows
 from pages import common, tables
 from pages.tables import plain
@@ -213,6 +214,8 @@ with tab_load:
             except (IngestUsageError, LayoutError) as exc:
                 st.session_state.pop("dp_report", None)
                 st.error(said(exc))
+            except (DataBusy, SettingsError) as exc:  # another load holds the data folder: nothing was touched, the check stands
+                st.error(said(exc), icon=":material/hourglass_top:")
             bar.empty()
             if loaded is not None and loaded.snapshot is not None:
                 st.session_state.pop("dp_report", None)
@@ -259,6 +262,8 @@ with tab_history:
             st.rerun()
         except UnknownSnapshot:
             st.error(f"Snapshot {back} is no longer in the data folder; nothing was changed.")
+        except (DataBusy, SettingsError) as exc:  # a load is running: rolling back now would be undone by its switch
+            st.error(said(exc), icon=":material/hourglass_top:")
     if done := st.session_state.pop("dp_rolled_back", None):
         st.success(done, icon=":material/history:")
 

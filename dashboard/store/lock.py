@@ -58,7 +58,8 @@ class DataBusy(RuntimeError):
         if holder is None:  # it took the lock an instant ago and has not written its name yet
             who = "another load is in progress (it started just now)"
         else:
-            who = f"another load is in progress since {holder.since_text()} UTC by {holder.user} ({holder.source})"
+            via = holder.source.removesuffix(f" ({holder.user})")  # "Data page (alice)" by alice: "(Data page)"
+            who = f"another load is in progress since {holder.since_text()} UTC by {holder.user} ({via})"
         then = (
             f"waited {waited:g} s for it; nothing was changed: try again when it has finished"
             if waited
