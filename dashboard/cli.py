@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from dashboard.settings import SettingsError, load_settings
 from dashboard.store.lock import DataBusy
-from dashboard.store.snapshots import DataDir, SnapshotRow, UnfinishedLoad, UnknownSnapshot, default_data_dir, history_line, rollback, snapshot_rows, unfinished_loads
+from dashboard.store.snapshots import DataDir, SnapshotRow, UnknownSnapshot, default_data_dir, rollback, snapshot_rows
 from dashboard.workbench.errors import Conflict, Refused, StoreError
 from dashboard.workbench.identity import AccessDenied, User, local_user, oidc_mode
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from dashboard.load.ingest import IngestResult
     from dashboard.load.report import ReportJson
     from dashboard.metrics.kpis import Engine
-    from dashboard.store.snapshots import SnapshotInfo
+    from dashboard.store.snapshots import SnapshotInfo, UnfinishedLoad
     from dashboard.workbench.notes import Context, Written
 
 
@@ -75,11 +75,11 @@ def loaded_json(snap: SnapshotInfo, res: IngestResult) -> LoadedJson:
 
 
 def snapshot_json(r: SnapshotRow | UnfinishedLoad) -> SnapshotJson:
-    if isinstance(r, UnfinishedLoad):
-        return SnapshotJson(id=r.id, as_of=None, loaded_at=r.started_at, source=r.source, files=list(r.files), rows={}, current=False, status=r.status)
-    return SnapshotJson(
-        id=r.id, as_of=r.as_of, loaded_at=r.loaded_at, source=r.source, files=list(r.files), rows=r.rows, current=r.current, status=r.status
-    )
+    if isinstance(r, SnapshotRow):
+        return SnapshotJson(
+            id=r.id, as_of=r.as_of, loaded_at=r.loaded_at, source=r.source, files=list(r.files), rows=r.rows, current=r.current, status=r.status
+        )
+    return SnapshotJson(id=r.id, as_of=None, loaded_at=r.started_at, source=r.source, files=list(r.files), rows={}, current=False, status=r.status)
 
 
 class CliError(Exception):
@@ -267,6 +267,8 @@ def cmd_demo(args: argparse.Namespace, data: DataDir) -> int:
 
 
 def cmd_snapshots(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.store.snapshots import history_line, unfinished_loads
+
     rows: list[SnapshotRow | UnfinishedLoad] = sorted([*snapshot_rows(data), *unfinished_loads(data)], key=lambda r: r.id)  # ids sort by time
     _out(args, [snapshot_json(r) for r in rows], "\n".join(map(history_line, rows)) or f"no snapshots in {data.root}")
     return 0

@@ -154,12 +154,12 @@ def trail(request, monkeypatch):
     admin.dispose()
 
 
-def env(wait: float = 0) -> dict[str, str]:
+def env(wait: float | str = 0) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(REPO), O2C_LOCK_WAIT_SECONDS=str(wait))
 
 
-def o2c(*args: str, wait: float = 0, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dashboard.cli", *args], env=env(wait), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+def o2c(*args: str, wait: float | str = 0) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "dashboard.cli", *args], env=env(wait), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def script(code: str, *args: str, wait: float = 0) -> subprocess.Popen:
@@ -292,8 +292,7 @@ def test_a_wait_that_runs_out_says_so_and_a_bad_wait_is_a_set_up_error(tmp_path,
         assert "waited 1.5 s for it" in err
         since = dt.datetime.fromisoformat(lock.holder.since).strftime("%H:%M")
         assert f"since {since} UTC" in err
-    rc, _, err = finished(subprocess.Popen([sys.executable, "-m", "dashboard.cli", "ingest", str(tmp_path / "may"), "--data", str(data.root)],
-                                           env=dict(env(), O2C_LOCK_WAIT_SECONDS="ten"), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True))  # fmt: skip
+    rc, _, err = finished(o2c("ingest", str(tmp_path / "may"), "--data", str(data.root), wait="ten"))
     assert rc == 2 and "O2C_LOCK_WAIT_SECONDS='ten' is not a number of seconds" in err, err
     assert data.current_id() == first and len(data.list()) == 1
 
@@ -456,7 +455,7 @@ def test_kill_9_at_any_moment_of_a_load_loses_nothing(tmp_path, capsys):
         known = {r["id"] for r in listed(data, capsys)}
         before = data.current_id()
         p = o2c("ingest", str(big), "--data", str(data.root), "--json")
-        until(lambda: p.poll() is not None or any(r.id not in known for r in unfinished_loads(data)), "the load to start")
+        until(lambda p=p, known=known: p.poll() is not None or any(r.id not in known for r in unfinished_loads(data)), "the load to start")
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
         p.wait()
