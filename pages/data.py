@@ -19,7 +19,7 @@ from dashboard.present.formatting import NA, count, days, pct, signed_count, sig
 from dashboard.present.labels import label
 from dashboard.settings import SettingsError, load_settings
 from dashboard.store.lock import DataBusy
-from dashboard.store.snapshots import UnknownSnapshot, rollback, snapshot_rows
+from dashboard.store.snapshots import UnknownSnapshot, rollback, snapshot_rows, unfinished_loads
 from pages import common, tables
 from pages.tables import plain
 
@@ -235,6 +235,22 @@ with tab_load:
 with tab_history:
     snaps = snapshot_rows(data)
     newest = list(reversed(snaps))
+    # What the audit trail cannot vouch for (o2c snapshots lists the whole history): orphans, and loads
+    # interrupted since the newest snapshot (an older interruption was followed by a load that worked).
+    orphan = (
+        "Snapshot {} has no completed load in the audit trail: its load stopped between the switch and recording "
+        "its outcome (or the folder was put there by hand). Check it, then keep it, roll back, or load the extract again."
+    )
+    for s in snaps:
+        if s.status == "orphan":
+            st.warning(plain(orphan.format(s.id)), icon=":material/warning:")
+    for u in unfinished_loads(data):
+        if u.status == "interrupted" and (not snaps or u.id > snaps[-1].id):
+            when = utc(u.started_at)[:16]
+            st.warning(
+                plain(f"The load {u.id} started {when} UTC by {u.user} ({u.source}) was interrupted: nothing of it became current. Load that extract again."),
+                icon=":material/warning:",
+            )
     hist = pl.DataFrame(
         [
             {

@@ -441,6 +441,23 @@ def test_a_load_killed_between_its_switch_and_its_outcome_leaves_a_whole_snapsho
     assert [e["action"] for e in trail_events(data)][-1] == "load.started"
 
 
+@pytest.mark.usefixtures("fresh_caches")
+def test_the_data_page_warns_of_an_orphan_and_of_a_load_interrupted_since_the_newest_snapshot(tmp_path, monkeypatch):
+    data, first = first_load(tmp_path)
+    june = write_csvs(tmp_path / "june", JUNE)
+    monkeypatch.setenv("O2C_DATA", str(data.root))
+    assert finished(script(KILLED_LOAD, "read", "ingest", str(june), "--as-of", T.isoformat(), "--data", str(data.root)))[0] == -signal.SIGKILL
+    (killed,) = unfinished_loads(data)
+    warned = [w.value for w in app_page("pages/data.py").warning]
+    assert [w for w in warned if plain(f"The load {killed.id} started ") in w and "was interrupted" in w], warned
+    assert finished(script(KILLED_LOAD, "outcome", "ingest", str(june), "--as-of", T.isoformat(), "--data", str(data.root)))[0] == -signal.SIGKILL
+    orphan = data.current_id()
+    warned = [w.value for w in app_page("pages/data.py").warning]
+    # the orphan is named; the older interruption no longer (a newer snapshot followed it), while o2c snapshots keeps it
+    assert len(warned) == 1 and plain(f"Snapshot {orphan} has no completed load in the audit trail") in warned[0], warned
+    assert [u.id for u in unfinished_loads(data)] == [killed.id]
+
+
 def test_kill_9_at_any_moment_of_a_load_loses_nothing(tmp_path, capsys):
     """A real load of 60,000 documents killed at a moment the test does not choose: the current data is
     whole, and the load is either recorded as done or marked in the history (interrupted or orphan)."""
@@ -515,6 +532,11 @@ def test_the_data_page_says_who_is_loading_and_still_checks(tmp_path, monkeypatc
     at.button(key="dp_load").click().run()  # the other load is done: this one goes ahead
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert data.current_id() != first and len(data.list()) == 2
+
+
+def test_listing_an_empty_data_folder_creates_nothing(tmp_path, capsys):
+    assert main(["snapshots", "--json", "--data", str(tmp_path / "none")]) == 0
+    assert json.loads(capsys.readouterr().out) == [] and not (tmp_path / "none").exists()
 
 
 def test_a_busy_folder_raises_before_anything_is_read(tmp_path):

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dashboard.store.lock import hold
+from dashboard.store.lock import LOCK_FILE, hold
 from dashboard.store.staging import in_use
 from dashboard.workbench.identity import User, local_user, require
 
@@ -338,6 +338,8 @@ def unfinished_loads(data: DataDir) -> list[UnfinishedLoad]:
 
     One killed after its switch left a snapshot: that one is listed by snapshot_rows as an orphan instead.
     """
+    if not (data.root / LOCK_FILE).exists():  # no load ever started here: nothing to look up (and no store to create)
+        return []
     have = {s.id for s in data.list()}
     return [
         UnfinishedLoad(
