@@ -441,6 +441,17 @@ def test_a_load_killed_between_its_switch_and_its_outcome_leaves_a_whole_snapsho
     assert [e["action"] for e in trail_events(data)][-1] == "load.started"
 
 
+def test_an_interruption_is_shown_only_for_its_own_data_folder_when_two_share_a_store(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("O2C_DB_URL", f"sqlite:///{tmp_path / 'shared.sqlite'}")  # one store for both folders
+    data, _ = first_load(tmp_path)
+    other = DataDir(tmp_path / "other")
+    assert main(["ingest", str(tmp_path / "may"), "--as-of", T.isoformat(), "--data", str(other.root)]) == 0
+    killed = script(KILLED_LOAD, "read", "ingest", str(tmp_path / "may"), "--as-of", T.isoformat(), "--data", str(data.root))
+    assert finished(killed)[0] == -signal.SIGKILL
+    assert [r["status"] for r in listed(data, capsys)] == ["loaded", "interrupted"]
+    assert [r["status"] for r in listed(other, capsys)] == ["loaded"]
+
+
 @pytest.mark.usefixtures("fresh_caches")
 def test_the_data_page_warns_of_an_orphan_and_of_a_load_interrupted_since_the_newest_snapshot(tmp_path, monkeypatch):
     data, first = first_load(tmp_path)

@@ -36,7 +36,7 @@ from dashboard.load.report import Report
 from dashboard.settings import Settings
 from dashboard.store.derive import derive
 from dashboard.store.lock import DataBusy, Holder, LoadLock, hold
-from dashboard.store.snapshots import DataDir, SnapshotInfo, fsync_tree, new_id, sha256
+from dashboard.store.snapshots import DataDir, SnapshotInfo, fsync_dir, fsync_tree, new_id, sha256
 from dashboard.store.staging import own, remove_stale
 from dashboard.workbench.identity import User, local_user, require
 
@@ -108,7 +108,7 @@ def ingest(
         sid = new_id()
         with own(data.staging, sid) as staging:
             # The intent first: a load killed from here on is in the trail, as interrupted (o2c snapshots).
-            data.record_load("started", sid, actor, source=source, files=[f.name for f in files])
+            data.record_load("started", sid, actor, source=source, files=[f.name for f in files], data_folder=str(data.root))
             try:
                 return _load(files, data, settings, as_of, layout, source, actor, sid, staging, step, elapsed)
             except Exception as exc:  # the outcome, even of a load that stopped on an error (disk full, ...)
@@ -337,6 +337,7 @@ def _reject(data: DataDir, staging: Path, sid: str, report: Report, hashes: dict
     target = data.rejected / sid
     fsync_tree(staging)  # on disk before the refusal is recorded, as a snapshot is before its load
     shutil.move(str(staging), target)
+    fsync_dir(data.rejected)
     data.audit("refusal", actor, rejected=sid, source=source, files=_files(hashes), outcome="refused", errors=report.error_count)
     return target
 

@@ -351,7 +351,8 @@ def unfinished_loads(data: DataDir) -> list[UnfinishedLoad]:
             status="loading" if in_use(data.staging, e["object_id"]) else "interrupted",
         )
         for e in _trail(data).unfinished
-        if e["object_id"] not in have
+        # a store may serve more than one data folder (one PostgreSQL for two folders): only this folder's loads
+        if e["object_id"] not in have and e["details"].get("data_folder", str(data.root)) == str(data.root)
     ]
 
 
