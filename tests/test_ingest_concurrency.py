@@ -154,16 +154,36 @@ def trail(request, monkeypatch):
     admin.dispose()
 
 
+SPAWNED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind():
+    """A test that fails while a load waits for its go file must not leave that process running."""
+    yield
+    while SPAWNED:
+        p = SPAWNED.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def env(wait: float | str = 0) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(REPO), O2C_LOCK_WAIT_SECONDS=str(wait))
 
 
+def started(argv: list[str], wait: float | str) -> subprocess.Popen:
+    p = subprocess.Popen(argv, env=env(wait), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    SPAWNED.append(p)
+    return p
+
+
 def o2c(*args: str, wait: float | str = 0) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dashboard.cli", *args], env=env(wait), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return started([sys.executable, "-m", "dashboard.cli", *args], wait)
 
 
 def script(code: str, *args: str, wait: float = 0) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *args], env=env(wait), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return started([sys.executable, "-c", code, *args], wait)
 
 
 def until(cond, what: str, seconds: float = 90) -> None:
