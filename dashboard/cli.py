@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from dashboard.settings import SettingsError, load_settings
+from dashboard.store.lock import DataBusy
 from dashboard.store.snapshots import DataDir, SnapshotRow, UnknownSnapshot, default_data_dir, rollback, snapshot_rows
 from dashboard.workbench.errors import Conflict, Refused, StoreError
 from dashboard.workbench.identity import AccessDenied, User, oidc_mode
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from dashboard.load.ingest import IngestResult
     from dashboard.load.report import ReportJson
     from dashboard.metrics.kpis import Engine
-    from dashboard.store.snapshots import SnapshotInfo
+    from dashboard.store.snapshots import SnapshotInfo, UnfinishedLoad
     from dashboard.workbench.notes import Context, Written
 
 
@@ -44,15 +45,16 @@ class IngestJson(LoadedJson):
 
 
 class SnapshotJson(TypedDict):
-    """One element of `o2c snapshots --json`."""
+    """One element of `o2c snapshots --json`: a snapshot, or a load that left none (status loading or interrupted)."""
 
     id: str
-    as_of: str
-    loaded_at: str
+    as_of: str | None  # None for a load that left no snapshot
+    loaded_at: str  # for a load that left no snapshot: when it started
     source: str
     files: list[str]
     rows: dict[str, int]
     current: bool
+    status: str  # loaded, orphan (no completed load entry in the audit trail), loading, interrupted
 
 
 class ErrorJson(TypedDict):
@@ -72,8 +74,12 @@ def loaded_json(snap: SnapshotInfo, res: IngestResult) -> LoadedJson:
     return LoadedJson(snapshot=snap.id, as_of=snap.manifest["as_of"], rows=snap.manifest["rows"], seconds=round(res.seconds, 2))
 
 
-def snapshot_json(r: SnapshotRow) -> SnapshotJson:
-    return SnapshotJson(id=r.id, as_of=r.as_of, loaded_at=r.loaded_at, source=r.source, files=list(r.files), rows=r.rows, current=r.current)
+def snapshot_json(r: SnapshotRow | UnfinishedLoad) -> SnapshotJson:
+    if isinstance(r, SnapshotRow):
+        return SnapshotJson(
+            id=r.id, as_of=r.as_of, loaded_at=r.loaded_at, source=r.source, files=list(r.files), rows=r.rows, current=r.current, status=r.status
+        )
+    return SnapshotJson(id=r.id, as_of=None, loaded_at=r.started_at, source=r.source, files=list(r.files), rows={}, current=False, status=r.status)
 
 
 class CliError(Exception):
@@ -166,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         _fail(args, str(exc), [])
         return 2
     except AccessDenied as exc:  # a role too low for the command (a load or rollback `--as` a collector)
+        _fail(args, str(exc), [])
+        return 1
+    except DataBusy as exc:  # another load holds the data folder: nothing was touched
         _fail(args, str(exc), [])
         return 1
 
@@ -264,12 +273,10 @@ def cmd_demo(args: argparse.Namespace, data: DataDir) -> int:
 
 
 def cmd_snapshots(args: argparse.Namespace, data: DataDir) -> int:
-    rows = snapshot_rows(data)
-    text = (
-        "\n".join(f"{'*' if r.current else ' '} {r.id}  as of {r.as_of}  loaded {r.loaded_at}  {r.rows['invoices']:>10,} documents  {r.source}" for r in rows)
-        or f"no snapshots in {data.root}"
-    )
-    _out(args, [snapshot_json(r) for r in rows], text)
+    from dashboard.store.snapshots import history_line, unfinished_loads
+
+    rows: list[SnapshotRow | UnfinishedLoad] = sorted([*snapshot_rows(data), *unfinished_loads(data)], key=lambda r: r.id)  # ids sort by time
+    _out(args, [snapshot_json(r) for r in rows], "\n".join(map(history_line, rows)) or f"no snapshots in {data.root}")
     return 0
 
 

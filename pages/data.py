@@ -17,8 +17,9 @@ from dashboard.load.read import READABLE
 from dashboard.load.report import Report
 from dashboard.present.formatting import NA, count, days, pct, signed_count, signed_days, signed_pts
 from dashboard.present.labels import label
-from dashboard.settings import load_settings
-from dashboard.store.snapshots import UnknownSnapshot, rollback, snapshot_rows
+from dashboard.settings import SettingsError, load_settings
+from dashboard.store.lock import DataBusy
+from dashboard.store.snapshots import UnknownSnapshot, rollback, snapshot_rows, unfinished_loads
 from pages import common, tables
 from pages.tables import plain
 
@@ -213,6 +214,8 @@ with tab_load:
             except (IngestUsageError, LayoutError) as exc:
                 st.session_state.pop("dp_report", None)
                 st.error(said(exc))
+            except (DataBusy, SettingsError) as exc:  # another load holds the data folder: nothing was touched, the check stands
+                st.error(said(exc), icon=":material/hourglass_top:")
             bar.empty()
             if loaded is not None and loaded.snapshot is not None:
                 st.session_state.pop("dp_report", None)
@@ -232,6 +235,22 @@ with tab_load:
 with tab_history:
     snaps = snapshot_rows(data)
     newest = list(reversed(snaps))
+    # What the audit trail cannot vouch for (o2c snapshots lists the whole history): orphans, and loads
+    # interrupted since the newest snapshot (an older interruption was followed by a load that worked).
+    orphan = (
+        "Snapshot {} has no completed load in the audit trail: its load stopped between the switch and recording "
+        "its outcome (or the folder was put there by hand). Check it, then keep it, roll back, or load the extract again."
+    )
+    for s in snaps:
+        if s.status == "orphan":
+            st.warning(plain(orphan.format(s.id)), icon=":material/warning:")
+    for u in unfinished_loads(data):
+        if u.status == "interrupted" and (not snaps or u.id > snaps[-1].id):
+            when = utc(u.started_at)[:16]
+            st.warning(
+                plain(f"The load {u.id} started {when} UTC by {u.user} ({u.source}) was interrupted: nothing of it became current. Load that extract again."),
+                icon=":material/warning:",
+            )
     hist = pl.DataFrame(
         [
             {
@@ -259,6 +278,8 @@ with tab_history:
             st.rerun()
         except UnknownSnapshot:
             st.error(f"Snapshot {back} is no longer in the data folder; nothing was changed.")
+        except (DataBusy, SettingsError) as exc:  # a load is running: rolling back now would be undone by its switch
+            st.error(said(exc), icon=":material/hourglass_top:")
     if done := st.session_state.pop("dp_rolled_back", None):
         st.success(done, icon=":material/history:")
 

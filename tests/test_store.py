@@ -117,7 +117,8 @@ def test_the_cli_prints_the_specs_keys(tmp_path, capsys):
     capsys.readouterr()
     assert main(["snapshots", "--json", *d]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert [set(s) for s in listed] == [{"id", "as_of", "loaded_at", "source", "files", "rows", "current"}] * 2
+    assert [set(s) for s in listed] == [{"id", "as_of", "loaded_at", "source", "files", "rows", "current", "status"}] * 2
+    assert [s["status"] for s in listed] == ["loaded", "loaded"]  # both loads recorded as completed in the audit trail
     assert listed[1]["files"] == ["customers.csv", "fx.csv", "invoices.csv", "orders.csv", "payments.csv"] and listed[1]["current"] is True
     assert main(["rollback", first, "--json", *d]) == 0
     assert json.loads(capsys.readouterr().out) == {"current": first}

@@ -14,7 +14,6 @@ means something.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,9 @@ import numpy as np
 import polars as pl
 
 from dashboard.settings import load_settings
-from dashboard.store.snapshots import DataDir
+from dashboard.store.snapshots import DataDir, new_id
+from dashboard.store.staging import own
+from dashboard.workbench.identity import local_user
 
 if TYPE_CHECKING:
     from dashboard.load.ingest import IngestResult, Progress
@@ -253,11 +254,18 @@ def write_demo_extract(folder: Path, invoices: int = 150_000, seed: int = 42, cu
 
 
 def make_demo(data: DataDir, invoices: int = 150_000, seed: int = 42, customers: int | None = None, progress: Progress | None = None) -> IngestResult:
-    """Write the demo extract and ingest it as a new snapshot of `data`."""
-    from dashboard.load.ingest import ingest
+    """Write the demo extract and ingest it as a new snapshot of `data`.
 
-    data.ensure()
-    # Outside .staging: ingest cleans that folder of killed loads before it starts.
-    with tempfile.TemporaryDirectory(dir=data.root, prefix=".demo-") as tmp:
-        folder = write_demo_extract(Path(tmp), invoices=invoices, seed=seed, customers=customers)
-        return ingest([folder], data, load_settings(data.root), source=f"o2c demo --invoices {invoices} --seed {seed}", progress=progress)
+    The data folder's lock is taken first (DataBusy if another load has it), so a busy folder is said
+    before seconds go into writing the extract; the extract is written into a staging folder this
+    process owns, which the load's cleanup leaves alone and a killed demo's next load removes.
+    """
+    from dashboard.load.ingest import ingest, load_lock
+
+    source = f"o2c demo --invoices {invoices} --seed {seed}"
+    actor = local_user()
+    with load_lock(data, actor, source, progress) as lock:
+        data.ensure()
+        with own(data.staging, new_id() + "-demo-extract") as tmp:
+            folder = write_demo_extract(tmp, invoices=invoices, seed=seed, customers=customers)
+            return ingest([folder], data, load_settings(data.root), source=source, progress=progress, user=actor, lock=lock)

@@ -7,6 +7,10 @@ compact tables. This module only runs them in order: keep the analyst's files,
 read and parse each file, check, then publish (or keep the refused extract with
 its report). Nothing becomes visible until the whole snapshot is written: see
 store/snapshots.py for the atomic switch.
+
+A load holds the data folder's lock (store/lock.py) from before it touches anything to its
+recorded outcome, records its intent (`load.started`) before any work, and works in a staging
+folder of its own (store/staging.py); a Check works in its own staging folder without the lock.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import datetime as dt
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +35,12 @@ from dashboard.load.read import IngestUsageError, expand, read_raw, table_from_n
 from dashboard.load.report import Report
 from dashboard.settings import Settings
 from dashboard.store.derive import derive
-from dashboard.store.snapshots import DataDir, SnapshotInfo, new_id, sha256
+from dashboard.store.lock import DataBusy, Holder, LoadLock, hold
+from dashboard.store.snapshots import DataDir, SnapshotInfo, fsync_dir, fsync_tree, new_id, sha256
+from dashboard.store.staging import own, remove_stale
 from dashboard.workbench.identity import User, local_user, require
 
-__all__ = ["IngestResult", "IngestUsageError", "Progress", "ingest"]
+__all__ = ["DataBusy", "IngestResult", "IngestUsageError", "Progress", "ingest", "load_lock"]
 
 Progress = Callable[[float, str], None]
 
@@ -71,10 +78,15 @@ def ingest(
     layout: str | None = None,
     dry_run: bool = False,
     user: User | None = None,
+    lock: LoadLock | None = None,
 ) -> IngestResult:
     """Check an extract whole; publish it as the current snapshot, or keep it with its report.
 
-    dry_run: only check and report (the Data page's "Check" step); nothing is kept or loaded.
+    dry_run: only check and report (the Data page's "Check" step); nothing is kept, loaded or recorded,
+    and the data folder's lock is not taken (store/staging.py says why).
+    lock: the data folder's lock when the caller holds it already (the demo, which takes it before it
+    writes its extract); otherwise a load takes it, and raises DataBusy, having touched nothing, when
+    another load keeps it longer than O2C_LOCK_WAIT_SECONDS.
     """
     actor = user or local_user()  # the CLI and the demo act as the operating-system user (local mode: admin)
     require(actor, "credit_analyst", "load extracts")
@@ -82,20 +94,61 @@ def ingest(
     step = progress or _quiet
     elapsed = lambda: time.perf_counter() - t0  # noqa: E731
     files = expand(paths)
-    data.ensure()
-    data.clean_staging()
-    sid = new_id()
-    staging = data.new_staging(sid)
+    if dry_run:
+        data.ensure()
+        with own(data.staging, new_id()) as staging:
+            step(0.02, "Keeping a copy of the files")
+            _keep_inputs(files, staging / "source")
+            report, timings = Report(), dict[str, float]()
+            _read_and_check(files, data, settings, as_of, layout, report, timings, step, elapsed)
+        return IngestResult(report, None, None, elapsed(), timings)
+    with load_lock(data, actor, source, step) if lock is None else nullcontext(lock) as held:
+        data.ensure()
+        remove_stale(data.staging, held)  # refuses a lock not held, or another folder's
+        sid = new_id()
+        with own(data.staging, sid) as staging:
+            # The intent first: a load killed from here on is in the trail, as interrupted (o2c snapshots).
+            data.record_load("started", sid, actor, source=source, files=[f.name for f in files], data_folder=str(data.root))
+            try:
+                return _load(files, data, settings, as_of, layout, source, actor, sid, staging, step, elapsed)
+            except Exception as exc:  # the outcome, even of a load that stopped on an error (disk full, ...)
+                data.record_load("failed", sid, actor, source=source, outcome="failed", error=f"{type(exc).__name__}: {exc}")
+                raise
+
+
+@contextmanager
+def load_lock(data: DataDir, actor: User, source: str, step: Progress | None = None) -> Iterator[LoadLock]:
+    """The data folder's lock for a load by `actor`; while it waits for another load, `step` says for whom."""
+
+    def waiting(h: Holder | None) -> None:
+        if step is not None:
+            who = f" by {h.user} since {h.since_text()} UTC" if h else ""
+            step(0.0, f"Waiting for the load{who}")
+
+    with hold(data.root, actor.name, source, waiting=waiting) as lock:
+        yield lock
+
+
+def _load(
+    files: list[Path],
+    data: DataDir,
+    settings: Settings,
+    as_of: dt.date | None,
+    layout: str | None,
+    source: str,
+    actor: User,
+    sid: str,
+    staging: Path,
+    step: Progress,
+    elapsed: Callable[[], float],
+) -> IngestResult:
+    """Keep, read, check, then publish or refuse: the work of a load that holds the lock and its staging folder."""
     # The analyst's files, byte for byte, before anything else can fail.
     step(0.02, "Keeping a copy of the files")
     hashes = _keep_inputs(files, staging / "source")
     report = Report()
     timings: dict[str, float] = {}
     built = _read_and_check(files, data, settings, as_of, layout, report, timings, step, elapsed)
-
-    if dry_run:
-        shutil.rmtree(staging, ignore_errors=True)
-        return IngestResult(report, None, None, elapsed(), timings)
     if built is None or not report.ok:
         return IngestResult(report, None, _reject(data, staging, sid, report, hashes, source, actor), elapsed(), timings)
     try:
@@ -282,7 +335,9 @@ def _reject(data: DataDir, staging: Path, sid: str, report: Report, hashes: dict
     (staging / "report.txt").write_text(report.to_text() + "\n", encoding="utf-8")
     (staging / "report.json").write_text(report.to_json(), encoding="utf-8")
     target = data.rejected / sid
+    fsync_tree(staging)  # on disk before the refusal is recorded, as a snapshot is before its load
     shutil.move(str(staging), target)
+    fsync_dir(data.rejected)
     data.audit("refusal", actor, rejected=sid, source=source, files=_files(hashes), outcome="refused", errors=report.error_count)
     return target
 
