@@ -16,8 +16,9 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from dashboard.load.limits import UPLOAD_FILE_MB, UPLOAD_TOTAL_MB, check_uploads
+from dashboard.load.limits import check_uploads
 from dashboard.load.read import safe_file_name
+from dashboard.settings import LimitsSettings
 from dashboard.store.snapshots import DataDir, new_id
 
 UPLOAD_PREFIX = "upload-"
@@ -31,13 +32,15 @@ def inbox_folders(data: DataDir) -> list[Path]:
     return sorted((p for p in data.inbox.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
 
 
-def stash_uploads(data: DataDir, uploads: Iterable[tuple[str, bytes]], file_mb: int = UPLOAD_FILE_MB, total_mb: int = UPLOAD_TOTAL_MB) -> Path:
+def stash_uploads(data: DataDir, uploads: Iterable[tuple[str, bytes]], limits: LimitsSettings | None = None) -> Path:
     """Save uploaded files (name as the browser gave it, content) in a new inbox folder; that folder.
 
-    Refused whole (limits.InputRefused, nothing written) when a file is above `file_mb` or all of them above `total_mb`.
+    Refused whole (limits.InputRefused, nothing written) when a file is above `[limits] upload_file_mb` or
+    all of them above `upload_total_mb`.
     """
     uploads = list(uploads)
-    check_uploads([(name, len(content)) for name, content in uploads], file_mb, total_mb)
+    lim = limits or LimitsSettings()
+    check_uploads([(name, len(content)) for name, content in uploads], lim.upload_file_mb, lim.upload_total_mb)
     folder = data.inbox / f"{UPLOAD_PREFIX}{new_id()}"
     folder.mkdir(parents=True)
     taken: set[str] = set()

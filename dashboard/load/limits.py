@@ -26,8 +26,6 @@ CSV_LINE_CHARS = 1_048_576  # a line of a CSV: 1 MiB (a 16,384-column header of 
 CSV_FIELD_CHARS = 32_767  # one value of a CSV: Excel's own limit for a cell
 XLSX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024  # everything a workbook unpacks to: 500 MiB
 XLSX_ROWS = 1_048_576  # rows of the sheet read: Excel's own maximum
-UPLOAD_FILE_MB = 200  # default of [limits] upload_file_mb
-UPLOAD_TOTAL_MB = 500  # default of [limits] upload_total_mb (Streamlit's server.maxUploadSize in .streamlit/config.toml)
 CHUNK = 1 << 20  # bytes read at a time by every check here
 
 

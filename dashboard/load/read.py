@@ -163,7 +163,7 @@ def _scan(path: Path, sep: str, header: str) -> str:
     if bad is None and carry:
         bad = meter.offset - len(carry)  # the file ends in the middle of a character
     if not meter.ok:
-        raise InputRefused(meter.problems(path, next(csv.reader([header], delimiter=sep), [])))
+        raise InputRefused(meter.problems(path, _headings(header, sep)))
     if bad is None:
         return "utf8"
     if utf8_char is None and undefined is None:
@@ -182,6 +182,14 @@ def _scan(path: Path, sep: str, header: str) -> str:
             "or in another encoding. Save the export again as CSV UTF-8"
         )
     raise InputRefused([Problem("unreadable characters", message, row=line, value=shown)])
+
+
+def _headings(header: str, sep: str) -> list[str]:
+    """The header line's headings, for messages (a header with an over-long heading: split plainly)."""
+    try:
+        return next(csv.reader([header], delimiter=sep), [])
+    except csv.Error:
+        return header.split(sep)
 
 
 def _where(path: Path, offset: int) -> tuple[int, str, str]:
