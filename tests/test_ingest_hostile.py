@@ -304,18 +304,24 @@ def _zip(path: Path, parts: list[tuple[str, bytes, int, int]]) -> None:
     path.write_bytes(local + central + end)
 
 
-def _bomb(path: Path, rows: int, honest: bool = True) -> int:
-    """An .xlsx whose sheet is `rows` rows of ten numbers; the sheet's size as the directory says it (`honest`:
-    its real size; otherwise 10 KB). Its unpacked size is returned."""
+def _bomb(path: Path, rows: int, honest: bool = True, cells: int = 10) -> int:
+    """An .xlsx whose sheet is `rows` rows of `cells` numbers (rows and cells unnumbered, as the format allows);
+    its size as the directory says it (`honest`: its real size, with its real CRC; otherwise 10 KB). Its
+    unpacked size is returned."""
     good = tmp_xlsx_parts()
-    row = b'<row r="2">' + b"".join(b'<c r="%s2"><v>1</v></c>' % bytes([c]) for c in b"ABCDEFGHIJ") + b"</row>"
-    block = row * 4096
+    block = (b"<row>" + b"<c><v>1</v></c>" * cells + b"</row>") * 4096
     head = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
     tail = b"</sheetData></worksheet>"
     size = len(head) + len(block) * (rows // 4096) + len(tail)
+    crc = 0
+    if honest:
+        crc = zlib.crc32(head)
+        for _ in range(rows // 4096):
+            crc = zlib.crc32(block, crc)
+        crc = zlib.crc32(tail, crc)
     parts = [(n, _raw(d), len(d), zlib.crc32(d)) for n, d in good.items() if n != "xl/worksheets/sheet1.xml"]
     data = _deflate_repeated(head, block, rows // 4096, tail)
-    parts.append(("xl/worksheets/sheet1.xml", data, size if honest else 10_000, 0))
+    parts.append(("xl/worksheets/sheet1.xml", data, size if honest else 10_000, crc))
     _zip(path, parts)
     return size
 
@@ -340,8 +346,8 @@ def tmp_xlsx_parts() -> dict[str, bytes]:
 def test_a_workbook_that_unpacks_beyond_the_limit_is_refused_by_its_directory(tmp_path):
     f = tmp_path / "x" / "invoices.xlsx"
     f.parent.mkdir()
-    size = _bomb(f, 4096 * 1000)  # 4.1M rows of ten cells: about 1 GB of sheet from a file of 4 MB
-    assert size > 900_000_000 and f.stat().st_size < 5_000_000
+    size = _bomb(f, 4096 * 1000)  # 4.1M rows of ten cells: 659 MB of sheet from a file of a few MB
+    assert size > 600_000_000 and f.stat().st_size < 5_000_000
     res = ingest([f], DataDir(tmp_path / "data"), Settings())
     (err,) = res.report.errors
     assert err.rule == "workbook too large"
@@ -352,21 +358,30 @@ def test_a_workbook_that_unpacks_beyond_the_limit_is_refused_by_its_directory(tm
 def test_a_workbook_whose_directory_lies_about_its_size_is_refused_as_damaged(tmp_path):
     f = tmp_path / "x" / "invoices.xlsx"
     f.parent.mkdir()
-    _bomb(f, 4096 * 1000, honest=False)  # says 10 KB, unpacks to 1 GB
+    _bomb(f, 4096 * 1000, honest=False)  # says 10 KB, unpacks to 659 MB
     res = ingest([f], DataDir(tmp_path / "data"), Settings())
     (err,) = res.report.errors
     assert err.rule == "unreadable file" and "damaged" in err.message
     plain(res.report)
 
 
-def test_a_sheet_with_more_rows_than_excel_holds_is_refused_by_its_count(tmp_path, monkeypatch):
+def test_a_sheet_with_more_rows_than_excel_holds_is_refused_by_its_count(tmp_path):
     f = tmp_path / "x" / "invoices.xlsx"
     f.parent.mkdir()
-    _bomb(f, 4096 * 300)  # 1,228,800 rows, about 300 MB: within the size limit, beyond Excel's 1,048,576 rows
+    _bomb(f, 4096 * 300, cells=1)  # 1,228,800 rows of one cell, 26 MB: within the size limit, beyond Excel's 1,048,576 rows
     res = ingest([f], DataDir(tmp_path / "data"), Settings())
     (err,) = res.report.errors
-    assert err.rule == "sheet too large" and "more than a sheet may (1,048,576, as in Excel)" in err.message
+    assert err.rule == "sheet too large" and "the sheet has more than 1,048,576 rows (counted before reading it), more than a sheet may (1,048,576, as in Excel)" in err.message
     plain(res.report)
+
+
+def test_a_sheet_of_more_cells_than_memory_allows_is_refused_before_it_is_parsed(tmp_path):
+    f = tmp_path / "x" / "invoices.xlsx"
+    f.parent.mkdir()
+    _bomb(f, 4096 * 125, cells=10)  # 512,000 rows of ten cells: 5,120,000 cells, above the 5,000,000 limit (about 84 MB)
+    res = ingest([f], DataDir(tmp_path / "data"), Settings())
+    (err,) = res.report.errors
+    assert err.rule == "sheet too large" and "more than 5,000,000 cells (counted before reading it)" in err.message
 
 
 # ----------------------------------------------------------------------------- encodings
@@ -501,7 +516,7 @@ def _hostile(folder: Path) -> dict[str, str]:
         elif name == "formula":
             _workbook(d / "invoices.xlsx", None)
         else:
-            _bomb(d / "invoices.xlsx", 4096 * 600, honest=name == "bomb")
+            _bomb(d / "invoices.xlsx", 4096 * 1000, honest=name == "bomb")
         rules[name] = rule
     return rules
 
@@ -538,9 +553,11 @@ def test_refusing_each_bomb_stays_within_a_memory_budget(tmp_path):
     bombs = tmp_path / "bombs"
     bombs.mkdir()
     (bombs / "xlsx").mkdir()
-    _bomb(bombs / "xlsx" / "invoices.xlsx", 4096 * 3000)  # about 3 GB unpacked
+    _bomb(bombs / "xlsx" / "invoices.xlsx", 4096 * 3000)  # about 2 GB unpacked
     (bombs / "zip").mkdir()
     _bomb(bombs / "zip" / "invoices.xlsx", 4096 * 3000, honest=False)
+    (bombs / "xlsx-at-limits").mkdir()  # within every limit (4.9M cells): read whole, then refused for its columns
+    _bomb(bombs / "xlsx-at-limits" / "invoices.xlsx", 4096 * 120)
     (bombs / "csv").mkdir()
     with open(bombs / "csv" / "invoices.csv", "wb") as fh:  # 200 MB without a line break
         for _ in range(200):
@@ -548,7 +565,7 @@ def test_refusing_each_bomb_stays_within_a_memory_budget(tmp_path):
     (bombs / "wide").mkdir()
     (bombs / "wide" / "invoices.csv").write_text(",".join(f"column_{i}" for i in range(10_000)) + "\n" + ",".join("1" * 10_000) + "\n")
     peaks = {}
-    for name in ("xlsx", "zip", "csv", "wide"):
+    for name in ("xlsx", "zip", "xlsx-at-limits", "csv", "wide"):
         out = subprocess.run([sys.executable, "-c", BOMBS, str(bombs / name), str(tmp_path / f"data-{name}")], cwd=REPO, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
         rule, mb = out.stdout.strip().rsplit(" ", 1)
