@@ -129,7 +129,10 @@ def test_two_inputs_of_one_name_are_kept_side_by_side_with_their_origins_in_the_
     b = extract(tmp_path, {"invoices.csv": INV + "I2,C1,2026-02-10,2026-03-09,50,\n"}, "feb")
     res = ingest([a, b], DataDir(tmp_path / "data"), Settings())
     kept = res.kept_at / "source"  # refused (two invoices tables), both kept byte for byte, neither over the other
-    assert {p.name: p.read_bytes() for p in kept.iterdir()} == {"invoices.csv": (a / "invoices.csv").read_bytes(), "invoices (2).csv": (b / "invoices.csv").read_bytes()}
+    assert {p.name: p.read_bytes() for p in kept.iterdir()} == {
+        "invoices.csv": (a / "invoices.csv").read_bytes(),
+        "invoices (2).csv": (b / "invoices.csv").read_bytes(),
+    }
     assert res.report.facts["inputs"] == {"invoices.csv": str(a / "invoices.csv"), "invoices (2).csv": str(b / "invoices.csv")}
     text = plain(res.report)
     assert "two files hold the invoices table (invoices.csv and invoices (2).csv)" in text
@@ -371,7 +374,10 @@ def test_a_sheet_with_more_rows_than_excel_holds_is_refused_by_its_count(tmp_pat
     _bomb(f, 4096 * 300, cells=1)  # 1,228,800 rows of one cell, 26 MB: within the size limit, beyond Excel's 1,048,576 rows
     res = ingest([f], DataDir(tmp_path / "data"), Settings())
     (err,) = res.report.errors
-    assert err.rule == "sheet too large" and "the sheet has more than 1,048,576 rows (counted before reading it), more than a sheet may (1,048,576, as in Excel)" in err.message
+    assert (
+        err.rule == "sheet too large"
+        and "the sheet has more than 1,048,576 rows (counted before reading it), more than a sheet may (1,048,576, as in Excel)" in err.message
+    )
     plain(res.report)
 
 
@@ -494,7 +500,10 @@ def _hostile(folder: Path) -> dict[str, str]:
         "ragged": ({"invoices.csv": INV + 'I1,C1,2026-01-10,2026-02-09,"100,\nI2,C1,2026-01-10,2026-02-09,5,\n'}, "unreadable file"),
         "no_newline": ({"invoices.csv": "y" * 2_000_000}, "value too long"),
         "long_line": ({"invoices.csv": INV + "1," * 700_000}, "line too long"),
-        "mixed": ({"invoices.csv": INV.encode() + "I1,Café,2026-01-10,2026-02-09,1,\n".encode() + b"I2,Caf\xe9,2026-01-10,2026-02-09,1,\n"}, "unreadable characters"),
+        "mixed": (
+            {"invoices.csv": INV.encode() + "I1,Café,2026-01-10,2026-02-09,1,\n".encode() + b"I2,Caf\xe9,2026-01-10,2026-02-09,1,\n"},
+            "unreadable characters",
+        ),
         "wide": ({"invoices.csv": ",".join(f"c{i}" for i in range(10_000)) + "\n"}, "missing column"),
         "list_cells": (None, "unreadable column"),
         "formula": (None, "formula without a value"),
@@ -510,9 +519,9 @@ def _hostile(folder: Path) -> dict[str, str]:
             for n, data in files.items():
                 (d / n).write_bytes(data if isinstance(data, bytes) else data.encode())
         elif name == "list_cells":
-            pl.DataFrame({"invoice_id": [["I1", "I2"]], "customer_id": ["C1"], "invoice_date": ["2026-01-10"], "due_date": ["2026-02-09"], "amount": [1.0]}).write_parquet(
-                d / "invoices.parquet"
-            )
+            pl.DataFrame(
+                {"invoice_id": [["I1", "I2"]], "customer_id": ["C1"], "invoice_date": ["2026-01-10"], "due_date": ["2026-02-09"], "amount": [1.0]}
+            ).write_parquet(d / "invoices.parquet")
         elif name == "formula":
             _workbook(d / "invoices.xlsx", None)
         else:
@@ -566,7 +575,9 @@ def test_refusing_each_bomb_stays_within_a_memory_budget(tmp_path):
     (bombs / "wide" / "invoices.csv").write_text(",".join(f"column_{i}" for i in range(10_000)) + "\n" + ",".join("1" * 10_000) + "\n")
     peaks = {}
     for name in ("xlsx", "zip", "xlsx-at-limits", "csv", "wide"):
-        out = subprocess.run([sys.executable, "-c", BOMBS, str(bombs / name), str(tmp_path / f"data-{name}")], cwd=REPO, capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [sys.executable, "-c", BOMBS, str(bombs / name), str(tmp_path / f"data-{name}")], cwd=REPO, capture_output=True, text=True, timeout=300
+        )
         assert out.returncode == 0, out.stderr
         rule, mb = out.stdout.strip().rsplit(" ", 1)
         peaks[f"{name} ({rule})"] = int(mb)
@@ -576,7 +587,7 @@ def test_refusing_each_bomb_stays_within_a_memory_budget(tmp_path):
 
 def test_limits_are_documented_in_the_readme():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for value in (limits.CSV_LINE_CHARS, limits.CSV_FIELD_CHARS, limits.XLSX_ROWS):
+    for value in (limits.CSV_LINE_CHARS, limits.CSV_FIELD_CHARS, limits.XLSX_ROWS, limits.XLSX_CELLS):
         assert f"{value:,}" in readme, value
     assert f"{limits.XLSX_UNCOMPRESSED_BYTES // 1_048_576:,} MB" in readme
     assert re.search(r"upload_file_mb.*200", readme) and re.search(r"upload_total_mb.*500", readme)

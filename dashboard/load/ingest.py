@@ -29,9 +29,9 @@ from dashboard.load.inbox import original_names, unique_name
 from dashboard.load.layouts import Layout, LayoutError, Part, read_tables
 from dashboard.load.layouts import detect as detect_layout
 from dashboard.load.layouts import resolve as resolve_layout
+from dashboard.load.limits import InputRefused
 from dashboard.load.parse import parse_table
 from dashboard.load.read import IngestUsageError, expand, read_raw, table_from_name
-from dashboard.load.limits import InputRefused
 from dashboard.load.report import Report, unreadable_words
 from dashboard.settings import Settings
 from dashboard.store.derive import derive
@@ -183,7 +183,12 @@ def _read_and_check(
         return built
     except Exception:  # never a traceback for the analyst, never a half load; the details go to the log
         log.exception("checking %s failed", ", ".join(f.name for f in files))
-        report.add("error", ", ".join(f.name for f in files), "internal error", "the extract could not be processed (an unexpected problem, written to the log); nothing was loaded")
+        report.add(
+            "error",
+            ", ".join(f.name for f in files),
+            "internal error",
+            "the extract could not be processed (an unexpected problem, written to the log); nothing was loaded",
+        )
         return None
 
 

@@ -359,6 +359,8 @@ def check_uploads(sizes: list[tuple[str, int]], file_mb: int, total_mb: int) -> 
     ]
     total = sum(s for _, s in sizes)
     if total > total_mb * 1_048_576:
-        problems.append(Problem("upload too large", f"the files are {mb(total)} together, more than an upload may be ({total_mb:,} MB, [limits] upload_total_mb)"))
+        problems.append(
+            Problem("upload too large", f"the files are {mb(total)} together, more than an upload may be ({total_mb:,} MB, [limits] upload_total_mb)")
+        )
     if problems:
         raise InputRefused(problems)

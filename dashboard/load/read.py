@@ -206,7 +206,7 @@ def _where(path: Path, offset: int) -> tuple[int, str, str]:
         around = fh.read(80).split(b"\n")[0]
         fh.seek(offset)
         at = fh.read(4)
-    odd = bytes(itertools.takewhile(lambda b: b >= 0x80, at)) or at[:1]
+    odd = at[: next((i for i, b in enumerate(at) if b < 0x80), len(at))] or at[:1]  # the run of non-ASCII bytes there
     return line, around.decode("utf-8", errors="backslashreplace"), " ".join(f"{b:02X}" for b in odd)
 
 
