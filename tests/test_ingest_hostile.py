@@ -591,3 +591,24 @@ def test_limits_are_documented_in_the_readme():
         assert f"{value:,}" in readme, value
     assert f"{limits.XLSX_UNCOMPRESSED_BYTES // 1_048_576:,} MB" in readme
     assert re.search(r"upload_file_mb.*200", readme) and re.search(r"upload_total_mb.*500", readme)
+
+
+def test_the_quick_look_never_passes_a_file_the_exact_measure_refuses():
+    """limits.within (a few searches a megabyte) may send a file to be measured that fits, never let one
+    through that does not: on generated texts with runs around the limits, wherever LineMeter finds a value
+    or line too long, some piece fails within()."""
+    import random
+
+    rng = random.Random(11)
+    for _ in range(40):
+        runs = [rng.choice([rng.randint(1, 50), rng.randint(32_000, 33_500), rng.randint(1_040_000, 1_050_000)]) for _ in range(rng.randint(1, 8))]
+        text = b"".join(b"x" * n + rng.choice([b",", b"\n"]) for n in runs)
+        text = b"\n" * rng.randint(0, limits.CHUNK) + text  # any position against the pieces
+        pieces = [text[i : i + limits.CHUNK] for i in range(0, len(text), limits.CHUNK)]
+        meter = limits.LineMeter(",")
+        for p in pieces:
+            meter.feed(p)
+        meter.finish()
+        if not meter.ok:
+            assert not all(limits.within(p, b",") for p in pieces), runs
+        assert (meter.field_count > 0) == any(n > limits.CSV_FIELD_CHARS for n in runs), runs  # each run is one value

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dashboard.load.limits import CHUNK, InputRefused, LineMeter, Problem, check_xlsx
+from dashboard.load.limits import CHUNK, InputRefused, LineMeter, Problem, check_xlsx, within
 
 PARQUET = {".parquet", ".pq"}
 EXCEL = {".xlsx", ".xlsm"}
@@ -136,14 +136,21 @@ _NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 def _scan(path: Path, sep: str, header: str) -> str:
-    """The whole file's encoding ('utf8' or 'cp1252'), its lines and values held to limits.py's; see sniff_csv."""
-    meter = LineMeter(sep)
+    """The whole file's encoding ('utf8' or 'cp1252'), its lines and values held to limits.py's; see sniff_csv.
+
+    One pass decides the encoding and looks for a piece that may hold an over-long value or line
+    (limits.within: cheap); only a file with such a piece is measured exactly, in a second pass (LineMeter).
+    """
     bad = utf8_char = undefined = None  # offsets: a byte UTF-8 does not allow, a UTF-8 character, a byte 1252 lacks
     carry = tail = b""
+    fits = True
+    base = 0
     with open(path, "rb") as fh:
         while piece := fh.read(CHUNK):
-            base = meter.offset
-            meter.feed(piece)
+            fits = fits and within(piece, sep.encode())
+            if not carry and piece.isascii():  # most pieces of most exports: nothing to decide in them
+                base, tail = base + len(piece), piece[-3:]
+                continue
             if bad is None:
                 data = carry + piece
                 try:
@@ -158,12 +165,17 @@ def _scan(path: Path, sep: str, header: str) -> str:
                 utf8_char = base - len(tail) + m.start()
             if undefined is None and (m := _NOT_CP1252.search(piece)):
                 undefined = base + m.start()
-            tail = piece[-3:]
-    meter.finish()
+            base, tail = base + len(piece), piece[-3:]
     if bad is None and carry:
-        bad = meter.offset - len(carry)  # the file ends in the middle of a character
-    if not meter.ok:
-        raise InputRefused(meter.problems(path, _headings(header, sep)))
+        bad = base - len(carry)  # the file ends in the middle of a character
+    if not fits:
+        meter = LineMeter(sep)
+        with open(path, "rb") as fh:
+            while piece := fh.read(CHUNK):
+                meter.feed(piece)
+        meter.finish()
+        if not meter.ok:
+            raise InputRefused(meter.problems(path, _headings(header, sep)))
     if bad is None:
         return "utf8"
     if utf8_char is None and undefined is None:
