@@ -197,6 +197,8 @@ with tab_load:
                 "this was a check, nothing was loaded or kept.",
                 icon=":material/error:",
             )
+        if renamed := report.renamed():  # the file name only: a folder's path on the server is not the visitor's business
+            st.caption("Kept under another name: " + "; ".join(f"{plain(k)} is {plain(Path(v).name)}" for k, v in renamed.items()))
         if report.facts.get("layouts"):
             st.caption("Layouts: " + ", ".join(f"{plain(f)} → {plain(lay)}" for f, lay in report.facts["layouts"].items()))
         if report.issues:

@@ -612,3 +612,24 @@ def test_the_quick_look_never_passes_a_file_the_exact_measure_refuses():
         if not meter.ok:
             assert not all(limits.within(p, b",") for p in pieces), runs
         assert (meter.field_count > 0) == any(n > limits.CSV_FIELD_CHARS for n in runs), runs  # each run is one value
+
+
+def test_the_data_page_names_renamed_uploads_and_removes_the_inbox_copy_once_loaded(tmp_path, monkeypatch, fresh_caches):
+    from tests.fixtures import MIXED, app_page
+
+    data = DataDir(tmp_path / "data")
+    files = [(f"{name}.csv", (text.strip() + "\n").encode()) for name, text in MIXED.items() if name != "orders"]
+    up = stash_uploads(data, [*files, ("orders?.csv", (MIXED["orders"].strip() + "\n").encode())])
+    monkeypatch.setenv("O2C_DATA", str(data.root))
+    at = app_page("pages/data.py")
+    at.selectbox(key="dp_inbox").set_value(up.name).run()
+    at.button(key="dp_check").click().run()
+    assert not at.exception, at.exception
+    from pages.tables import plain as shown  # the page writes names as markdown-escaped text
+
+    assert f"Kept under another name: {shown('orders_.csv')} is {shown('orders?.csv')}" in [c.value for c in at.caption]
+    assert up.exists()  # a check keeps nothing, and leaves the upload where it is
+    at.button(key="dp_load").click().run()
+    assert not at.exception, at.exception
+    assert data.current() is not None and (data.current().path / "source" / "orders_.csv").exists()
+    assert not up.exists() and inbox_folders(data) == []  # kept with its snapshot: the inbox copy is gone

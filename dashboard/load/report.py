@@ -210,6 +210,12 @@ class Report:
                 )
             )
 
+    def renamed(self) -> dict[str, str]:
+        """Kept name -> where the file came from, for the inputs kept under another name than their own (two inputs
+        of one name are kept side by side as "x.csv" and "x (2).csv"; an upload's odd characters become "_")."""
+        inputs: dict[str, str] = self.facts.get("inputs", {})
+        return {k: v for k, v in inputs.items() if k != Path(v.replace("\\", "/")).name}
+
     def to_dict(self) -> ReportJson:
         return ReportJson(ok=self.ok, errors=self.error_count, warnings=self.warning_count, facts=self.facts, issues=[i.to_dict() for i in self.issues])
 
@@ -219,10 +225,7 @@ class Report:
     def to_text(self) -> str:
         head = "Extract accepted." if self.ok else "Extract REFUSED: nothing was loaded, the current data is unchanged."
         lines = [head, self.counts() + "."]
-        # two inputs of one name are kept side by side ("x (2).csv"): say which file each kept name is
-        inputs = self.facts.get("inputs", {})
-        renamed = {k: v for k, v in inputs.items() if k != Path(v.replace("\\", "/")).name}
-        if renamed:
+        if renamed := self.renamed():
             lines.append("Files kept under another name (two had the same name): " + "; ".join(f"{k} is {v}" for k, v in renamed.items()) + ".")
         lines += [i.line() for i in self.issues]
         return "\n".join(lines)
