@@ -125,9 +125,17 @@ def sniff_csv(path: Path) -> tuple[str, str]:
         head = fh.read(CHUNK)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputRefused([Problem("unsupported encoding", "the file is saved as Unicode text (UTF-16): save it again as CSV UTF-8 (comma delimited)")])
-    first = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()[0] if head else ""
+    first = (_text(head[: head.find(b"\n") if b"\n" in head else None]).lstrip("\ufeff").splitlines() or [""])[0]
     sep = max([",", ";", "\t", "|"], key=first.count)
     return _scan(path, sep, first), sep
+
+
+def _text(header: bytes) -> str:
+    """The header line as text, for its delimiter and the headings named in messages (UTF-8, else Windows-1252)."""
+    try:
+        return header.decode("utf-8")
+    except UnicodeDecodeError:
+        return header.decode("cp1252", errors="replace")
 
 
 # A character that UTF-8 writes in two to four bytes; bytes that Windows-1252 does not define.
