@@ -556,6 +556,7 @@ print(res.report.errors[0].rule, resource.getrusage(resource.RUSAGE_SELF).ru_max
 """
 
 
+@pytest.mark.slow
 def test_refusing_each_bomb_stays_within_a_memory_budget(tmp_path):
     """Peak memory (max RSS of a fresh process, imports included) of refusing each bomb at the sizes of the
     issue: under 1 GB each (README, Limits, has the numbers measured)."""
