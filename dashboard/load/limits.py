@@ -1,9 +1,10 @@
-"""What one input may be, checked before anything expands it (README, "Limits").
+"""What one input may be, checked before anything expands it (README, "Odd and hostile files").
 
 A hostile or broken file must be refused at the cost of reading it, never at the cost of what it
 expands to: a 266 KB workbook can unpack to gigabytes, a CSV without a line break is one 200 MB
 "line" a reader holds whole. So the checks here only stream: a spreadsheet's zip directory and its
-sheet in 1 MB pieces, a CSV's bytes in 1 MB pieces (numpy counts line and field lengths), an
+sheet in 1 MB pieces, a CSV's bytes in 1 MB pieces (a quick look for a break in every block of
+half a limit; only a file that fails it has its line and value lengths counted, with numpy), an
 upload's size before it is written. Each refusal names the limit and the value that broke it.
 
 The defaults are fixed here, except the upload limits, which a team sets in `[limits]` of
@@ -197,7 +198,7 @@ class LineMeter:
 def _text_at(path: Path, start: int, n: int) -> str:
     with open(path, "rb") as fh:
         fh.seek(start)
-        return fh.read(n * 4).decode("utf-8", errors="replace")[:n]
+        return fh.read(n * 4).decode("utf-8", errors="backslashreplace")[:n]  # an odd byte shown as \xNN, never replaced
 
 
 def _heading_at(path: Path, line_start: int, start: int, sep: int, headings: list[str]) -> str | None:
