@@ -218,6 +218,32 @@ def test_a_file_without_a_line_break_is_refused_in_one_message(tmp_path):
     assert (err.rule, err.row) == ("value too long", 1) and "5,000,000 characters" in err.message
 
 
+def test_a_long_value_inside_quotes_over_many_lines_is_refused_at_the_line_its_quotes_open(tmp_path):
+    # 500 lines of 79 nines inside quotes: one value of 500 x 80 = 40,000 characters, every line short
+    value = "9" * 79 + "\n"
+    res = load(tmp_path, {"invoices.csv": INV + "I1,C1,2026-01-10,2026-02-09,100,\n" + f'I2,C1,2026-01-10,2026-02-09,"{value * 500}",\n'})
+    (err,) = res.report.errors
+    assert (err.rule, err.row, err.heading) == ("value too long", 3, "amount") and "a value of 40,000 characters" in err.message
+    # 5 MB of it: beyond what the reader measures value by value, named as more than that
+    res = load(tmp_path, {"invoices.csv": INV + f'I2,C1,2026-01-10,2026-02-09,"{value * 65_000}",\n'})
+    (err,) = res.report.errors
+    assert (err.rule, err.row) == ("value too long", 2) and "a value of more than 131,072 characters (its quotes open on line 2)" in err.message
+
+
+def test_inch_marks_that_unpair_the_quotes_are_not_taken_for_a_long_value(tmp_path):
+    # a stray quote in a name pairs with the next one 2,000 lines further: a quoted stretch beyond the limit
+    # to the quick look, but a reader honours a quote only at a value's start, so no value is long. (The CSV
+    # reader refuses a quote inside an unquoted value; that refusal stands as it was.)
+    names = "".join(f"F{i:06d},Filler customer {i:06d}\n" for i in range(2_000))
+    text = 'customer_id,name\nC1,Screen 5" wide\n' + names + 'C2,Panel 7" tall\n'
+    look = limits.QuoteLook()
+    look.feed(text.encode())
+    assert look.suspect  # the quick look sends it to be measured, value by value
+    res = load(tmp_path, {"invoices.csv": INV + "I1,C1,2026-01-10,2026-02-09,100,\n", "customers.csv": text})
+    assert [e.rule for e in res.report.errors] == ["unreadable file"]
+    assert limits.quoted_problems(tmp_path / "extract" / "customers.csv", "utf8", ",", ["customer_id", "name"]) == []
+
+
 def test_many_long_values_are_counted_not_listed(tmp_path):
     # 12 over-long values: 10 named, then "2 more"
     rows = "".join(f"I{i},C1,2026-01-10,2026-02-09,{'8' * 33_000},\n" for i in range(12))
@@ -572,10 +598,16 @@ def test_refusing_each_bomb_stays_within_a_memory_budget(tmp_path):
     with open(bombs / "csv" / "invoices.csv", "wb") as fh:  # 200 MB without a line break
         for _ in range(200):
             fh.write(b"9" * 1_048_576)
+    (bombs / "quoted").mkdir()  # 200 MB inside one pair of quotes, a line break every 80 characters
+    with open(bombs / "quoted" / "invoices.csv", "wb") as fh:
+        fh.write(INV.encode() + b'I1,C1,2026-01-10,2026-02-09,"')
+        for _ in range(200):
+            fh.write((b"9" * 79 + b"\n") * 13_107)
+        fh.write(b'",\n')
     (bombs / "wide").mkdir()
     (bombs / "wide" / "invoices.csv").write_text(",".join(f"column_{i}" for i in range(10_000)) + "\n" + ",".join("1" * 10_000) + "\n")
     peaks = {}
-    for name in ("xlsx", "zip", "xlsx-at-limits", "csv", "wide"):
+    for name in ("xlsx", "zip", "xlsx-at-limits", "csv", "quoted", "wide"):
         out = subprocess.run(
             [sys.executable, "-c", BOMBS, str(bombs / name), str(tmp_path / f"data-{name}")], cwd=REPO, capture_output=True, text=True, timeout=300
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dashboard.load.limits import CHUNK, InputRefused, LineMeter, Problem, check_xlsx, within
+from dashboard.load.limits import CHUNK, InputRefused, LineMeter, Problem, QuoteLook, check_xlsx, quoted_problems, within
 
 PARQUET = {".parquet", ".pq"}
 EXCEL = {".xlsx", ".xlsm"}
@@ -153,9 +153,11 @@ def _scan(path: Path, sep: str, header: str) -> str:
     carry = tail = b""
     fits = True
     base = 0
+    quotes = QuoteLook()
     with open(path, "rb") as fh:
         while piece := fh.read(CHUNK):
             fits = fits and within(piece, sep.encode())
+            quotes.feed(piece)
             if not carry and piece.isascii():  # most pieces of most exports: nothing to decide in them
                 base, tail = base + len(piece), piece[-3:]
                 continue
@@ -184,10 +186,11 @@ def _scan(path: Path, sep: str, header: str) -> str:
         meter.finish()
         if not meter.ok:
             raise InputRefused(meter.problems(path, _headings(header, sep)))
-    if bad is None:
-        return "utf8"
-    if utf8_char is None and undefined is None:
-        return "cp1252"
+    if bad is None or (utf8_char is None and undefined is None):
+        encoding = "utf8" if bad is None else "cp1252"
+        if quotes.suspect and (problems := quoted_problems(path, encoding, sep, _headings(header, sep))):
+            raise InputRefused(problems)
+        return encoding
     line, shown, hexed = _where(path, bad)
     if utf8_char is not None:
         other, text, _ = _where(path, utf8_char)
