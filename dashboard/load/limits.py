@@ -164,7 +164,7 @@ class LineMeter:
 
     Lengths are counted in bytes between line breaks and between delimiters, quotes ignored: a quoted value
     that holds a delimiter is counted in pieces, so a value is never taken for longer than it is (a value
-    spread over several lines inside quotes is measured line by line). Vectorised: numpy finds the breaks
+    inside quotes is held to the limit by QuoteLook and quoted_problems). Vectorised: numpy finds the breaks
     of each piece; only the over-long values and lines (the first few of each) are looked at one by one.
     """
 
