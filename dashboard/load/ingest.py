@@ -120,7 +120,7 @@ def _quiet(frac: float, msg: str) -> None:
     pass
 
 
-def _keep_inputs(files: list[Path], folder: Path, report: Report) -> dict[str, str]:
+def _keep_inputs(files: list[Path], folder: Path, report: Report | None = None) -> dict[str, str]:
     """Copy the files byte for byte into `folder`; their sha256 by kept name, in the order given.
 
     Two inputs of one name (from two folders, or two uploads whose names reduce to one) are kept side by
@@ -143,7 +143,8 @@ def _keep_inputs(files: list[Path], folder: Path, report: Report) -> dict[str, s
                 shutil.copyfileobj(src, out, 1 << 20)
         hashes[name] = sha256(folder / name)
         origins[name] = original_names(f.parent).get(f.name, str(f))
-    report.facts["inputs"] = origins
+    if report is not None:
+        report.facts["inputs"] = origins
     return hashes
 
 
