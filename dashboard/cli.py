@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fail(args: argparse.Namespace, message: str, details: list) -> None:
     if args.json:
-        print(json.dumps(ErrorJson(error=message, details=details), default=str), file=sys.stderr)
+        print(json.dumps(ErrorJson(error=message, details=details), default=str, allow_nan=False), file=sys.stderr)
     else:
         print(f"o2c: {message}", file=sys.stderr)
         for d in details:
@@ -189,7 +189,15 @@ def _fail(args: argparse.Namespace, message: str, details: list) -> None:
 
 
 def _out(args: argparse.Namespace, payload: object, text: str) -> None:
-    print(json.dumps(payload, indent=2, default=str) if args.json else text)
+    print(_dumps(payload, indent=2) if args.json else text)
+
+
+def _dumps(payload: object, **kw) -> str:
+    """JSON as cli.md defines it: never NaN or Infinity (not JSON: a script's parser fails or misreads them)."""
+    try:
+        return json.dumps(payload, default=str, allow_nan=False, **kw)
+    except ValueError:
+        raise CliError("a figure is not a number (NaN or infinite) and cannot be written as JSON; nothing was printed: please report it") from None
 
 
 def _engine(args: argparse.Namespace, data: DataDir) -> Engine:
@@ -236,7 +244,7 @@ def cmd_ingest(args: argparse.Namespace, data: DataDir) -> int:
             refused = (
                 f"extract refused: {res.report.error_count:,} error(s); nothing was loaded, the current data is unchanged; the files are kept in {res.kept_at}"
             )
-            print(json.dumps(ErrorJson(error=refused, details=details)), file=sys.stderr)
+            print(_dumps(ErrorJson(error=refused, details=details)), file=sys.stderr)
         else:
             print(res.report.to_text(), file=sys.stderr)
             print(f"The files and this report are kept in {res.kept_at}", file=sys.stderr)

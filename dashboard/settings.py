@@ -137,6 +137,16 @@ class AccessSettings(BaseModel):
         return v
 
 
+class LimitsSettings(BaseModel):
+    """What the Data page accepts in one upload (the [limits] table); the other input limits are fixed, in
+    dashboard/load/limits.py. Streamlit's own cap (server.maxUploadSize, .streamlit/config.toml) is 500 MB a file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    upload_file_mb: int = Field(200, ge=1, le=500, description="Largest file an upload may hold, in MB (1 MB = 1,048,576 bytes).")
+    upload_total_mb: int = Field(500, ge=1, description="Largest upload, all its files together, in MB.")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -154,6 +164,7 @@ class Settings(BaseModel):
         None, description="The workbench store: a SQLAlchemy URL (postgresql+psycopg://...); default SQLite in the data folder. O2C_DB_URL wins."
     )
     access: AccessSettings = Field(default_factory=AccessSettings, description="Login roles ([access] table).")
+    limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Upload sizes ([limits] table).")
 
     @field_validator("base_currency")
     @classmethod

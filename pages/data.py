@@ -10,9 +10,10 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from dashboard.load.inbox import inbox_folders, stash_uploads
+from dashboard.load.inbox import inbox_folders, release_upload, stash_uploads
 from dashboard.load.ingest import IngestResult, IngestUsageError, ingest
 from dashboard.load.layouts import LayoutError, available
+from dashboard.load.limits import InputRefused
 from dashboard.load.read import READABLE
 from dashboard.load.report import Report
 from dashboard.present.formatting import NA, count, days, pct, signed_count, signed_days, signed_pts
@@ -156,14 +157,19 @@ with tab_load:
         # file_id is new for every upload: a corrected file with the same name and size is a new file
         sig = tuple((u.name, u.file_id) for u in ups)
         if st.session_state.get("dp_saved_sig") != sig:
-            folder = stash_uploads(data, [(u.name, u.getvalue()) for u in ups])
+            try:
+                folder = stash_uploads(data, [(u.name, u.getvalue()) for u in ups], settings.limits)
+            except InputRefused as exc:
+                st.error(f"The upload was refused; nothing was saved: {exc}.", icon=":material/error:")
+                return None
             st.session_state["dp_saved_sig"], st.session_state["dp_saved_dir"] = sig, str(folder)
         return Path(st.session_state["dp_saved_dir"])
 
     folder = target()
     chosen = None if layout == DETECT else layout
     c1, c2, c3 = st.columns([1, 1, 4])
-    if c1.button("Check", type="primary", disabled=folder is None, key="dp_check", icon=":material/fact_check:"):
+    # an upload loaded or refused is kept with its snapshot or refusal, and its inbox copy is gone
+    if c1.button("Check", type="primary", disabled=folder is None or not folder.exists(), key="dp_check", icon=":material/fact_check:"):
         try:
             with st.spinner("Checking the whole extract..."):
                 res = ingest([folder], data, settings, as_of=as_of, layout=chosen, dry_run=True, user=common.user())
@@ -192,6 +198,8 @@ with tab_load:
                 "this was a check, nothing was loaded or kept.",
                 icon=":material/error:",
             )
+        if renamed := report.renamed():  # the file name only: a folder's path on the server is not the visitor's business
+            st.caption("Kept under another name: " + "; ".join(f"{plain(k)} is {plain(Path(v).name)}" for k, v in renamed.items()))
         if report.facts.get("layouts"):
             st.caption("Layouts: " + ", ".join(f"{plain(f)} → {plain(lay)}" for f, lay in report.facts["layouts"].items()))
         if report.issues:
@@ -217,6 +225,8 @@ with tab_load:
             except (DataBusy, SettingsError) as exc:  # another load holds the data folder: nothing was touched, the check stands
                 st.error(said(exc), icon=":material/hourglass_top:")
             bar.empty()
+            if loaded is not None:  # kept with its snapshot or its refusal: the upload's inbox copy goes
+                release_upload(data, folder)
             if loaded is not None and loaded.snapshot is not None:
                 st.session_state.pop("dp_report", None)
                 # said on the next run (a toast can vanish in the rerun that follows a load)

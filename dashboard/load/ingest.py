@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -27,12 +30,14 @@ from pathlib import Path
 import polars as pl
 
 from dashboard.load.checks import check_and_build
+from dashboard.load.inbox import original_names, unique_name
 from dashboard.load.layouts import Layout, LayoutError, Part, read_tables
 from dashboard.load.layouts import detect as detect_layout
 from dashboard.load.layouts import resolve as resolve_layout
+from dashboard.load.limits import InputRefused
 from dashboard.load.parse import parse_table
 from dashboard.load.read import IngestUsageError, expand, read_raw, table_from_name
-from dashboard.load.report import Report
+from dashboard.load.report import Report, unreadable_words
 from dashboard.settings import Settings
 from dashboard.store.derive import derive
 from dashboard.store.lock import DataBusy, Holder, LoadLock, hold
@@ -43,6 +48,7 @@ from dashboard.workbench.identity import User, local_user, require
 __all__ = ["DataBusy", "IngestResult", "IngestUsageError", "Progress", "ingest", "load_lock"]
 
 Progress = Callable[[float, str], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,8 +104,9 @@ def ingest(
         data.ensure()
         with own(data.staging, new_id()) as staging:
             step(0.02, "Keeping a copy of the files")
-            _keep_inputs(files, staging / "source")
             report, timings = Report(), dict[str, float]()
+            hashes = _keep_inputs(files, staging / "source", report)
+            files = [staging / "source" / name for name in hashes]  # a Check reads what a load would read
             _read_and_check(files, data, settings, as_of, layout, report, timings, step, elapsed)
         return IngestResult(report, None, None, elapsed(), timings)
     with load_lock(data, actor, source, step) if lock is None else nullcontext(lock) as held:
@@ -145,17 +152,22 @@ def _load(
     """Keep, read, check, then publish or refuse: the work of a load that holds the lock and its staging folder."""
     # The analyst's files, byte for byte, before anything else can fail.
     step(0.02, "Keeping a copy of the files")
-    hashes = _keep_inputs(files, staging / "source")
     report = Report()
+    hashes = _keep_inputs(files, staging / "source", report)
+    files = [staging / "source" / name for name in hashes]  # what is read is what was kept and hashed
     timings: dict[str, float] = {}
     built = _read_and_check(files, data, settings, as_of, layout, report, timings, step, elapsed)
     if built is None or not report.ok:
         return IngestResult(report, None, _reject(data, staging, sid, report, hashes, source, actor), elapsed(), timings)
     try:
         manifest = _write_snapshot(built, staging, sid, report, settings, source, hashes, timings, step, elapsed)
-    except Exception as exc:  # a snapshot that cannot be built is refused whole, inputs kept
+    except Exception:  # a snapshot that cannot be built is refused whole, inputs kept
+        log.exception("snapshot %s could not be built", sid)
         report.add(
-            "error", ", ".join(f.name for f in files), "internal error", f"the snapshot could not be built ({type(exc).__name__}: {exc}); nothing was loaded"
+            "error",
+            ", ".join(f.name for f in files),
+            "internal error",
+            "the snapshot could not be built; nothing was loaded (the details are in the server log)",
         )
         return IngestResult(report, None, _reject(data, staging, sid, report, hashes, source, actor), elapsed(), timings)
     info = _publish(data, staging, sid, manifest, report, source, step, actor)
@@ -166,13 +178,31 @@ def _quiet(frac: float, msg: str) -> None:
     pass
 
 
-def _keep_inputs(files: list[Path], folder: Path) -> dict[str, str]:
-    """Copy the files byte for byte into `folder`; their sha256 by name."""
+def _keep_inputs(files: list[Path], folder: Path, report: Report | None = None) -> dict[str, str]:
+    """Copy the files byte for byte into `folder`; their sha256 by kept name, in the order given.
+
+    Two inputs of one name (from two folders, or two uploads whose names reduce to one) are kept side by
+    side as "x.csv" and "x (2).csv"; the report's facts say where each came from (`inputs`: kept name ->
+    the path given, or for an upload the name the browser gave). A file is opened without following a link
+    and copied only if it is still a regular file then (expand() refused the others by name already).
+    """
     folder.mkdir()
-    hashes = {}
+    hashes: dict[str, str] = {}
+    taken: set[str] = set()
+    origins: dict[str, str] = {}
     for f in files:
-        shutil.copyfile(f, folder / f.name)
-        hashes[f.name] = sha256(folder / f.name)
+        name = unique_name(f.name, taken)
+        taken.add(name.casefold())
+        fd = os.open(f, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as src:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise IngestUsageError(f"{f}: not a regular file (nothing was read or kept)")
+            with open(folder / name, "xb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        hashes[name] = sha256(folder / name)
+        origins[name] = original_names(f.parent).get(f.name, str(f))
+    if report is not None:
+        report.facts["inputs"] = origins
     return hashes
 
 
@@ -210,9 +240,13 @@ def _read_and_check(
         extract.typed.clear()  # the typed frames live on in `built` only as far as they are still needed
         timings["checks"] = elapsed()
         return built
-    except Exception as exc:  # never a traceback for the analyst, never a half load
+    except Exception:  # never a traceback for the analyst, never a half load; the details go to the log
+        log.exception("checking %s failed", ", ".join(f.name for f in files))
         report.add(
-            "error", ", ".join(f.name for f in files), "internal error", f"the extract could not be processed ({type(exc).__name__}: {exc}); nothing was loaded"
+            "error",
+            ", ".join(f.name for f in files),
+            "internal error",
+            "the extract could not be processed (an unexpected problem, written to the log); nothing was loaded",
         )
         return None
 
@@ -234,8 +268,11 @@ def _read_file(f: Path, files: list[Path], fixed: Layout | None, root: Path, ext
     try:
         raw, offset = read_raw(f)
         header = raw.collect_schema().names()
-    except Exception as exc:  # a file polars cannot read at all
-        report.add("error", f.name, "unreadable file", f"cannot be read as {f.suffix.lstrip('.').upper()}: {exc}")
+    except InputRefused as exc:  # beyond a limit, a formula without a value, an encoding that cannot be told
+        exc.add_to(report, f.name)
+        return
+    except Exception:  # a file no reader can read at all (the reader's own words are jargon to an analyst)
+        report.add("error", f.name, "unreadable file", unreadable_words(f.suffix))
         return
     hint = table_from_name(f, lone=len(files) == 1)
     lay = fixed or _detect(f, header, hint, len(files) > 1, root, report)

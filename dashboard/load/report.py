@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 import polars as pl
@@ -27,6 +28,12 @@ def names(items: list[str], limit: int = SHOWN_NAMES) -> str:
     """'a, b, c' for a short list; the first `limit` names and how many more for a long one (each name cut to 40 characters)."""
     shown = ", ".join(short(i, 40) for i in items[:limit])
     return shown if len(items) <= limit else f"{shown} ... and {len(items) - limit:,} more ({len(items):,} in all)"
+
+
+def unreadable_words(suffix: str) -> str:
+    """Why a file no reader can open is refused, in the analyst's words (never the reader's own error text)."""
+    kind = {".xlsx": "an Excel workbook", ".xlsm": "an Excel workbook", ".parquet": "a Parquet file", ".pq": "a Parquet file"}.get(suffix.lower(), "a CSV file")
+    return f"the file cannot be read as {kind}: it may be damaged, cut short or of another kind; export it again"
 
 
 class IssueJson(TypedDict):
@@ -203,15 +210,23 @@ class Report:
                 )
             )
 
+    def renamed(self) -> dict[str, str]:
+        """Kept name -> where the file came from, for the inputs kept under another name than their own (two inputs
+        of one name are kept side by side as "x.csv" and "x (2).csv"; an upload's odd characters become "_")."""
+        inputs: dict[str, str] = self.facts.get("inputs", {})
+        return {k: v for k, v in inputs.items() if k != Path(v.replace("\\", "/")).name}
+
     def to_dict(self) -> ReportJson:
         return ReportJson(ok=self.ok, errors=self.error_count, warnings=self.warning_count, facts=self.facts, issues=[i.to_dict() for i in self.issues])
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=str)
+        return json.dumps(self.to_dict(), indent=2, default=str, allow_nan=False)
 
     def to_text(self) -> str:
         head = "Extract accepted." if self.ok else "Extract REFUSED: nothing was loaded, the current data is unchanged."
         lines = [head, self.counts() + "."]
+        if renamed := self.renamed():
+            lines.append("Files kept under another name (two had the same name): " + "; ".join(f"{k} is {v}" for k, v in renamed.items()) + ".")
         lines += [i.line() for i in self.issues]
         return "\n".join(lines)
 

@@ -50,7 +50,7 @@ def open_snapshot(snapshot: SnapshotInfo, in_memory: bool = False, threads: int 
         if name in ADDED_LATER and not path.exists():
             con.execute(f"CREATE VIEW {name} AS {queries.sql('derive/' + name)}").fetchall()
         elif in_memory and name in IN_MEMORY:
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet($path)", {"path": path.as_posix()}).fetchall()
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet($path)", {"path": queries.literal_path(path)}).fetchall()
         else:
-            con.read_parquet(path.as_posix()).create_view(name)  # a view cannot hold a bound parameter: the relation API quotes the path
+            con.read_parquet(queries.literal_path(path)).create_view(name)  # a view cannot hold a bound parameter: the relation API quotes the path
     return con

@@ -35,13 +35,13 @@ def derive(tables_dir: Path, out: Path, spill: Path) -> dict[str, int]:
     con = connect(spill, memory_limit=DERIVE_MEMORY, threads=os.cpu_count() or 2)
     try:
         for name in INPUTS:
-            con.read_parquet(str(tables_dir / f"{name}.parquet")).create_view(name)
+            con.read_parquet(queries.literal_path(tables_dir / f"{name}.parquet")).create_view(name)
         counts = {}
         for name in COPIED:
             target = str(out / f"{name}.parquet")
             con.execute(f"COPY ({queries.sql('derive/' + name)}) TO $target ({PARQUET_OPTIONS})", {"target": target}).fetchall()
             counts[name] = _rows(con, target)
-        con.read_parquet(str(out / "open_intervals.parquet")).create_view("open_intervals")
+        con.read_parquet(queries.literal_path(out / "open_intervals.parquet")).create_view("open_intervals")
         first, last = _one(con, "SELECT min(invoice_date), greatest(max(invoice_date), max(paid_date)) FROM invoices")
         target = str(out / "month_end_ar.parquet")
         con.sql(queries.sql("derive/month_end_ar"), params={"first_month": first, "last_month": last}).write_parquet(target)
@@ -58,4 +58,4 @@ def _one(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = None)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, path: str) -> int:
-    return int(_one(con, "SELECT count(*) FROM read_parquet($path)", {"path": path})[0])
+    return int(_one(con, "SELECT count(*) FROM read_parquet($path)", {"path": queries.literal_path(path)})[0])

@@ -25,6 +25,12 @@ _PARAM = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
 
 
+def literal_path(path: Path | str) -> str:
+    """A file path as DuckDB's readers take it literally. They read every path as a glob pattern (a data
+    folder named `data [1]` would read `data 1`), so each glob character is escaped as a one-character class."""
+    return re.sub(r"([\[*?])", r"[\1]", Path(path).as_posix())
+
+
 @cache
 def sql(name: str) -> str:
     return (QUERY_DIR / f"{name}.sql").read_text(encoding="utf-8")
