@@ -1,0 +1,278 @@
+"""The collections worklist (collections.md): whom to call first at T, and why.
+
+Live, from the current snapshot and the workbench (no nightly batch): the facts per customer at T,
+the strategy's rules met by each with their points, exit rules that take a customer off the list,
+and the order. Every step is a column over all customers at once (polars), never a loop.
+
+    priority_c = 100 * (points of the rules met) / (points of all non-exit rules), rounded to 1 decimal
+                 (half away from zero, as finance rounds: 6.25 -> 6.3)
+    order      priority descending, collectible descending, customer_id
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TypedDict
+
+import polars as pl
+
+from dashboard.collections import followup
+from dashboard.collections import promises as promised
+from dashboard.metrics import limits
+from dashboard.metrics.kpis import ALL, Engine, Filters
+from dashboard.risk import scorecard as risk
+from dashboard.settings import CollectionRule, CollectionsSettings
+from dashboard.store import sql as queries
+from dashboard.workbench.store import Store
+
+# ------------------------------------------------------------------------------------------ facts
+
+
+def effective_limit(positions: pl.DataFrame, t: dt.date) -> pl.Series:
+    """The credit limit the over_limit rule compares exposure with (collections.md: the effective limit of
+    credit-decisions.md). Until credit decisions land this is the master's credit limit (null: none).
+    The one place to change when approved limit decisions override the master."""
+    return positions["credit_limit"].alias("effective_limit")
+
+
+def dunning_levels(store: Store, customer_ids: pl.Series) -> pl.Series:
+    """dunning_level_c (dunning.md): the level of the customer's last issued letter; 0 while no letter was
+    issued (dunning runs are recorded by a later step; until then every customer is at 0)."""
+    return pl.repeat(0, len(customer_ids), dtype=pl.Int64, eager=True).alias("dunning_level")
+
+
+def facts(eng: Engine, store: Store, t: dt.date, cs: CollectionsSettings, f: Filters = ALL, scores: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per customer of the selection at T with every fact the rules read (collections.md "Facts").
+
+    scores: risk.scores(eng, t, f) when already at hand (the pages cache it)."""
+    s = scores if scores is not None else risk.scores(eng, t, f)
+    base = s.select("customer_key", "customer_id", "name", "segment", "region", "credit_limit", "exposure", "score", "risk_class", overdue=pl.col("ar_overdue"))
+    pos = queries.run(eng.con, "collections/positions_at", as_of=t).pl()
+    base = base.join(pos, on="customer_key", how="left").with_columns(pl.col("disputed_overdue").fill_null(0.0))
+    base = base.with_columns(effective_limit(base, t), collectible=pl.col("overdue") - pl.col("disputed_overdue"))
+    wb = followup.customer_settings_frame(store).drop("version")
+    contacts = followup.last_contacts(store, t)
+    ev = promised.evaluate(eng, promised.stored(store), t, cs.promise_tolerance_days)
+    per = promised.by_customer(ev, t)
+    out = (
+        base.join(wb, on="customer_id", how="left")
+        .join(contacts, on="customer_id", how="left")
+        .join(per, on="customer_id", how="left")
+        .with_columns(
+            pl.col("promised_open").fill_null(0.0),
+            pl.col("promised_not_due").fill_null(0.0),
+            pl.col("broken_365").fill_null(0),
+        )
+    )
+    return out.with_columns(dunning_levels(store, out["customer_id"]))
+
+
+# --------------------------------------------------------------------------------------- strategy
+
+
+def met(rule: CollectionRule, t: dt.date) -> pl.Expr:
+    """Whether the rule is met, per customer (collections.md "Strategy"); a missing fact never meets a rule."""
+    k = rule.kind
+    if k == "overdue_at_least":
+        e = pl.col("collectible") >= rule.amount
+    elif k == "oldest_dpd_at_least":
+        e = pl.col("oldest_dpd") >= rule.days
+    elif k == "risk_class_in":
+        e = pl.col("risk_class").is_in(list(rule.classes or ()))
+    elif k == "over_limit":
+        e = limits.over_limit("exposure", "effective_limit")
+    elif k == "broken_promise":
+        e = pl.col("broken_365") >= 1
+    elif k == "no_contact_for":
+        # "no contact in the last `days` days (or never)": the last one is `days` or more days before T
+        e = pl.col("last_contact").is_null() | (pl.col("last_contact") <= pl.lit(t - dt.timedelta(days=rule.days or 0)))
+    elif k == "resubmission_due":
+        e = pl.col("resubmission_date") <= pl.lit(t)
+    elif k == "promise_due_within":
+        e = pl.col("next_promised_date") <= pl.lit(t + dt.timedelta(days=rule.days or 0))
+    elif k == "nothing_collectible":
+        e = pl.col("collectible") <= promised.CENT
+    elif k == "promise_pending":
+        # an open promise not yet due covers all of what is collectible
+        e = (pl.col("promised_not_due") > 0) & (pl.col("promised_not_due") >= pl.col("collectible") - promised.CENT)
+    else:  # settings refuse any other kind
+        raise ValueError(f"unknown rule kind {k}")
+    return e.fill_null(False)
+
+
+def max_points(cs: CollectionsSettings) -> int:
+    return sum(r.points for r in cs.rules if not r.exit)
+
+
+def rule_label(rule: CollectionRule, currency: str = "") -> str:
+    """A rule as a collector reads it: 'Collectible at least USD 10,000', 'Oldest item 60+ days past due'."""
+    k = rule.kind
+    return {
+        "overdue_at_least": f"Collectible at least {currency} {rule.amount or 0:,.0f}".replace("  ", " "),
+        "oldest_dpd_at_least": f"Oldest item {rule.days}+ days past due",
+        "risk_class_in": f"Risk class {', '.join(rule.classes or ())}",
+        "over_limit": "Over the credit limit",
+        "broken_promise": "A promise broken in the last 365 days",
+        "no_contact_for": f"No contact for {rule.days}+ days",
+        "resubmission_due": "Resubmission date reached",
+        "promise_due_within": f"A promise falls due within {rule.days} days",
+        "nothing_collectible": "Nothing collectible",
+        "promise_pending": "An open promise covers all that is collectible",
+    }[k]
+
+
+# --------------------------------------------------------------------------------------- worklist
+
+
+@dataclass(frozen=True)
+class Worklist:
+    as_of: dt.date
+    max_points: int
+    rows: pl.DataFrame  # ordered; facts + points, priority, rules_met [{kind, points}], why (text)
+    exited: pl.DataFrame  # customers an exit rule took off the list (with something overdue): exit_rules [kind]
+    rules: tuple[CollectionRule, ...]
+
+
+def build(facts_frame: pl.DataFrame, t: dt.date, cs: CollectionsSettings, currency: str = "") -> Worklist:
+    """Rules met, points, priority and order of every customer in the facts (see the module's docstring)."""
+    rules = cs.rules
+    top = max_points(cs)
+    flags = facts_frame.with_columns([met(r, t).alias(f"_met{i}") for i, r in enumerate(rules)])
+    scoring = [(i, r) for i, r in enumerate(rules) if not r.exit]
+    exits = [(i, r) for i, r in enumerate(rules) if r.exit]
+    points = pl.sum_horizontal([pl.when(pl.col(f"_met{i}")).then(pl.lit(r.points)).otherwise(pl.lit(0)) for i, r in scoring]).cast(pl.Int64)
+    rules_met = pl.concat_list(
+        [pl.when(pl.col(f"_met{i}")).then(pl.struct(kind=pl.lit(r.kind), points=pl.lit(r.points, pl.Int64))) for i, r in scoring]
+    ).list.drop_nulls()
+    why = pl.concat_list(
+        [pl.when(pl.col(f"_met{i}")).then(pl.lit(f"{rule_label(r, currency)} (+{r.points})")) for i, r in scoring]
+    ).list.drop_nulls()
+    exit_rules = (
+        pl.concat_list([pl.when(pl.col(f"_met{i}")).then(pl.lit(r.kind)) for i, r in exits]).list.drop_nulls()
+        if exits
+        else pl.lit([], pl.List(pl.Utf8))
+    )
+    flags = flags.with_columns(
+        points=points,
+        rules_met=rules_met,
+        why=why.list.join("; "),
+        exit_rules=exit_rules,
+    ).with_columns(
+        # round half away from zero in integers: (2000 p + m) // (2 m) tenths = round(1000 p / m) tenths
+        priority=((pl.col("points") * 2000 + top) // (2 * top)).cast(pl.Float64) / 10.0,
+    )
+    flags = flags.drop([c for c in flags.columns if c.startswith("_met")])
+    gone = flags["exit_rules"].list.len() > 0
+    rows = flags.filter(~gone).sort(["priority", "collectible", "customer_id"], descending=[True, True, False])
+    exited = flags.filter(gone & (pl.col("overdue") > promised.CENT)).sort(["overdue", "customer_id"], descending=[True, False])
+    return Worklist(t, top, rows, exited, rules)
+
+
+def worklist(
+    eng: Engine,
+    store: Store,
+    t: dt.date | None = None,
+    f: Filters = ALL,
+    collector: str | None = None,
+    scores: pl.DataFrame | None = None,
+) -> Worklist:
+    """The worklist at T (default the snapshot's as-of date) for the selection; collector: only the customers
+    assigned to that collector ("my worklist")."""
+    t = t or eng.as_of
+    cs = eng.settings.collections
+    wl = build(facts(eng, store, t, cs, f, scores), t, cs, eng.settings.base_currency)
+    return mine(wl, collector) if collector else wl
+
+
+def mine(wl: Worklist, collector: str) -> Worklist:
+    """Only the customers assigned to this collector (rows and exited)."""
+    own = pl.col("collector") == collector
+    return Worklist(wl.as_of, wl.max_points, wl.rows.filter(own), wl.exited.filter(own), wl.rules)
+
+
+# ------------------------------------------------------------------------------------------- JSON
+
+
+class RuleMet(TypedDict):
+    kind: str
+    points: int
+
+
+class WorklistRow(TypedDict):
+    customer_id: str
+    name: str | None
+    collector: str | None
+    priority: float
+    collectible: float
+    overdue: float
+    oldest_dpd: int | None
+    rules_met: list[RuleMet]
+    promised_open: float
+    broken_365: int
+    last_contact: str | None
+    dunning_level: int
+    risk_class: str | None
+
+
+class ExitedRow(TypedDict):
+    customer_id: str
+    name: str | None
+    collector: str | None
+    overdue: float
+    collectible: float
+    exit_rules: list[str]
+
+
+class WorklistJson(TypedDict):
+    """`o2c worklist --json` (cli.md), with `exited` (collections.md: exit rules list a customer there)."""
+
+    as_of: str
+    max_points: int
+    rows: list[WorklistRow]
+    exited: list[ExitedRow]
+
+
+def _money(x: float | None) -> float:
+    return round(float(x or 0.0), 2) + 0.0  # + 0.0: never -0.0
+
+
+def worklist_json(wl: Worklist, top: int | None = None) -> WorklistJson:
+    rows = wl.rows.head(top) if top else wl.rows
+    exited = wl.exited.head(top) if top else wl.exited
+    return WorklistJson(
+        as_of=wl.as_of.isoformat(),
+        max_points=wl.max_points,
+        rows=[
+            WorklistRow(
+                customer_id=r["customer_id"],
+                name=r["name"],
+                collector=r["collector"],
+                priority=r["priority"],
+                collectible=_money(r["collectible"]),
+                overdue=_money(r["overdue"]),
+                oldest_dpd=r["oldest_dpd"],
+                rules_met=[RuleMet(kind=m["kind"], points=m["points"]) for m in r["rules_met"]],
+                promised_open=_money(r["promised_open"]),
+                broken_365=int(r["broken_365"]),
+                last_contact=r["last_contact"].isoformat() if r["last_contact"] else None,
+                dunning_level=int(r["dunning_level"]),
+                risk_class=r["risk_class"],
+            )
+            for r in rows.select(
+                "customer_id", "name", "collector", "priority", "collectible", "overdue", "oldest_dpd", "rules_met",
+                "promised_open", "broken_365", "last_contact", "dunning_level", "risk_class",
+            ).iter_rows(named=True)
+        ],
+        exited=[
+            ExitedRow(
+                customer_id=r["customer_id"],
+                name=r["name"],
+                collector=r["collector"],
+                overdue=_money(r["overdue"]),
+                collectible=_money(r["collectible"]),
+                exit_rules=list(r["exit_rules"]),
+            )
+            for r in exited.select("customer_id", "name", "collector", "overdue", "collectible", "exit_rules").iter_rows(named=True)
+        ],
+    )
