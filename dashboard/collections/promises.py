@@ -274,3 +274,38 @@ def promise_rows(evaluated: pl.DataFrame) -> list[PromiseRow]:
         )
         for r in evaluated.select(list(PromiseRow.__annotations__)).iter_rows(named=True)
     ]
+
+
+def overdue_ar(eng: Engine, t: dt.date) -> float:
+    """Overdue AR at T (kpis.md: AR minus current AR), the denominator of promised_share."""
+    ar, current, _ = eng.ar_at(t)
+    return ar - current
+
+
+def promises_json(eng: Engine, store: Store, t: dt.date, state: str | None = None, customer_id: str | None = None) -> PromisesJson:
+    """`o2c promises --json`: the promises made by T with their state at T (optionally of one state or
+    customer), and the KPIs over all of them."""
+    cs = eng.settings.collections
+    ev = evaluate(eng, stored(store), t, cs.promise_tolerance_days)
+    shown = ev
+    if state is not None:
+        shown = shown.filter(pl.col("state") == state)
+    if customer_id is not None:
+        shown = shown.filter(pl.col("customer_id") == customer_id)
+    return PromisesJson(as_of=t.isoformat(), promises=promise_rows(shown), kpis=kpis(ev, overdue_ar(eng, t), t, cs.promise_kpi_days))
+
+
+def promises_text(out: PromisesJson, currency: str) -> str:
+    k = out["kpis"]
+    rate = "n/a (no promise ended in the period)" if k["promise_kept_rate"] is None else f"{k['promise_kept_rate']:.1%}"
+    share = "n/a (nothing overdue)" if k["promised_share"] is None else f"{k['promised_share']:.1%}"
+    lines = [f"Promises to pay at {out['as_of']}: kept rate {rate}, {k['broken_promises']} broken, {share} of overdue AR under an open promise."]
+    for r in out["promises"]:
+        docs = f" for {', '.join(r['invoice_ids'])}" if r["invoice_ids"] else ""
+        lines.append(
+            f"{r['promise_id']:>5}  {r['customer_id']}  {currency} {r['amount']:,.2f} by {r['promised_date']} (made {r['made_on']}){docs}: "
+            f"{r['state']}, paid {currency} {r['paid']:,.2f}, level {r['level']}"
+        )
+    if not out["promises"]:
+        lines.append("No promise matches.")
+    return "\n".join(lines)

@@ -276,3 +276,16 @@ def worklist_json(wl: Worklist, top: int | None = None) -> WorklistJson:
             for r in exited.select("customer_id", "name", "collector", "overdue", "collectible", "exit_rules").iter_rows(named=True)
         ],
     )
+
+
+def worklist_text(out: WorklistJson, currency: str) -> str:
+    lines = [f"Collections worklist at {out['as_of']}: {len(out['rows'])} customer(s); priority = points met / {out['max_points']} points."]
+    for i, r in enumerate(out["rows"], 1):
+        who = " ".join(x for x in (r["customer_id"], r["name"]) if x)
+        rules = ", ".join(f"{m['kind']} +{m['points']}" for m in r["rules_met"]) or "no rule met"
+        oldest = "" if r["oldest_dpd"] is None else f", oldest {r['oldest_dpd']} days past due"
+        lines.append(f"{i:>4}. {who} [{r['collector'] or 'unassigned'}] priority {r['priority']:.1f}: collectible {currency} {r['collectible']:,.2f}{oldest} ({rules})")
+    if out["exited"]:
+        lines.append(f"Off the list by an exit rule ({len(out['exited'])}):")
+        lines += [f"      {r['customer_id']}: {', '.join(r['exit_rules'])} (overdue {currency} {r['overdue']:,.2f})" for r in out["exited"]]
+    return "\n".join(lines)
