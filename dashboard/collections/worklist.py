@@ -160,7 +160,7 @@ def build(facts_frame: pl.DataFrame, t: dt.date, cs: CollectionsSettings, curren
         exit_rules=exit_rules,
     ).with_columns(
         # round half away from zero in integers: (2000 p + m) // (2 m) tenths = round(1000 p / m) tenths
-        priority=((pl.col("points") * 2000 + top) // (2 * top)).cast(pl.Float64) / 10.0,
+        priority=(((pl.col("points") * 2000 + top) // (2 * top)).cast(pl.Float64) / 10.0).round(1),  # round(1): the tenths as the nearest double
     )
     flags = flags.drop([c for c in flags.columns if c.startswith("_met")])
     gone = flags["exit_rules"].list.len() > 0
