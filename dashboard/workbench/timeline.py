@@ -48,7 +48,9 @@ def promise_events(store: Store, customer_id: str, evaluated: pl.DataFrame | Non
     else:
         p = p.with_columns(state=pl.lit(None, pl.Utf8), paid=pl.lit(None, pl.Float64))
     docs = pl.when(pl.col("invoice_ids").list.len() > 0).then(pl.lit(" for ") + pl.col("invoice_ids").list.join(", ")).otherwise(pl.lit(""))
-    state = pl.when(pl.col("state").is_not_null()).then(pl.format(": {}, paid {}", pl.col("state"), pl.col("paid").round(2))).otherwise(pl.lit(""))
+    # a customer's few promises, written as finance writes amounts (1,000.00)
+    paid = pl.col("paid").map_elements(lambda x: f"{x:,.2f}", return_dtype=pl.Utf8)
+    state = pl.when(pl.col("state").is_not_null()).then(pl.format(": {}, paid {}", pl.col("state"), paid)).otherwise(pl.lit(""))
     return p.select(
         date=pl.col("made_on"),
         kind=pl.lit("promise"),
