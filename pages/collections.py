@@ -124,7 +124,7 @@ with st.expander(f"Promises to pay ({ev.height:,})", icon=":material/handshake:"
     plist = ev.with_columns(invoice_ids=pl.col("invoice_ids").list.join(", ")).select(
         "promise_id", "customer_id", "amount", "paid", "state", "level", "made_on", "promised_date", "invoice_ids", "created_by"
     )
-    tables.show(plist, cur, key="co_promises", override={"created_by": "By"})
+    tables.show(plist, cur, key="co_promises")
 
 # ------------------------------------------------------------------------------------------ one customer
 picked = common.picked_row(event, frame)

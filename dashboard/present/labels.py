@@ -169,6 +169,7 @@ COLUMNS: dict[str, Column] = {
     "state": Column("State", help="open, kept, partially kept or broken"),
     "level": Column("Level", "number", "1 + the customer's promises broken before this one was made"),
     "invoice_ids": Column("Documents"),
+    "created_by": Column("By"),
 }
 
 
