@@ -2,4 +2,4 @@
 -- ledger's customer_id). Grain: one row per id found. Parameters: $customer_ids (list).
 select customer_id, customer_key
 from customers
-where list_contains($customer_ids, customer_id)
+where customer_id in (select unnest($customer_ids))

@@ -2,4 +2,4 @@
 -- Grain: one row per named invoice id found in the snapshot. Parameters: $invoice_ids (list).
 select invoice_id, doc_key, customer_key
 from invoices
-where list_contains($invoice_ids, invoice_id)
+where invoice_id in (select unnest($invoice_ids))
