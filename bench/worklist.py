@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import sqlalchemy as sa
 
 from dashboard.collections import worklist as W
 from dashboard.metrics.kpis import Engine
@@ -37,11 +36,24 @@ def fill(store: Store, ids: list[str], n_promises: int, t: dt.date, seed: int = 
     rng = np.random.default_rng(seed)
     now = "2026-01-01T00:00:00.000000Z"
     with store.begin() as conn:
-        conn.execute(customer_settings.insert(), [{"customer_id": c, "collector": f"collector{i % 20:02d}", "updated_by": "bench", "updated_at": now} for i, c in enumerate(ids)])
+        conn.execute(
+            customer_settings.insert(),
+            [{"customer_id": c, "collector": f"collector{i % 20:02d}", "updated_by": "bench", "updated_at": now} for i, c in enumerate(ids)],
+        )
         picked = rng.choice(len(ids), size=len(ids) // 3, replace=False)
         conn.execute(
             contacts.insert(),
-            [{"customer_id": ids[i], "business_date": t - dt.timedelta(days=int(rng.integers(0, 60))), "channel": "call", "outcome": "reached", "created_by": "bench", "created_at": now} for i in picked],
+            [
+                {
+                    "customer_id": ids[i],
+                    "business_date": t - dt.timedelta(days=int(rng.integers(0, 60))),
+                    "channel": "call",
+                    "outcome": "reached",
+                    "created_by": "bench",
+                    "created_at": now,
+                }
+                for i in picked
+            ],
         )
         who = rng.choice(len(ids), size=n_promises)
         rows = []

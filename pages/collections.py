@@ -43,7 +43,12 @@ ev = promises.evaluate(eng, promises.stored(store), t, cs.promise_tolerance_days
 k = promises.kpis(ev, promises.overdue_ar(eng, t), t, cs.promise_kpi_days)
 
 a, b, c, d = st.columns(4)
-a.metric("On the worklist", f"{work.rows.height:,}", border=True, help=f"Customers no exit rule takes off the list; {work.exited.height:,} with something overdue are off it.")
+a.metric(
+    "On the worklist",
+    f"{work.rows.height:,}",
+    border=True,
+    help=f"Customers no exit rule takes off the list; {work.exited.height:,} with something overdue are off it.",
+)
 a_rate = NA if k["promise_kept_rate"] is None else f"{k['promise_kept_rate']:.1%}"
 b.metric(
     "Promise kept rate",
@@ -51,7 +56,12 @@ b.metric(
     border=True,
     help=f"Paid toward promises / amount promised, over the promises whose window (promised date + {cs.promise_tolerance_days} days) ended in the {cs.promise_kpi_days} days to the as-of date.",
 )
-c.metric("Broken promises", f"{k['broken_promises']:,}", border=True, help=f"Promises with nothing paid by their promised date + {cs.promise_tolerance_days} days, among those ending in the {cs.promise_kpi_days} days to the as-of date.")
+c.metric(
+    "Broken promises",
+    f"{k['broken_promises']:,}",
+    border=True,
+    help=f"Promises with nothing paid by their promised date + {cs.promise_tolerance_days} days, among those ending in the {cs.promise_kpi_days} days to the as-of date.",
+)
 d.metric(
     "Overdue AR under an open promise",
     NA if k["promised_share"] is None else f"{k['promised_share']:.1%}",
@@ -117,7 +127,9 @@ e2.download_button(
 )
 
 with st.expander(f"Off the list by an exit rule ({work.exited.height:,} with something overdue)", icon=":material/do_not_disturb_on:"):
-    gone = work.exited.with_columns(exit_rules=pl.col("exit_rules").list.join(", ")).select("customer_id", "name", "exit_rules", "overdue", "collectible", "collector")
+    gone = work.exited.with_columns(exit_rules=pl.col("exit_rules").list.join(", ")).select(
+        "customer_id", "name", "exit_rules", "overdue", "collectible", "collector"
+    )
     tables.show(gone, cur, key="co_exited")
 
 with st.expander(f"Promises to pay ({ev.height:,})", icon=":material/handshake:"):
@@ -141,8 +153,7 @@ r = row.row(0, named=True)
 st.subheader(f"{plain(current)} · {plain(r['name']) if r['name'] else '(no name)'}")
 st.markdown(
     f"Priority **{r['priority']:.1f}** · collectible **{money(r['collectible'], cur)}** · "
-    f"collector **{plain(r['collector']) if r['collector'] else 'unassigned'}** · "
-    + (f"rules met: {plain(r['why'])}" if r["why"] else "no rule met")
+    f"collector **{plain(r['collector']) if r['collector'] else 'unassigned'}** · " + (f"rules met: {plain(r['why'])}" if r["why"] else "no rule met")
 )
 if st.button("Open the customer page", icon=":material/person_search:", key="co_open"):
     common.open_customer(current)
@@ -159,7 +170,13 @@ if v is not None:
 mine_ev = ev.filter(pl.col("customer_id") == current)
 if mine_ev.height:
     st.markdown(f"**Promises** ({mine_ev.height})")
-    tables.show(mine_ev.with_columns(invoice_ids=pl.col("invoice_ids").list.join(", ")).select("promise_id", "amount", "paid", "state", "level", "made_on", "promised_date", "invoice_ids"), cur, key="co_cust_promises")
+    tables.show(
+        mine_ev.with_columns(invoice_ids=pl.col("invoice_ids").list.join(", ")).select(
+            "promise_id", "amount", "paid", "state", "level", "made_on", "promised_date", "invoice_ids"
+        ),
+        cur,
+        key="co_cust_promises",
+    )
 
 
 def _act(write, message: str) -> None:
@@ -199,12 +216,16 @@ l2, r2 = st.columns(2)
 with l2.form("co_resub", border=True):
     st.markdown("**Resubmission date**")
     st.caption(f"Now: {fu['resubmission_date'] or 'none'}. The customer meets the rule 'resubmission due' from that day on.")
-    resub = st.date_input("Back on the list on", value=fu["resubmission_date"] or t + dt.timedelta(days=7), min_value=t, key="co_resub_date", format="YYYY-MM-DD")
+    resub = st.date_input(
+        "Back on the list on", value=fu["resubmission_date"] or t + dt.timedelta(days=7), min_value=t, key="co_resub_date", format="YYYY-MM-DD"
+    )
     s1, s2 = st.columns(2)
     if s1.form_submit_button("Set date", icon=":material/event:"):
         _act(lambda: followup.set_followup(store, user, ctx, current, resubmission=resub, version=fu["version"], data_sha256=digest), "Resubmission date set")
     if s2.form_submit_button("Clear date"):
-        _act(lambda: followup.set_followup(store, user, ctx, current, resubmission=None, version=fu["version"], data_sha256=digest), "Resubmission date cleared")
+        _act(
+            lambda: followup.set_followup(store, user, ctx, current, resubmission=None, version=fu["version"], data_sha256=digest), "Resubmission date cleared"
+        )
 with r2.form("co_block", border=True):
     st.markdown("**Dunning block**")
     now = followup.block_text(fu["dunning_block_reason"], fu["dunning_block_by"], fu["dunning_block_on"])

@@ -177,7 +177,11 @@ def test_rules_from_the_settings_file_and_clear_refusals(tmp_path):
         '[[collections.rules]]\nkind = "risk_class_in"\nclasses = ["E"]\npoints = 10\n\n[[collections.rules]]\nkind = "nothing_collectible"\nexit = true\n',
     )
     assert s.collections.promise_tolerance_days == 1
-    assert [(r.kind, r.points, r.exit) for r in s.collections.rules] == [("overdue_at_least", 40, False), ("risk_class_in", 10, False), ("nothing_collectible", 0, True)]
+    assert [(r.kind, r.points, r.exit) for r in s.collections.rules] == [
+        ("overdue_at_least", 40, False),
+        ("risk_class_in", 10, False),
+        ("nothing_collectible", 0, True),
+    ]
     for text, message in [
         ('[[collections.rules]]\nkind = "overdue"\npoints = 3\n', "unknown rule kind 'overdue'; the kinds are overdue_at_least"),
         ('[[collections.rules]]\nkind = "no_contact_for"\npoints = 3\n', "rule 'no_contact_for' needs days"),
@@ -362,7 +366,9 @@ def test_worklist_on_a_ledger_through_the_cli(tmp_path, capsys):
     [c1] = wl["rows"]
     assert (c1["priority"], c1["broken_365"], c1["last_contact"]) == (87.0, 1, "2026-06-30")
     assert [m["kind"] for m in c1["rules_met"]][-2:] == ["broken_promise", "resubmission_due"]
-    assert wl["exited"] == [{"customer_id": "C2", "name": "Beta", "collector": None, "overdue": 1500.0, "collectible": 1500.0, "exit_rules": ["promise_pending"]}]
+    assert wl["exited"] == [
+        {"customer_id": "C2", "name": "Beta", "collector": None, "overdue": 1500.0, "collectible": 1500.0, "exit_rules": ["promise_pending"]}
+    ]
     assert o2c(capsys, "worklist", "--collector", "nobody", *d)["rows"] == []
 
     listed = o2c(capsys, "promises", *d)

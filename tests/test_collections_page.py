@@ -112,7 +112,9 @@ def test_the_export_has_the_registry_headings(data):
 
     eng = Engine.open(data.current(), Settings())
     wl = W.worklist(eng, data.trail(), COLLECTIONS_T)
-    frame = wl.rows.with_columns(dunning_block=pl.col("dunning_block_reason")).select("customer_id", "priority", "why", "collectible", "oldest_dpd", "last_contact")
+    frame = wl.rows.with_columns(dunning_block=pl.col("dunning_block_reason")).select(
+        "customer_id", "priority", "why", "collectible", "oldest_dpd", "last_contact"
+    )
     out = pl.read_csv(io.BytesIO(to_csv(frame, "USD")))
     assert out.columns == ["Customer", "Priority", "Rules met (points)", "Collectible (USD)", "Oldest (days past due)", "Last contact"]
     assert out["Collectible (USD)"].to_list() == [7000.0, 1500.0]
