@@ -38,8 +38,8 @@ if done := st.session_state.pop("co_done", None):
 
 # Live: the workbench changes between reruns (a promise, a contact), so nothing here is cached but the scorecard.
 scores = common.cached_scores(eng.snapshot.id, t, f, eng)
-work = wl.worklist(eng, store, t, f, scores=scores)
 ev = promises.evaluate(eng, promises.stored(store), t, cs.promise_tolerance_days)
+work = wl.worklist(eng, store, t, f, scores=scores, evaluated=ev)
 k = promises.kpis(ev, promises.overdue_ar(eng, t), t, cs.promise_kpi_days)
 
 a, b, c, d = st.columns(4)
@@ -208,9 +208,13 @@ with right.form("co_promise", clear_on_submit=True, border=True):
     when = c2.date_input("Promised for", value=t + dt.timedelta(days=7), min_value=t, key="co_when", format="YYYY-MM-DD")
     open_ids = v.open_documents.filter(pl.col("open_amount_base") > 0)["invoice_id"].to_list() if v is not None else []
     docs = st.multiselect("For these documents (optional: any)", open_ids, key="co_docs_for", placeholder="Any of the customer's documents")
-    pnote = st.text_input("Note (optional)", key="co_promise_note")
+    c3, c4 = st.columns(2)
+    pnote = c3.text_input("Note (optional)", key="co_promise_note")
+    made_in = c4.selectbox("Made in a contact", ["Not logged as a contact", *notes.CHANNELS], key="co_promise_channel")
     if st.form_submit_button("Record promise", icon=":material/handshake:"):
-        _act(lambda: promises.record(store, user, ctx, eng, current, amount, when, None, docs, pnote, digest), "Promise recorded")
+        channel_in = None if made_in == "Not logged as a contact" else made_in
+        said = "Promise recorded" + (f" with the {channel_in} as a contact" if channel_in else "")
+        _act(lambda: promises.record(store, user, ctx, eng, current, amount, when, None, docs, pnote, digest, channel_in), said)
 
 l2, r2 = st.columns(2)
 with l2.form("co_resub", border=True):

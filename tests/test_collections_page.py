@@ -75,10 +75,11 @@ def test_a_collector_works_the_list(data, monkeypatch):
     no_errors(at)
     at.number_input(key="co_amount").set_value(1500.0)
     at.date_input(key="co_when").set_value(COLLECTIONS_T + dt.timedelta(days=2))
+    at.selectbox(key="co_promise_channel").set_value("call")  # a call in which the customer promised
     [submit] = [b for b in at.button if b.label == "Record promise"]
     submit.click().run()
     no_errors(at)
-    assert any("Promise recorded (audit entry" in s.value for s in at.success)
+    assert any("Promise recorded with the call as a contact (audit entry" in s.value for s in at.success)
     # covered by an open promise not yet due: off the list (promise_pending), listed as exited
     assert list(grid(at)["customer_id"]) == ["C1"]
     [exited] = [d for d in at.dataframe if "exit_rules" in d.value.columns]
@@ -94,7 +95,11 @@ def test_a_collector_works_the_list(data, monkeypatch):
     assert grid(at)["dunning_block"].tolist() == ["price dispute under review"]
     with data.trail().begin() as conn:
         ev = audit.events(conn)
-    assert [(e["action"], e["user"], e["object_id"]) for e in ev[:2]] == [("customer.followup", "carl", "C1"), ("promise.add", "carl", "C2")]
+    assert [(e["action"], e["user"], e["object_id"]) for e in ev[:3]] == [
+        ("customer.followup", "carl", "C1"),
+        ("promise.add", "carl", "C2"),
+        ("contact.add", "carl", "C2"),
+    ]
 
     # every table of the page, the customer's panel included, is headed from the labels registry
     from dashboard.present.labels import label

@@ -130,6 +130,7 @@ def test_a_collector_works_only_their_own_customers(store, eng):
         "promised_date": "2026-07-03",
         "invoice_ids": ["I2"],
         "note": "after the call",
+        "contact_id": None,
         "data_sha256": None,
     }
     assert ev[0]["details"]["after"]["dunning_block_reason"] == "asked for a credit note" and ev[0]["details"]["data_sha256"] == "ab" * 32
@@ -152,6 +153,31 @@ def test_a_stale_follow_up_is_refused_and_a_failed_audit_leaves_nothing(store, e
     with pytest.raises(RuntimeError):
         followup.set_followup(store, CARL, ctx, "P1", dunning_block="x", version=1)
     assert P.stored(store).height == 0 and followup.followup_of(store, "P1")["dunning_block_reason"] is None
+
+
+def test_a_call_that_makes_a_promise_is_one_write(store, eng, monkeypatch):
+    ctx = notes.Context(T, eng.snapshot.id)
+    w = P.record(store, CARL, ctx, eng, "P1", 400, dt.date(2026, 7, 3), note="pays Friday", contact_channel="call")
+    [contact] = notes.workbench_events(store, "P1")
+    assert (contact["kind"], contact["detail"], contact["by"]) == ("contact", "Call, promise: pays Friday", "carl")
+    with store.begin() as c:
+        ev = audit.events(c)
+    assert [e["action"] for e in ev] == ["promise.add", "contact.add"]
+    assert ev[0]["details"]["contact_id"] == contact["id"] and ev[0]["details"]["promise_id"] == w.id
+    with pytest.raises(P.Refused, match="channel 'fax' is not one of call"):
+        P.record(store, CARL, ctx, eng, "P1", 400, T, contact_channel="fax")
+    # the promise's audit entry fails: neither the contact nor the promise is kept
+    real = audit.append
+
+    def fail_on_promise(conn, user, action, *a, **k):
+        if action == "promise.add":
+            raise RuntimeError("disk full")
+        return real(conn, user, action, *a, **k)
+
+    monkeypatch.setattr(audit, "append", fail_on_promise)
+    with pytest.raises(RuntimeError):
+        P.record(store, CARL, ctx, eng, "P1", 100, T, contact_channel="email")
+    assert P.stored(store).height == 1 and len(notes.workbench_events(store, "P1")) == 1
 
 
 def test_promises_on_the_customer_timeline(store, eng):

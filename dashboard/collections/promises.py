@@ -25,8 +25,8 @@ from dashboard.store import sql as queries
 from dashboard.workbench import audit
 from dashboard.workbench.errors import Refused
 from dashboard.workbench.identity import User
-from dashboard.workbench.notes import Context, Written, _may_work, _text
-from dashboard.workbench.schema import promises
+from dashboard.workbench.notes import CHANNELS, Context, Written, _may_work, _text
+from dashboard.workbench.schema import contacts, promises
 from dashboard.workbench.store import Store
 
 STATES = ("open", "kept", "partially kept", "broken")
@@ -63,15 +63,38 @@ def record(
     invoice_ids: tuple[str, ...] | list[str] = (),
     note: str = "",
     data_sha256: str | None = None,
+    contact_channel: str | None = None,
 ) -> Written:
     """Record a promise (collector and up, a collector only for their own customers). made_on defaults to
-    the business date. The customer and its invoice ids must be in the snapshot the user looks at."""
+    the business date. The customer and its invoice ids must be in the snapshot the user looks at.
+    contact_channel: also log the contact it was made in (outcome "promise", the note as its note), in
+    the same transaction (collections.md: a contact may create a promise)."""
     made = made_on or ctx.business_date
     ids = sorted({i.strip() for i in invoice_ids if i and i.strip()})
     body = _text(note, "note", required=False)
+    if contact_channel is not None and contact_channel not in CHANNELS:
+        raise Refused(f"channel '{contact_channel}' is not one of {', '.join(CHANNELS)}.")
     _check(eng, customer_id, amount, made, promised_date, ids)
     with store.begin() as conn:
         _may_work(conn, user, customer_id, "record promises to pay")
+        contact_id = None
+        if contact_channel is not None:
+            contact_id = conn.execute(
+                contacts.insert()
+                .values(
+                    customer_id=customer_id,
+                    business_date=ctx.business_date,
+                    channel=contact_channel,
+                    outcome="promise",
+                    note=body,
+                    created_by=user.name,
+                    created_at=audit.now(),
+                    version=1,
+                )
+                .returning(contacts.c.contact_id)
+            ).scalar_one()
+            contact = {"contact_id": contact_id, "channel": contact_channel, "outcome": "promise", "note": body, "business_date": ctx.business_date}
+            audit.append(conn, user, "contact.add", "customer", customer_id, ctx.snapshot_id, contact)
         pid = conn.execute(
             promises.insert()
             .values(
@@ -81,6 +104,7 @@ def record(
                 promised_date=promised_date,
                 invoice_ids=json.dumps(ids),
                 note=body,
+                contact_id=contact_id,
                 snapshot_id=ctx.snapshot_id,
                 data_sha256=data_sha256,
                 created_by=user.name,
@@ -103,6 +127,7 @@ def record(
                 "promised_date": promised_date,
                 "invoice_ids": ids,
                 "note": body,
+                "contact_id": contact_id,
                 "data_sha256": data_sha256,
             },
         )

@@ -42,10 +42,19 @@ def dunning_levels(store: Store, customer_ids: pl.Series) -> pl.Series:
     return pl.repeat(0, len(customer_ids), dtype=pl.Int64, eager=True).alias("dunning_level")
 
 
-def facts(eng: Engine, store: Store, t: dt.date, cs: CollectionsSettings, f: Filters = ALL, scores: pl.DataFrame | None = None) -> pl.DataFrame:
+def facts(
+    eng: Engine,
+    store: Store,
+    t: dt.date,
+    cs: CollectionsSettings,
+    f: Filters = ALL,
+    scores: pl.DataFrame | None = None,
+    evaluated: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """One row per customer of the selection at T with every fact the rules read (collections.md "Facts").
 
-    scores: risk.scores(eng, t, f) when already at hand (the pages cache it)."""
+    scores: risk.scores(eng, t, f) when already at hand (the pages cache it); evaluated: the promises
+    evaluated at T (promises.evaluate) when the caller shows them too."""
     s = scores if scores is not None else risk.scores(eng, t, f)
     base = s.select("customer_key", "customer_id", "name", "segment", "region", "credit_limit", "exposure", "score", "risk_class", overdue=pl.col("ar_overdue"))
     pos = queries.run(eng.con, "collections/positions_at", as_of=t).pl()
@@ -53,7 +62,7 @@ def facts(eng: Engine, store: Store, t: dt.date, cs: CollectionsSettings, f: Fil
     base = base.with_columns(effective_limit(base, t), collectible=pl.col("overdue") - pl.col("disputed_overdue"))
     wb = followup.customer_settings_frame(store).drop("version")
     contacts = followup.last_contacts(store, t)
-    ev = promised.evaluate(eng, promised.stored(store), t, cs.promise_tolerance_days)
+    ev = evaluated if evaluated is not None else promised.evaluate(eng, promised.stored(store), t, cs.promise_tolerance_days)
     per = promised.by_customer(ev, t)
     out = (
         base.join(wb, on="customer_id", how="left")
@@ -187,12 +196,13 @@ def worklist(
     f: Filters = ALL,
     collector: str | None = None,
     scores: pl.DataFrame | None = None,
+    evaluated: pl.DataFrame | None = None,
 ) -> Worklist:
     """The worklist at T (default the snapshot's as-of date) for the selection; collector: only the customers
     assigned to that collector ("my worklist")."""
     t = t or eng.as_of
     cs = eng.settings.collections
-    wl = build(facts(eng, store, t, cs, f, scores), t, cs, eng.settings.base_currency)
+    wl = build(facts(eng, store, t, cs, f, scores, evaluated), t, cs, eng.settings.base_currency)
     return mine(wl, collector) if collector else wl
 
 
