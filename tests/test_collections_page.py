@@ -101,6 +101,15 @@ def test_a_collector_works_the_list(data, monkeypatch):
         ("contact.add", "carl", "C2"),
     ]
 
+    # C2's promise on its customer page's timeline, with its state at T (nothing paid since it was made)
+    at.session_state["customer_id"] = "C2"
+    at.switch_page("pages/customer.py").run()
+    no_errors(at)
+    [tl] = [d.value for d in at.dataframe if "what" in d.value.columns]
+    promise = tl[tl["kind"] == "promise"]
+    assert promise["detail"].tolist() == ["promised for 2026-07-02: open, paid 0.00"] and promise["by"].tolist() == ["carl"]
+    at.switch_page("pages/collections.py").run()
+
     # every table of the page, the customer's panel included, is headed from the labels registry
     from dashboard.present.labels import label
 
