@@ -15,6 +15,7 @@ from dashboard.risk.scorecard import CLASSES
 from dashboard.store.snapshots import data_sha256
 from dashboard.workbench import notes
 from dashboard.workbench.identity import AccessDenied
+from dashboard.workbench.timeline import timeline
 from pages import common, tables
 from pages.tables import plain
 
@@ -177,6 +178,12 @@ if mine_ev.height:
         cur,
         key="co_cust_promises",
     )
+
+
+if v is not None:
+    with st.expander("Timeline: the ledger's events and the team's", icon=":material/timeline:"):
+        tl = timeline(store, current, v.documents, promises=ev.filter(pl.col("customer_id") == current))
+        tables.show(tl.drop("at"), cur, override={"detail": st.column_config.TextColumn("Detail", width="large")}, key="co_timeline")
 
 
 def _act(write, message: str) -> None:

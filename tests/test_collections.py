@@ -383,6 +383,9 @@ def test_worklist_on_a_ledger_through_the_cli(tmp_path, capsys):
     assert followup_of(store, "C1")["dunning_block_reason"] == "price dispute"
     o2c(capsys, "customers", "set", "--customer", "C1", "--no-dunning-block", *d)
     assert followup_of(store, "C1")["dunning_block_reason"] is None and followup_of(store, "C1")["resubmission_date"] == T
+    o2c(capsys, "customers", "set", "--customer", "C1", "--resubmission", "", *d)  # '' clears the date: 87.0 - 20 points
+    assert followup_of(store, "C1")["resubmission_date"] is None
+    assert o2c(capsys, "worklist", *d)["rows"][0]["priority"] == 69.6  # 30 + 25 + 10 + 15 = 80 -> 8000 / 115 = 69.57
 
 
 def test_cli_refusals_are_messages(tmp_path, capsys):

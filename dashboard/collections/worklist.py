@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import TypedDict, cast
 
 import polars as pl
 
@@ -254,59 +254,36 @@ class WorklistJson(TypedDict):
     exited: list[ExitedRow]
 
 
-def _money(x: float | None) -> float:
-    return round(float(x or 0.0), 2) + 0.0  # + 0.0: never -0.0
+def _money(name: str) -> pl.Expr:
+    return (pl.col(name).fill_null(0.0).round(2) + 0.0).alias(name)  # + 0.0: never -0.0
 
 
 def worklist_json(wl: Worklist, top: int | None = None) -> WorklistJson:
+    """The JSON of cli.md, built column-wise (money to the cent, dates as ISO text), in WorklistRow's key order."""
     rows = wl.rows.head(top) if top else wl.rows
     exited = wl.exited.head(top) if top else wl.exited
+    row_cols = {
+        "customer_id": pl.col("customer_id"),
+        "name": pl.col("name"),
+        "collector": pl.col("collector"),
+        "priority": pl.col("priority"),
+        "collectible": _money("collectible"),
+        "overdue": _money("overdue"),
+        "oldest_dpd": pl.col("oldest_dpd"),
+        "rules_met": pl.col("rules_met"),
+        "promised_open": _money("promised_open"),
+        "broken_365": pl.col("broken_365"),
+        "last_contact": pl.col("last_contact").dt.to_string("%Y-%m-%d"),
+        "dunning_level": pl.col("dunning_level"),
+        "risk_class": pl.col("risk_class"),
+    }
+    assert list(row_cols) == list(WorklistRow.__annotations__)
+    exit_cols = [pl.col("customer_id"), pl.col("name"), pl.col("collector"), _money("overdue"), _money("collectible"), pl.col("exit_rules")]
     return WorklistJson(
         as_of=wl.as_of.isoformat(),
         max_points=wl.max_points,
-        rows=[
-            WorklistRow(
-                customer_id=r["customer_id"],
-                name=r["name"],
-                collector=r["collector"],
-                priority=r["priority"],
-                collectible=_money(r["collectible"]),
-                overdue=_money(r["overdue"]),
-                oldest_dpd=r["oldest_dpd"],
-                rules_met=[RuleMet(kind=m["kind"], points=m["points"]) for m in r["rules_met"]],
-                promised_open=_money(r["promised_open"]),
-                broken_365=int(r["broken_365"]),
-                last_contact=r["last_contact"].isoformat() if r["last_contact"] else None,
-                dunning_level=int(r["dunning_level"]),
-                risk_class=r["risk_class"],
-            )
-            for r in rows.select(
-                "customer_id",
-                "name",
-                "collector",
-                "priority",
-                "collectible",
-                "overdue",
-                "oldest_dpd",
-                "rules_met",
-                "promised_open",
-                "broken_365",
-                "last_contact",
-                "dunning_level",
-                "risk_class",
-            ).iter_rows(named=True)
-        ],
-        exited=[
-            ExitedRow(
-                customer_id=r["customer_id"],
-                name=r["name"],
-                collector=r["collector"],
-                overdue=_money(r["overdue"]),
-                collectible=_money(r["collectible"]),
-                exit_rules=list(r["exit_rules"]),
-            )
-            for r in exited.select("customer_id", "name", "collector", "overdue", "collectible", "exit_rules").iter_rows(named=True)
-        ],
+        rows=cast(list[WorklistRow], rows.select(**row_cols).to_dicts()),
+        exited=cast(list[ExitedRow], exited.select(exit_cols).to_dicts()),
     )
 
 
