@@ -64,7 +64,7 @@ c.metric(
     help=f"Promises with nothing paid by their promised date + {cs.promise_tolerance_days} days, among those ending in the {cs.promise_kpi_days} days to the as-of date.",
 )
 d.metric(
-    "Overdue AR under an open promise",
+    "Overdue AR promised",
     NA if k["promised_share"] is None else f"{k['promised_share']:.1%}",
     border=True,
     help="Amount still open of the open promises / overdue AR at the as-of date.",
@@ -101,10 +101,10 @@ COLS = (
     "customer_id",
     "name",
     "priority",
-    "why",
     "collectible",
-    "overdue",
     "oldest_dpd",
+    "why",
+    "overdue",
     "promised_open",
     "broken_365",
     "last_contact",
