@@ -412,3 +412,17 @@ def test_the_worklist_frame_matches_the_facts_of_the_ledger(tmp_path):
         ("C3", 0.0, 0.0, 0.0, None, 0.0, None),
     ]
     store.dispose()
+
+
+def test_the_json_keys_are_the_command_line_reference_s():
+    from typing import get_type_hints
+
+    # cli.md, `o2c worklist` and `o2c promises`, in their order (exited: see the README's decisions)
+    assert list(get_type_hints(W.WorklistJson)) == ["as_of", "max_points", "rows", "exited"]
+    assert list(get_type_hints(W.WorklistRow)) == (
+        "customer_id, name, collector, priority, collectible, overdue, oldest_dpd, rules_met, promised_open, broken_365, last_contact, dunning_level, risk_class"
+    ).split(", ")
+    assert list(get_type_hints(W.RuleMet)) == ["kind", "points"]
+    assert list(get_type_hints(P.PromisesJson)) == ["as_of", "promises", "kpis"]
+    assert list(get_type_hints(P.PromiseRow)) == "promise_id, customer_id, amount, made_on, promised_date, invoice_ids, paid, state, level".split(", ")
+    assert list(get_type_hints(P.PromiseKpis)) == ["promise_kept_rate", "broken_promises", "promised_share"]
