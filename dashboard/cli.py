@@ -421,6 +421,7 @@ def cmd_notes(args: argparse.Namespace, data: DataDir) -> int:
 
 def cmd_customers(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.collections import followup
+    from dashboard.store.snapshots import data_sha256
     from dashboard.workbench import notes
 
     user, ctx = _actor(data), _context(args, data)
@@ -435,7 +436,9 @@ def cmd_customers(args: argparse.Namespace, data: DataDir) -> int:
         code = _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
         if not followups:
             return code
-    return _write(args, data, lambda: followup.set_followup(data.trail(), user, ctx, args.customer, **followups), "Customer")
+    snap = data.current()
+    digest = data_sha256(snap.manifest["source_files"]) if snap else None
+    return _write(args, data, lambda: followup.set_followup(data.trail(), user, ctx, args.customer, data_sha256=digest, **followups), "Customer")
 
 
 # ----------------------------------------------------------------------------- collections (collections.md)

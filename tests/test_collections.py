@@ -381,6 +381,19 @@ def test_worklist_on_a_ledger_through_the_cli(tmp_path, capsys):
 
     store = DataDir(data).trail()
     assert followup_of(store, "C1")["dunning_block_reason"] == "price dispute"
+    from dashboard.store.snapshots import data_sha256
+    from dashboard.workbench import audit
+
+    with store.begin() as conn:
+        [ev] = audit.events(conn, action="customer.followup")
+    # recorded with the snapshot and the hash of the data it was decided on
+    assert (ev["snapshot_id"], ev["details"]["data_sha256"]) == (eng.snapshot.id, data_sha256(eng.snapshot.manifest["source_files"]))
+    assert ev["details"]["after"] == {
+        "resubmission_date": "2026-06-30",
+        "dunning_block_reason": "price dispute",
+        "dunning_block_by": ev["user"],
+        "dunning_block_on": "2026-06-30",
+    }
     o2c(capsys, "customers", "set", "--customer", "C1", "--no-dunning-block", *d)
     assert followup_of(store, "C1")["dunning_block_reason"] is None and followup_of(store, "C1")["resubmission_date"] == T
     o2c(capsys, "customers", "set", "--customer", "C1", "--resubmission", "", *d)  # '' clears the date: 87.0 - 20 points
