@@ -84,15 +84,18 @@ SORTS = {
 }
 order = f4.selectbox("Sort", list(SORTS), key="co_sort")
 
-rows = work.rows
+# The same filter for the list and for the customers taken off it.
+keep = pl.lit(True)
 if mine and user is not None:
-    rows = rows.filter(pl.col("collector") == user.name)
+    keep = pl.col("collector") == user.name
 elif who == "Unassigned":
-    rows = rows.filter(pl.col("collector").is_null())
+    keep = pl.col("collector").is_null()
 elif who != "Every collector":
-    rows = rows.filter(pl.col("collector") == who)
+    keep = pl.col("collector") == who
 if classes:
-    rows = rows.filter(pl.col("risk_class").is_in(classes))
+    keep = keep & pl.col("risk_class").is_in(classes)
+rows = work.rows.filter(keep)
+off = work.exited.filter(keep)
 if (how := SORTS[order]) is not None:
     rows = rows.sort([how[0], "customer_id"], descending=[how[1], False], nulls_last=True)
 
@@ -127,10 +130,8 @@ e2.download_button(
     key="co_xlsx",
 )
 
-with st.expander(f"Off the list by an exit rule ({work.exited.height:,} with something overdue)", icon=":material/do_not_disturb_on:"):
-    gone = work.exited.with_columns(exit_rules=pl.col("exit_rules").list.join(", ")).select(
-        "customer_id", "name", "exit_rules", "overdue", "collectible", "collector"
-    )
+with st.expander(f"Off the list by an exit rule ({off.height:,} with something overdue)", icon=":material/do_not_disturb_on:"):
+    gone = off.with_columns(exit_rules=pl.col("exit_rules").list.join(", ")).select("customer_id", "name", "exit_rules", "overdue", "collectible", "collector")
     tables.show(gone, cur, key="co_exited")
 
 with st.expander(f"Promises to pay ({ev.height:,})", icon=":material/handshake:"):

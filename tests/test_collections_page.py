@@ -119,6 +119,19 @@ def test_a_collector_works_the_list(data, monkeypatch):
             assert heading == label(name.removesuffix("__pct"), "USD") and not re.search(r"\b[a-z]+_[a-z_]+\b", heading), (name, heading)
 
 
+def test_my_worklist_is_on_for_a_collector(data, monkeypatch):
+    from dashboard.workbench.notes import Context, assign
+
+    assign(data.trail(), User("ada", "admin", "oidc"), Context(COLLECTIONS_T), "C2", "olga")
+    as_user(monkeypatch, User("olga", "collector", "oidc"))
+    at = collections_page()
+    assert at.toggle(key="co_mine").value is True
+    assert list(grid(at)["customer_id"]) == ["C2"]  # her own customer only
+    at.toggle(key="co_mine").set_value(False).run()
+    at.selectbox(key="co_collector").set_value("Unassigned").run()
+    assert list(grid(at)["customer_id"]) == ["C1"]
+
+
 def test_the_export_has_the_registry_headings(data):
     from dashboard.collections import worklist as W
     from dashboard.metrics.kpis import Engine
