@@ -90,6 +90,14 @@ def test_upgrade_from_an_0001_store_keeps_its_data(url):
         "carl",
         2,
     )
+    # and back: 0002's downgrade drops what it added, the collector stays
+    with old.engine.begin() as conn:
+        command.downgrade(_alembic(conn), "0001")
+    with old.begin() as c:
+        names = set(sa.inspect(c).get_table_names())
+        cols = {col["name"] for col in sa.inspect(c).get_columns("customer_settings")}
+        assert "promises" not in names and "resubmission_date" not in cols
+        assert c.execute(sa.text("SELECT collector FROM customer_settings WHERE customer_id = 'P1'")).scalar_one() == "carl"
     old.dispose()
 
 
