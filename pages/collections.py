@@ -117,8 +117,12 @@ COLS = (
     "risk_class",
 )
 frame = shown.select(COLS)
-st.caption(f"{frame.height:,} customers, {money(float(frame['collectible'].sum()), cur)} collectible. Click a row to work it.")
-event = tables.show(frame, cur, key="co_grid", on_select="rerun", selection_mode="single-row", widths={"why": 420})
+st.caption(f"{frame.height:,} customer{'' if frame.height == 1 else 's'}, {money(float(frame['collectible'].sum()), cur)} collectible. Click a row to work it.")
+# A new key after each action: a selection kept by row number would otherwise point at whichever
+# customer moved into that row (the one just worked often leaves the list), and the panel would
+# switch customers under the collector's hands.
+grid_key = f"co_grid_{st.session_state.get('co_acted', 0)}"
+event = tables.show(frame, cur, key=grid_key, on_select="rerun", selection_mode="single-row", widths={"why": 420})
 e1, e2, _ = st.columns([1, 1, 3])
 e1.download_button("Download CSV", to_csv(frame, cur), f"worklist_{t}.csv", "text/csv", icon=":material/download:", key="co_csv")
 e2.download_button(
@@ -194,6 +198,7 @@ def _act(write, message: str) -> None:
         st.error(str(exc), icon=":material/block:")
         return
     st.session_state["co_done"] = f"{message} (audit entry {w.seq})."
+    st.session_state["co_acted"] = st.session_state.get("co_acted", 0) + 1
     st.rerun()
 
 
