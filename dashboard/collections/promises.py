@@ -68,7 +68,8 @@ def record(
     """Record a promise (collector and up, a collector only for their own customers). made_on defaults to
     the business date. The customer and its invoice ids must be in the snapshot the user looks at.
     contact_channel: also log the contact it was made in (outcome "promise", the note as its note), in
-    the same transaction (collections.md: a contact may create a promise)."""
+    the same transaction (collections.md: a contact may create a promise); the promise's audit entry
+    names the contact (the promises table of migration 0002 stays as later steps build on it)."""
     made = made_on or ctx.business_date
     ids = sorted({i.strip() for i in invoice_ids if i and i.strip()})
     body = _text(note, "note", required=False)
@@ -104,7 +105,6 @@ def record(
                 promised_date=promised_date,
                 invoice_ids=json.dumps(ids),
                 note=body,
-                contact_id=contact_id,
                 snapshot_id=ctx.snapshot_id,
                 data_sha256=data_sha256,
                 created_by=user.name,

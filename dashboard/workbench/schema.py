@@ -81,7 +81,6 @@ promises = sa.Table(
     sa.Column("promised_date", sa.Date, nullable=False),
     sa.Column("invoice_ids", sa.Text, nullable=False, server_default="[]"),  # JSON list; empty = any document
     sa.Column("note", sa.Text, nullable=False, server_default=""),
-    sa.Column("contact_id", sa.Integer),  # the contact it was made in, when logged together (one transaction)
     sa.Column("snapshot_id", sa.String(64)),
     sa.Column("data_sha256", sa.String(64)),
     sa.Column("created_by", sa.String(200), nullable=False),

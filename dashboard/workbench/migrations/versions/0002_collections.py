@@ -21,7 +21,6 @@ def upgrade() -> None:
         sa.Column("promised_date", sa.Date, nullable=False),
         sa.Column("invoice_ids", sa.Text, nullable=False, server_default="[]"),
         sa.Column("note", sa.Text, nullable=False, server_default=""),
-        sa.Column("contact_id", sa.Integer),
         sa.Column("snapshot_id", sa.String(64)),
         sa.Column("data_sha256", sa.String(64)),
         sa.Column("created_by", sa.String(200), nullable=False),
