@@ -31,6 +31,8 @@ pages = [
     st.Page(common.PAGES / "customer.py", title="Customer", icon=":material/person_search:"),
     st.Page(common.PAGES / "whatif.py", title="What-if studio", icon=":material/tune:"),
 ]
+if user.has("collector"):  # the worklist and its actions (collections.md); writes are checked again in the core
+    pages.append(st.Page(common.PAGES / "collections.py", title="Collections", icon=":material/support_agent:"))
 if user.has("credit_analyst"):  # loading extracts (access.md); rollbacks are checked again in the core
     pages.append(st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"))
 if user.has("credit_manager"):

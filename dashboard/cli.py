@@ -145,10 +145,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--customer", required=True)
     s.add_argument("--text", required=True)
     s.add_argument("--invoice", default=None)
-    s = sub.add_parser("customers", parents=[common], help="'customers set': a customer's collector")
+    s = sub.add_parser("customers", parents=[common], help="'customers set': a customer's collector, resubmission date or dunning block")
     s.add_argument("step", choices=["set"])
     s.add_argument("--customer", required=True)
     s.add_argument("--collector", default=None, help="the collector's user name; '' clears it")
+    s.add_argument("--resubmission", type=_date_or_clear, default=None, help="YYYY-MM-DD: back on the worklist that day; '' clears it")
+    block = s.add_mutually_exclusive_group()
+    block.add_argument("--dunning-block", default=None, metavar="REASON", help="no dunning letters for the customer, for this reason")
+    block.add_argument("--no-dunning-block", action="store_true", help="lift the customer's dunning block")
+    _collections_parsers(sub, common)
     return p
 
 
@@ -445,10 +450,80 @@ def cmd_notes(args: argparse.Namespace, data: DataDir) -> int:
 
 
 def cmd_customers(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.collections import followup
+    from dashboard.store.snapshots import data_sha256
     from dashboard.workbench import notes
 
     user, ctx = _actor(data, args), _context(args, data)
-    return _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
+    followups = {}
+    if args.resubmission is not None:
+        followups["resubmission"] = None if args.resubmission == "" else args.resubmission
+    if args.dunning_block is not None or args.no_dunning_block:
+        followups["dunning_block"] = None if args.no_dunning_block else args.dunning_block
+    if args.collector is None and not followups:
+        raise CliError("nothing to set: give --collector, --resubmission, --dunning-block or --no-dunning-block", code=2)
+    if args.collector is not None:
+        code = _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
+        if not followups:
+            return code
+    snap = data.current()
+    digest = data_sha256(snap.manifest["source_files"]) if snap else None
+    return _write(args, data, lambda: followup.set_followup(data.trail(), user, ctx, args.customer, data_sha256=digest, **followups), "Customer")
+
+
+# ----------------------------------------------------------------------------- collections (collections.md)
+
+
+def _date_or_clear(text: str) -> dt.date | str:
+    return "" if text == "" else _date(text)
+
+
+def _collections_parsers(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("worklist", parents=[common], help="the collections worklist: whom to call first, and why")
+    s.add_argument("--collector", default=None, help="only the customers assigned to this collector ('my worklist')")
+    s.add_argument("--top", type=int, default=None, help="only the first N rows (and exited customers)")
+    s = sub.add_parser("promises", parents=[common], help="promises to pay with their state; 'promises add' records one")
+    s.add_argument("step", nargs="?", choices=["add"], help="add: record a promise to pay")
+    s.add_argument("--state", default=None, choices=["open", "kept", "partially kept", "broken"], help="only promises in this state")
+    s.add_argument("--customer", default=None)
+    s.add_argument("--amount", type=float, default=None, help="in base currency, above 0")
+    s.add_argument("--date", type=_date, default=None, help="the promised date YYYY-MM-DD")
+    s.add_argument("--made-on", type=_date, default=None, help="the day it was promised (default: the business date)")
+    s.add_argument("--invoice", action="append", default=[], help="a document the promise is for (repeat for several)")
+    s.add_argument("--note", default="")
+
+
+def cmd_worklist(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.collections import worklist as wl
+
+    if args.top is not None and args.top < 1:
+        raise CliError("--top must be 1 or more", code=2)
+    eng = _engine(args, data)
+    out = wl.worklist_json(wl.worklist(eng, data.trail(), args.as_of, collector=args.collector), args.top)
+    _out(args, out, wl.worklist_text(out, eng.settings.base_currency))
+    return 0
+
+
+def cmd_promises(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.collections import promises
+    from dashboard.store.snapshots import data_sha256
+
+    eng = _engine(args, data)
+    if args.step == "add":
+        missing = [o for o, v in (("--customer", args.customer), ("--amount", args.amount), ("--date", args.date)) if v is None]
+        if missing:
+            raise CliError(f"'o2c promises add' needs {', '.join(missing)}", code=2)
+        user, ctx = _actor(data, args), _context(args, data)
+        digest = data_sha256(eng.snapshot.manifest["source_files"])
+        return _write(
+            args,
+            data,
+            lambda: promises.record(data.trail(), user, ctx, eng, args.customer, args.amount, args.date, args.made_on, args.invoice, args.note, digest),
+            "Promise",
+        )
+    out = promises.promises_json(eng, data.trail(), args.as_of or eng.as_of, args.state)
+    _out(args, out, promises.promises_text(out, eng.settings.base_currency))
+    return 0
 
 
 COMMANDS = {
@@ -465,6 +540,8 @@ COMMANDS = {
     "contacts": cmd_contacts,
     "notes": cmd_notes,
     "customers": cmd_customers,
+    "worklist": cmd_worklist,
+    "promises": cmd_promises,
 }
 
 if __name__ == "__main__":

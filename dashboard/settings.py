@@ -71,6 +71,97 @@ class RiskSettings(BaseModel):
 FACTORS = ("lateness", "trend", "severity", "utilisation", "disputes", "external")
 
 
+# ----------------------------------------------------------------------------- [collections] (collections.md)
+
+# kind -> the parameters it takes (collections.md "Strategy"); a rule names exactly these.
+RULE_KINDS: dict[str, tuple[str, ...]] = {
+    "overdue_at_least": ("amount",),
+    "oldest_dpd_at_least": ("days",),
+    "risk_class_in": ("classes",),
+    "over_limit": (),
+    "broken_promise": (),
+    "no_contact_for": ("days",),
+    "resubmission_due": (),
+    "promise_due_within": ("days",),
+    "nothing_collectible": (),
+    "promise_pending": (),
+}
+RISK_CLASSES = ("A", "B", "C", "D", "E")
+
+
+class CollectionRule(BaseModel):
+    """One rule of the worklist's strategy: met or not per customer at T; its points count toward priority."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    points: int = Field(0, ge=0, le=1000)
+    amount: float | None = Field(None, ge=0)
+    days: int | None = Field(None, ge=0, le=3650)
+    classes: tuple[str, ...] | None = None
+    exit: bool = False
+
+    @model_validator(mode="after")
+    def _kind_and_parameters(self) -> CollectionRule:
+        if self.kind not in RULE_KINDS:
+            raise ValueError(f"unknown rule kind '{self.kind}'; the kinds are {', '.join(RULE_KINDS)}")
+        takes = RULE_KINDS[self.kind]
+        given = {p for p in ("amount", "days", "classes") if getattr(self, p) is not None}
+        missing, extra = [p for p in takes if p not in given], sorted(given - set(takes))
+        if missing:
+            raise ValueError(f"rule '{self.kind}' needs {' and '.join(missing)}, e.g. {RULE_EXAMPLES[self.kind]}")
+        if extra:
+            took = f"takes only {' and '.join(takes)}" if takes else "takes no parameter"
+            raise ValueError(f"rule '{self.kind}' {took}, not {' or '.join(extra)}")
+        if self.classes is not None:
+            bad = [c for c in self.classes if c not in RISK_CLASSES]
+            if bad or not self.classes:
+                raise ValueError(f"rule 'risk_class_in' needs classes among {', '.join(RISK_CLASSES)}, not {', '.join(bad) or 'none'}")
+        return self
+
+
+RULE_EXAMPLES = {
+    "overdue_at_least": '{ kind = "overdue_at_least", amount = 10000, points = 30 }',
+    "oldest_dpd_at_least": '{ kind = "oldest_dpd_at_least", days = 60, points = 25 }',
+    "risk_class_in": '{ kind = "risk_class_in", classes = ["D", "E"], points = 20 }',
+    "no_contact_for": '{ kind = "no_contact_for", days = 14, points = 10 }',
+    "promise_due_within": '{ kind = "promise_due_within", days = 2, points = 5 }',
+}
+
+# The default strategy of collections.md: 135 points over eight rules, and the two exit rules.
+DEFAULT_RULES: tuple[CollectionRule, ...] = (
+    CollectionRule(kind="overdue_at_least", amount=10_000, points=30),
+    CollectionRule(kind="oldest_dpd_at_least", days=60, points=25),
+    CollectionRule(kind="risk_class_in", classes=("D", "E"), points=20),
+    CollectionRule(kind="broken_promise", points=15),
+    CollectionRule(kind="over_limit", points=10),
+    CollectionRule(kind="no_contact_for", days=14, points=10),
+    CollectionRule(kind="resubmission_due", points=20),
+    CollectionRule(kind="promise_due_within", days=2, points=5),
+    CollectionRule(kind="nothing_collectible", exit=True),
+    CollectionRule(kind="promise_pending", exit=True),
+)
+
+
+class CollectionsSettings(BaseModel):
+    """The worklist's strategy and the promises' tolerance ([collections] table)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: tuple[CollectionRule, ...] = Field(
+        DEFAULT_RULES, description="[[collections.rules]]: the strategy; a list given here replaces the default whole, exit rules included."
+    )
+    promise_tolerance_days: int = Field(2, ge=0, le=60, description="Days after the promised date a payment still keeps the promise.")
+    promise_kpi_days: int = Field(90, ge=1, le=3650, description="The promise KPIs count promises whose window ends in this many days to T.")
+
+    @field_validator("rules")
+    @classmethod
+    def _some_points(cls, v: tuple[CollectionRule, ...]) -> tuple[CollectionRule, ...]:
+        if not any(r.points > 0 for r in v if not r.exit):
+            raise ValueError("the strategy needs at least one rule that is not an exit rule and has points above 0 (priority is a share of them)")
+        return v
+
+
 ROLE_NAMES = ("viewer", "collector", "credit_analyst", "credit_manager", "admin")
 
 
@@ -165,6 +256,7 @@ class Settings(BaseModel):
     )
     access: AccessSettings = Field(default_factory=AccessSettings, description="Login roles ([access] table).")
     limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Upload sizes ([limits] table).")
+    collections: CollectionsSettings = Field(default_factory=CollectionsSettings, description="The collections worklist and promises ([collections] table).")
 
     @field_validator("base_currency")
     @classmethod

@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
+from dashboard.collections import promises as promised
 from dashboard.metrics.kpis import Engine
 from dashboard.store.snapshots import data_sha256
 from dashboard.workbench import notes
@@ -71,7 +72,9 @@ def workbench_panel(eng: Engine, customer_id: str, documents: pl.DataFrame, t: d
             st.button("Assign", key="wb_assign", on_click=_assign, args=(store, user, ctx, customer_id, key, owner.version))
 
     kinds = st.multiselect("Show", list(KINDS), key="wb_kinds", placeholder="Every kind of event")
-    events = timeline(store, customer_id, documents, tuple(kinds))
+    # the customer's promises with their state at T (computed from this snapshot, collections.md)
+    kept = promised.evaluate(eng, promised.stored(store, customer_id), t, eng.settings.collections.promise_tolerance_days)
+    events = timeline(store, customer_id, documents, tuple(kinds), promises=kept)
     st.caption(f"{events.height:,} events, newest first.")
     tables.show(
         events.drop("at"),

@@ -319,3 +319,56 @@ C4,Delta,Public Sector,APAC
 C5,Epsilon,,
 """,
 }
+
+
+# ------------------------------------------------------------------ collections (test_collections*.py)
+# Worked out by hand in tests/test_collections.py at COLLECTIONS_T (a Tuesday).
+COLLECTIONS_T = dt.date(2026, 6, 30)
+
+# C1: overdue I1 8,000 (91 days) + I2 4,000 disputed (30 days) - CN1 1,000 (29 days) = 11,000,
+# collectible 11,000 - 4,000 = 7,000, oldest 91 days, exposure 14,000 over its limit of 10,000;
+# C2: I4 2,000 less 500 paid = 1,500 overdue 15 days, no limit; C3: nothing open.
+WORKLIST_LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date,disputed
+I1,C1,2026-03-01,2026-03-31,8000,,no
+I2,C1,2026-05-01,2026-05-31,4000,,yes
+I3,C1,2026-06-10,2026-07-10,3000,,no
+CN1,C1,2026-06-01,2026-06-01,-1000,,no
+I4,C2,2026-06-01,2026-06-15,2000,,no
+I5,C3,2026-01-10,2026-02-09,700,2026-03-01,no
+""",
+    "payments": """
+payment_id,invoice_id,payment_date,amount
+PY1,I4,2026-06-20,500
+""",
+    "customers": """
+customer_id,name,segment,credit_limit
+C1,Acme,SMB,10000
+C2,Beta,SMB,
+C3,Gamma,SMB,
+""",
+}
+
+# One customer's promises (test_collections): I1 1,000 settled on Monday 2026-06-29 (paid_date);
+# I2 2,000 with 600 paid on 2026-06-10 and, in the later extract PROMISE_LEDGER_LATER, the other
+# 1,400 on 2026-07-02.
+PROMISE_LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date,disputed
+I1,P1,2026-05-01,2026-05-31,1000,2026-06-29,no
+I2,P1,2026-05-01,2026-05-31,2000,,no
+""",
+    "payments": """
+payment_id,invoice_id,payment_date,amount
+PAY1,I2,2026-06-10,600
+""",
+    "customers": """
+customer_id,name,segment,credit_limit
+P1,Prompt Payer,SMB,
+P2,Other Payer,SMB,
+""",
+}
+PROMISE_LEDGER_LATER = PROMISE_LEDGER | {
+    "payments": PROMISE_LEDGER["payments"].rstrip() + "\nPAY2,I2,2026-07-02,1400\n",
+}

@@ -149,6 +149,27 @@ COLUMNS: dict[str, Column] = {
     "what": Column("What"),
     "detail": Column("Detail"),
     "date": Column("Date", "date"),
+    # collections (collections.md): the worklist and promises to pay
+    "priority": Column("Priority", "score", "100 x points of the rules met / points of all rules (exit rules aside)"),
+    "why": Column("Rules met (points)", help="Each rule of the strategy this customer meets, with its points", width="large"),
+    "collectible": Column("Collectible ({cur})", _M, "Overdue minus its disputed part"),
+    "oldest_dpd": Column("Oldest (days past due)", "number", "Days past due of the oldest open item"),
+    "promised_open": Column("Promised, open ({cur})", _M, "Amount not yet paid of the open promises"),
+    "broken_365": Column("Broken promises (365 days)", _C),
+    "last_contact": Column("Last contact", "date"),
+    "resubmission_date": Column("Resubmission", "date", "The day a collector wants the customer back on the list"),
+    "dunning_block": Column("Dunning block", help="No dunning letters: the reason, who set it and when"),
+    "collector": Column("Collector"),
+    "exit_rules": Column("Off the list because"),
+    "promise_id": Column("Promise", "number"),
+    "amount": Column("Amount ({cur})", _M),
+    "made_on": Column("Made on", "date"),
+    "promised_date": Column("Promised for", "date"),
+    "paid": Column("Paid toward it ({cur})", _M, "Settlements from the day it was made to the promised date + tolerance"),
+    "state": Column("State", help="open, kept, partially kept or broken"),
+    "level": Column("Level", "number", "1 + the customer's promises broken before this one was made"),
+    "invoice_ids": Column("Documents"),
+    "created_by": Column("By"),
 }
 
 

@@ -52,13 +52,38 @@ contacts = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
 )
 
-# A customer's collector (and later its resubmission date and dunning block), one row per customer.
+# A customer's collector, resubmission date and dunning block, one row per customer.
 customer_settings = sa.Table(
     "customer_settings",
     metadata,
     sa.Column("customer_id", sa.String(200), primary_key=True),
     sa.Column("collector", sa.String(200)),
+    # collections.md: the date a collector wants the customer back on the worklist (resubmission_due)
+    sa.Column("resubmission_date", sa.Date),
+    # dunning.md: a customer on a dunning block gets no letter; the reason is required (null = no block)
+    sa.Column("dunning_block_reason", sa.Text),
+    sa.Column("dunning_block_by", sa.String(200)),
+    sa.Column("dunning_block_on", sa.Date),
     sa.Column("updated_by", sa.String(200), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
+
+# Promises to pay (collections.md). Only what was promised is stored: paid and state are computed
+# from the current snapshot each time, so a new extract moves them.
+promises = sa.Table(
+    "promises",
+    metadata,
+    sa.Column("promise_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String(200), nullable=False, index=True),
+    sa.Column("amount", sa.Numeric(18, 2, asdecimal=False), nullable=False),  # base currency, > 0
+    sa.Column("made_on", sa.Date, nullable=False),
+    sa.Column("promised_date", sa.Date, nullable=False),
+    sa.Column("invoice_ids", sa.Text, nullable=False, server_default="[]"),  # JSON list; empty = any document
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("snapshot_id", sa.String(64)),
+    sa.Column("data_sha256", sa.String(64)),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
 )
