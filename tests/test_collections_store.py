@@ -62,7 +62,13 @@ def test_upgrade_from_an_0001_store_keeps_its_data(url):
     with old.engine.begin() as conn:
         command.upgrade(_alembic(conn), "0001")
     ctx = notes.Context(T, "S1")
-    notes.assign(old, ADMIN, ctx, "P1", "carl")
+    # Written as 0001 held it (today's code reads today's columns: a store is upgraded before it is used).
+    with old.begin() as c:
+        c.execute(
+            sa.text(
+                "INSERT INTO customer_settings (customer_id, collector, updated_by, updated_at, version) VALUES ('P1', 'carl', 'ada', '2026-06-30T09:00:00Z', 1)"
+            )
+        )
     notes.log_contact(old, CARL, ctx, "P1", "call", "promise", "pays Friday")
     with old.begin() as c:
         assert audit.verify(c) is None
@@ -115,7 +121,7 @@ def test_a_viewer_records_nothing(store, eng):
 def test_a_collector_works_only_their_own_customers(store, eng):
     ctx = notes.Context(T, eng.snapshot.id)
     notes.assign(store, ADMIN, ctx, "P1", "olga")
-    with pytest.raises(P.Refused, match="P1 is assigned to olga: carl may record promises to pay only for their own customers"):
+    with pytest.raises(P.Refused, match=r"P1 is assigned to olga \(by hand\): carl may record promises to pay only for their own customers"):
         P.record(store, CARL, ctx, eng, "P1", 100, T)
     with pytest.raises(P.Refused, match="P1 is assigned to olga"):
         followup.set_followup(store, CARL, ctx, "P1", dunning_block="asked for a credit note")
@@ -209,3 +215,22 @@ def test_promises_on_the_customer_timeline(store, eng):
     ]
     # without the evaluation (a page that has none at hand): what was promised only
     assert timeline(store, "P1", docs, kinds=("promise",))["detail"].to_list() == ["promised for 2026-06-27"]
+
+
+def test_pools_decide_the_worklists_collector_and_who_may_work_a_customer(store, tmp_path):
+    """A pool takes the SMB customers for olga; carl's hand assignment of C2 wins over the pool."""
+    from dashboard.collections import worklist as wl
+    from dashboard.settings import Settings
+    from dashboard.workbench.assignment import Roster
+    from tests.fixtures import WORKLIST_LEDGER
+
+    settings = Settings(access={"pools": [{"collector": "olga", "segments": ["SMB"]}]})
+    e = load(tmp_path, WORKLIST_LEDGER, settings=settings, as_of=T)
+    ctx = notes.Context(T, e.snapshot.id, None, Roster.of(e))
+    notes.assign(store, ADMIN, ctx, "C2", "carl")
+    rows = wl.worklist(e, store, T).rows
+    assert dict(zip(rows["customer_id"], rows["collector"])) == {"C1": "olga", "C2": "carl"}
+    assert wl.worklist(e, store, T, collector="olga").rows["customer_id"].to_list() == ["C1"]
+    with pytest.raises(P.Refused, match="C1 is assigned to olga"):
+        P.record(store, CARL, ctx, e, "C1", 100, T)
+    P.record(store, OLGA, ctx, e, "C1", 100, T)  # her pool's customer
