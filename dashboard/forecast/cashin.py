@@ -1,0 +1,197 @@
+"""The 13-week cash-in forecast at T (forecast.md), for the selection, by segment and by age of the invoice.
+
+Each open document (open > 0) is spread evenly over its pool: the settled documents of its customer
+(else its segment, else everyone) that settled in the W days ending T and took longer to settle than
+this one is old. A pool document that took s days puts its share on day T - a + s, so the shares of
+week k are the pool documents with s in (a + 7(k-1), a + 7k]: counts read from the sorted history
+(dashboard/forecast/history.py) with binary searches, one vectorised pass per week over all open
+documents. No pool document older than the open one: the amount is `doubtful`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TypedDict
+
+import numpy as np
+import polars as pl
+
+from dashboard.forecast.history import EPOCH, SPAN, History, history
+from dashboard.metrics.kpis import ALL, Engine, Filters
+from dashboard.settings import ForecastSettings
+from dashboard.store import sql as queries
+
+WEEKS = 13
+HORIZON_DAYS = 7 * WEEKS
+LATER, DOUBTFUL = WEEKS, WEEKS + 1  # columns after the 13 weeks in spread()'s result
+LEVELS = ("customer", "segment", "all customers")
+
+
+def day_number(d: dt.date) -> int:
+    return int((np.datetime64(d, "D") - EPOCH).astype(np.int64))
+
+
+def spread(
+    h: History, t: int, w: int, fs: ForecastSettings, customer: np.ndarray, age: np.ndarray, amount: np.ndarray, group: np.ndarray, groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spread each open amount over weeks 1..13, later and doubtful, summed per group.
+
+    t: T as a day number; w: the payment window W in days; customer, age (days since the invoice at T),
+    amount (open at T, > 0), group (0..groups-1): one entry per open document.
+    Returns (sums[groups, 15]: weeks 1-13, later, doubtful; the pool level each document used:
+    0 customer, 1 segment, 2 all customers, -1 none (doubtful)).
+    """
+    out = np.zeros((groups, WEEKS + 2))
+    level = np.full(len(amount), -1, dtype=np.int64)
+    if len(amount) == 0:
+        return out, level
+    lo = t - w + 1
+    pools = [
+        (h.by_customer.window(lo, t), customer, fs.min_history),
+        (h.by_segment.window(lo, t), h.customer_segment[customer], fs.segment_min_history),
+        (h.overall.window(lo, t), np.zeros_like(customer), 1),
+    ]
+    found = []
+    for i, (keys, grp, need) in enumerate(pools):
+        base = grp * SPAN + age  # counts of keys <= base + x: pool documents of the group with s <= a + x
+        end = np.searchsorted(keys, grp * SPAN + SPAN, side="left")
+        older = np.searchsorted(keys, base, side="right")
+        level[(level < 0) & (end - older >= need)] = i
+        found.append((keys, base, end, older))
+    for i, (keys, base, end, older) in enumerate(found):
+        pick = np.flatnonzero(level == i)
+        if not len(pick):
+            continue
+        keys_base, n = base[pick], (end[pick] - older[pick]).astype(np.float64)
+        share = amount[pick] / n  # each pool document's part of the open amount
+        g = group[pick]
+        prev = older[pick]
+        for k in range(1, WEEKS + 1):
+            upto = np.searchsorted(keys, keys_base + 7 * k, side="right")
+            out[:, k - 1] += np.bincount(g, share * (upto - prev), minlength=groups)
+            prev = upto
+        out[:, LATER] += np.bincount(g, share * (end[pick] - prev), minlength=groups)
+    none = level < 0
+    out[:, DOUBTFUL] += np.bincount(group[none], amount[none], minlength=groups)
+    return out, level
+
+
+def age_band_names(edges: tuple[int, ...]) -> list[str]:
+    """(30, 60, 90, 180) -> 0-30, 31-60, 61-90, 91-180, 181+ (days since the invoice date)."""
+    lows = (0, *[e + 1 for e in edges])
+    return [f"{a}-{b} days" for a, b in zip(lows, edges)] + [f"{edges[-1] + 1}+ days"]
+
+
+@dataclass(frozen=True)
+class OpenDocs:
+    """The selection's documents open at T with what the forecast needs (numpy arrays, one entry each)."""
+
+    customer: np.ndarray
+    segment: np.ndarray  # segment code (History.segment_names)
+    age: np.ndarray
+    due: np.ndarray  # day numbers
+    amount: np.ndarray  # open at T, > 0
+    credit: pl.DataFrame  # segment, amount: open < 0 (credit notes and overpayments), summed
+
+
+def open_documents(eng: Engine, h: History, t: dt.date, f: Filters) -> OpenDocs:
+    rows = queries.run(eng.con, "forecast/open_at", as_of=t, **f.params()).pl()
+    pos = rows.filter(pl.col("open_amount") > 0)
+    credit = rows.filter(pl.col("open_amount") < 0).group_by("segment").agg(amount=pl.col("open_amount").sum()).sort("segment")
+    inv = h.invoice_day[h.rows(pos["doc_key"].to_numpy().astype(np.int64))]
+    customer = pos["customer_key"].to_numpy().astype(np.int64)
+    due = (pos["due_date"].to_numpy().astype("datetime64[D]") - EPOCH).astype(np.int64)
+    return OpenDocs(
+        customer=customer,
+        segment=h.customer_segment[customer],
+        age=day_number(t) - inv,
+        due=due,
+        amount=pos["open_amount"].to_numpy().astype(np.float64),
+        credit=credit,
+    )
+
+
+class WeekJson(TypedDict):
+    week: int
+    start: str
+    end: str
+    amount: float
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The forecast at T for a selection: totals, and the long table the pages stack and export."""
+
+    as_of: dt.date
+    weeks: list[tuple[int, dt.date, dt.date, float]]  # (k, first day, last day, amount)
+    later: float
+    doubtful: float
+    credit_notes: float  # the open amount of documents with open < 0 (negative)
+    detail: pl.DataFrame  # segment, age_band, bucket (Week 1..13, Later, Doubtful), week (1..13; 14 later, 15 doubtful), amount
+    credit_by_segment: pl.DataFrame  # segment, amount
+    documents: int  # open documents with open > 0
+    levels: dict[str, int]  # pool level -> documents that used it ("none": doubtful)
+
+    def weeks_json(self) -> list[WeekJson]:
+        return [WeekJson(week=k, start=a.isoformat(), end=b.isoformat(), amount=round(x, 2) + 0.0) for k, a, b, x in self.weeks]
+
+
+def week_dates(t: dt.date, k: int) -> tuple[dt.date, dt.date]:
+    """Week k at T: the days T + 7(k-1) + 1 .. T + 7k."""
+    return t + dt.timedelta(days=7 * (k - 1) + 1), t + dt.timedelta(days=7 * k)
+
+
+def bucket_names() -> list[str]:
+    return [f"Week {k}" for k in range(1, WEEKS + 1)] + ["Later", "Doubtful"]
+
+
+def forecast(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> Forecast:
+    """The 13-week cash-in forecast of forecast.md at T for the selection."""
+    t = t or eng.as_of
+    fs = eng.settings.forecast
+    h = history(eng)
+    docs = open_documents(eng, h, t, f)
+    edges = np.asarray(fs.age_edges)
+    bands = age_band_names(fs.age_edges)
+    band = np.searchsorted(edges, docs.age, side="left")  # age <= 30 -> 0, 31..60 -> 1, ...
+    n_bands = len(bands)
+    groups = len(h.segment_names) * n_bands
+    sums, level = spread(h, day_number(t), eng.settings.payment_window_days, fs, docs.customer, docs.age, docs.amount, docs.segment * n_bands + band, groups)
+    names = bucket_names()
+    g, j = np.nonzero(sums)
+    detail = pl.DataFrame(
+        {
+            "segment": [h.segment_names[x // n_bands] for x in g.tolist()],
+            "age_band": [bands[x % n_bands] for x in g.tolist()],
+            "bucket": [names[x] for x in j.tolist()],
+            "week": (j + 1).astype(np.int64),
+            "amount": sums[g, j],
+        },
+        schema={"segment": pl.Utf8, "age_band": pl.Utf8, "bucket": pl.Utf8, "week": pl.Int64, "amount": pl.Float64},
+    )
+    total = sums.sum(axis=0)
+    counts = np.bincount(level + 1, minlength=len(LEVELS) + 1)
+    return Forecast(
+        as_of=t,
+        weeks=[(k, *week_dates(t, k), float(total[k - 1])) for k in range(1, WEEKS + 1)],
+        later=float(total[LATER]),
+        doubtful=float(total[DOUBTFUL]),
+        credit_notes=float(docs.credit["amount"].sum()),
+        detail=detail,
+        credit_by_segment=docs.credit,
+        documents=len(docs.amount),
+        levels={"none": int(counts[0])} | {name: int(counts[i + 1]) for i, name in enumerate(LEVELS)},
+    )
+
+
+def by_segment(fc: Forecast) -> pl.DataFrame:
+    """One row per segment: weeks 1..13, later, doubtful and credit notes (for the table and the export)."""
+    names = bucket_names()
+    wide = fc.detail.group_by("segment", "bucket").agg(pl.col("amount").sum()).pivot("bucket", index="segment", values="amount")
+    for n in names:
+        if n not in wide.columns:
+            wide = wide.with_columns(pl.lit(0.0).alias(n))
+    credit = fc.credit_by_segment.rename({"amount": "credit_notes"})
+    out = wide.join(credit, on="segment", how="full", coalesce=True).fill_null(0.0)
+    return out.select("segment", *names, "credit_notes").sort("segment")
