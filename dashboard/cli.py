@@ -140,6 +140,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("step", choices=["set"])
     s.add_argument("--customer", required=True)
     s.add_argument("--collector", default=None, help="the collector's user name; '' clears it")
+    sub.add_parser("forecast", parents=[common], help="13-week cash-in forecast with its backtest (forecast.md)")
+    sub.add_parser("provisions", parents=[common], help="IFRS 9 provision matrix (provisions.md)")
     return p
 
 
@@ -421,6 +423,20 @@ def cmd_customers(args: argparse.Namespace, data: DataDir) -> int:
     return _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
 
 
+def cmd_forecast(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.forecast import report
+
+    _out(args, *report.run(_engine(args, data), args.as_of))
+    return 0
+
+
+def cmd_provisions(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.provisions import report
+
+    _out(args, *report.run(_engine(args, data), args.as_of))
+    return 0
+
+
 COMMANDS = {
     "kpis": cmd_kpis,
     "ingest": cmd_ingest,
@@ -435,6 +451,8 @@ COMMANDS = {
     "contacts": cmd_contacts,
     "notes": cmd_notes,
     "customers": cmd_customers,
+    "forecast": cmd_forecast,
+    "provisions": cmd_provisions,
 }
 
 if __name__ == "__main__":
