@@ -124,7 +124,9 @@ class ProvisionSettings(BaseModel):
     default_dpd: int = Field(90, ge=1, le=3650, description="Days past due at which a document still open is in default (IFRS 9 B5.5.37).")
     lookback_months: int = Field(24, ge=1, le=120, description="Month-ends before the as-of date the historical loss rates are drawn from.")
     by: str | None = Field(None, description="'segment' for rates per segment (falling back to the overall rate); none: one matrix.")
-    min_amount: float = Field(10_000.0, ge=0, description="A segment's bucket needs this much history (open amount summed over the month-ends) for its own rate.")
+    min_amount: float = Field(
+        10_000.0, ge=0, description="A segment's bucket needs this much history (open amount summed over the month-ends) for its own rate."
+    )
     overlay: float | dict[str, float] = Field(1.0, description="Forward-looking multiplier: one for all buckets, or per bucket name (others 1.0).")
     overlay_reason: str = Field("", description="Why the overlay is what it is (shown beside the matrix).")
 

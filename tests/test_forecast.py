@@ -16,7 +16,7 @@ from dashboard.load.ingest import ingest
 from dashboard.metrics.kpis import Engine, Filters
 from dashboard.settings import ForecastSettings, Settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import SHARED
+from tests.fixtures import FORECAST_LEDGER, SHARED
 
 # ------------------------------------------------------------------------------------------------ the forecast
 # T = 2026-03-31, W = 365 (settled 2025-04-01..2026-03-31 count); min_history 3, segment_min_history 2.
@@ -37,37 +37,7 @@ from tests.fixtures import SHARED
 #   6: 22.5; 7: 0; 8: 333.33; 9: 50; 10: 200 + 22.5 = 222.5; 11-13: 0; later 50; doubtful 500; credit notes -150.
 #   Check: the weeks (1740) + later (50) = 1000 + 400 + 300 + 90 open > 0 with a pool.
 T = dt.date(2026, 3, 31)
-LEDGER = {
-    "invoices": """
-invoice_id,customer_id,invoice_date,due_date,amount,paid_date
-H1,C1,2026-01-01,2026-01-31,100,2026-01-11
-H2,C1,2026-01-01,2026-01-31,100,2026-01-21
-H3,C1,2025-12-01,2025-12-31,100,2026-01-10
-H4,C1,2025-10-01,2025-10-31,100,2025-12-10
-H8,C1,2024-06-25,2024-07-25,100,2025-01-11
-H5,C2,2026-01-01,2026-01-31,100,
-H6,C2,2025-09-01,2025-10-01,100,2025-12-20
-H7,C3,2026-02-01,2026-03-03,100,2026-02-16
-O1,C1,2026-03-16,2026-04-15,1000,
-O2,C1,2026-02-19,2026-03-21,600,
-O3,C3,2026-03-21,2026-04-20,300,
-O4,C2,2025-12-01,2025-12-31,500,
-O5,C1,2026-03-10,2026-03-10,-150,
-O6,C1,2026-03-31,2026-04-30,90,
-""",
-    "payments": """
-payment_id,invoice_id,payment_date,amount
-P1,H5,2026-01-20,40
-P2,H5,2026-02-05,60
-P3,O2,2026-03-01,200
-""",
-    "customers": """
-customer_id,segment
-C1,SMB
-C2,SMB
-C3,Enterprise
-""",
-}
+LEDGER = FORECAST_LEDGER
 SMALL = Settings(forecast=ForecastSettings(min_history=3, segment_min_history=2))
 
 
@@ -92,8 +62,8 @@ def test_the_forecast_by_segment_and_by_age_of_the_invoice(eng):
     fc = cashin.forecast(eng, T)
     seg = {r["segment"]: r for r in cashin.by_segment(fc).iter_rows(named=True)}
     # Enterprise is O3 alone: 50 in weeks 1, 2, 4, 5, 9 and later
-    assert [seg["Enterprise"][f"Week {k}"] for k in range(1, 14)] == pytest.approx([50, 50, 0, 50, 50, 0, 0, 0, 50, 0, 0, 0, 0])
-    assert (seg["Enterprise"]["Later"], seg["SMB"]["Doubtful"], seg["SMB"]["credit_notes"]) == (50, 500, -150)
+    assert [seg["Enterprise"][f"week_{k}"] for k in range(1, 14)] == pytest.approx([50, 50, 0, 50, 50, 0, 0, 0, 50, 0, 0, 0, 0])
+    assert (seg["Enterprise"]["later"], seg["SMB"]["doubtful"], seg["SMB"]["credit_notes"]) == (50, 500, -150)
     band = fc.detail.group_by("age_band").agg(pl.col("amount").sum())
     # 0-30 days old: O1 1000 + O3 300 + O6 90; 31-60: O2 400; 91-180: O4 500 (doubtful)
     assert dict(band.iter_rows()) == pytest.approx({"0-30 days": 1390, "31-60 days": 400, "91-180 days": 500})
@@ -225,7 +195,7 @@ def test_forecast_adds_up_to_the_open_amounts(demo, months_back):
     for name in seg["segment"].to_list()[:2]:
         one = cashin.forecast(demo, t, Filters(segments=(name,)))
         row = seg.filter(pl.col("segment") == name)
-        assert [w[3] for w in one.weeks] == pytest.approx([row[f"Week {k}"][0] for k in range(1, 14)])
+        assert [w[3] for w in one.weeks] == pytest.approx([row[f"week_{k}"][0] for k in range(1, 14)])
 
 
 def test_backtest_actuals_are_what_the_open_documents_paid(demo):

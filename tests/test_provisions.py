@@ -10,6 +10,7 @@ import pytest
 from dashboard.cli import main as o2c
 from dashboard.provisions import matrix as pm
 from dashboard.settings import ProvisionSettings, Settings, SettingsError
+from tests.fixtures import PROVISIONS_LEDGER
 
 NAMES = ["not_due", "1_30", "31_60", "61_90", "91_180", "181_plus"]
 LOWS = pm.smallest_dpd((0, 30, 60, 90, 180))
@@ -34,7 +35,12 @@ def test_rates_in_default_borrowed_and_without_any_history():
     assert [x.rule for x in r] == ["history", "history", "history", "borrowed", "in default", "in default"]
     # nothing younger with history: 0, and said so
     r = pm.derive_rates(NAMES, LOWS, [0, 0, 500, 0, 0, 0], [0, 0, 50, 0, 0, 0], 90)
-    assert [(x.historical, x.borrowed_from, x.rule) for x in r[:4]] == [(0.0, None, "no history"), (0.0, None, "no history"), (0.1, None, "history"), (0.1, "31_60", "borrowed")]
+    assert [(x.historical, x.borrowed_from, x.rule) for x in r[:4]] == [
+        (0.0, None, "no history"),
+        (0.0, None, "no history"),
+        (0.1, None, "history"),
+        (0.1, "31_60", "borrowed"),
+    ]
     # with default_dpd 60, 61_90 starts in default too
     assert pm.derive_rates(NAMES, LOWS, [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0], 60)[3].historical == 1.0
 
@@ -63,27 +69,7 @@ def test_the_overlay_multiplies_the_rate_and_never_lifts_it_past_1():
 #   not_due, 1_30, 31_60 all 1.0 (61_90 borrows 1.0). Gross then: P6 300 not due, P4 999 dpd 42, P1 1000 dpd 91:
 #   allowance 2299; change 2032.5 - 2299 = -266.5.
 T = dt.date(2026, 6, 30)
-LEDGER = {
-    "invoices": """
-invoice_id,customer_id,invoice_date,due_date,amount,paid_date
-P1,C1,2026-02-01,2026-03-01,1000,
-P2,C2,2026-02-15,2026-03-17,500,2026-05-20
-P3,C1,2026-03-01,2026-03-31,800,2026-04-15
-P4,C2,2026-03-20,2026-04-19,999,
-P5,C1,2026-06-10,2026-07-10,400,
-P6,C2,2026-05-20,2026-06-19,300,
-CN,C1,2026-06-01,2026-06-01,-100,
-""",
-    "payments": """
-payment_id,invoice_id,payment_date,amount
-X1,P2,2026-04-10,300
-""",
-    "customers": """
-customer_id,segment
-C1,SMB
-C2,Enterprise
-""",
-}
+LEDGER = PROVISIONS_LEDGER
 THREE = Settings(provisions=ProvisionSettings(lookback_months=3))
 
 

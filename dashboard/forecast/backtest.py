@@ -150,7 +150,14 @@ def backtest(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> Backtes
             delayed = np.bincount(weeks_of(docs.due + mean_delay(h, md, w)[docs.customer], md), docs.amount, minlength=WEEKS + 2)
             blocks.append(
                 pl.DataFrame(
-                    {"point": [m] * WEEKS, "week": list(range(1, WEEKS + 1)), "forecast": sums[0, :WEEKS], "due_date": due[1 : WEEKS + 1], "due_plus_delay": delayed[1 : WEEKS + 1]}
+                    {
+                        "point": [m] * WEEKS,
+                        "week": list(range(1, WEEKS + 1)),
+                        "forecast": sums[0, :WEEKS],
+                        "due_date": due[1 : WEEKS + 1],
+                        "due_plus_delay": delayed[1 : WEEKS + 1],
+                    },
+                    schema={"point": pl.Date, "week": pl.Int64, "forecast": pl.Float64, "due_date": pl.Float64, "due_plus_delay": pl.Float64},
                 )
             )
         cells = (

@@ -185,13 +185,26 @@ def forecast(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> Forecas
     )
 
 
+COLUMN_KEYS = [f"week_{k}" for k in range(1, WEEKS + 1)] + ["later", "doubtful"]  # the registry's names (present/labels.py)
+
+
 def by_segment(fc: Forecast) -> pl.DataFrame:
-    """One row per segment: weeks 1..13, later, doubtful and credit notes (for the table and the export)."""
-    names = bucket_names()
-    wide = fc.detail.group_by("segment", "bucket").agg(pl.col("amount").sum()).pivot("bucket", index="segment", values="amount")
-    for n in names:
+    """One row per segment: week_1..week_13, later, doubtful and credit_notes (for the table and the export)."""
+    keyed = fc.detail.with_columns(pl.col("week").replace_strict(list(range(1, WEEKS + 3)), COLUMN_KEYS, return_dtype=pl.Utf8).alias("key"))
+    wide = keyed.group_by("segment", "key").agg(pl.col("amount").sum()).pivot("key", index="segment", values="amount")
+    if "segment" not in wide.columns:
+        wide = pl.DataFrame(schema={"segment": pl.Utf8})
+    for n in COLUMN_KEYS:
         if n not in wide.columns:
             wide = wide.with_columns(pl.lit(0.0).alias(n))
     credit = fc.credit_by_segment.rename({"amount": "credit_notes"})
-    out = wide.join(credit, on="segment", how="full", coalesce=True).fill_null(0.0)
-    return out.select("segment", *names, "credit_notes").sort("segment")
+    out = wide.join(credit, on="segment", how="full", coalesce=True).with_columns(pl.exclude("segment").cast(pl.Float64).fill_null(0.0))
+    return out.select("segment", *COLUMN_KEYS, "credit_notes").sort("segment")
+
+
+def weeks_frame(fc: Forecast) -> pl.DataFrame:
+    """week, week_start, week_end, amount: the 13 weeks of the selection (the table beside the chart)."""
+    return pl.DataFrame(
+        {"week": [w[0] for w in fc.weeks], "week_start": [w[1] for w in fc.weeks], "week_end": [w[2] for w in fc.weeks], "amount": [w[3] for w in fc.weeks]},
+        schema={"week": pl.Int64, "week_start": pl.Date, "week_end": pl.Date, "amount": pl.Float64},
+    )

@@ -38,7 +38,7 @@ def derive_rates(names: list[str], lows: list[float], open_amount: list[float], 
     some (0 when none), naming it."""
     out: list[Rate] = []
     own: list[float | None] = []
-    for i, name in enumerate(names):
+    for i in range(len(names)):
         if lows[i] >= default_dpd:
             out.append(Rate(1.0, None, "in default"))
             own.append(1.0)
@@ -213,7 +213,9 @@ def matrix(eng: Engine, t: dt.date | None = None, f: Filters = ALL, settings: Se
         },
     )
     history = overall.with_columns(pl.col("bucket").replace_strict(list(range(len(names))), names, return_dtype=pl.Utf8)).sort("month_end", "bucket")
-    m = Matrix(as_of=t, default_dpd=ps.default_dpd, month_ends=month_ends, buckets=buckets, history=history, by_segment=seg_frame, overlay_reason=ps.overlay_reason)
+    m = Matrix(
+        as_of=t, default_dpd=ps.default_dpd, month_ends=month_ends, buckets=buckets, history=history, by_segment=seg_frame, overlay_reason=ps.overlay_reason
+    )
     if not with_prior:
         return m
     prior = prior_month_end(t)

@@ -16,7 +16,9 @@ def run(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> tuple[Provis
     cur = eng.settings.base_currency
     lines = [
         f"IFRS 9 provision matrix as of {js['as_of']} ({cur}); default = still open {js['default_dpd']} days past due; "
-        f"rates from {len(m.month_ends)} month-ends ({m.month_ends[0]} to {m.month_ends[-1]})" if m.month_ends else "",
+        f"rates from {len(m.month_ends)} month-ends ({m.month_ends[0]} to {m.month_ends[-1]})"
+        if m.month_ends
+        else "",
         f"  {'bucket':<10} {'gross':>20} {'historical':>11} {'overlay':>8} {'rate':>8} {'allowance':>20}",
     ]
     for b in js["buckets"]:
