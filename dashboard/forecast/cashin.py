@@ -32,6 +32,52 @@ def day_number(d: dt.date) -> int:
     return int((np.datetime64(d, "D") - EPOCH).astype(np.int64))
 
 
+class Searched:
+    """Pool counts by binary search in sorted keys (group * SPAN + days to settle): for many groups (customers).
+
+    upto() and total() are positions in the keys, so only their differences are counts."""
+
+    def __init__(self, keys: np.ndarray):
+        self.keys = keys
+
+    def upto(self, grp: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.keys, grp * SPAN + x, side="right")
+
+    def total(self, grp: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.keys, (grp + 1) * SPAN, side="left")
+
+
+class Dense:
+    """Pool counts as a table of running counts per group and day to settle: for few groups (segments,
+    everyone), where a lookup is an index instead of a search."""
+
+    def __init__(self, keys: np.ndarray, groups: int):
+        g, s = keys // SPAN, keys % SPAN
+        self.days = int(s.max()) + 1 if len(s) else 1
+        counts = np.bincount(g * self.days + s, minlength=groups * self.days).reshape(groups, self.days)
+        self.cum = np.cumsum(counts, axis=1)  # cum[g, x]: the group's pool documents with s <= x
+
+    def upto(self, grp: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return self.cum[grp, np.minimum(x, self.days - 1)]
+
+    def total(self, grp: np.ndarray) -> np.ndarray:
+        return self.cum[grp, -1]
+
+
+DENSE_CELLS = 4_000_000  # groups x days of a dense table (32 MB) beyond which the binary search is used
+
+
+def pools(h: History, lo: int, t: int):
+    """The three pools of forecast.md for the settlement window [lo, t], built when first asked for:
+    (the counts, the group of each customer in it), customer first, then segment, then everyone."""
+    yield Searched(h.by_customer.window(lo, t)), None
+    keys = h.by_segment.window(lo, t)
+    days = int((keys % SPAN).max()) + 1 if len(keys) else 1
+    n = len(h.segment_names)
+    yield (Dense(keys, n) if n * days <= DENSE_CELLS else Searched(keys)), h.customer_segment
+    yield Dense(keys % SPAN, 1), np.zeros_like(h.customer_segment)  # one row of at most the longest days to settle
+
+
 def spread(
     h: History, t: int, w: int, fs: ForecastSettings, customer: np.ndarray, age: np.ndarray, amount: np.ndarray, group: np.ndarray, groups: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -46,32 +92,28 @@ def spread(
     level = np.full(len(amount), -1, dtype=np.int64)
     if len(amount) == 0:
         return out, level
-    lo = t - w + 1
-    pools = [
-        (h.by_customer.window(lo, t), customer, fs.min_history),
-        (h.by_segment.window(lo, t), h.customer_segment[customer], fs.segment_min_history),
-        (h.overall.window(lo, t), np.zeros_like(customer), 1),
-    ]
-    found = []
-    for i, (keys, grp, need) in enumerate(pools):
-        base = grp * SPAN + age  # counts of keys <= base + x: pool documents of the group with s <= a + x
-        end = np.searchsorted(keys, grp * SPAN + SPAN, side="left")
-        older = np.searchsorted(keys, base, side="right")
-        level[(level < 0) & (end - older >= need)] = i
-        found.append((keys, base, end, older))
-    for i, (keys, base, end, older) in enumerate(found):
-        pick = np.flatnonzero(level == i)
-        if not len(pick):
-            continue
-        keys_base, n = base[pick], (end[pick] - older[pick]).astype(np.float64)
-        share = amount[pick] / n  # each pool document's part of the open amount
-        g = group[pick]
-        prev = older[pick]
-        for k in range(1, WEEKS + 1):
-            upto = np.searchsorted(keys, keys_base + 7 * k, side="right")
+    needs = (fs.min_history, fs.segment_min_history, 1)
+    todo = np.arange(len(amount))
+    for i, (counts, of_customer) in enumerate(pools(h, t - w + 1, t)):
+        grp = customer[todo] if of_customer is None else of_customer[customer[todo]]
+        # the documents in key order, so that each binary search starts where the previous one ended (several times faster)
+        order = np.lexsort((age[todo], grp))
+        idx, grp = todo[order], grp[order]
+        a = age[idx]
+        end, older = counts.total(grp), counts.upto(grp, a)  # the pool: s > a
+        ok = end - older >= needs[i]
+        level[idx[ok]] = i
+        idx, grp, a, end, prev = idx[ok], grp[ok], a[ok], end[ok], older[ok]
+        share = amount[idx] / (end - prev)  # each pool document's part of the open amount
+        g = group[idx]
+        for k in range(1, WEEKS + 1):  # week k: s in (a + 7(k-1), a + 7k]
+            upto = counts.upto(grp, a + 7 * k)
             out[:, k - 1] += np.bincount(g, share * (upto - prev), minlength=groups)
             prev = upto
-        out[:, LATER] += np.bincount(g, share * (end[pick] - prev), minlength=groups)
+        out[:, LATER] += np.bincount(g, share * (end - prev), minlength=groups)
+        todo = todo[level[todo] < 0]
+        if not len(todo):
+            break
     none = level < 0
     out[:, DOUBTFUL] += np.bincount(group[none], amount[none], minlength=groups)
     return out, level
@@ -95,8 +137,15 @@ class OpenDocs:
     credit: pl.DataFrame  # segment, amount: open < 0 (credit notes and overpayments), summed
 
 
-def open_documents(eng: Engine, h: History, t: dt.date, f: Filters) -> OpenDocs:
-    rows = queries.run(eng.con, "forecast/open_at", as_of=t, **f.params()).pl()
+def open_documents(eng: Engine, h: History, dates: list[dt.date], f: Filters) -> dict[dt.date, OpenDocs]:
+    """The selection's open documents at each date (one query for all of them)."""
+    rows = queries.run(eng.con, "forecast/open_at", dates=dates, **f.params()).pl()
+    parts = rows.partition_by("as_of", as_dict=True)
+    empty = rows.clear()
+    return {t: _open_docs(h, t, parts.get((t,), empty)) for t in dates}
+
+
+def _open_docs(h: History, t: dt.date, rows: pl.DataFrame) -> OpenDocs:
     pos = rows.filter(pl.col("open_amount") > 0)
     credit = rows.filter(pl.col("open_amount") < 0).group_by("segment").agg(amount=pl.col("open_amount").sum()).sort("segment")
     inv = h.invoice_day[h.rows(pos["doc_key"].to_numpy().astype(np.int64))]
@@ -151,7 +200,7 @@ def forecast(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> Forecas
     t = t or eng.as_of
     fs = eng.settings.forecast
     h = history(eng)
-    docs = open_documents(eng, h, t, f)
+    docs = open_documents(eng, h, [t], f)[t]
     edges = np.asarray(fs.age_edges)
     bands = age_band_names(fs.age_edges)
     band = np.searchsorted(edges, docs.age, side="left")  # age <= 30 -> 0, 31..60 -> 1, ...

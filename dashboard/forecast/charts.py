@@ -44,7 +44,7 @@ def cash_in(fc: Forecast, bands: list[str], currency: str) -> go.Figure:
         )
     totals = fc.detail.group_by("week").agg(pl.col("amount").sum())
     fig.update_layout(title=f"Expected cash-in by week ending, stacked by invoice age ({currency})", barmode="stack", **LAYOUT)
-    _money_axis(fig, float(totals["amount"].max() or 0.0), currency)
+    _money_axis(fig, max(totals["amount"].to_list(), default=0.0), currency)
     return fig
 
 
@@ -74,7 +74,7 @@ def backtest_weeks(bt: Backtest, currency: str) -> go.Figure:
                 hovertemplate=f"{METHOD_WORDS[m]}: %{{customdata}}<extra>%{{x}}</extra>",
             )
         )
-    top = max([float(cells[c].max() or 0.0) for c in ("actual", *METHODS)] + [0.0])
+    top = max((v for c in ("actual", *METHODS) for v in cells[c].to_list()), default=0.0)
     fig.update_layout(title=f"Backtest: forecast vs actual, 13 weeks from each month-end ({currency})", **LAYOUT)
     fig.update_xaxes(tickangle=-60, nticks=min(len(x), 26))
     _money_axis(fig, top, currency)

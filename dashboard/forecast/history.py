@@ -43,7 +43,7 @@ class Sorted:
     def of(cls, group: np.ndarray, s: np.ndarray, settle: np.ndarray) -> Sorted:
         keys = group.astype(np.int64) * SPAN + s
         order = np.argsort(keys, kind="stable")
-        return cls(keys[order], settle[order])
+        return cls(keys[order], settle[order].astype(np.int32))  # 32-bit days: half the memory a window's mask reads
 
     def window(self, lo: int, hi: int) -> np.ndarray:
         """The keys of the documents settled in [lo, hi] (day numbers), still ascending."""
@@ -60,12 +60,14 @@ class History:
     segment_names: list[str]
     by_customer: Sorted
     by_segment: Sorted
-    overall: Sorted
-    # settled documents (amount > 0) in customer order, for the baseline's mean delay per customer
-    settled_customer: np.ndarray
-    settled_day: np.ndarray
-    settled_amount: np.ndarray
-    settled_delay: np.ndarray  # settlement day - due date (negative = early)
+    # The backtest's "due date + mean delay" baseline: settled documents (amount > 0) sorted by (customer,
+    # settlement day), with running sums of amount and amount x delay (settlement day - due date) in whole
+    # cents, so a customer's sums over any window are two lookups, and exact (integers: a mean of exactly
+    # x.5 days stays x.5 and rounds up as the spec says, where float running sums over millions of amounts
+    # would drift by a few 1e-9 and could round it down).
+    delay_keys: np.ndarray  # customer * SPAN + settlement day, ascending
+    cum_cents: np.ndarray  # len(delay_keys) + 1 running sums from 0
+    cum_cents_x_delay: np.ndarray
 
     def rows(self, doc_key: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.doc_keys, doc_key)
@@ -86,8 +88,10 @@ def build(eng: Engine) -> History:
     customer = docs["customer_key"].astype(np.int64)
     s = (settle_day - invoice_day)[settled]
     c, sd = customer[settled], settle_day[settled]
-    amount = np.asarray(docs["amount_base"], dtype=np.float64)[settled]
-    delay = (sd - day_numbers(docs["due_date"])[settled]).astype(np.float64)
+    cents = np.rint(np.asarray(docs["amount_base"], dtype=np.float64)[settled] * 100).astype(np.int64)
+    delay = sd - day_numbers(docs["due_date"])[settled]
+    by_day = np.argsort(c * SPAN + sd, kind="stable")
+    zero = np.zeros(1, dtype=np.int64)
     return History(
         doc_keys=np.asarray(docs["doc_key"], dtype=np.int64),
         invoice_day=invoice_day,
@@ -95,11 +99,9 @@ def build(eng: Engine) -> History:
         segment_names=names,
         by_customer=Sorted.of(c, s, sd),
         by_segment=Sorted.of(customer_segment[c], s, sd),
-        overall=Sorted.of(np.zeros_like(c), s, sd),
-        settled_customer=c,
-        settled_day=sd,
-        settled_amount=amount,
-        settled_delay=delay,
+        delay_keys=(c * SPAN + sd)[by_day],
+        cum_cents=np.concatenate([zero, np.cumsum(cents[by_day])]),
+        cum_cents_x_delay=np.concatenate([zero, np.cumsum(cents[by_day] * delay[by_day])]),
     )
 
 

@@ -181,7 +181,7 @@ def matrix(eng: Engine, t: dt.date | None = None, f: Filters = ALL, settings: Se
         allow_by = dict(seg_frame.group_by("bucket").agg(pl.col("allowance").sum()).iter_rows())
         allow = [float(allow_by.get(n, 0.0)) for n in names]
         # the rate applied over all segments is what the segments' allowances come to
-        applied = [ratio(a, g) if g > 0 else r for a, g, r in zip(allow, gross, applied)]  # type: ignore[misc]
+        applied = [a / g if g > 0 else r for a, g, r in zip(allow, gross, applied)]
     buckets = pl.DataFrame(
         {
             "bucket": names,
@@ -267,4 +267,4 @@ def disclosure(m: Matrix) -> pl.DataFrame:
     """The IFRS 7 35M disclosure's shape: bucket, gross carrying amount, expected loss rate, lifetime ECL allowance, and a total row."""
     rows = m.buckets.select("bucket", "gross", "rate", "allowance")
     total = pl.DataFrame({"bucket": ["Total"], "gross": [m.total_gross], "rate": [ratio(m.total_allowance, m.total_gross)], "allowance": [m.total_allowance]})
-    return pl.concat([rows, total.cast(rows.schema)])  # type: ignore[arg-type]
+    return pl.concat([rows, total], how="vertical_relaxed")
