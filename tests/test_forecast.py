@@ -11,6 +11,7 @@ import pytest
 from dashboard.cli import main as o2c
 from dashboard.forecast import backtest as bt
 from dashboard.forecast import cashin
+from dashboard.forecast.history import history
 from dashboard.load.demo import make_demo
 from dashboard.load.ingest import ingest
 from dashboard.metrics.kpis import Engine, Filters
@@ -251,3 +252,24 @@ def test_ibm_sample_at_the_end_of_2013(tmp_path):
     earlier = bt.backtest(eng, dt.date(2013, 9, 30))
     assert earlier.best == "due_plus_delay"
     assert "due date + the customer's mean delay, not the forecast" in bt.best_text(earlier)
+
+
+def test_a_mean_delay_of_exactly_half_a_day_rounds_up(ledger):
+    # C1: 100.10 paid 2 days late and 100.10 paid 3 days late: (2 + 3) / 2 = 2.5 -> 3.
+    # C2: 0.10 paid 2 days early and 0.10 paid 3 days early: -2.5 -> -2 (half up, not away from zero). C3: nothing settled -> 0.
+    eng = ledger(
+        {
+            "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date
+A,C1,2026-01-01,2026-01-31,100.10,2026-02-02
+B,C1,2026-01-01,2026-01-31,100.10,2026-02-03
+C,C2,2026-01-01,2026-01-31,0.10,2026-01-29
+D,C2,2026-01-01,2026-01-31,0.10,2026-01-28
+E,C3,2026-01-01,2026-01-31,5,
+""",
+        },
+        as_of=T,
+    )
+    keys = dict(eng.con.sql("select customer_id, customer_key from customers").fetchall())
+    who = np.array([keys["C1"], keys["C2"], keys["C3"]], dtype=np.int64)
+    assert bt.mean_delay(history(eng), cashin.day_number(T), 365, who).tolist() == [3, -2, 0]
