@@ -273,3 +273,15 @@ E,C3,2026-01-01,2026-01-31,5,
     keys = dict(eng.con.sql("select customer_id, customer_key from customers").fetchall())
     who = np.array([keys["C1"], keys["C2"], keys["C3"]], dtype=np.int64)
     assert bt.mean_delay(history(eng), cashin.day_number(T), 365, who).tolist() == [3, -2, 0]
+
+
+def test_the_search_and_the_table_paths_give_the_same_forecast(demo, monkeypatch):
+    # Segments and everyone are looked up in running-count tables; a ledger with many segments x long settlement
+    # times takes binary searches for its segments instead: both must agree.
+    t = demo.as_of - dt.timedelta(days=45)
+    fast = cashin.forecast(demo, t)
+    monkeypatch.setattr(cashin, "DENSE_CELLS", 0)
+    slow = cashin.forecast(demo, t)
+    assert [w[3] for w in slow.weeks] == pytest.approx([w[3] for w in fast.weeks])
+    assert (slow.later, slow.doubtful, slow.levels) == (pytest.approx(fast.later), pytest.approx(fast.doubtful), fast.levels)
+    assert sum(w[3] for w in fast.weeks) > 0 and fast.levels["segment"] + fast.levels["all customers"] > 0

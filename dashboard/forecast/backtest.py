@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -130,44 +132,62 @@ def score(cells: pl.DataFrame, method: str) -> Score:
     )
 
 
+SCHEMA = {"point": pl.Date, "week": pl.Int64, "actual": pl.Float64, **{m: pl.Float64 for m in METHODS}}
+# A backtest point's 13 weeks are facts of the snapshot: every as-of date whose backtest uses that month-end
+# (six months' worth of dates) reuses them, so a new date mostly costs its newest point. Kept per engine
+# (one snapshot, one settings) and selection, at most this many.
+_KEPT = 384
+_POINTS: weakref.WeakKeyDictionary[Engine, dict[tuple[dt.date, Filters], pl.DataFrame]] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def point_cells(eng: Engine, points: list[dt.date], f: Filters = ALL) -> dict[dt.date, pl.DataFrame]:
+    """For each point M: its 13 weeks of actual, forecast and the two baselines (SCHEMA), as known at M."""
+    fs, w, h = eng.settings.forecast, eng.settings.payment_window_days, history(eng)
+    actual = queries.run(eng.con, "forecast/actuals", points=points, **f.params()).pl().with_columns(pl.col("week").cast(pl.Int64))
+    at = open_documents(eng, h, points, f)
+    out = {}
+    for m in points:
+        md = day_number(m)
+        docs = at[m]
+        sums, _ = spread(h, md, w, fs, docs.customer, docs.age, docs.amount, np.zeros(len(docs.amount), dtype=np.int64), 1)
+        due = np.bincount(weeks_of(docs.due, md), docs.amount, minlength=WEEKS + 2)
+        delayed = np.bincount(weeks_of(docs.due + mean_delay(h, md, w, docs.customer), md), docs.amount, minlength=WEEKS + 2)
+        block = pl.DataFrame(
+            {
+                "point": [m] * WEEKS,
+                "week": list(range(1, WEEKS + 1)),
+                "forecast": sums[0, :WEEKS],
+                "due_date": due[1 : WEEKS + 1],
+                "due_plus_delay": delayed[1 : WEEKS + 1],
+            },
+            schema={"point": pl.Date, "week": pl.Int64, "forecast": pl.Float64, "due_date": pl.Float64, "due_plus_delay": pl.Float64},
+        )
+        out[m] = (
+            block.join(actual.filter(pl.col("point") == m), on=["point", "week"], how="left")
+            .with_columns(pl.col("actual").fill_null(0.0))
+            .select(list(SCHEMA))
+            .cast(SCHEMA)  # type: ignore[arg-type]
+        )
+    return out
+
+
 def backtest(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> Backtest:
     t = t or eng.as_of
-    fs = eng.settings.forecast
-    w = eng.settings.payment_window_days
-    h = history(eng)
-    points = backtest_points(eng, t, fs.backtest_points)
-    schema = {"point": pl.Date, "week": pl.Int64, "actual": pl.Float64, **{m: pl.Float64 for m in METHODS}}
-    if not points:
-        cells = pl.DataFrame(schema=schema)
-    else:
-        actual = queries.run(eng.con, "forecast/actuals", points=points, **f.params()).pl()
-        blocks = []
-        at = open_documents(eng, h, points, f)
-        for m in points:
-            md = day_number(m)
-            docs = at[m]
-            sums, _ = spread(h, md, w, fs, docs.customer, docs.age, docs.amount, np.zeros(len(docs.amount), dtype=np.int64), 1)
-            due = np.bincount(weeks_of(docs.due, md), docs.amount, minlength=WEEKS + 2)
-            delayed = np.bincount(weeks_of(docs.due + mean_delay(h, md, w, docs.customer), md), docs.amount, minlength=WEEKS + 2)
-            blocks.append(
-                pl.DataFrame(
-                    {
-                        "point": [m] * WEEKS,
-                        "week": list(range(1, WEEKS + 1)),
-                        "forecast": sums[0, :WEEKS],
-                        "due_date": due[1 : WEEKS + 1],
-                        "due_plus_delay": delayed[1 : WEEKS + 1],
-                    },
-                    schema={"point": pl.Date, "week": pl.Int64, "forecast": pl.Float64, "due_date": pl.Float64, "due_plus_delay": pl.Float64},
-                )
-            )
-        cells = (
-            pl.concat(blocks)
-            .join(actual.with_columns(pl.col("week").cast(pl.Int64)), on=["point", "week"], how="left")
-            .with_columns(pl.col("actual").fill_null(0.0))
-            .select(list(schema))
-            .cast(schema)  # type: ignore[arg-type]
-        )
+    points = backtest_points(eng, t, eng.settings.forecast.backtest_points)
+    with _LOCK:
+        kept = _POINTS.setdefault(eng, {})
+        have = {m: kept[(m, f)] for m in points if (m, f) in kept}
+    missing = [m for m in points if m not in have]
+    if missing:
+        new = point_cells(eng, missing, f)  # outside the lock: two threads may compute a point once each, never block
+        with _LOCK:
+            for m, cells in new.items():
+                if len(kept) >= _KEPT:
+                    kept.pop(next(iter(kept)))
+                kept[(m, f)] = cells
+        have |= new
+    cells = pl.concat([have[m] for m in points]) if points else pl.DataFrame(schema=SCHEMA)
     return Backtest(points=points, cells=cells, scores={m: score(cells, m) for m in METHODS})
 
 
