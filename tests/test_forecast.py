@@ -285,3 +285,13 @@ def test_the_search_and_the_table_paths_give_the_same_forecast(demo, monkeypatch
     assert [w[3] for w in slow.weeks] == pytest.approx([w[3] for w in fast.weeks])
     assert (slow.later, slow.doubtful, slow.levels) == (pytest.approx(fast.later), pytest.approx(fast.doubtful), fast.levels)
     assert sum(w[3] for w in fast.weeks) > 0 and fast.levels["segment"] + fast.levels["all customers"] > 0
+
+
+def test_the_export_reads_as_words_with_cents(eng):
+    from dashboard.present.exports import to_csv
+
+    lines = to_csv(cashin.by_segment(cashin.forecast(eng, T)), "USD").decode().splitlines()
+    weeks = ",".join(f"Week {k} (USD)" for k in range(1, 14))
+    assert lines[0] == f"Segment,{weeks},Later (USD),Doubtful (USD),Credit notes (USD)"
+    # Enterprise (O3): 50 in weeks 1, 2, 4, 5, 9 and later
+    assert lines[1] == "Enterprise,50.0,50.0,0.0,50.0,50.0,0.0,0.0,0.0,50.0,0.0,0.0,0.0,0.0,50.0,0.0,0.0"

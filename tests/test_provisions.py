@@ -146,3 +146,12 @@ def test_o2c_provisions(ledger, tmp_path, capsys):
     (tmp_path / "data" / "settings.toml").write_text("[provisions]\nby = 'region'\n")
     assert o2c(["provisions", "--data", str(tmp_path / "data")]) == 2
     assert "setting 'provisions.by'" in capsys.readouterr().err
+
+
+def test_the_disclosure_export_reads_as_words(ledger):
+    from dashboard.present.exports import to_csv
+
+    eng = ledger(LEDGER, settings=THREE, as_of=T)
+    lines = to_csv(pm.disclosure(pm.matrix(eng, T)), "USD").decode().splitlines()
+    assert lines[0] == "Bucket,Gross (USD),Rate applied,Allowance (USD)"
+    assert lines[4] == "61_90,999.0,0.8333,832.5" and lines[-1] == "Total,2699.0,0.7531,2032.5"
