@@ -27,8 +27,8 @@ if f.currencies:
     st.info(common.currency_note(f, receivables=True), icon=":material/currency_exchange:")
 common.nothing_open_notice(eng, t, f)
 
-fw = bt.scores["forecast"]
-c = st.columns(5)
+fw, fd, fp = bt.scores["forecast"], bt.scores["due_date"], bt.scores["due_plus_delay"]
+c = st.columns(4)
 c[0].metric("Next 13 weeks", money(sum(w[3] for w in fc.weeks), cur, compact=True), border=True, help="Expected cash-in from the open invoices, weeks 1 to 13.")
 c[1].metric("Later", money(fc.later, cur, compact=True), border=True, help="Expected after week 13.")
 c[2].metric(
@@ -39,12 +39,21 @@ c[2].metric(
     "they will be paid. Not in the weeks; the Provisions page covers their expected loss.",
 )
 c[3].metric("Credit notes", money(fc.credit_notes, cur, compact=True), border=True, help="Open credit notes and overpayments: they are not cash-in.")
-c[4].metric(
-    "Backtest WAPE",
-    "n/a" if fw.wape is None else pct(fw.wape),
+WAPE = "Weighted absolute percentage error over the backtest's month-ends and 13 weeks: sum of |actual - forecast| / sum of actuals. Lower is better."
+c = st.columns(4)
+c[0].metric("Backtest WAPE", "n/a" if fw.wape is None else pct(fw.wape), border=True, help="The forecast's. " + WAPE)
+c[1].metric(
+    "Backtest bias",
+    "n/a" if fw.bias is None else f"{fw.bias * 100:+.1f}%",
     border=True,
-    help="Weighted absolute percentage error of the forecast over the backtest's month-ends and 13 weeks: "
-    "sum of |actual - forecast| / sum of actuals. Lower is better.",
+    help="Sum of (forecast - actual) / sum of actuals over the same weeks: above 0 the forecast expected too much within 13 weeks, below 0 too little.",
+)
+c[2].metric("WAPE, pays on the due date", "n/a" if fd.wape is None else pct(fd.wape), border=True, help="Each invoice on its due date. " + WAPE)
+c[3].metric(
+    "WAPE, due date + mean delay",
+    "n/a" if fp.wape is None else pct(fp.wape),
+    border=True,
+    help="Each invoice on its due date moved by the customer's average delay, weighted by amount. " + WAPE,
 )
 
 (st.success if bt.best == "forecast" else st.warning)(best_text(bt), icon=":material/fact_check:")
@@ -54,7 +63,7 @@ with left:
     st.plotly_chart(fcharts.cash_in(fc, age_band_names(fs.age_edges), cur), key="fc_chart", config={"displayModeBar": False})
 with right:
     weeks = cashin.weeks_frame(fc)
-    tables.show(weeks, cur, key="fc_weeks", height=400)
+    tables.show(weeks, cur, key="fc_weeks", height=492)  # all 13 weeks at once
 
 st.subheader("By segment")
 seg = cashin.by_segment(fc)

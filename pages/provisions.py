@@ -61,28 +61,24 @@ if ps.overlay != 1.0:
     st.info(f"Overlay in the settings: {tables.plain(m.overlay_reason or 'no reason given')}", icon=":material/tune:")
 
 shown = m.buckets.with_columns(pl.col("bucket").replace(READ), pl.col("borrowed_from").replace(READ))
-left, right = st.columns([3, 2])
-with left:
-    tables.show(
-        shown,
-        cur,
-        column_order=(
-            "bucket",
-            "gross",
-            "historical_rate",
-            "overlay",
-            "rate",
-            "allowance",
-            "borrowed_from",
-            "history_open",
-            "history_unpaid",
-            "history_months",
-            "rule",
-        ),
-        key="pv_matrix",
-    )
-with right:
-    st.plotly_chart(pcharts.provision_bars(m.buckets, cur), key="pv_chart", config={"displayModeBar": False})
+tables.show(
+    shown,
+    cur,
+    column_order=(
+        "bucket",
+        "gross",
+        "historical_rate",
+        "overlay",
+        "rate",
+        "allowance",
+        "borrowed_from",
+        "history_open",
+        "history_unpaid",
+        "history_months",
+        "rule",
+    ),
+    key="pv_matrix",
+)
 
 if m.by_segment is not None:
     st.subheader("By segment")
@@ -90,20 +86,24 @@ if m.by_segment is not None:
     seg = m.by_segment.rename({"source": "rate_source"}).with_columns(pl.col("bucket").replace(READ))
     tables.show(seg, cur, key="pv_segments")
 
-st.subheader("Disclosure (IFRS 7)")
-st.caption("Gross carrying amount, expected loss rate and lifetime expected credit loss per bucket, as the disclosure tabulates them.")
-disc = disclosure(m).with_columns(pl.col("bucket").replace(READ))
-tables.show(disc, cur, key="pv_disclosure")
-d1, d2, _ = st.columns([1, 1, 4])
-d1.download_button("Download CSV", to_csv(disc, cur), f"provision_matrix_{t.isoformat()}.csv", "text/csv", icon=":material/download:", key="pv_csv")
-d2.download_button(
-    "Download Excel",
-    to_excel(disc, "provision matrix", cur),
-    f"provision_matrix_{t.isoformat()}.xlsx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    icon=":material/download:",
-    key="pv_xlsx",
-)
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Disclosure (IFRS 7)")
+    st.caption("Gross carrying amount, expected loss rate and lifetime expected credit loss per bucket, as the disclosure tabulates them.")
+    disc = disclosure(m).with_columns(pl.col("bucket").replace(READ))
+    tables.show(disc, cur, key="pv_disclosure")
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("Download CSV", to_csv(disc, cur), f"provision_matrix_{t.isoformat()}.csv", "text/csv", icon=":material/download:", key="pv_csv")
+    d2.download_button(
+        "Download Excel",
+        to_excel(disc, "provision matrix", cur),
+        f"provision_matrix_{t.isoformat()}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        icon=":material/download:",
+        key="pv_xlsx",
+    )
+with right:
+    st.plotly_chart(pcharts.provision_bars(m.buckets, cur), key="pv_chart", config={"displayModeBar": False})
 
 with st.expander("How the rates were derived", icon=":material/function:"):
     if m.month_ends:

@@ -25,7 +25,7 @@ def cash_in(fc: Forecast, bands: list[str], currency: str) -> go.Figure:
     """Weeks 1-13, later and doubtful, stacked by the invoice's age at T."""
     names = bucket_names()
     by = fc.detail.group_by("age_band", "week").agg(pl.col("amount").sum())
-    labels = [f"W{k} {fc.weeks[k - 1][2]:%d %b}" for k in range(1, 14)] + ["Later", "Doubtful"]
+    labels = [f"{fc.weeks[k - 1][2]:%d %b}" for k in range(1, 14)] + ["Later", "Doubtful"]  # each week by its last day
     fig = go.Figure()
     for i, band in enumerate(bands):
         part = dict(by.filter(pl.col("age_band") == band).select("week", "amount").iter_rows())
@@ -43,7 +43,13 @@ def cash_in(fc: Forecast, bands: list[str], currency: str) -> go.Figure:
             )
         )
     totals = fc.detail.group_by("week").agg(pl.col("amount").sum())
-    fig.update_layout(title=f"Expected cash-in by week ending, stacked by invoice age ({currency})", barmode="stack", **LAYOUT)
+    fig.update_layout(
+        title=f"Expected cash-in by week ending, stacked by invoice age ({currency})",
+        barmode="stack",
+        xaxis_title="week ending",
+        legend_title_text="invoice age",
+        **LAYOUT,
+    )
     _money_axis(fig, max(totals["amount"].to_list(), default=0.0), currency)
     return fig
 
