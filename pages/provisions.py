@@ -9,13 +9,18 @@ from dashboard.present.formatting import delta, money, pct, signed_money
 from dashboard.present.labels import bucket_label
 from dashboard.provisions import charts as pcharts
 from dashboard.provisions.matrix import disclosure
+from dashboard.settings import SettingsError
 from pages import common, tables
 
 eng = common.engine()
 t, f = common.as_of(eng), common.filters()
 cur = eng.settings.base_currency
 ps = eng.settings.provisions
-m = common.cached_provisions(eng.snapshot.id, t, f, eng)
+try:
+    m = common.cached_provisions(eng.snapshot.id, t, f, eng)
+except SettingsError as exc:  # an overlay naming a bucket the aging edges do not have: say which, as the CLI does
+    st.error(f"The settings file cannot be used:\n\n{tables.plain(str(exc))}", icon=":material/error:")
+    st.stop()
 READ = {n: bucket_label(n) for n in eng.settings.bucket_names}  # not_due -> Not due, 1_30 -> 1-30, as the aging page says
 
 st.title("Provisions (IFRS 9)")

@@ -106,3 +106,11 @@ def test_provisions_page_at_the_prior_month_end(tmp_path, monkeypatch):
     no_errors(at)
     assert metric(at, "Allowance") == "USD 2.3k"  # 2299 by hand (test_provisions' movement)
     assert at.dataframe[0].value["allowance"].sum() == pytest.approx(2299)
+
+
+def test_an_overlay_on_an_unknown_bucket_is_explained_on_the_page(tmp_path, monkeypatch):
+    folder(tmp_path, monkeypatch, PROVISIONS_LEDGER, '[provisions]\noverlay = { "1-30" = 1.2 }\n', dt.date(2026, 6, 30))
+    at = app_page("pages/provisions.py")
+    assert not at.exception
+    shown = re.sub(r"\\(.)", r"\1", at.error[0].value)  # as it reads on screen (the text is escaped so markdown shows as written)
+    assert "setting 'provisions.overlay' names bucket(s) 1-30; the buckets are not_due, 1_30, 31_60" in shown

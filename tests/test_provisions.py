@@ -155,3 +155,32 @@ def test_the_disclosure_export_reads_as_words(ledger):
     lines = to_csv(pm.disclosure(pm.matrix(eng, T)), "USD").decode().splitlines()
     assert lines[0] == "Bucket,Gross (USD),Rate applied,Allowance (USD)"
     assert lines[4] == "61_90,999.0,0.8333,832.5" and lines[-1] == "Total,2699.0,0.7531,2032.5"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from dashboard.load.demo import make_demo
+    from dashboard.metrics.kpis import Engine
+    from dashboard.store.snapshots import DataDir
+
+    res = make_demo(DataDir(tmp_path_factory.mktemp("demo") / "data"), invoices=4000, seed=11)
+    assert res.ok
+    return Engine.open(res.snapshot, Settings(provisions=ProvisionSettings(by="segment", min_amount=50_000)))
+
+
+@pytest.mark.parametrize("days_back", [0, 45, 200])
+def test_matrix_invariants_on_a_generated_ledger(demo, days_back):
+    t = demo.as_of - dt.timedelta(days=days_back)
+    m = pm.matrix(demo, t)
+    b = m.buckets
+    # the gross is every open amount above 0 at T, bucket by bucket as the aging page buckets it
+    positive = demo.con.sql(
+        "select coalesce(sum(open_amount), 0) from open_intervals where start_date <= $t and end_date > $t and open_amount > 0", params={"t": t}
+    ).fetchall()[0][0]
+    assert m.total_gross == pytest.approx(positive)
+    assert all(0 <= r <= 1 for r in b["historical_rate"].to_list() + b["rate"].to_list())
+    assert (b["allowance"] <= b["gross"] + 1e-9).all() and m.total_allowance <= m.total_gross
+    # unpaid at default never exceeds what was open; the segments' allowances add up to the matrix's
+    assert (b["history_unpaid"] <= b["history_open"] + 1e-6).all()
+    assert m.by_segment is not None and m.by_segment["allowance"].sum() == pytest.approx(m.total_allowance)
+    assert m.by_segment["gross"].sum() == pytest.approx(m.total_gross)
