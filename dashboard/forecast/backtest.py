@@ -123,7 +123,9 @@ def score(cells: pl.DataFrame, method: str) -> Score:
     WAPE = sum over weeks and points |A - F| / sum A; bias = sum (F - A) / sum A."""
     err = cells.with_columns(abs_err=(pl.col("actual") - pl.col(method)).abs(), diff=pl.col(method) - pl.col("actual"))
     by_week = err.group_by("week").agg(pl.col("abs_err").sum(), pl.col("actual").sum()).sort("week")
-    per_week = dict(zip(by_week["week"].to_list(), [None if a == 0 else e / a for e, a in zip(by_week["abs_err"], by_week["actual"])]))
+    per_week = dict(
+        zip(by_week["week"].to_list(), [ratio(e, a) for e, a in zip(by_week["abs_err"], by_week["actual"])])
+    )  # null when the actuals sum to 0 (or less)
     total = float(err["actual"].sum())
     return Score(
         wape=ratio(float(err["abs_err"].sum()), total),
@@ -165,7 +167,9 @@ def point_cells(eng: Engine, points: list[dt.date], f: Filters = ALL) -> dict[dt
         )
         out[m] = (
             block.join(actual.filter(pl.col("point") == m), on=["point", "week"], how="left")
-            .with_columns(pl.col("actual").fill_null(0.0))
+            # the steps of a week that cancel out (a span starting and ending in it) leave float noise such as 1e-13:
+            # a week where nothing was paid must read 0 (its WAPE null), not a tiny amount that divides into millions
+            .with_columns(pl.col("actual").fill_null(0.0).round(6))
             .select(list(SCHEMA))
             .cast(SCHEMA)  # type: ignore[arg-type]
         )
