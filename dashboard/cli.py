@@ -112,6 +112,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("rollback", parents=[common], help="make an earlier snapshot current again")
     s.add_argument("id")
     sub.add_parser("kpis", parents=[common], help="headline KPIs")
+    sub.add_parser("forecast", parents=[common], help="13-week cash-in forecast with its backtest (forecast.md)")
+    sub.add_parser("provisions", parents=[common], help="IFRS 9 provision matrix (provisions.md)")
     s = sub.add_parser("at-risk", parents=[common], help="customers ranked by risk score x exposure (risk.md)")
     s.add_argument("--top", type=int, default=20)
     s = sub.add_parser("whatif", parents=[common], help="scenario results (whatif.md)")
@@ -140,8 +142,6 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("step", choices=["set"])
     s.add_argument("--customer", required=True)
     s.add_argument("--collector", default=None, help="the collector's user name; '' clears it")
-    sub.add_parser("forecast", parents=[common], help="13-week cash-in forecast with its backtest (forecast.md)")
-    sub.add_parser("provisions", parents=[common], help="IFRS 9 provision matrix (provisions.md)")
     return p
 
 
@@ -194,6 +194,20 @@ def cmd_kpis(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.present.formatting import headline_text
 
     _out(args, h, headline_text(h))
+    return 0
+
+
+def cmd_forecast(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.forecast import report
+
+    _out(args, *report.run(_engine(args, data), args.as_of))
+    return 0
+
+
+def cmd_provisions(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.provisions import report
+
+    _out(args, *report.run(_engine(args, data), args.as_of))
     return 0
 
 
@@ -423,22 +437,10 @@ def cmd_customers(args: argparse.Namespace, data: DataDir) -> int:
     return _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
 
 
-def cmd_forecast(args: argparse.Namespace, data: DataDir) -> int:
-    from dashboard.forecast import report
-
-    _out(args, *report.run(_engine(args, data), args.as_of))
-    return 0
-
-
-def cmd_provisions(args: argparse.Namespace, data: DataDir) -> int:
-    from dashboard.provisions import report
-
-    _out(args, *report.run(_engine(args, data), args.as_of))
-    return 0
-
-
 COMMANDS = {
     "kpis": cmd_kpis,
+    "forecast": cmd_forecast,
+    "provisions": cmd_provisions,
     "ingest": cmd_ingest,
     "demo": cmd_demo,
     "snapshots": cmd_snapshots,
@@ -451,8 +453,6 @@ COMMANDS = {
     "contacts": cmd_contacts,
     "notes": cmd_notes,
     "customers": cmd_customers,
-    "forecast": cmd_forecast,
-    "provisions": cmd_provisions,
 }
 
 if __name__ == "__main__":
