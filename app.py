@@ -29,6 +29,8 @@ pages = [
     st.Page(common.PAGES / "exposure.py", title="Credit exposure", icon=":material/account_balance_wallet:"),
     st.Page(common.PAGES / "at_risk.py", title="At-risk customers", icon=":material/warning:"),
     st.Page(common.PAGES / "customer.py", title="Customer", icon=":material/person_search:"),
+    st.Page(common.PAGES / "forecast.py", title="Cash-in forecast", icon=":material/payments:"),
+    st.Page(common.PAGES / "provisions.py", title="Provisions", icon=":material/shield:"),
     st.Page(common.PAGES / "whatif.py", title="What-if studio", icon=":material/tune:"),
 ]
 if user.has("collector"):  # the worklist and its actions (collections.md); writes are checked again in the core

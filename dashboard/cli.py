@@ -121,6 +121,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("rollback", parents=[common], help="make an earlier snapshot current again")
     s.add_argument("id")
     sub.add_parser("kpis", parents=[common], help="headline KPIs")
+    sub.add_parser("forecast", parents=[common], help="13-week cash-in forecast with its backtest (forecast.md)")
+    sub.add_parser("provisions", parents=[common], help="IFRS 9 provision matrix (provisions.md)")
     s = sub.add_parser("at-risk", parents=[common], help="customers ranked by risk score x exposure (risk.md)")
     s.add_argument("--top", type=int, default=20)
     s = sub.add_parser("whatif", parents=[common], help="scenario results (whatif.md)")
@@ -220,6 +222,20 @@ def cmd_kpis(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.present.formatting import headline_text
 
     _out(args, h, headline_text(h))
+    return 0
+
+
+def cmd_forecast(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.forecast import report
+
+    _out(args, *report.run(_engine(args, data), args.as_of))
+    return 0
+
+
+def cmd_provisions(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.provisions import report
+
+    _out(args, *report.run(_engine(args, data), args.as_of))
     return 0
 
 
@@ -528,6 +544,8 @@ def cmd_promises(args: argparse.Namespace, data: DataDir) -> int:
 
 COMMANDS = {
     "kpis": cmd_kpis,
+    "forecast": cmd_forecast,
+    "provisions": cmd_provisions,
     "ingest": cmd_ingest,
     "demo": cmd_demo,
     "snapshots": cmd_snapshots,

@@ -18,6 +18,57 @@ class SettingsError(ValueError):
     """A settings file that cannot be used, with a message for a person."""
 
 
+# --- [forecast] and [provisions] (forecast.md, provisions.md) -------------------------------------------------
+
+
+class ForecastSettings(BaseModel):
+    """The 13-week cash-in forecast and its backtest (the [forecast] table)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_history: int = Field(5, ge=1, description="A customer's own settled documents older than the open one needed to use its history.")
+    segment_min_history: int = Field(20, ge=1, description="The same for the segment's history, before falling back to all customers'.")
+    backtest_points: int = Field(6, ge=1, le=36, description="Month-ends with 13 weeks of hindsight the backtest forecasts from.")
+    age_edges: tuple[int, ...] = Field((30, 60, 90, 180), description="Days since the invoice date that band the forecast's stacks (0-30, 31-60, ...).")
+
+    @field_validator("age_edges")
+    @classmethod
+    def _age_edges(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or v[0] <= 0 or any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError("must be strictly increasing days above 0, e.g. [30, 60, 90, 180]")
+        return v
+
+
+class ProvisionSettings(BaseModel):
+    """The IFRS 9 provision matrix (the [provisions] table); the overlay comes from here until its approval lands."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_dpd: int = Field(90, ge=1, le=3650, description="Days past due at which a document still open is in default (IFRS 9 B5.5.37).")
+    lookback_months: int = Field(24, ge=1, le=120, description="Month-ends before the as-of date the historical loss rates are drawn from.")
+    by: str | None = Field(None, description="'segment' for rates per segment (falling back to the overall rate); none: one matrix.")
+    min_amount: float = Field(
+        10_000.0, ge=0, description="A segment's bucket needs this much history (open amount summed over the month-ends) for its own rate."
+    )
+    overlay: float | dict[str, float] = Field(1.0, description="Forward-looking multiplier: one for all buckets, or per bucket name (others 1.0).")
+    overlay_reason: str = Field("", description="Why the overlay is what it is (shown beside the matrix).")
+
+    @field_validator("by")
+    @classmethod
+    def _by(cls, v: str | None) -> str | None:
+        if v not in (None, "segment"):
+            raise ValueError("must be 'segment' (or left out for one matrix)")
+        return v
+
+    @field_validator("overlay")
+    @classmethod
+    def _overlay(cls, v: float | dict[str, float]) -> float | dict[str, float]:
+        values = v.values() if isinstance(v, dict) else [v]
+        if any(x < 0 for x in values):
+            raise ValueError("an overlay is a multiplier of 0 or more (1.0 = the historical rate)")
+        return v
+
+
 class RiskSettings(BaseModel):
     """The scorecard of risk.md: each factor's points rise linearly from 0 to 100 between two values."""
 
@@ -251,6 +302,8 @@ class Settings(BaseModel):
     trend_months: int = Field(12, ge=1, le=36, description="Month-ends shown before the as-of date in trends.")
     cost_of_capital: float = Field(0.08, ge=0, le=1, description="Annual cost of capital for what-if financing effects.")
     risk: RiskSettings = Field(default_factory=RiskSettings, description="The risk scorecard ([risk] table).")
+    forecast: ForecastSettings = Field(default_factory=ForecastSettings, description="The cash-in forecast ([forecast] table).")
+    provisions: ProvisionSettings = Field(default_factory=ProvisionSettings, description="The provision matrix ([provisions] table).")
     db_url: str | None = Field(
         None, description="The workbench store: a SQLAlchemy URL (postgresql+psycopg://...); default SQLite in the data folder. O2C_DB_URL wins."
     )

@@ -287,3 +287,27 @@ def page_failed(exc: Exception) -> None:
         "Try another date or page; if it happens again, give your administrator the error id.",
         icon=":material/error:",
     )
+
+
+# --- the forecast and provisions pages (pages/forecast.py, pages/provisions.py) ---------------------------------
+
+
+@st.cache_data(show_spinner="Forecasting the cash-in...", max_entries=16)
+def cached_forecast(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
+    from dashboard.forecast.cashin import forecast
+
+    return forecast(_eng, t, f)
+
+
+@st.cache_data(show_spinner="Measuring the forecast against this ledger's own history...", max_entries=16)
+def cached_forecast_backtest(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
+    from dashboard.forecast.backtest import backtest
+
+    return backtest(_eng, t, f)
+
+
+@st.cache_data(show_spinner="Deriving the loss rates from the ledger's history...", max_entries=16)
+def cached_provisions(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
+    from dashboard.provisions.matrix import matrix
+
+    return matrix(_eng, t, f)

@@ -171,6 +171,67 @@ O3,C3,2026-03-10,150
 """,
 }
 
+# --- the cash-in forecast and the provision matrix ---------------------------------------------------------------
+
+# test_forecast's ledger, forecast by hand there at 2026-03-31 with min_history 3 and segment_min_history 2
+# (the forecast page shows it too).
+FORECAST_LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date
+H1,C1,2026-01-01,2026-01-31,100,2026-01-11
+H2,C1,2026-01-01,2026-01-31,100,2026-01-21
+H3,C1,2025-12-01,2025-12-31,100,2026-01-10
+H4,C1,2025-10-01,2025-10-31,100,2025-12-10
+H8,C1,2024-06-25,2024-07-25,100,2025-01-11
+H5,C2,2026-01-01,2026-01-31,100,
+H6,C2,2025-09-01,2025-10-01,100,2025-12-20
+H7,C3,2026-02-01,2026-03-03,100,2026-02-16
+O1,C1,2026-03-16,2026-04-15,1000,
+O2,C1,2026-02-19,2026-03-21,600,
+O3,C3,2026-03-21,2026-04-20,300,
+O4,C2,2025-12-01,2025-12-31,500,
+O5,C1,2026-03-10,2026-03-10,-150,
+O6,C1,2026-03-31,2026-04-30,90,
+""",
+    "payments": """
+payment_id,invoice_id,payment_date,amount
+P1,H5,2026-01-20,40
+P2,H5,2026-02-05,60
+P3,O2,2026-03-01,200
+""",
+    "customers": """
+customer_id,segment
+C1,SMB
+C2,SMB
+C3,Enterprise
+""",
+}
+
+# test_provisions' ledger, its matrix worked out by hand there at 2026-06-30 with lookback_months 3 (the provisions
+# page shows it too).
+PROVISIONS_LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date
+P1,C1,2026-02-01,2026-03-01,1000,
+P2,C2,2026-02-15,2026-03-17,500,2026-05-20
+P3,C1,2026-03-01,2026-03-31,800,2026-04-15
+P4,C2,2026-03-20,2026-04-19,999,
+P5,C1,2026-06-10,2026-07-10,400,
+P6,C2,2026-05-20,2026-06-19,300,
+CN,C1,2026-06-01,2026-06-01,-100,
+""",
+    "payments": """
+payment_id,invoice_id,payment_date,amount
+X1,P2,2026-04-10,300
+""",
+    "customers": """
+customer_id,segment
+C1,SMB
+C2,Enterprise
+""",
+}
+
+
 # A German SAP FBL5N export (Windows-1252 when written): test_layouts works its figures out,
 # the browser journey uploads it.
 SAP_DE = """Konto;Belegnummer;Belegart;Belegdatum;Nettofälligkeit;Betrag in Belegwährung;Belegwährung;Ausgleichsdatum

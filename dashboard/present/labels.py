@@ -214,3 +214,41 @@ def bucket_label(name: str) -> str:
     if name.endswith("_plus"):
         return name.removesuffix("_plus") + "+"
     return name.replace("_", "-")
+
+
+# --- the cash-in forecast and the provision matrix (dashboard/forecast, dashboard/provisions) -------------------
+COLUMNS |= {
+    "week": Column("Week", "number"),
+    "week_start": Column("From", "date"),
+    "week_end": Column("To", "date"),
+    "amount": Column("Amount ({cur})", _M),
+    "age_band": Column("Invoice age", help="Days since the invoice date at the as-of date"),
+    "later": Column("Later ({cur})", _M, "Expected after week 13"),
+    "doubtful": Column("Doubtful ({cur})", _M, "No settled document of the pool took this long: not expected; see Provisions"),
+    "credit_notes": Column("Credit notes ({cur})", _M, "Open credit notes and overpayments: not cash-in"),
+    "next_13_weeks": Column("Next 13 weeks ({cur})", _M),
+    "point": Column("Forecast made at", "date", "A month-end with 13 weeks of hindsight"),
+    "actual": Column("Actual ({cur})", _M, "What the documents open at that month-end paid in the week"),
+    "forecast": Column("Forecast ({cur})", _M),
+    "baseline_due_date": Column("Pays on the due date ({cur})", _M),
+    "baseline_due_plus_delay": Column("Due date + mean delay ({cur})", _M),
+    "method": Column("Method", width="large"),
+    "wape": Column("WAPE", _S, "Sum of |actual - forecast| / sum of actuals: lower is better"),
+    "bias": Column("Bias", _S, "Sum of (forecast - actual) / sum of actuals: above 0 expects too much, below 0 too little"),
+    "gross": Column("Gross ({cur})", _M, "Open amount of the documents with open > 0 (credit notes excluded)"),
+    "historical_rate": Column("Historical rate", _S, "Of what sat in the bucket at past month-ends, the share still unpaid at default"),
+    "borrowed_from": Column("Rate taken from", help="No history of its own: the nearest younger bucket's rate (a lower bound)"),
+    "overlay": Column("Overlay", "number", "Forward-looking multiplier (1 = the historical rate)", fmt="%.2f"),
+    "rate": Column("Rate applied", _S, "Historical rate x overlay, at most 100%"),
+    "allowance": Column("Allowance ({cur})", _M, "Gross x rate applied: the lifetime expected credit loss"),
+    "history_open": Column("Open at the month-ends ({cur})", _M, "Summed over the month-ends used, documents whose outcome is known"),
+    "history_unpaid": Column("Unpaid at default ({cur})", _M, "Of that, still open when the document defaulted"),
+    "history_documents": Column("Documents x month-ends", _C),
+    "history_months": Column("Month-ends with history", _C),
+    "rule": Column("How the rate was set"),
+    "month_end": Column("Month-end", "date"),
+    "open_amount": Column("Open ({cur})", _M),
+    "unpaid_at_default": Column("Unpaid at default ({cur})", _M),
+    "rate_source": Column("Rate from", help="The segment's own history, or the overall rate when the segment has too little"),
+    "coverage": Column("Coverage", _S, "Allowance / gross"),
+} | {f"week_{k}": Column(f"Week {k} ({{cur}})", _M) for k in range(1, 14)}

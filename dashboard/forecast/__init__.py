@@ -1,0 +1,1 @@
+"""The 13-week cash-in forecast and its backtest (forecast.md)."""

@@ -1,0 +1,111 @@
+"""The Cash-in forecast and Provisions pages in a real browser (Debian's headless Chromium, Playwright), each at
+the snapshot's date and at an earlier one, on a served demo ledger. Screenshots go to <repo>/screenshots/."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from dashboard.load.demo import make_demo
+from dashboard.store.snapshots import DataDir
+from tests.fixtures import REPO, free_port, wait_for_health
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = REPO / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
+    folder = tmp_path_factory.mktemp("browser-forecast")
+    data, log = folder / "data", folder / "serve.log"
+    assert make_demo(DataDir(data), invoices=20_000).ok
+    port = free_port()
+    with open(log, "wb") as out:  # a file, not a pipe nobody reads (a full pipe would stop the server)
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data)], cwd=REPO, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for_health(url, proc)
+        except AssertionError as exc:
+            raise RuntimeError(f"the dashboard did not start: {exc}\n{log.read_text()[-2000:]}") from None
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = b.new_page(viewport={"width": 1500, "height": 1100})
+        yield pg
+        b.close()
+
+
+def tile(page, label: str):
+    return page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first.locator("[data-testid=stMetricValue]")
+
+
+def clean(page) -> None:
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+    body = page.locator("body")
+    expect(body).not_to_contain_text("Traceback")
+    expect(body).not_to_contain_text(re.compile(r"\bnan\b", re.I))
+    expect(body).not_to_contain_text("Something went wrong")
+
+
+def earlier_month(page, heading: str) -> None:
+    """Type a month two earlier into the sidebar's date (three spin buttons), and leave the field to commit it."""
+    month = page.get_by_role("spinbutton", name="month, As-of date")
+    now = int(month.get_attribute("aria-valuenow") or month.inner_text())
+    month.click()
+    month.type(f"{max(1, now - 2):02d}")
+    month.press("Enter")
+    page.get_by_role("heading", name=heading).click()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("link", "heading", "value_tile", "charts"),
+    [("Cash-in forecast", "Cash-in forecast", "Next 13 weeks", 3), ("Provisions", "Provisions (IFRS 9)", "Allowance", 1)],
+)
+def test_the_page_at_two_dates(app_url, page, link, heading, value_tile, charts):
+    page.goto(app_url)
+    page.get_by_role("link", name="Executive overview", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("link", name=link, exact=True).click()
+    page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
+    expect(tile(page, value_tile)).to_have_text(re.compile(r"^-?USD \d"), timeout=60_000)
+    expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(charts, timeout=60_000)
+    caption = page.get_by_text(re.compile(r"^As of \d+ \w+ \d{4}")).first
+    first = caption.inner_text()
+    clean(page)
+    shot(page, f"{link.lower().replace(' ', '_')}_now.png")
+    earlier_month(page, heading)
+    expect(caption).not_to_have_text(first, timeout=60_000)
+    expect(tile(page, value_tile)).to_have_text(re.compile(r"^-?USD \d"), timeout=60_000)
+    expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(charts, timeout=60_000)
+    clean(page)
+    shot(page, f"{link.lower().replace(' ', '_')}_earlier.png")
