@@ -1,9 +1,11 @@
 """Every KPI of ../shared/spec/kpis.md, defined once.
 
-The heavy lifting (open items at a date, per-customer positions, daily
-sales and settlements) is SQL in `queries/` run by DuckDB over the
-snapshot's compact tables; this module turns those few hundred or
-thousand rows into the spec's figures. The pages, `o2c kpis --json` and
+The heavy lifting is done over the snapshot's compact tables: the open
+items at a date and the per-customer positions as array sums over the open
+spans held in memory (positions.py, the SQL of queries/receivables/ says what
+each sum means), the daily sales, settlements and month-end AR by SQL in
+`queries/`; this module turns those few hundred or thousand rows into the
+spec's figures. The pages, `o2c kpis --json` and
 the tests all call `Engine.headline`, `Engine.trend`, `Engine.aging`.
 """
 
@@ -21,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from dashboard.metrics import exposure
+from dashboard.metrics.positions import Positions
 from dashboard.settings import Settings
 from dashboard.store import sql as queries
 from dashboard.store.catalog import open_snapshot
@@ -292,6 +295,8 @@ class Engine:
         self.snapshot = snapshot
         self.settings = settings
         self._lock = threading.Lock()
+        self._positions_lock = threading.Lock()
+        self._positions: Positions | None = None
         # Per-instance caches keyed by the selection (functools.lru_cache on a method would hold every
         # engine, and so every old snapshot's tables, alive for the life of the process).
         self._cache: dict[tuple[str, Filters], object] = {}
@@ -313,12 +318,22 @@ class Engine:
 
     # --- building blocks -----------------------------------------------------
 
+    @property
+    def positions(self) -> Positions:
+        """The snapshot's open spans, orders and customers as arrays (positions.py), built on first use."""
+        if self._positions is None:
+            with self._positions_lock:
+                if self._positions is None:
+                    self._positions = Positions(self.con)
+        return self._positions
+
     def aging_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
-        """segment, region, bucket, ar, disputed_ar, documents at T."""
-        return self.q("receivables/aging_at", f, as_of=t, edges=list(self.settings.aging_edges))
+        """segment, region, bucket, ar, disputed_ar, documents at T (receivables/aging_at.sql's rows)."""
+        return self.positions.aging(t, f, self.settings.aging_edges)
 
     def customers_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
-        return self.q("receivables/customers_at", f, as_of=t)
+        """Every customer's credit position at T (receivables/customers_at.sql's rows, by customer_key)."""
+        return self.positions.customers_at(t, f)
 
     def _cached(self, what: str, f: Filters, build):
         key = (what, f)
@@ -369,8 +384,7 @@ class Engine:
             return self._month_end_cube(f).get(t, (0.0, 0.0, 0.0))
         if rng is None or t < self.first_day:
             return (0.0, 0.0, 0.0)
-        ar, current, disputed = queries.run(self.con, "receivables/ar_at", as_of=t, **f.params()).fetchall()[0]
-        return (float(ar), float(current), float(disputed))
+        return self.positions.ar_at(t, f)
 
     @property
     def first_day(self) -> dt.date:

@@ -20,7 +20,6 @@ from dashboard.metrics import limits
 from dashboard.metrics.kpis import ALL, Engine, Filters, month_end
 from dashboard.present.formatting import pct
 from dashboard.settings import FACTORS, RiskSettings
-from dashboard.store import sql as queries
 
 CLASSES = ("A", "B", "C", "D", "E")
 FACTOR_WORDS = {
@@ -108,7 +107,7 @@ def scores(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFr
     A currency filter picks the customers with something open in those currencies; their measures,
     score and exposure count every currency (a credit limit covers all of a customer's currencies)."""
     t = t or eng.as_of
-    raw = queries.run(eng.con, "risk/factors_at", as_of=t, **f.params()).pl()
+    raw = eng.positions.risk_measures(t, f)  # queries/risk/factors_at.sql's rows, as array sums (positions.py)
     return score_frame(factor_values(raw), eng.settings.risk)
 
 
@@ -195,7 +194,8 @@ def backtest(eng: Engine, t: dt.date | None = None, horizon_days: int = 90) -> d
         if m > start:
             ends.append(m)
         m = month_end(m + dt.timedelta(days=1))
-    events = queries.run(eng.con, "risk/events", month_ends=ends).pl() if ends else pl.DataFrame(schema={"customer_key": pl.Int32})
+    # queries/risk/events.sql's customers, as array sums over the spans open at each month-end (positions.py)
+    events = pl.DataFrame({"customer_key": eng.positions.over_60_at_any(ends)}, schema={"customer_key": pl.Int32})
     pop = then.filter((pl.col("ar_over_60") <= 0.005) & pl.col("score").is_not_null()).with_columns(
         event=pl.col("customer_key").is_in(events["customer_key"].implode())
     )

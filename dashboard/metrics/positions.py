@@ -1,0 +1,357 @@
+"""What is open at a date, per customer and per group: the engine's per-date path, as arrays.
+
+The snapshot's open spans (derive/open_intervals.sql, sorted by end_date) are held once as numpy
+columns, with segment, region and currency as dense codes; the orders sorted by order date; the
+customers' attributes by their dense customer_key (0, 1, 2, ... as the load assigns them). At a
+date T the open items are a slice (the spans closing after T, found by a binary search) masked to
+those started by T, and every per-customer or per-group sum is one `bincount` over that slice.
+Names and other strings are joined only to the rows a result returns.
+
+Why not a SQL statement per figure: each DuckDB statement costs ~8 ms before it scans anything
+(parse, plan, a cursor, Arrow to polars) and the overview needed seven of them; the open items
+at a date are a few per cent of the spans (bench/README.md, "Where the product loses").
+
+What each sum means is the SQL's it replaces (queries/receivables/customers_at.sql, aging_at.sql,
+ar_at.sql and queries/risk/factors_at.sql, events.sql, which stay as the readable definitions and
+for engines that run SQL only): open at T = start_date <= T < end_date (macro open_at), days past
+due = T - due_date, aging bucket = how many of the edges the days past due exceed, an order is
+open from its order_date on. tests/test_positions.py checks every column against that SQL.
+
+An engine over in-memory tables (the dashboard) loads every span once; one over views of the
+files (a short-lived CLI process) reads only the spans open at each date it is asked about
+(open_spans_at.sql: the row groups of spans closed earlier are skipped). Snapshots of any age
+work: the arrays are read from tables every snapshot has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from dashboard.metrics import limits
+from dashboard.store import sql as queries
+
+if TYPE_CHECKING:
+    from dashboard.metrics.kpis import Filters
+
+EPOCH = dt.date(1970, 1, 1).toordinal()
+EVERY_DAY = (dt.date(1, 1, 1), dt.date(9999, 12, 31))
+SLICES_KEPT = 8  # open-at-T slices kept per engine: T, the prior month-end and their T-90 of a few overviews
+
+
+def day(d: dt.date) -> int:
+    """Days since 1970-01-01, as the SQL loaders write dates."""
+    return d.toordinal() - EPOCH
+
+
+@dataclass(frozen=True)
+class Spans:
+    """Open spans [start, end) with what every figure needs, one entry per span (dates in days)."""
+
+    start: np.ndarray
+    end: np.ndarray
+    due: np.ndarray
+    amount: np.ndarray
+    disputed: np.ndarray
+    customer: np.ndarray
+    segment: np.ndarray
+    region: np.ndarray
+    currency: np.ndarray
+
+    def take(self, rows: np.ndarray | slice) -> Spans:
+        return Spans(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
+    def __len__(self) -> int:
+        return len(self.amount)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A sidebar selection as lookup tables over the codes (True = picked); None = everything."""
+
+    segment: np.ndarray | None
+    region: np.ndarray | None
+    currency: np.ndarray | None
+
+    def spans(self, s: Spans) -> np.ndarray | None:
+        """Which spans are picked (None: all)."""
+        m = None
+        for table, codes in ((self.segment, s.segment), (self.region, s.region), (self.currency, s.currency)):
+            if table is not None:
+                m = table[codes] if m is None else m & table[codes]
+        return m
+
+
+def _codes(values: pl.Series, categories: list[str]) -> np.ndarray:
+    """Dense codes of `values` in the order of `categories` (sorted: code order = name order)."""
+    return values.cast(pl.Enum(categories)).to_physical().to_numpy().astype(np.int32)
+
+
+def _where(mask: np.ndarray | None, values: np.ndarray) -> np.ndarray:
+    return values if mask is None else np.where(mask, values, 0.0)
+
+
+class Positions:
+    """The per-date arrays of one snapshot (see the module's docstring). Thread-safe: built once, read only."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        cur = con.cursor()
+        kind = cur.execute("select table_type from information_schema.tables where table_name = 'open_intervals'").fetchall()
+        # Tables in memory: hold every span; views over the files: read the spans open at each date asked.
+        self.held = bool(kind) and kind[0][0] == "BASE TABLE"
+        cust = queries.run(con, "customer/attributes").pl()
+        if not np.array_equal(cust["customer_key"].to_numpy(), np.arange(cust.height)):
+            raise ValueError("customers.customer_key is not 0, 1, 2, ...: rebuild the snapshot with `o2c ingest` (the load assigns dense keys)")
+        self.customers = cust
+        self.segments = sorted(cust["segment"].unique().to_list())
+        self.regions = sorted(cust["region"].unique().to_list())
+        orders = queries.run(con, "receivables/orders_by_day").pl()
+        # Every document's currency is in daily_sales (one row per day, segment, region, currency with a document).
+        currencies = {r[0] for r in cur.sql("select distinct currency from daily_sales").fetchall()}
+        self.currencies = sorted(currencies | set(orders["currency"].unique().to_list()))
+        self.cust_segment = _codes(cust["segment"], self.segments)
+        self.cust_region = _codes(cust["region"], self.regions)
+        self.order_day = orders["order_day"].to_numpy()
+        self.order_customer = orders["customer_key"].to_numpy()
+        self.order_amount = orders["amount_base"].to_numpy()
+        self.order_currency = _codes(orders["currency"], self.currencies)
+        self._lock = threading.Lock()
+        self._slices: dict[int, Spans] = {}
+        self._all = self._spans(queries.run(con, "receivables/open_spans").pl()) if self.held else None
+        self._paid: pl.DataFrame | None = None
+
+    @property
+    def n_customers(self) -> int:
+        return self.customers.height
+
+    def _spans(self, df: pl.DataFrame) -> Spans:
+        end = df["end_day"].to_numpy()
+        s = Spans(
+            start=df["start_day"].to_numpy(),
+            end=end,
+            due=df["due_day"].to_numpy(),
+            amount=df["open_amount"].to_numpy(),
+            disputed=df["disputed"].fill_null(False).to_numpy(),
+            customer=df["customer_key"].to_numpy(),
+            segment=_codes(df["segment"], self.segments),
+            region=_codes(df["region"], self.regions),
+            currency=_codes(df["currency"], self.currencies),
+        )
+        if self.held and len(end) > 1 and not bool(np.all(end[1:] >= end[:-1])):
+            s = s.take(np.argsort(end, kind="stable"))  # a table not written by derive/open_intervals.sql
+        return s
+
+    def open_at(self, t: dt.date) -> Spans:
+        """The spans open at T (start <= T < end), in the table's order."""
+        d = day(t)
+        with self._lock:
+            hit = self._slices.get(d)
+        if hit is not None:
+            return hit
+        if self._all is not None:
+            tail = self._all.take(slice(int(np.searchsorted(self._all.end, d, side="right")), None))
+            s = tail.take(tail.start <= d)
+        else:
+            s = self._spans(queries.run(self.con, "receivables/open_spans_at", as_of=t).pl())
+        with self._lock:
+            if len(self._slices) >= SLICES_KEPT:
+                self._slices.pop(next(iter(self._slices)))
+            self._slices[d] = s
+        return s
+
+    def selection(self, f: Filters) -> Selection:
+        def table(values: tuple[str, ...], names: list[str]) -> np.ndarray | None:
+            if not values:
+                return None
+            picked = np.zeros(len(names), dtype=bool)
+            index = {n: i for i, n in enumerate(names)}
+            picked[[index[v] for v in values if v in index]] = True
+            return picked
+
+        return Selection(table(f.segments, self.segments), table(f.regions, self.regions), table(f.currencies, self.currencies))
+
+    # --- per group --------------------------------------------------------------
+
+    def ar_at(self, t: dt.date, f: Filters) -> tuple[float, float, float]:
+        """(AR, current AR, disputed AR) at T, as receivables/ar_at.sql."""
+        s = self.open_at(t)
+        m = self.selection(f).spans(s)
+        amount = _where(m, s.amount)
+        current = (day(t) - s.due) <= 0
+        return float(amount.sum()), float(amount[current].sum()), float(amount[s.disputed].sum())
+
+    def open_count(self, t: dt.date, f: Filters) -> int:
+        """Open items of the selection at T, as receivables/open_count_at.sql."""
+        s = self.open_at(t)
+        m = self.selection(f).spans(s)
+        return len(s) if m is None else int(m.sum())
+
+    def aging(self, t: dt.date, f: Filters, edges: tuple[int, ...] | list[int]) -> pl.DataFrame:
+        """segment, region, bucket, ar, disputed_ar, documents at T, as receivables/aging_at.sql
+        (groups with an open document, sorted by segment, region, bucket)."""
+        s = self.open_at(t)
+        m = self.selection(f).spans(s)
+        if m is not None:
+            s = s.take(m)
+        nb, nr = len(edges) + 1, len(self.regions)
+        # bucket = how many edges the days past due exceed (macro aging_bucket)
+        bucket = np.searchsorted(np.asarray(edges, dtype=np.int64), day(t) - s.due.astype(np.int64), side="left")
+        key = (s.segment.astype(np.int64) * nr + s.region) * nb + bucket
+        size = len(self.segments) * nr * nb
+        docs = np.bincount(key, minlength=size)
+        ar = np.bincount(key, weights=s.amount, minlength=size).astype(np.float64, copy=False)
+        disputed = np.bincount(key, weights=np.where(s.disputed, s.amount, 0.0), minlength=size).astype(np.float64, copy=False)
+        used = np.flatnonzero(docs)
+        return pl.DataFrame(
+            {
+                "segment": pl.Series(self.segments, dtype=pl.Utf8).gather(used // (nr * nb)),
+                "region": pl.Series(self.regions, dtype=pl.Utf8).gather((used // nb) % nr),
+                "bucket": (used % nb).astype(np.int32),
+                "ar": ar[used],
+                "disputed_ar": disputed[used],
+                "documents": docs[used].astype(np.int64),
+            }
+        )
+
+    # --- per customer -----------------------------------------------------------
+
+    def _by_customer(self, keys: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        out = np.bincount(keys, weights=weights, minlength=self.n_customers)
+        return out if weights is None else out.astype(np.float64, copy=False)  # numpy counts (int) when there is nothing to sum
+
+    def _orders_open(self, t: dt.date) -> slice:
+        return slice(0, int(np.searchsorted(self.order_day, day(t), side="right")))
+
+    def _picked_customers(self, sel: Selection) -> np.ndarray | None:
+        m = None
+        if sel.segment is not None:
+            m = sel.segment[self.cust_segment]
+        if sel.region is not None:
+            m = sel.region[self.cust_region] if m is None else m & sel.region[self.cust_region]
+        return m
+
+    def customers_at(self, t: dt.date, f: Filters) -> pl.DataFrame:
+        """Every customer's credit position at T, as receivables/customers_at.sql (same columns and
+        meaning; rows by customer_key): receivables in the selected currencies, exposure in all."""
+        s = self.open_at(t)
+        sel = self.selection(f)
+        cur = None if sel.currency is None else sel.currency[s.currency]
+        picked_amount = _where(cur, s.amount)
+        overdue = (day(t) - s.due) > 0
+        ar = self._by_customer(s.customer, picked_amount)
+        ar_overdue = self._by_customer(s.customer, np.where(overdue, picked_amount, 0.0))
+        disputed = self._by_customer(s.customer, np.where(s.disputed, picked_amount, 0.0))
+        open_items = self._by_customer(s.customer if cur is None else s.customer[cur])
+        ar_every = ar if cur is None else self._by_customer(s.customer, s.amount)
+        o = self._orders_open(t)
+        ok, oa = self.order_customer[o], self.order_amount[o]
+        ocur = None if sel.currency is None else sel.currency[self.order_currency[o]]
+        open_orders = self._by_customer(ok, _where(ocur, oa))
+        order_count = self._by_customer(ok if ocur is None else ok[ocur])
+        orders_every = open_orders if ocur is None else self._by_customer(ok, oa)
+        rows = self._picked_customers(sel)
+        if sel.currency is not None:  # macro open_in_currencies: something open in a chosen currency
+            has = (open_items + order_count) > 0
+            rows = has if rows is None else rows & has
+        columns = {
+            "ar": ar,
+            "ar_overdue": ar_overdue,
+            "disputed_ar": disputed,
+            "open_orders": open_orders,
+            "open_order_count": order_count.astype(np.int64),
+            "exposure": ar_every + orders_every,
+        }
+        base = self.customers.select("customer_key", "customer_id", "name", "segment", "region", "credit_limit")
+        if rows is not None:
+            base = base.filter(pl.Series(rows))
+            columns = {k: v[rows] for k, v in columns.items()}
+        return base.hstack(pl.DataFrame(columns)).with_columns(
+            utilization=limits.utilisation(), headroom=limits.headroom(), over_limit=limits.over_limit()
+        )
+
+    # --- the risk scorecard's measures ------------------------------------------------
+
+    def _paid_docs(self, after: dt.date, upto: dt.date) -> pl.DataFrame:
+        """Paid documents settled in (after, upto], in an order fixed by their values (paid day,
+        customer, amount, days late), so a customer's sums never depend on how ties were stored."""
+        if self.held:
+            with self._lock:
+                paid = self._paid
+            if paid is None:
+                paid = self._sorted_paid(*EVERY_DAY)
+                with self._lock:
+                    self._paid = paid
+            days = paid["paid_day"].to_numpy()
+            lo, hi = np.searchsorted(days, [day(after), day(upto)], side="right")
+            return paid.slice(int(lo), int(hi - lo))
+        return self._sorted_paid(after, upto)
+
+    def _sorted_paid(self, after: dt.date, upto: dt.date) -> pl.DataFrame:
+        df = queries.run(self.con, "risk/paid_window", after=after, upto=upto).pl()
+        return df.sort("paid_day", "customer_key", "amount_base", "days_late")
+
+    def risk_measures(self, t: dt.date, f: Filters) -> pl.DataFrame:
+        """The raw measures of the risk scorecard at T, as queries/risk/factors_at.sql (same columns,
+        nulls where its sums have no rows; rows by customer_key)."""
+        d = day(t)
+        null_unless = lambda counts, values: np.where(counts > 0, values, np.nan)  # noqa: E731 - SQL sum() of no rows is NULL
+        paid = self._paid_docs(t - dt.timedelta(days=365), t)
+        pk = paid["customer_key"].to_numpy()
+        pa = paid["amount_base"].to_numpy()
+        pl_x = pa * paid["days_late"].to_numpy()
+        recent = paid["paid_day"].to_numpy() > d - 90
+        paid_docs = self._by_customer(pk)
+        n_recent = self._by_customer(pk[recent])
+        n_prior = paid_docs - n_recent
+        s = self.open_at(t)
+        dpd = d - s.due
+        positive = s.amount > 0
+        n_positive = self._by_customer(s.customer[positive])
+        ar = self._by_customer(s.customer, s.amount)
+        o = self._orders_open(t)
+        sel = self.selection(f)
+        columns = {
+            "paid_docs": paid_docs.astype(np.int64),
+            "open_docs": self._by_customer(s.customer).astype(np.int64),
+            "paid_amount": null_unless(paid_docs, self._by_customer(pk, pa)),
+            "paid_late_x_amount": null_unless(paid_docs, self._by_customer(pk, pl_x)),
+            "recent_amount": null_unless(n_recent, self._by_customer(pk, np.where(recent, pa, 0.0))),
+            "recent_late_x_amount": null_unless(n_recent, self._by_customer(pk, np.where(recent, pl_x, 0.0))),
+            "prior_amount": null_unless(n_prior, self._by_customer(pk, np.where(recent, 0.0, pa))),
+            "prior_late_x_amount": null_unless(n_prior, self._by_customer(pk, np.where(recent, 0.0, pl_x))),
+            "open_late_amount": null_unless(n_positive, self._by_customer(s.customer, np.where(positive, s.amount, 0.0))),
+            "open_late_x_amount": null_unless(n_positive, self._by_customer(s.customer, np.where(positive, s.amount * np.maximum(dpd, 0), 0.0))),
+            "ar": ar,
+            "ar_overdue": self._by_customer(s.customer, np.where(dpd > 0, s.amount, 0.0)),
+            "ar_over_60": self._by_customer(s.customer, np.where(dpd > 60, s.amount, 0.0)),
+            "disputed_ar": self._by_customer(s.customer, np.where(s.disputed, s.amount, 0.0)),
+        }
+        open_orders = self._by_customer(self.order_customer[o], self.order_amount[o])
+        columns |= {"open_orders": open_orders, "exposure": ar + open_orders}
+        rows = self._picked_customers(sel)
+        if sel.currency is not None:  # macro open_in_currencies, over the chosen currencies only
+            in_cur = self._by_customer(s.customer[sel.currency[s.currency]])
+            in_cur += self._by_customer(self.order_customer[o][sel.currency[self.order_currency[o]]])
+            rows = in_cur > 0 if rows is None else rows & (in_cur > 0)
+        base = self.customers
+        if rows is not None:
+            base = base.filter(pl.Series(rows))
+            columns = {k: v[rows] for k, v in columns.items()}
+        return base.hstack(pl.DataFrame(columns, nan_to_null=True))
+
+    def over_60_at_any(self, month_ends: list[dt.date]) -> np.ndarray:
+        """customer_keys with more than 0.005 open over 60 days past due at one of the month-ends
+        (queries/risk/events.sql: the backtest's events)."""
+        hit = np.zeros(self.n_customers, dtype=bool)
+        for m in month_ends:
+            s = self.open_at(m)
+            late = (day(m) - s.due) > 60
+            hit |= self._by_customer(s.customer[late], s.amount[late]) > 0.005
+        return np.flatnonzero(hit).astype(np.int32)
