@@ -22,7 +22,7 @@ from dashboard.settings import Settings
 from dashboard.store import sql as queries
 from dashboard.store.snapshots import DataDir
 
-DATES = [dt.date(2026, 10, 31), dt.date(2026, 10, 17), dt.date(2026, 6, 30), dt.date(2025, 12, 15), dt.date(2024, 1, 5), dt.date(2020, 1, 1)]
+DATES = [dt.date(2026, 10, 31), dt.date(2026, 10, 17), dt.date(2026, 6, 30), dt.date(2025, 12, 15), dt.date(2024, 1, 5), dt.date(2020, 1, 1), dt.date(2031, 6, 15)]
 
 
 @pytest.fixture(scope="module")

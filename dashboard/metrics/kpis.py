@@ -14,7 +14,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import NamedTuple, Protocol, TypedDict, overload
 
@@ -174,6 +173,14 @@ class DaySeries:
         hi = np.searchsorted(self.ord, b.toordinal(), side="right")
         return float(self.cum[hi] - self.cum[lo])
 
+    def totals(self, a: list[dt.date], b: list[dt.date]) -> list[float]:
+        """total(a[i], b[i]) for every i, in one pass (the countback's 24 months)."""
+        ao = np.array([d.toordinal() for d in a], dtype=np.int64)
+        bo = np.array([d.toordinal() for d in b], dtype=np.int64)
+        lo = np.searchsorted(self.ord, ao, side="left")
+        hi = np.searchsorted(self.ord, bo, side="right")
+        return np.where(bo < ao, 0.0, self.cum[hi] - self.cum[lo]).tolist()
+
 
 def countback(ar: float, periods: list[tuple[float, int]]) -> float:
     """dso_countback of kpis.md from (sales, days) per period, most recent first."""
@@ -198,13 +205,14 @@ def countback(ar: float, periods: list[tuple[float, int]]) -> float:
 
 def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
     """Period 0 = first of T's month to T; period k = the whole month k months before."""
-    periods = [(sales.total(t.replace(day=1), t), t.day)]
+    starts, ends = [t.replace(day=1)], [t]
     m_end = prior_month_end(t)
     for _ in range(COUNTBACK_MAX_PERIODS - 1):
         start = m_end.replace(day=1)
-        periods.append((sales.total(start, m_end), m_end.day))
+        starts.append(start)
+        ends.append(m_end)
         m_end = start - dt.timedelta(days=1)
-    return periods
+    return list(zip(sales.totals(starts, ends), [t.day] + [e.day for e in ends[1:]]))
 
 
 @overload
@@ -324,12 +332,12 @@ class Engine:
         if self._positions is None:
             with self._positions_lock:
                 if self._positions is None:
-                    self._positions = Positions(self.con)
+                    self._positions = Positions(self.con, self.settings.aging_edges)
         return self._positions
 
     def aging_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
         """segment, region, bucket, ar, disputed_ar, documents at T (receivables/aging_at.sql's rows)."""
-        return self.positions.aging(t, f, self.settings.aging_edges)
+        return self.positions.aging(t, f)
 
     def customers_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
         """Every customer's credit position at T (receivables/customers_at.sql's rows, by customer_key)."""
@@ -565,22 +573,20 @@ class Overview:
 
 def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: int = 10) -> Overview:
     t = t or engine.as_of
-    # The prior month-end's headline shares nothing with T's: compute it on a second thread while
-    # T's figures are computed (DuckDB and polars release the GIL; a cursor per query).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        prior = pool.submit(engine.headline, prior_month_end(t), f, False)
-        cust = engine.customers_frame(t, f)
-        ag = engine.aging_frame(t, f)  # read once: the headline's buckets and the aging chart
-        top_overdue = (
-            cust.filter(pl.col("ar_overdue") > 0)
-            .sort("ar_overdue", descending=True)
-            .head(top)
-            .select("customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization")
-        )
-        return Overview(
-            headline=engine.headline(t, f, rounded=False, cust=cust, ag=ag),
-            prior=prior.result(),
-            trend=engine.trend(t, f),
-            aging=engine.aging(t, f, ag),
-            top_overdue=top_overdue,
-        )
+    # The prior month-end's headline in this thread: over the arrays it costs a few milliseconds,
+    # less than starting a thread for it did on two shared cores (bench/README.md).
+    cust = engine.customers_frame(t, f)
+    ag = engine.aging_frame(t, f)  # read once: the headline's buckets and the aging chart
+    top_overdue = (
+        cust.filter(pl.col("ar_overdue") > 0)
+        .sort("ar_overdue", descending=True)
+        .head(top)
+        .select("customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization")
+    )
+    return Overview(
+        headline=engine.headline(t, f, rounded=False, cust=cust, ag=ag),
+        prior=engine.headline(prior_month_end(t), f, False),
+        trend=engine.trend(t, f),
+        aging=engine.aging(t, f, ag),
+        top_overdue=top_overdue,
+    )

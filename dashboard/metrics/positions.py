@@ -97,11 +97,62 @@ def _where(mask: np.ndarray | None, values: np.ndarray) -> np.ndarray:
     return values if mask is None else np.where(mask, values, 0.0)
 
 
+class DailyState:
+    """AR, disputed AR and open documents on every day, per (segment, region, currency) group and
+    aging bucket: what the aging chart, the headline's scalars and the CEI's AR a window ago read.
+
+    A span's days in bucket k form an interval of T (dpd in (e[k-1], e[k]] <=> T in
+    [due + e[k-1] + 1, due + e[k] + 1)), cut to the span's [start, end): one +amount where it
+    begins and one -amount where it ends in a difference array, then a running sum over the days.
+    The running sum is taken in extended precision and a cell with no open document is exactly 0,
+    so a date with nothing open reads 0, never a rounding residue. After the last day (every dated
+    span closed, every due date past the last edge) nothing changes any more: later dates read it.
+    """
+
+    def __init__(self, s: Spans, n_segments: int, n_regions: int, n_currencies: int, edges: tuple[int, ...] | list[int]):
+        self.shape = (n_segments, n_regions, n_currencies, len(edges) + 1)
+        rows = int(np.prod(self.shape))
+        finite = s.end[s.end < day(EVERY_DAY[1])]
+        self.first = int(s.start.min()) if len(s) else 0
+        self.last = max([self.first, int(s.start.max()) if len(s) else 0, int(finite.max()) if len(finite) else 0] + ([int(s.due.max()) + max(edges) + 1] if len(s) else []))
+        width = self.last - self.first + 2  # every day, and one column for "after the last day"
+        group = ((s.segment.astype(np.int64) * n_regions + s.region) * n_currencies + s.currency) * self.shape[3]
+        start, end, due = s.start.astype(np.int64), s.end.astype(np.int64), s.due.astype(np.int64)
+        bounds = [None, *edges, None]  # bucket k: dpd in (bounds[k], bounds[k + 1]]
+        ar = np.zeros(rows * width, dtype=np.float64)
+        disputed = np.zeros(rows * width, dtype=np.float64)
+        docs = np.zeros(rows * width, dtype=np.int64)
+        amount_disputed = np.where(s.disputed, s.amount, 0.0)
+        for k in range(self.shape[3]):
+            a = start if bounds[k] is None else np.maximum(start, due + bounds[k] + 1)
+            b = end if bounds[k + 1] is None else np.minimum(end, due + bounds[k + 1] + 1)
+            live = a < b
+            row = (group[live] + k) * width
+            keys = np.concatenate([row + (a[live] - self.first), row + (np.minimum(b[live], self.last + 1) - self.first)])
+            ones = np.concatenate([np.ones(int(live.sum())), -np.ones(int(live.sum()))])
+            ar += np.bincount(keys, weights=np.concatenate([s.amount[live], -s.amount[live]]), minlength=rows * width)
+            disputed += np.bincount(keys, weights=np.concatenate([amount_disputed[live], -amount_disputed[live]]), minlength=rows * width)
+            docs += np.bincount(keys, weights=ones, minlength=rows * width).astype(np.int64)
+        self.docs = np.cumsum(docs.reshape(rows, width), axis=1)
+        open_cells = self.docs > 0
+        self.ar = np.where(open_cells, np.cumsum(ar.reshape(rows, width), axis=1, dtype=np.longdouble).astype(np.float64), 0.0)
+        self.disputed = np.where(open_cells, np.cumsum(disputed.reshape(rows, width), axis=1, dtype=np.longdouble).astype(np.float64), 0.0)
+
+    def at(self, t: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ar, disputed_ar, documents) at T, each shaped (segment, region, currency, bucket)."""
+        d = day(t)
+        if d < self.first:
+            return np.zeros(self.shape), np.zeros(self.shape), np.zeros(self.shape, dtype=np.int64)
+        i = min(d, self.last) - self.first
+        return self.ar[:, i].reshape(self.shape), self.disputed[:, i].reshape(self.shape), self.docs[:, i].reshape(self.shape)
+
+
 class Positions:
     """The per-date arrays of one snapshot (see the module's docstring). Thread-safe: built once, read only."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    def __init__(self, con: duckdb.DuckDBPyConnection, edges: tuple[int, ...] | list[int]):
         self.con = con
+        self.edges = tuple(edges)
         cur = con.cursor()
         kind = cur.execute("select table_type from information_schema.tables where table_name = 'open_intervals'").fetchall()
         # Tables in memory: hold every span; views over the files: read the spans open at each date asked.
@@ -126,6 +177,7 @@ class Positions:
         self._slices: dict[int, Spans] = {}
         self._all = self._spans(queries.run(con, "receivables/open_spans").pl()) if self.held else None
         self._paid: pl.DataFrame | None = None
+        self.state = DailyState(self._all, len(self.segments), len(self.regions), len(self.currencies), self.edges) if self._all is not None else None
 
     @property
     def n_customers(self) -> int:
@@ -181,6 +233,9 @@ class Positions:
 
     def ar_at(self, t: dt.date, f: Filters) -> tuple[float, float, float]:
         """(AR, current AR, disputed AR) at T, as receivables/ar_at.sql."""
+        if self.state is not None:
+            ar, disputed, docs = self._cells(t, f)
+            return float(ar.sum()), float(ar[..., 0].sum()), float(disputed.sum())
         s = self.open_at(t)
         m = self.selection(f).spans(s)
         amount = _where(m, s.amount)
@@ -189,13 +244,35 @@ class Positions:
 
     def open_count(self, t: dt.date, f: Filters) -> int:
         """Open items of the selection at T, as receivables/open_count_at.sql."""
+        if self.state is not None:
+            return int(self._cells(t, f)[2].sum())
         s = self.open_at(t)
         m = self.selection(f).spans(s)
         return len(s) if m is None else int(m.sum())
 
-    def aging(self, t: dt.date, f: Filters, edges: tuple[int, ...] | list[int]) -> pl.DataFrame:
+    def _cells(self, t: dt.date, f: Filters) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The daily state at T of the selected groups (others zero), shaped (segment, region, currency, bucket)."""
+        assert self.state is not None
+        cells = self.state.at(t)
+        sel = self.selection(f)
+        if sel.segment is None and sel.region is None and sel.currency is None:
+            return cells
+        keep = np.ones(self.state.shape[:3], dtype=bool)
+        if sel.segment is not None:
+            keep &= sel.segment[:, None, None]
+        if sel.region is not None:
+            keep &= sel.region[None, :, None]
+        if sel.currency is not None:
+            keep &= sel.currency[None, None, :]
+        return tuple(np.where(keep[..., None], c, 0) for c in cells)  # type: ignore[return-value]
+
+    def aging(self, t: dt.date, f: Filters) -> pl.DataFrame:
         """segment, region, bucket, ar, disputed_ar, documents at T, as receivables/aging_at.sql
         (groups with an open document, sorted by segment, region, bucket)."""
+        if self.state is not None:
+            ar, disputed, docs = (c.sum(axis=2).ravel() for c in self._cells(t, f))
+            return self._aging_frame(ar, disputed, docs)
+        edges = self.edges
         s = self.open_at(t)
         m = self.selection(f).spans(s)
         if m is not None:
@@ -208,6 +285,11 @@ class Positions:
         docs = np.bincount(key, minlength=size)
         ar = np.bincount(key, weights=s.amount, minlength=size).astype(np.float64, copy=False)
         disputed = np.bincount(key, weights=np.where(s.disputed, s.amount, 0.0), minlength=size).astype(np.float64, copy=False)
+        return self._aging_frame(ar, disputed, docs)
+
+    def _aging_frame(self, ar: np.ndarray, disputed: np.ndarray, docs: np.ndarray) -> pl.DataFrame:
+        """The cells (segment, region, bucket; bucket fastest) with an open document, as a frame."""
+        nb, nr = len(self.edges) + 1, len(self.regions)
         used = np.flatnonzero(docs)
         return pl.DataFrame(
             {
