@@ -81,11 +81,11 @@ def heatmap(frame: pl.DataFrame, classes: tuple[str, ...]) -> pl.DataFrame:
 
 def pareto(frame: pl.DataFrame) -> pl.DataFrame:
     """Customers by exposure, largest first, with the cumulative share of positive exposure."""
-    pos = frame.filter(pl.col("exposure") > 0).sort(["exposure", "customer_id"], descending=[True, False])
+    # the three columns first: sorting the whole scorecard frame would move every one of its ~50 columns
+    pos = frame.select("customer_id", "name", "exposure").filter(pl.col("exposure") > 0).sort(["exposure", "customer_id"], descending=[True, False])
     total = pos["exposure"].sum()
     return (
-        pos.select("customer_id", "name", "exposure")
-        .with_row_index("rank", offset=1)
+        pos.with_row_index("rank", offset=1)
         .with_columns(
             cumulative_share=pl.col("exposure").cum_sum() / total if total else pl.lit(None, pl.Float64),
             customer_share=pl.col("rank") / pos.height,

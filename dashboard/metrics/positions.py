@@ -354,7 +354,7 @@ class Positions:
         if rows is not None:
             base = base.filter(pl.Series(rows))
             columns = {k: v[rows] for k, v in columns.items()}
-        return base.hstack(pl.DataFrame(columns)).with_columns(
+        return base.hstack([pl.Series(k, v) for k, v in columns.items()]).with_columns(
             utilization=limits.utilisation(), headroom=limits.headroom(), over_limit=limits.over_limit()
         )
 
@@ -385,13 +385,14 @@ class Positions:
         d = day(t)
         null_unless = lambda counts, values: np.where(counts > 0, values, np.nan)  # noqa: E731 - SQL sum() of no rows is NULL
         paid = self._paid_docs(t - dt.timedelta(days=365), t)
-        pk = paid["customer_key"].to_numpy()
-        pa = paid["amount_base"].to_numpy()
-        pl_x = pa * paid["days_late"].to_numpy()
-        recent = paid["paid_day"].to_numpy() > d - 90
-        paid_docs = self._by_customer(pk)
-        n_recent = self._by_customer(pk[recent])
-        n_prior = paid_docs - n_recent
+        # sorted by paid day: the prior window (T-365, T-90] is the first rows, the recent (T-90, T] the rest
+        cut = int(np.searchsorted(paid["paid_day"].to_numpy(), d - 90, side="right"))
+        sums = {}
+        for name, part in (("prior", paid.slice(0, cut)), ("recent", paid.slice(cut))):
+            pk, pa = part["customer_key"].to_numpy(), part["amount_base"].to_numpy()
+            sums[name] = (self._by_customer(pk), self._by_customer(pk, pa), self._by_customer(pk, pa * part["days_late"].to_numpy()))
+        (n_prior, a_prior, x_prior), (n_recent, a_recent, x_recent) = sums["prior"], sums["recent"]
+        paid_docs = n_prior + n_recent
         s = self.open_at(t)
         dpd = d - s.due
         positive = s.amount > 0
@@ -402,12 +403,12 @@ class Positions:
         columns = {
             "paid_docs": paid_docs.astype(np.int64),
             "open_docs": self._by_customer(s.customer).astype(np.int64),
-            "paid_amount": null_unless(paid_docs, self._by_customer(pk, pa)),
-            "paid_late_x_amount": null_unless(paid_docs, self._by_customer(pk, pl_x)),
-            "recent_amount": null_unless(n_recent, self._by_customer(pk, np.where(recent, pa, 0.0))),
-            "recent_late_x_amount": null_unless(n_recent, self._by_customer(pk, np.where(recent, pl_x, 0.0))),
-            "prior_amount": null_unless(n_prior, self._by_customer(pk, np.where(recent, 0.0, pa))),
-            "prior_late_x_amount": null_unless(n_prior, self._by_customer(pk, np.where(recent, 0.0, pl_x))),
+            "paid_amount": null_unless(paid_docs, a_prior + a_recent),
+            "paid_late_x_amount": null_unless(paid_docs, x_prior + x_recent),
+            "recent_amount": null_unless(n_recent, a_recent),
+            "recent_late_x_amount": null_unless(n_recent, x_recent),
+            "prior_amount": null_unless(n_prior, a_prior),
+            "prior_late_x_amount": null_unless(n_prior, x_prior),
             "open_late_amount": null_unless(n_positive, self._by_customer(s.customer, np.where(positive, s.amount, 0.0))),
             "open_late_x_amount": null_unless(n_positive, self._by_customer(s.customer, np.where(positive, s.amount * np.maximum(dpd, 0), 0.0))),
             "ar": ar,
@@ -426,7 +427,8 @@ class Positions:
         if rows is not None:
             base = base.filter(pl.Series(rows))
             columns = {k: v[rows] for k, v in columns.items()}
-        return base.hstack(pl.DataFrame(columns, nan_to_null=True))
+        # Series one by one: a dict of many numpy columns makes polars start a thread pool to convert them
+        return base.hstack([pl.Series(k, v, nan_to_null=True) for k, v in columns.items()])
 
     def over_60_at_any(self, month_ends: list[dt.date]) -> np.ndarray:
         """customer_keys with more than 0.005 open over 60 days past due at one of the month-ends

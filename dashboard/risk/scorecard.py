@@ -86,10 +86,13 @@ def points(value: pl.Expr, scale: tuple[float, float]) -> pl.Expr:
 
 def score_frame(values: pl.DataFrame, rs: RiskSettings) -> pl.DataFrame:
     """Points per factor, the weighted score and its class, and the thin-file flag."""
+    # One lazy plan, collected once (each eager step was a plan of its own: ~2 ms apiece at 13k
+    # customers); the weights' sum is a column computed once instead of once per factor.
     pts = [points(pl.col(f), rs.scales[f]).alias(f"{f}_points") for f in FACTORS]
-    out = values.with_columns(pts)
+    out = values.lazy().with_columns(pts)
     weights = [pl.when(pl.col(f).is_not_null()).then(pl.lit(rs.weights[f])).otherwise(0.0) for f in FACTORS]
-    wsum = pl.sum_horizontal(weights)
+    out = out.with_columns(pl.sum_horizontal(weights).alias("_wsum"))
+    wsum = pl.col("_wsum")
     out = out.with_columns([(pl.col(f"{f}_points").fill_null(0) * w / wsum).fill_nan(None).alias(f"{f}_contribution") for f, w in zip(FACTORS, weights)])
     score = pl.when(wsum > 0).then(pl.sum_horizontal([pl.col(f"{f}_contribution").fill_null(0) for f in FACTORS]))
     edges = list(rs.class_edges)
@@ -98,7 +101,7 @@ def score_frame(values: pl.DataFrame, rs: RiskSettings) -> pl.DataFrame:
     cls = pl.when(pl.col("score").is_null()).then(None).when(pl.col("score") < edges[0]).then(pl.lit(CLASSES[0]))
     for edge, label in zip(edges[1:], CLASSES[1:]):
         cls = cls.when(pl.col("score") < edge).then(pl.lit(label))
-    return out.with_columns(risk_class=cls.otherwise(pl.lit(CLASSES[-1])))
+    return out.with_columns(risk_class=cls.otherwise(pl.lit(CLASSES[-1]))).drop("_wsum").collect()
 
 
 def scores(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFrame:
@@ -160,7 +163,9 @@ def rank(s: pl.DataFrame, classes: tuple[str, ...] = ()) -> pl.DataFrame:
     if classes:
         s = s.filter(pl.col("risk_class").is_in(list(classes)))
     s = s.filter(pl.col("exposure") > 0).with_columns(expected_trouble=pl.col("score") * pl.col("exposure") / 100.0)
-    return s.sort(["expected_trouble", "customer_id"], descending=[True, False], nulls_last=True)
+    # the order from the two keys, then one gather (a multi-key sort of the ~50-column frame costs twice as much)
+    order = s.select(pl.arg_sort_by(["expected_trouble", "customer_id"], descending=[True, False], nulls_last=True)).to_series()
+    return s[order]
 
 
 def at_risk(eng: Engine, t: dt.date | None = None, f: Filters = ALL, classes: tuple[str, ...] = (), top: int | None = None) -> pl.DataFrame:
