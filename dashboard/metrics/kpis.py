@@ -30,6 +30,7 @@ from dashboard.store.snapshots import SnapshotInfo
 
 COUNTBACK_MAX_PERIODS = 24
 HALF_CENT = 0.005
+FLOAT_NOISE = 1e-9  # far below any amount (a cent of a currency at 0.007 is 7e-5), far above float residue (~1e-13)
 
 
 class Formula(NamedTuple):
@@ -427,7 +428,10 @@ class Engine:
     def cei(self, a: dt.date, b: dt.date, ar_b: float, current_b: float, f: Filters = ALL) -> float | None:
         ar_before = self.ar_at(a - dt.timedelta(days=1), f)[0]
         sales = self.sales(f).total(a, b)
-        r = ratio(ar_before + sales - ar_b, ar_before + sales - current_b)
+        den = ar_before + sales - current_b
+        # Nothing to collect is exactly 0 in the spec's arithmetic; in floats the sums behind it can leave
+        # ~1e-14 over (a credit note and an invoice of the same amount), which would read as 100 % collected.
+        r = ratio(ar_before + sales - ar_b, 0.0 if abs(den) < FLOAT_NOISE else den)
         return None if r is None else r * 100
 
     # --- the spec's outputs -----------------------------------------------------

@@ -12,15 +12,13 @@ Why not a SQL statement per figure: each DuckDB statement costs ~8 ms before it 
 at a date are a few per cent of the spans (bench/README.md, "Where the product loses").
 
 What each sum means is the SQL's it replaces (queries/receivables/customers_at.sql, aging_at.sql,
-ar_at.sql and queries/risk/factors_at.sql, events.sql, which stay as the readable definitions and
-for engines that run SQL only): open at T = start_date <= T < end_date (macro open_at), days past
-due = T - due_date, aging bucket = how many of the edges the days past due exceed, an order is
-open from its order_date on. tests/test_positions.py checks every column against that SQL.
-
-An engine over in-memory tables (the dashboard) loads every span once; one over views of the
-files (a short-lived CLI process) reads only the spans open at each date it is asked about
-(open_spans_at.sql: the row groups of spans closed earlier are skipped). Snapshots of any age
-work: the arrays are read from tables every snapshot has.
+ar_at.sql, open_count_at.sql and queries/risk/factors_at.sql, events.sql): open at T =
+start_date <= T < end_date (macro open_at), days past due = T - due_date, aging bucket = how many
+of the edges the days past due exceed, an order is open from its order_date on. That SQL stays the
+definition and is what an engine over views of the files runs (a short-lived CLI process, which
+would otherwise read every span to answer one date; DuckDB skips the row groups of spans closed
+before T). tests/test_positions.py checks every column of the arrays' answers against it.
+Snapshots of any age work: the arrays are read from tables every snapshot has.
 """
 
 from __future__ import annotations
@@ -79,14 +77,6 @@ class Selection:
     region: np.ndarray | None
     currency: np.ndarray | None
 
-    def spans(self, s: Spans) -> np.ndarray | None:
-        """Which spans are picked (None: all)."""
-        m = None
-        for table, codes in ((self.segment, s.segment), (self.region, s.region), (self.currency, s.currency)):
-            if table is not None:
-                m = table[codes] if m is None else m & table[codes]
-        return m
-
 
 def _codes(values: pl.Series, categories: list[str]) -> np.ndarray:
     """Dense codes of `values` in the order of `categories` (sorted: code order = name order)."""
@@ -95,56 +85,6 @@ def _codes(values: pl.Series, categories: list[str]) -> np.ndarray:
 
 def _where(mask: np.ndarray | None, values: np.ndarray) -> np.ndarray:
     return values if mask is None else np.where(mask, values, 0.0)
-
-
-class DailyState:
-    """AR, disputed AR and open documents on every day, per (segment, region, currency) group and
-    aging bucket: what the aging chart, the headline's scalars and the CEI's AR a window ago read.
-
-    A span's days in bucket k form an interval of T (dpd in (e[k-1], e[k]] <=> T in
-    [due + e[k-1] + 1, due + e[k] + 1)), cut to the span's [start, end): one +amount where it
-    begins and one -amount where it ends in a difference array, then a running sum over the days.
-    The running sum is taken in extended precision and a cell with no open document is exactly 0,
-    so a date with nothing open reads 0, never a rounding residue. After the last day (every dated
-    span closed, every due date past the last edge) nothing changes any more: later dates read it.
-    """
-
-    def __init__(self, s: Spans, n_segments: int, n_regions: int, n_currencies: int, edges: tuple[int, ...] | list[int]):
-        self.shape = (n_segments, n_regions, n_currencies, len(edges) + 1)
-        rows = int(np.prod(self.shape))
-        finite = s.end[s.end < day(EVERY_DAY[1])]
-        self.first = int(s.start.min()) if len(s) else 0
-        self.last = max([self.first, int(s.start.max()) if len(s) else 0, int(finite.max()) if len(finite) else 0] + ([int(s.due.max()) + max(edges) + 1] if len(s) else []))
-        width = self.last - self.first + 2  # every day, and one column for "after the last day"
-        group = ((s.segment.astype(np.int64) * n_regions + s.region) * n_currencies + s.currency) * self.shape[3]
-        start, end, due = s.start.astype(np.int64), s.end.astype(np.int64), s.due.astype(np.int64)
-        bounds = [None, *edges, None]  # bucket k: dpd in (bounds[k], bounds[k + 1]]
-        ar = np.zeros(rows * width, dtype=np.float64)
-        disputed = np.zeros(rows * width, dtype=np.float64)
-        docs = np.zeros(rows * width, dtype=np.int64)
-        amount_disputed = np.where(s.disputed, s.amount, 0.0)
-        for k in range(self.shape[3]):
-            a = start if bounds[k] is None else np.maximum(start, due + bounds[k] + 1)
-            b = end if bounds[k + 1] is None else np.minimum(end, due + bounds[k + 1] + 1)
-            live = a < b
-            row = (group[live] + k) * width
-            keys = np.concatenate([row + (a[live] - self.first), row + (np.minimum(b[live], self.last + 1) - self.first)])
-            ones = np.concatenate([np.ones(int(live.sum())), -np.ones(int(live.sum()))])
-            ar += np.bincount(keys, weights=np.concatenate([s.amount[live], -s.amount[live]]), minlength=rows * width)
-            disputed += np.bincount(keys, weights=np.concatenate([amount_disputed[live], -amount_disputed[live]]), minlength=rows * width)
-            docs += np.bincount(keys, weights=ones, minlength=rows * width).astype(np.int64)
-        self.docs = np.cumsum(docs.reshape(rows, width), axis=1)
-        open_cells = self.docs > 0
-        self.ar = np.where(open_cells, np.cumsum(ar.reshape(rows, width), axis=1, dtype=np.longdouble).astype(np.float64), 0.0)
-        self.disputed = np.where(open_cells, np.cumsum(disputed.reshape(rows, width), axis=1, dtype=np.longdouble).astype(np.float64), 0.0)
-
-    def at(self, t: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(ar, disputed_ar, documents) at T, each shaped (segment, region, currency, bucket)."""
-        d = day(t)
-        if d < self.first:
-            return np.zeros(self.shape), np.zeros(self.shape), np.zeros(self.shape, dtype=np.int64)
-        i = min(d, self.last) - self.first
-        return self.ar[:, i].reshape(self.shape), self.disputed[:, i].reshape(self.shape), self.docs[:, i].reshape(self.shape)
 
 
 class Positions:
@@ -157,6 +97,14 @@ class Positions:
         kind = cur.execute("select table_type from information_schema.tables where table_name = 'open_intervals'").fetchall()
         # Tables in memory: hold every span; views over the files: read the spans open at each date asked.
         self.held = bool(kind) and kind[0][0] == "BASE TABLE"
+        self._lock = threading.Lock()
+        self._slices: dict[int, Spans] = {}
+        self._paid: pl.DataFrame | None = None
+        if self.held:
+            self._hold(cur)
+
+    def _hold(self, cur: duckdb.DuckDBPyConnection) -> None:
+        con = self.con
         cust = queries.run(con, "customer/attributes").pl()
         if not np.array_equal(cust["customer_key"].to_numpy(), np.arange(cust.height)):
             raise ValueError("customers.customer_key is not 0, 1, 2, ...: rebuild the snapshot with `o2c ingest` (the load assigns dense keys)")
@@ -173,11 +121,7 @@ class Positions:
         self.order_customer = orders["customer_key"].to_numpy()
         self.order_amount = orders["amount_base"].to_numpy()
         self.order_currency = _codes(orders["currency"], self.currencies)
-        self._lock = threading.Lock()
-        self._slices: dict[int, Spans] = {}
-        self._all = self._spans(queries.run(con, "receivables/open_spans").pl()) if self.held else None
-        self._paid: pl.DataFrame | None = None
-        self.state = DailyState(self._all, len(self.segments), len(self.regions), len(self.currencies), self.edges) if self._all is not None else None
+        self._all = self._spans(queries.run(con, "receivables/open_spans").pl())
 
     @property
     def n_customers(self) -> int:
@@ -196,7 +140,7 @@ class Positions:
             region=_codes(df["region"], self.regions),
             currency=_codes(df["currency"], self.currencies),
         )
-        if self.held and len(end) > 1 and not bool(np.all(end[1:] >= end[:-1])):
+        if len(end) > 1 and not bool(np.all(end[1:] >= end[:-1])):
             s = s.take(np.argsort(end, kind="stable"))  # a table not written by derive/open_intervals.sql
         return s
 
@@ -207,11 +151,9 @@ class Positions:
             hit = self._slices.get(d)
         if hit is not None:
             return hit
-        if self._all is not None:
-            tail = self._all.take(slice(int(np.searchsorted(self._all.end, d, side="right")), None))
-            s = tail.take(tail.start <= d)
-        else:
-            s = self._spans(queries.run(self.con, "receivables/open_spans_at", as_of=t).pl())
+        assert self._all is not None, "open spans are held only for an engine over in-memory tables"
+        tail = self._all.take(slice(int(np.searchsorted(self._all.end, d, side="right")), None))
+        s = tail.take(tail.start <= d)
         with self._lock:
             if len(self._slices) >= SLICES_KEPT:
                 self._slices.pop(next(iter(self._slices)))
@@ -233,53 +175,43 @@ class Positions:
 
     def ar_at(self, t: dt.date, f: Filters) -> tuple[float, float, float]:
         """(AR, current AR, disputed AR) at T, as receivables/ar_at.sql."""
-        if self.state is not None:
-            ar, disputed, docs = self._cells(t, f)
-            return float(ar.sum()), float(ar[..., 0].sum()), float(disputed.sum())
+        if not self.held:
+            ar, current, disputed = queries.run(self.con, "receivables/ar_at", as_of=t, **f.params()).fetchall()[0]
+            return float(ar), float(current), float(disputed)
         s = self.open_at(t)
-        m = self.selection(f).spans(s)
+        m = self._picked_spans(s, self.selection(f))
         amount = _where(m, s.amount)
-        current = (day(t) - s.due) <= 0
-        return float(amount.sum()), float(amount[current].sum()), float(amount[s.disputed].sum())
+        return float(amount.sum()), float(amount[(day(t) - s.due) <= 0].sum()), float(amount[s.disputed].sum())
 
     def open_count(self, t: dt.date, f: Filters) -> int:
         """Open items of the selection at T, as receivables/open_count_at.sql."""
-        if self.state is not None:
-            return int(self._cells(t, f)[2].sum())
+        if not self.held:
+            return int(queries.run(self.con, "receivables/open_count_at", as_of=t, **f.params()).fetchall()[0][0])
         s = self.open_at(t)
-        m = self.selection(f).spans(s)
+        m = self._picked_spans(s, self.selection(f))
         return len(s) if m is None else int(m.sum())
 
-    def _cells(self, t: dt.date, f: Filters) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The daily state at T of the selected groups (others zero), shaped (segment, region, currency, bucket)."""
-        assert self.state is not None
-        cells = self.state.at(t)
-        sel = self.selection(f)
-        if sel.segment is None and sel.region is None and sel.currency is None:
-            return cells
-        keep = np.ones(self.state.shape[:3], dtype=bool)
-        if sel.segment is not None:
-            keep &= sel.segment[:, None, None]
-        if sel.region is not None:
-            keep &= sel.region[None, :, None]
-        if sel.currency is not None:
-            keep &= sel.currency[None, None, :]
-        return tuple(np.where(keep[..., None], c, 0) for c in cells)  # type: ignore[return-value]
+    @staticmethod
+    def _picked_spans(s: Spans, sel: Selection) -> np.ndarray | None:
+        """Which spans the selection picks (None: all)."""
+        m = None
+        for table, codes in ((sel.segment, s.segment), (sel.region, s.region), (sel.currency, s.currency)):
+            if table is not None:
+                m = table[codes] if m is None else m & table[codes]
+        return m
 
     def aging(self, t: dt.date, f: Filters) -> pl.DataFrame:
         """segment, region, bucket, ar, disputed_ar, documents at T, as receivables/aging_at.sql
         (groups with an open document, sorted by segment, region, bucket)."""
-        if self.state is not None:
-            ar, disputed, docs = (c.sum(axis=2).ravel() for c in self._cells(t, f))
-            return self._aging_frame(ar, disputed, docs)
-        edges = self.edges
+        if not self.held:
+            return queries.run(self.con, "receivables/aging_at", as_of=t, edges=list(self.edges), **f.params()).pl()
         s = self.open_at(t)
-        m = self.selection(f).spans(s)
+        m = self._picked_spans(s, self.selection(f))
         if m is not None:
             s = s.take(m)
-        nb, nr = len(edges) + 1, len(self.regions)
+        nb, nr = len(self.edges) + 1, len(self.regions)
         # bucket = how many edges the days past due exceed (macro aging_bucket)
-        bucket = np.searchsorted(np.asarray(edges, dtype=np.int64), day(t) - s.due.astype(np.int64), side="left")
+        bucket = np.searchsorted(np.asarray(self.edges, dtype=np.int64), day(t) - s.due.astype(np.int64), side="left")
         key = (s.segment.astype(np.int64) * nr + s.region) * nb + bucket
         size = len(self.segments) * nr * nb
         docs = np.bincount(key, minlength=size)
@@ -322,6 +254,8 @@ class Positions:
     def customers_at(self, t: dt.date, f: Filters) -> pl.DataFrame:
         """Every customer's credit position at T, as receivables/customers_at.sql (same columns and
         meaning; rows by customer_key): receivables in the selected currencies, exposure in all."""
+        if not self.held:
+            return queries.run(self.con, "receivables/customers_at", as_of=t, **f.params()).pl()
         s = self.open_at(t)
         sel = self.selection(f)
         cur = None if sel.currency is None else sel.currency[s.currency]
@@ -363,25 +297,22 @@ class Positions:
     def _paid_docs(self, after: dt.date, upto: dt.date) -> pl.DataFrame:
         """Paid documents settled in (after, upto], in an order fixed by their values (paid day,
         customer, amount, days late), so a customer's sums never depend on how ties were stored."""
-        if self.held:
+        with self._lock:
+            paid = self._paid
+        if paid is None:
+            paid = queries.run(self.con, "risk/paid_window", after=EVERY_DAY[0], upto=EVERY_DAY[1]).pl()
+            paid = paid.sort("paid_day", "customer_key", "amount_base", "days_late")
             with self._lock:
-                paid = self._paid
-            if paid is None:
-                paid = self._sorted_paid(*EVERY_DAY)
-                with self._lock:
-                    self._paid = paid
-            days = paid["paid_day"].to_numpy()
-            lo, hi = np.searchsorted(days, [day(after), day(upto)], side="right")
-            return paid.slice(int(lo), int(hi - lo))
-        return self._sorted_paid(after, upto)
-
-    def _sorted_paid(self, after: dt.date, upto: dt.date) -> pl.DataFrame:
-        df = queries.run(self.con, "risk/paid_window", after=after, upto=upto).pl()
-        return df.sort("paid_day", "customer_key", "amount_base", "days_late")
+                self._paid = paid
+        days = paid["paid_day"].to_numpy()
+        lo, hi = np.searchsorted(days, [day(after), day(upto)], side="right")
+        return paid.slice(int(lo), int(hi - lo))
 
     def risk_measures(self, t: dt.date, f: Filters) -> pl.DataFrame:
         """The raw measures of the risk scorecard at T, as queries/risk/factors_at.sql (same columns,
         nulls where its sums have no rows; rows by customer_key)."""
+        if not self.held:
+            return queries.run(self.con, "risk/factors_at", as_of=t, **f.params()).pl()
         d = day(t)
         null_unless = lambda counts, values: np.where(counts > 0, values, np.nan)  # noqa: E731 - SQL sum() of no rows is NULL
         paid = self._paid_docs(t - dt.timedelta(days=365), t)
@@ -433,6 +364,9 @@ class Positions:
     def over_60_at_any(self, month_ends: list[dt.date]) -> np.ndarray:
         """customer_keys with more than 0.005 open over 60 days past due at one of the month-ends
         (queries/risk/events.sql: the backtest's events)."""
+        if not self.held:
+            keys = queries.run(self.con, "risk/events", month_ends=month_ends).pl()["customer_key"] if month_ends else []
+            return np.sort(np.asarray(keys, dtype=np.int32))
         hit = np.zeros(self.n_customers, dtype=bool)
         for m in month_ends:
             s = self.open_at(m)
