@@ -109,6 +109,7 @@ class Positions:
         if not np.array_equal(cust["customer_key"].to_numpy(), np.arange(cust.height)):
             raise ValueError("customers.customer_key is not 0, 1, 2, ...: rebuild the snapshot with `o2c ingest` (the load assigns dense keys)")
         self.customers = cust
+        self._positions_base = cust.select("customer_key", "customer_id", "name", "segment", "region", "credit_limit")
         self.segments = sorted(cust["segment"].unique().to_list())
         self.regions = sorted(cust["region"].unique().to_list())
         orders = queries.run(con, "receivables/orders_by_day").pl()
@@ -152,8 +153,8 @@ class Positions:
         if hit is not None:
             return hit
         assert self._all is not None, "open spans are held only for an engine over in-memory tables"
-        tail = self._all.take(slice(int(np.searchsorted(self._all.end, d, side="right")), None))
-        s = tail.take(tail.start <= d)
+        first = int(np.searchsorted(self._all.end, d, side="right"))  # the spans still open after T ...
+        s = self._all.take(first + np.flatnonzero(self._all.start[first:] <= d))  # ... that started by T: one index, then gathers
         with self._lock:
             if len(self._slices) >= SLICES_KEPT:
                 self._slices.pop(next(iter(self._slices)))
@@ -225,8 +226,9 @@ class Positions:
         used = np.flatnonzero(docs)
         return pl.DataFrame(
             {
-                "segment": pl.Series(self.segments, dtype=pl.Utf8).gather(used // (nr * nb)),
-                "region": pl.Series(self.regions, dtype=pl.Utf8).gather((used // nb) % nr),
+                # a name per cell (a few dozen): plain lists, not a polars gather (a query plan each)
+                "segment": pl.Series([self.segments[i] for i in (used // (nr * nb)).tolist()], dtype=pl.Utf8),
+                "region": pl.Series([self.regions[i] for i in ((used // nb) % nr).tolist()], dtype=pl.Utf8),
                 "bucket": (used % nb).astype(np.int32),
                 "ar": ar[used],
                 "disputed_ar": disputed[used],
@@ -284,7 +286,7 @@ class Positions:
             "open_order_count": order_count.astype(np.int64),
             "exposure": ar_every + orders_every,
         }
-        base = self.customers.select("customer_key", "customer_id", "name", "segment", "region", "credit_limit")
+        base = self._positions_base
         if rows is not None:
             base = base.filter(pl.Series(rows))
             columns = {k: v[rows] for k, v in columns.items()}
