@@ -25,7 +25,15 @@ from dashboard.settings import Settings
 from dashboard.store import sql as queries
 from dashboard.store.snapshots import DataDir
 
-DATES = [dt.date(2026, 10, 31), dt.date(2026, 10, 17), dt.date(2026, 6, 30), dt.date(2025, 12, 15), dt.date(2024, 1, 5), dt.date(2020, 1, 1), dt.date(2031, 6, 15)]
+DATES = [
+    dt.date(2026, 10, 31),
+    dt.date(2026, 10, 17),
+    dt.date(2026, 6, 30),
+    dt.date(2025, 12, 15),
+    dt.date(2024, 1, 5),
+    dt.date(2020, 1, 1),
+    dt.date(2031, 6, 15),
+]
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +129,20 @@ def test_the_engine_over_arrays_agrees_with_the_oracle(eng, extract, t):
     assert want["ar_total"] > 0 and want["dso_standard"] is not None  # something to compare
     got = eng.headline(t, rounded=False)
     assert not differences(got, want), differences(got, want)
+
+
+def test_the_numpy_limit_rules_are_the_polars_ones():
+    """limits.py's numpy forms (NaN = no limit), used for the customer positions, by hand:
+    no limit: no utilisation, no headroom, never over; limit 0: utilisation n/a, any exposure above 0 over;
+    100 used of 80: 1.25, headroom -20, over; -5 of 100: -0.05, headroom 105, not over."""
+    import numpy as np
+
+    from dashboard.metrics import limits
+
+    exposure = np.array([50.0, 10.0, 100.0, -5.0])
+    limit = np.array([np.nan, 0.0, 80.0, 100.0])
+    u = limits.utilisation_np(exposure, limit)
+    assert np.isnan(u[0]) and np.isnan(u[1]) and u[2] == 1.25 and u[3] == -0.05
+    h = limits.headroom_np(exposure, limit)
+    assert np.isnan(h[0]) and h[1:].tolist() == [-10.0, -20.0, 105.0]
+    assert limits.over_limit_np(exposure, limit).tolist() == [False, True, True, False]

@@ -17,27 +17,33 @@ from dashboard.metrics import limits
 UTIL_BINS = [0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
 
 
-def by(frame: pl.DataFrame, dim: str) -> pl.DataFrame:
+def by(frame: pl.DataFrame, dim: str, order: str = "exposure") -> pl.DataFrame:
     """Per value of dim: exposure and limits; utilisation = exposure of customers with a limit / their limits
-    (kpis.md "Segment"; the headline's by_segment uses this too)."""
+    (kpis.md "Segment"; the headline's by_segment uses this too, in the order of `dim`).
+    Rows by exposure, largest first, or by `order` ascending when it is another column."""
     has = pl.col("credit_limit").is_not_null()
-    out = frame.lazy().group_by(dim).agg(
-        customers=pl.len(),
-        customers_with_limit=has.sum(),
-        ar=pl.col("ar").sum(),
-        ar_overdue=pl.col("ar_overdue").sum(),
-        open_orders=pl.col("open_orders").sum(),
-        exposure=pl.col("exposure").sum(),
-        credit_limit=pl.col("credit_limit").sum(),
-        exposure_with_limit=pl.col("exposure").filter(has).sum(),
-        over_limit=limits.over_limit().sum(),
-        near_limit=limits.near_limit().sum(),
+    out = (
+        frame.lazy()
+        .group_by(dim)
+        .agg(
+            customers=pl.len(),
+            customers_with_limit=has.sum(),
+            ar=pl.col("ar").sum(),
+            ar_overdue=pl.col("ar_overdue").sum(),
+            open_orders=pl.col("open_orders").sum(),
+            exposure=pl.col("exposure").sum(),
+            credit_limit=pl.col("credit_limit").sum(),
+            exposure_with_limit=pl.col("exposure").filter(has).sum(),
+            over_limit=limits.over_limit().sum(),
+            near_limit=limits.near_limit().sum(),
+        )
     )
     out = out.with_columns(
         utilization=limits.utilisation("exposure_with_limit", "credit_limit"),
         credit_limit=pl.when(pl.col("customers_with_limit") > 0).then(pl.col("credit_limit")),
     )
-    return out.sort("exposure", descending=True).collect()  # one plan: the headline's by_segment asks at every date
+    # one plan: the headline's by_segment asks at every date
+    return out.sort(order, descending=order == "exposure").collect()
 
 
 def watch_list(frame: pl.DataFrame) -> pl.DataFrame:
@@ -84,12 +90,9 @@ def pareto(frame: pl.DataFrame) -> pl.DataFrame:
     # the three columns first: sorting the whole scorecard frame would move every one of its ~50 columns
     pos = frame.select("customer_id", "name", "exposure").filter(pl.col("exposure") > 0).sort(["exposure", "customer_id"], descending=[True, False])
     total = pos["exposure"].sum()
-    return (
-        pos.with_row_index("rank", offset=1)
-        .with_columns(
-            cumulative_share=pl.col("exposure").cum_sum() / total if total else pl.lit(None, pl.Float64),
-            customer_share=pl.col("rank") / pos.height,
-        )
+    return pos.with_row_index("rank", offset=1).with_columns(
+        cumulative_share=pl.col("exposure").cum_sum() / total if total else pl.lit(None, pl.Float64),
+        customer_share=pl.col("rank") / pos.height,
     )
 
 

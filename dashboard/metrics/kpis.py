@@ -448,7 +448,9 @@ class Engine:
         # a few dozen cells: numpy sums (a polars query plan per sum cost more than the sums)
         cell_ar, cell_bucket = ag["ar"].to_numpy(), ag["bucket"].to_numpy()
         ar = float(cell_ar.sum())
-        bucket_ar = np.bincount(cell_bucket, weights=cell_ar, minlength=len(self.settings.bucket_names)) if len(cell_ar) else np.zeros(len(self.settings.bucket_names))
+        bucket_ar = (
+            np.bincount(cell_bucket, weights=cell_ar, minlength=len(self.settings.bucket_names)) if len(cell_ar) else np.zeros(len(self.settings.bucket_names))
+        )
         current = float(bucket_ar[0])
         overdue = ar - current
         aging = {name: R2(float(bucket_ar[i])) for i, name in enumerate(self.settings.bucket_names)}
@@ -489,7 +491,7 @@ class Engine:
         p = self.settings.dso_window_days
         R2, R4 = _rounding(rounded)
         seg_sales = self.segment_sales(f)
-        g = exposure.by(cust, "segment").sort("segment")
+        g = exposure.by(cust, "segment", order="segment")
         out: list[SegmentRow] = []
         for row in g.iter_rows(named=True):
             seg = row["segment"]
@@ -550,7 +552,8 @@ class Engine:
         t = t or self.as_of
         names = self.settings.bucket_names
         ag = self.aging_frame(t, f) if ag is None else ag
-        return ag.with_columns(pl.col("bucket").replace_strict(list(range(len(names))), names, return_dtype=pl.Utf8).alias("bucket_name"))
+        # a name per cell (a few dozen) from a plain list: no query plan on the per-date path
+        return ag.hstack([pl.Series("bucket_name", [names[b] for b in ag["bucket"].to_list()], dtype=pl.Utf8)])
 
     def documents(self, t: dt.date, f: Filters = ALL, bucket: int = -1, limit: int = 5000) -> pl.DataFrame:
         """The open documents behind an aging figure, largest first."""

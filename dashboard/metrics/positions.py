@@ -109,6 +109,7 @@ class Positions:
         if not np.array_equal(cust["customer_key"].to_numpy(), np.arange(cust.height)):
             raise ValueError("customers.customer_key is not 0, 1, 2, ...: rebuild the snapshot with `o2c ingest` (the load assigns dense keys)")
         self.customers = cust
+        self.cust_limit = cust["credit_limit"].cast(pl.Float64).fill_null(np.nan).to_numpy()
         self._positions_base = cust.select("customer_key", "customer_id", "name", "segment", "region", "credit_limit")
         self.segments = sorted(cust["segment"].unique().to_list())
         self.regions = sorted(cust["region"].unique().to_list())
@@ -286,13 +287,18 @@ class Positions:
             "open_order_count": order_count.astype(np.int64),
             "exposure": ar_every + orders_every,
         }
+        # the limit rules of limits.py in their numpy form (NaN = no limit): no query plan per date
+        exposure = columns["exposure"]
+        columns |= {
+            "utilization": limits.utilisation_np(exposure, self.cust_limit),
+            "headroom": limits.headroom_np(exposure, self.cust_limit),
+            "over_limit": limits.over_limit_np(exposure, self.cust_limit),
+        }
         base = self._positions_base
         if rows is not None:
             base = base.filter(pl.Series(rows))
             columns = {k: v[rows] for k, v in columns.items()}
-        return base.hstack([pl.Series(k, v) for k, v in columns.items()]).with_columns(
-            utilization=limits.utilisation(), headroom=limits.headroom(), over_limit=limits.over_limit()
-        )
+        return base.hstack([pl.Series(k, v, nan_to_null=k in ("utilization", "headroom")) for k, v in columns.items()])
 
     # --- the risk scorecard's measures ------------------------------------------------
 
