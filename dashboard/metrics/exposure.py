@@ -49,12 +49,14 @@ def by(frame: pl.DataFrame, dim: str, order: str = "exposure") -> pl.DataFrame:
 def watch_list(frame: pl.DataFrame) -> pl.DataFrame:
     """Customers over their limit or near it (more than limits.NEAR_LIMIT used), most used first, with headroom."""
     return (
-        frame.filter(limits.over_limit() | limits.near_limit())
+        frame.lazy()
+        .filter(limits.over_limit() | limits.near_limit())
         .with_columns(
             headroom=limits.headroom(),
             status=pl.when(limits.over_limit()).then(pl.lit("over limit")).otherwise(pl.lit("near limit")),
         )
         .sort("utilization", descending=True, nulls_last=True)
+        .collect()  # one plan (each eager step is a plan of its own)
     )
 
 
@@ -67,10 +69,14 @@ def utilisation_bins(frame: pl.DataFrame) -> pl.DataFrame:
         band = band.when(u <= edge).then(pl.lit(label))
     bands = band.otherwise(pl.lit(labels[-1]))
     order = labels + ["limit 0", "no limit"]
-    counts = frame.group_by(bands.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
-    every = pl.DataFrame({"band": order, "order": list(range(len(order)))})
+    counts = frame.lazy().group_by(bands.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
+    every = pl.LazyFrame({"band": order, "order": list(range(len(order)))})
     return (
-        every.join(counts, on="band", how="left").with_columns(pl.col("customers").fill_null(0), pl.col("exposure").fill_null(0.0)).sort("order").drop("order")
+        every.join(counts, on="band", how="left")
+        .with_columns(pl.col("customers").fill_null(0), pl.col("exposure").fill_null(0.0))
+        .sort("order")
+        .drop("order")
+        .collect()  # one plan
     )
 
 

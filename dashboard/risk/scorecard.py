@@ -11,7 +11,7 @@ column of `scores()`, so the page can show how a score was made.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
 import numpy as np
 import polars as pl
@@ -55,8 +55,12 @@ def _div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den > 0).then(num / den)
 
 
-def factor_values(raw: pl.DataFrame) -> pl.DataFrame:
-    """The factor values of risk.md from the measures of queries/risk_factors_at.sql (null = unknown)."""
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def factor_values(raw: Frame) -> Frame:
+    """The factor values of risk.md from the measures of queries/risk_factors_at.sql (null = unknown);
+    lazy in, lazy out (scores() plans the values and the score as one query)."""
     paid_late = _div(pl.col("paid_late_x_amount"), pl.col("paid_amount"))
     recent = _div(pl.col("recent_late_x_amount"), pl.col("recent_amount"))
     prior = _div(pl.col("prior_late_x_amount"), pl.col("prior_amount"))
@@ -84,7 +88,7 @@ def points(value: pl.Expr, scale: tuple[float, float]) -> pl.Expr:
     return ((value - lo) / (hi - lo)).clip(0.0, 1.0) * 100.0
 
 
-def score_frame(values: pl.DataFrame, rs: RiskSettings) -> pl.DataFrame:
+def score_frame(values: pl.DataFrame | pl.LazyFrame, rs: RiskSettings) -> pl.DataFrame:
     """Points per factor, the weighted score and its class, and the thin-file flag."""
     # One lazy plan, collected once (each eager step was a plan of its own: ~2 ms apiece at 13k
     # customers); the weights' sum is a column computed once instead of once per factor.
@@ -111,7 +115,7 @@ def scores(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFr
     score and exposure count every currency (a credit limit covers all of a customer's currencies)."""
     t = t or eng.as_of
     raw = eng.positions.risk_measures(t, f)  # queries/risk/factors_at.sql's rows, as array sums (positions.py)
-    return score_frame(factor_values(raw), eng.settings.risk)
+    return score_frame(factor_values(raw.lazy()), eng.settings.risk)
 
 
 def breakdown(row: dict, rs: RiskSettings) -> pl.DataFrame:
