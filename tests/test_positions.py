@@ -146,3 +146,20 @@ def test_the_numpy_limit_rules_are_the_polars_ones():
     h = limits.headroom_np(exposure, limit)
     assert np.isnan(h[0]) and h[1:].tolist() == [-10.0, -20.0, 105.0]
     assert limits.over_limit_np(exposure, limit).tolist() == [False, True, True, False]
+
+
+def test_largest_first_is_polars_sort_by_value_then_id():
+    """Ranking rows (Pareto, at-risk list): values 5, NaN, 7, 5, 0 with ids C3, C1, C9, C2, C0, only the
+    rows with value > 0 kept (NaN is not > 0): 7 (C9) first, then the two 5s by id (C2 before C3)."""
+    import numpy as np
+
+    from dashboard.metrics import ranking
+
+    values = np.array([5.0, np.nan, 7.0, 5.0, 0.0])
+    ids = pl.Series(["C3", "C1", "C9", "C2", "C0"])
+    assert ranking.largest_first(values, ids, keep=values > 0).tolist() == [2, 3, 0]
+    # without a mask the no-value row goes last, after 0, as polars' nulls_last does
+    assert ranking.largest_first(values, ids).tolist() == [2, 3, 0, 4, 1]
+    frame = pl.DataFrame({"v": pl.Series(values, nan_to_null=True), "id": ids}).with_row_index()
+    want = frame.sort(["v", "id"], descending=[True, False], nulls_last=True)["index"].to_list()
+    assert ranking.largest_first(values, ids).tolist() == want

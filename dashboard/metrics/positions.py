@@ -105,7 +105,9 @@ class Positions:
 
     def _hold(self, cur: duckdb.DuckDBPyConnection) -> None:
         con = self.con
-        cust = queries.run(con, "customer/attributes").pl()
+        # one chunk per column: DuckDB hands over record batches, and a gather across chunks (every
+        # filter and sort of the scorecard frame built on these columns) costs several times as much
+        cust = queries.run(con, "customer/attributes").pl().rechunk()
         if not np.array_equal(cust["customer_key"].to_numpy(), np.arange(cust.height)):
             raise ValueError("customers.customer_key is not 0, 1, 2, ...: rebuild the snapshot with `o2c ingest` (the load assigns dense keys)")
         self.customers = cust
