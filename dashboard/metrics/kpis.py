@@ -174,6 +174,15 @@ class DaySeries:
         hi = np.searchsorted(self.ord, b.toordinal(), side="right")
         return float(self.cum[hi] - self.cum[lo])
 
+    def window(self, a: dt.date, b: dt.date) -> tuple[int, int]:
+        """The rows of [a, b] as (lo, hi): total(a, b) = between(lo, hi), for series on the same days."""
+        if b < a:
+            return 0, 0
+        return int(np.searchsorted(self.ord, a.toordinal(), side="left")), int(np.searchsorted(self.ord, b.toordinal(), side="right"))
+
+    def between(self, lo: int, hi: int) -> float:
+        return float(self.cum[hi] - self.cum[lo])
+
     def totals(self, a: list[dt.date], b: list[dt.date]) -> list[float]:
         """total(a[i], b[i]) for every i, in one pass (the countback's 24 months)."""
         ao = np.array([d.toordinal() for d in a], dtype=np.int64)
@@ -403,12 +412,15 @@ class Engine:
         w = self.settings.payment_window_days
         s = self._paid_series(f)
         a = t - dt.timedelta(days=w - 1)
-        amt = s["paid_amount"].total(a, t)
-        n = s["paid_documents"].total(a, t)
+        # the five series share their days (one row of daily_paid per day): find the window once
+        lo, hi = s["paid_amount"].window(a, t)
+        amt, n, to_pay, late, on_time = (
+            s[c].between(lo, hi) for c in ("paid_amount", "paid_documents", "amount_x_days_to_pay", "amount_x_days_late", "paid_on_time")
+        )
         return {
-            "adp": ratio(s["amount_x_days_to_pay"].total(a, t), amt) if n else None,
-            "avg_days_late": ratio(s["amount_x_days_late"].total(a, t), amt) if n else None,
-            "on_time_rate": ratio(s["paid_on_time"].total(a, t), n),
+            "adp": ratio(to_pay, amt) if n else None,
+            "avg_days_late": ratio(late, amt) if n else None,
+            "on_time_rate": ratio(on_time, n),
         }
 
     def dso(self, t: dt.date, ar: float, ar_current: float, f: Filters = ALL) -> dict:
@@ -586,14 +598,13 @@ def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: in
     # less than starting a thread for it did on two shared cores (bench/README.md).
     cust = engine.customers_frame(t, f)
     ag = engine.aging_frame(t, f)  # read once: the headline's buckets and the aging chart
-    top_overdue = (
-        cust.lazy()
-        .filter(pl.col("ar_overdue") > 0)
-        .sort("ar_overdue", descending=True)
-        .head(top)
-        .select("customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization")
-        .collect()
-    )
+    # the `top` largest overdue amounts by a partial sort of the column, then only those rows gathered
+    overdue = cust["ar_overdue"].to_numpy()
+    rows = np.flatnonzero(overdue > 0)
+    if len(rows) > top:
+        rows = rows[np.argpartition(-overdue[rows], top - 1)[:top]]
+    rows = rows[np.argsort(-overdue[rows], kind="stable")]
+    top_overdue = cust[rows][["customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization"]]
     return Overview(
         headline=engine.headline(t, f, rounded=False, cust=cust, ag=ag),
         prior=engine.headline(prior_month_end(t), f, False),
