@@ -94,8 +94,9 @@ class Positions:
         self.con = con
         self.edges = tuple(edges)
         cur = con.cursor()
-        kind = cur.execute("select table_type from information_schema.tables where table_name = 'open_intervals'").fetchall()
-        # Tables in memory: hold every span; views over the files: read the spans open at each date asked.
+        kind = cur.execute("select table_type from information_schema.tables where table_name = 'customers'").fetchall()
+        # A snapshot opened in memory (catalog.IN_MEMORY: the dashboard): hold every span as arrays;
+        # views over the files (a CLI process): run the SQL for each date asked.
         self.held = bool(kind) and kind[0][0] == "BASE TABLE"
         self._lock = threading.Lock()
         self._slices: dict[int, Spans] = {}
