@@ -115,8 +115,7 @@ def scores(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFr
     score and exposure count every currency (a credit limit covers all of a customer's currencies)."""
     t = t or eng.as_of
     raw = eng.positions.risk_measures(t, f)  # queries/risk/factors_at.sql's rows, as array sums (positions.py)
-    # one chunk per column: the pages filter, sort and gather this frame many times (a gather across chunks costs more)
-    return score_frame(factor_values(raw.lazy()), eng.settings.risk).rechunk()
+    return score_frame(factor_values(raw.lazy()), eng.settings.risk)
 
 
 def breakdown(row: dict, rs: RiskSettings) -> pl.DataFrame:
@@ -170,7 +169,8 @@ def rank(s: pl.DataFrame, classes: tuple[str, ...] = ()) -> pl.DataFrame:
     exposure = s["exposure"].to_numpy()
     trouble = s["score"].to_numpy() * exposure / 100.0  # NaN where there is no score (null)
     order = ranking.largest_first(trouble, s["customer_id"], keep=exposure > 0)
-    return s[order].hstack([pl.Series("expected_trouble", trouble[order], nan_to_null=True)])
+    # one chunk per column first: a gather across the chunks of the plan's output costs several times as much
+    return s.rechunk()[order].hstack([pl.Series("expected_trouble", trouble[order], nan_to_null=True)])
 
 
 def at_risk(eng: Engine, t: dt.date | None = None, f: Filters = ALL, classes: tuple[str, ...] = (), top: int | None = None) -> pl.DataFrame:
@@ -206,8 +206,12 @@ def backtest(eng: Engine, t: dt.date | None = None, horizon_days: int = 90) -> d
         m = month_end(m + dt.timedelta(days=1))
     # queries/risk/events.sql's customers, as array sums over the spans open at each month-end (positions.py)
     events = pl.DataFrame({"customer_key": eng.positions.over_60_at_any(ends)}, schema={"customer_key": pl.Int32})
-    pop = then.filter((pl.col("ar_over_60") <= 0.005) & pl.col("score").is_not_null()).with_columns(
-        event=pl.col("customer_key").is_in(events["customer_key"].implode())
+    # the four columns it uses first: filtering the whole scorecard frame would copy its ~50 columns
+    used = then.lazy().select("customer_key", "ar_over_60", "score", "risk_class")
+    pop = (
+        used.filter((pl.col("ar_over_60") <= 0.005) & pl.col("score").is_not_null())
+        .with_columns(event=pl.col("customer_key").is_in(events["customer_key"].implode()))
+        .collect()
     )
     by_class = (
         pop.group_by("risk_class")
