@@ -66,7 +66,7 @@ def render(res: dict, result_path: str) -> str:
         f"{n:,} documents ({res['customers']:,} customers, as of {res['as_of']}). Each measure runs the product and the "
         "baselines of [`bench/baselines/`](bench/baselines/) in the same run, interleaved (rotating order) on the same new "
         "as-of dates, each date computed once: month-ends, mid-month and other days. The baselines are what a skilled "
-        "user would write from [`kpis.md`](../shared/spec/kpis.md) and the ledger contract alone (no product code), and "
+        "user would write from the KPI definitions and the ledger contract alone (no product code), and "
         "every one of them gave the same numbers as the product at every date (every headline key, the trend, the top 10, "
         "the aging; tolerance 1e-6) - the run fails otherwise. Ratios are against the **best** baseline of each measure. "
         f"Raw figures: [`{result_path}`]({result_path})."

@@ -1,9 +1,11 @@
 """Every KPI of ../shared/spec/kpis.md, defined once.
 
-The heavy lifting (open items at a date, per-customer positions, daily
-sales and settlements) is SQL in `queries/` run by DuckDB over the
-snapshot's compact tables; this module turns those few hundred or
-thousand rows into the spec's figures. The pages, `o2c kpis --json` and
+The heavy lifting is done over the snapshot's compact tables: the open
+items at a date and the per-customer positions as array sums over the open
+spans held in memory (positions.py, the SQL of queries/receivables/ says what
+each sum means), the daily sales, settlements and month-end AR by SQL in
+`queries/`; this module turns those few hundred or thousand rows into the
+spec's figures. The pages, `o2c kpis --json` and
 the tests all call `Engine.headline`, `Engine.trend`, `Engine.aging`.
 """
 
@@ -12,7 +14,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import NamedTuple, Protocol, TypedDict, overload
 
@@ -21,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from dashboard.metrics import exposure
+from dashboard.metrics.positions import Positions
 from dashboard.settings import Settings
 from dashboard.store import sql as queries
 from dashboard.store.catalog import open_snapshot
@@ -28,6 +30,7 @@ from dashboard.store.snapshots import SnapshotInfo
 
 COUNTBACK_MAX_PERIODS = 24
 HALF_CENT = 0.005
+FLOAT_NOISE = 1e-9  # far below any amount (a cent of a currency at 0.007 is 7e-5), far above float residue (~1e-13)
 
 
 class Formula(NamedTuple):
@@ -171,6 +174,23 @@ class DaySeries:
         hi = np.searchsorted(self.ord, b.toordinal(), side="right")
         return float(self.cum[hi] - self.cum[lo])
 
+    def window(self, a: dt.date, b: dt.date) -> tuple[int, int]:
+        """The rows of [a, b] as (lo, hi): total(a, b) = between(lo, hi), for series on the same days."""
+        if b < a:
+            return 0, 0
+        return int(np.searchsorted(self.ord, a.toordinal(), side="left")), int(np.searchsorted(self.ord, b.toordinal(), side="right"))
+
+    def between(self, lo: int, hi: int) -> float:
+        return float(self.cum[hi] - self.cum[lo])
+
+    def totals(self, a: list[dt.date], b: list[dt.date]) -> list[float]:
+        """total(a[i], b[i]) for every i, in one pass (the countback's 24 months)."""
+        ao = np.array([d.toordinal() for d in a], dtype=np.int64)
+        bo = np.array([d.toordinal() for d in b], dtype=np.int64)
+        lo = np.searchsorted(self.ord, ao, side="left")
+        hi = np.searchsorted(self.ord, bo, side="right")
+        return np.where(bo < ao, 0.0, self.cum[hi] - self.cum[lo]).tolist()
+
 
 def countback(ar: float, periods: list[tuple[float, int]]) -> float:
     """dso_countback of kpis.md from (sales, days) per period, most recent first."""
@@ -195,13 +215,14 @@ def countback(ar: float, periods: list[tuple[float, int]]) -> float:
 
 def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
     """Period 0 = first of T's month to T; period k = the whole month k months before."""
-    periods = [(sales.total(t.replace(day=1), t), t.day)]
+    starts, ends = [t.replace(day=1)], [t]
     m_end = prior_month_end(t)
     for _ in range(COUNTBACK_MAX_PERIODS - 1):
         start = m_end.replace(day=1)
-        periods.append((sales.total(start, m_end), m_end.day))
+        starts.append(start)
+        ends.append(m_end)
         m_end = start - dt.timedelta(days=1)
-    return periods
+    return list(zip(sales.totals(starts, ends), [t.day] + [e.day for e in ends[1:]]))
 
 
 @overload
@@ -292,6 +313,8 @@ class Engine:
         self.snapshot = snapshot
         self.settings = settings
         self._lock = threading.Lock()
+        self._positions_lock = threading.Lock()
+        self._positions: Positions | None = None
         # Per-instance caches keyed by the selection (functools.lru_cache on a method would hold every
         # engine, and so every old snapshot's tables, alive for the life of the process).
         self._cache: dict[tuple[str, Filters], object] = {}
@@ -313,12 +336,22 @@ class Engine:
 
     # --- building blocks -----------------------------------------------------
 
+    @property
+    def positions(self) -> Positions:
+        """The snapshot's open spans, orders and customers as arrays (positions.py), built on first use."""
+        if self._positions is None:
+            with self._positions_lock:
+                if self._positions is None:
+                    self._positions = Positions(self.con, self.settings.aging_edges)
+        return self._positions
+
     def aging_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
-        """segment, region, bucket, ar, disputed_ar, documents at T."""
-        return self.q("receivables/aging_at", f, as_of=t, edges=list(self.settings.aging_edges))
+        """segment, region, bucket, ar, disputed_ar, documents at T (receivables/aging_at.sql's rows)."""
+        return self.positions.aging(t, f)
 
     def customers_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
-        return self.q("receivables/customers_at", f, as_of=t)
+        """Every customer's credit position at T (receivables/customers_at.sql's rows, by customer_key)."""
+        return self.positions.customers_at(t, f)
 
     def _cached(self, what: str, f: Filters, build):
         key = (what, f)
@@ -369,8 +402,7 @@ class Engine:
             return self._month_end_cube(f).get(t, (0.0, 0.0, 0.0))
         if rng is None or t < self.first_day:
             return (0.0, 0.0, 0.0)
-        ar, current, disputed = queries.run(self.con, "receivables/ar_at", as_of=t, **f.params()).fetchall()[0]
-        return (float(ar), float(current), float(disputed))
+        return self.positions.ar_at(t, f)
 
     @property
     def first_day(self) -> dt.date:
@@ -380,12 +412,15 @@ class Engine:
         w = self.settings.payment_window_days
         s = self._paid_series(f)
         a = t - dt.timedelta(days=w - 1)
-        amt = s["paid_amount"].total(a, t)
-        n = s["paid_documents"].total(a, t)
+        # the five series share their days (one row of daily_paid per day): find the window once
+        lo, hi = s["paid_amount"].window(a, t)
+        amt, n, to_pay, late, on_time = (
+            s[c].between(lo, hi) for c in ("paid_amount", "paid_documents", "amount_x_days_to_pay", "amount_x_days_late", "paid_on_time")
+        )
         return {
-            "adp": ratio(s["amount_x_days_to_pay"].total(a, t), amt) if n else None,
-            "avg_days_late": ratio(s["amount_x_days_late"].total(a, t), amt) if n else None,
-            "on_time_rate": ratio(s["paid_on_time"].total(a, t), n),
+            "adp": ratio(to_pay, amt) if n else None,
+            "avg_days_late": ratio(late, amt) if n else None,
+            "on_time_rate": ratio(on_time, n),
         }
 
     def dso(self, t: dt.date, ar: float, ar_current: float, f: Filters = ALL) -> dict:
@@ -405,7 +440,10 @@ class Engine:
     def cei(self, a: dt.date, b: dt.date, ar_b: float, current_b: float, f: Filters = ALL) -> float | None:
         ar_before = self.ar_at(a - dt.timedelta(days=1), f)[0]
         sales = self.sales(f).total(a, b)
-        r = ratio(ar_before + sales - ar_b, ar_before + sales - current_b)
+        den = ar_before + sales - current_b
+        # Nothing to collect is exactly 0 in the spec's arithmetic; in floats the sums behind it can leave
+        # ~1e-14 over (a credit note and an invoice of the same amount), which would read as 100 % collected.
+        r = ratio(ar_before + sales - ar_b, 0.0 if abs(den) < FLOAT_NOISE else den)
         return None if r is None else r * 100
 
     # --- the spec's outputs -----------------------------------------------------
@@ -419,18 +457,22 @@ class Engine:
         p = self.settings.dso_window_days
         R2, R4 = _rounding(rounded)
         ag = self.aging_frame(t, f) if ag is None else ag
-        ar = float(ag["ar"].sum())
-        current = float(ag.filter(pl.col("bucket") == 0)["ar"].sum())
+        # a few dozen cells: numpy sums (a polars query plan per sum cost more than the sums)
+        cell_ar, cell_bucket = ag["ar"].to_numpy(), ag["bucket"].to_numpy()
+        ar = float(cell_ar.sum())
+        bucket_ar = (
+            np.bincount(cell_bucket, weights=cell_ar, minlength=len(self.settings.bucket_names)) if len(cell_ar) else np.zeros(len(self.settings.bucket_names))
+        )
+        current = float(bucket_ar[0])
         overdue = ar - current
-        by_bucket = ag.group_by("bucket").agg(pl.col("ar").sum())
-        bucket_ar = dict(zip(by_bucket["bucket"].to_list(), by_bucket["ar"].to_list()))
-        aging = {name: R2(bucket_ar.get(i, 0.0)) for i, name in enumerate(self.settings.bucket_names)}
+        aging = {name: R2(float(bucket_ar[i])) for i, name in enumerate(self.settings.bucket_names)}
         d = self.dso(t, ar, current, f)
         cei = self.cei(t - dt.timedelta(days=p - 1), t, ar, current, f)
         pb = self.payment_behaviour(t, f)
         cust = self.customers_frame(t, f) if cust is None else cust
         open_orders = float(cust["open_orders"].sum())
-        top10 = float(cust["ar"].top_k(10).sum()) if cust.height else 0.0
+        cust_ar = cust["ar"].to_numpy()
+        top10 = float(np.sort(np.partition(cust_ar, -10)[-10:]).sum()) if cust.height > 10 else float(cust_ar.sum())
         return {
             "as_of": t.isoformat(),
             "base_currency": self.settings.base_currency,
@@ -451,7 +493,7 @@ class Engine:
             "open_orders": R2(open_orders),
             "exposure_total": R2(ar + open_orders),
             "customers": cust.height,
-            "customers_with_limit": int(cust["credit_limit"].is_not_null().sum()),
+            "customers_with_limit": cust.height - cust["credit_limit"].null_count(),
             "over_limit_customers": int(cust["over_limit"].sum()),
             "concentration_top10": R4(ratio(top10, ar)),
             "by_segment": self.by_segment(t, cust, f, rounded),
@@ -461,7 +503,7 @@ class Engine:
         p = self.settings.dso_window_days
         R2, R4 = _rounding(rounded)
         seg_sales = self.segment_sales(f)
-        g = exposure.by(cust, "segment").sort("segment")
+        g = exposure.by(cust, "segment", order="segment")
         out: list[SegmentRow] = []
         for row in g.iter_rows(named=True):
             seg = row["segment"]
@@ -522,7 +564,8 @@ class Engine:
         t = t or self.as_of
         names = self.settings.bucket_names
         ag = self.aging_frame(t, f) if ag is None else ag
-        return ag.with_columns(pl.col("bucket").replace_strict(list(range(len(names))), names, return_dtype=pl.Utf8).alias("bucket_name"))
+        # a name per cell (a few dozen) from a plain list: no query plan on the per-date path
+        return ag.hstack([pl.Series("bucket_name", [names[b] for b in ag["bucket"].to_list()], dtype=pl.Utf8)])
 
     def documents(self, t: dt.date, f: Filters = ALL, bucket: int = -1, limit: int = 5000) -> pl.DataFrame:
         """The open documents behind an aging figure, largest first."""
@@ -551,22 +594,21 @@ class Overview:
 
 def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: int = 10) -> Overview:
     t = t or engine.as_of
-    # The prior month-end's headline shares nothing with T's: compute it on a second thread while
-    # T's figures are computed (DuckDB and polars release the GIL; a cursor per query).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        prior = pool.submit(engine.headline, prior_month_end(t), f, False)
-        cust = engine.customers_frame(t, f)
-        ag = engine.aging_frame(t, f)  # read once: the headline's buckets and the aging chart
-        top_overdue = (
-            cust.filter(pl.col("ar_overdue") > 0)
-            .sort("ar_overdue", descending=True)
-            .head(top)
-            .select("customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization")
-        )
-        return Overview(
-            headline=engine.headline(t, f, rounded=False, cust=cust, ag=ag),
-            prior=prior.result(),
-            trend=engine.trend(t, f),
-            aging=engine.aging(t, f, ag),
-            top_overdue=top_overdue,
-        )
+    # The prior month-end's headline in this thread: over the arrays it costs a few milliseconds,
+    # less than starting a thread for it did on two shared cores (bench/README.md).
+    cust = engine.customers_frame(t, f)
+    ag = engine.aging_frame(t, f)  # read once: the headline's buckets and the aging chart
+    # the `top` largest overdue amounts by a partial sort of the column, then only those rows gathered
+    overdue = cust["ar_overdue"].to_numpy()
+    rows = np.flatnonzero(overdue > 0)
+    if len(rows) > top:
+        rows = rows[np.argpartition(-overdue[rows], top - 1)[:top]]
+    rows = rows[np.argsort(-overdue[rows], kind="stable")]
+    top_overdue = cust[rows][["customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization"]]
+    return Overview(
+        headline=engine.headline(t, f, rounded=False, cust=cust, ag=ag),
+        prior=engine.headline(prior_month_end(t), f, False),
+        trend=engine.trend(t, f),
+        aging=engine.aging(t, f, ag),
+        top_overdue=top_overdue,
+    )

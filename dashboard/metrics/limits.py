@@ -43,5 +43,16 @@ def over_limit_np(exposure: np.ndarray, limit: np.ndarray) -> np.ndarray:
     return has & (exposure > np.where(has, limit, np.inf))
 
 
+def utilisation_np(exposure: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """utilisation for arrays (NaN = no limit): NaN without a limit or with a limit of 0."""
+    positive = limit > 0  # NaN > 0 is False
+    return np.divide(exposure, limit, out=np.full(len(exposure), np.nan), where=positive)
+
+
+def headroom_np(exposure: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """headroom for arrays (NaN = no limit, and no headroom)."""
+    return limit - exposure
+
+
 def _col(c: pl.Expr | str) -> pl.Expr:
     return pl.col(c) if isinstance(c, str) else c

@@ -1,0 +1,64 @@
+"""The exposure and at-risk pages (and the overview) for new as-of dates with 10M documents' worth of customers.
+
+    .venv/bin/python bench/pages_many_customers.py     # bench/results/pages-133k-customers.json
+
+A 1,000,000-document demo ledger with 133,333 customers (the 10M demo ledger's count): the pages' cost
+per date is mostly per customer (the scorecard frame), so this measures the 10M case's per-customer
+work without a 10M-document run. What is timed is what bench/run.py times for the pages (everything
+each page computes for a date not seen before), five dates a week apart. Work files in bench/work/.
+"""
+
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from dashboard.load.demo import write_demo_extract  # noqa: E402
+from dashboard.load.ingest import ingest  # noqa: E402
+from dashboard.metrics import exposure  # noqa: E402
+from dashboard.metrics.kpis import Engine, overview  # noqa: E402
+from dashboard.risk import scorecard as risk  # noqa: E402
+from dashboard.settings import Settings  # noqa: E402
+from dashboard.store.snapshots import DataDir  # noqa: E402
+
+work = REPO / "bench" / "work" / "wide-1m-133k"
+if not (work / "x" / "invoices.parquet").exists():
+    write_demo_extract(work / "x", invoices=1_000_000, customers=133_333, seed=42)
+data = DataDir(work / "d")
+snap = data.current()
+if snap is None:
+    r = ingest([work / "x"], data, Settings())
+    assert r.ok
+    snap = r.snapshot
+e = Engine.open(snap, Settings(), in_memory=True)
+T = e.as_of
+overview(e, T)
+risk.scores(e, T)
+
+
+def exposure_page(t_):
+    s_ = risk.scores(e, t_)
+    return [exposure.by(s_, "segment"), exposure.watch_list(s_), exposure.utilisation_bins(s_), exposure.heatmap(s_, risk.CLASSES), exposure.pareto(s_)]
+
+
+def at_risk_page(t_):
+    top_ = risk.rank(risk.scores(e, t_)).head(500)
+    return risk.reasons(top_), risk.backtest(e, t_)
+
+
+dates = [T - dt.timedelta(days=3 + 7 * i) for i in range(5)]
+out = {"customers": e.positions.n_customers}
+for name, fn in (("exposure_page", exposure_page), ("at_risk_page", at_risk_page), ("overview", lambda t_: overview(e, t_))):
+    ts = []
+    for d in dates:
+        t0 = time.perf_counter()
+        fn(d)
+        ts.append(time.perf_counter() - t0)
+    out[name + "_ms"] = {"median": round(statistics.median(ts) * 1000, 1), "max": round(max(ts) * 1000, 1)}
+out["date"] = dt.date.today().isoformat()
+(REPO / "bench" / "results" / "pages-133k-customers.json").write_text(json.dumps(out, indent=2))
+print(json.dumps(out))
