@@ -123,11 +123,11 @@ class CollectionRule(BaseModel):
 
 
 RULE_EXAMPLES = {
-    "overdue_at_least": "{ kind = \"overdue_at_least\", amount = 10000, points = 30 }",
-    "oldest_dpd_at_least": "{ kind = \"oldest_dpd_at_least\", days = 60, points = 25 }",
-    "risk_class_in": "{ kind = \"risk_class_in\", classes = [\"D\", \"E\"], points = 20 }",
-    "no_contact_for": "{ kind = \"no_contact_for\", days = 14, points = 10 }",
-    "promise_due_within": "{ kind = \"promise_due_within\", days = 2, points = 5 }",
+    "overdue_at_least": '{ kind = "overdue_at_least", amount = 10000, points = 30 }',
+    "oldest_dpd_at_least": '{ kind = "oldest_dpd_at_least", days = 60, points = 25 }',
+    "risk_class_in": '{ kind = "risk_class_in", classes = ["D", "E"], points = 20 }',
+    "no_contact_for": '{ kind = "no_contact_for", days = 14, points = 10 }',
+    "promise_due_within": '{ kind = "promise_due_within", days = 2, points = 5 }',
 }
 
 # The default strategy of collections.md: 135 points over eight rules, and the two exit rules.
@@ -232,7 +232,9 @@ class DunningSettings(BaseModel):
     min_amount: float = Field(50.0, ge=0, description="No letter when the customer's dunnable total (after credit notes) is below this (base currency).")
     interval_days: int = Field(14, ge=0, le=365, description="No letter to a customer whose last issued letter is fewer days before T.")
     deadline_days: int = Field(10, ge=0, le=365, description="The letter's new payment deadline = its date + deadline_days.")
-    interest: Literal["none", "fixed", "statutory"] = Field("none", description="Interest on late payment: none, fixed (fixed_rate) or statutory (reference rate + margin).")
+    interest: Literal["none", "fixed", "statutory"] = Field(
+        "none", description="Interest on late payment: none, fixed (fixed_rate) or statutory (reference rate + margin)."
+    )
     fixed_rate: float | None = Field(None, ge=0, le=1, description="Annual rate for interest = fixed, as a share (0.10 = 10 %).")
     reference_rates: tuple[ReferenceRate, ...] = Field(
         EU_REFERENCE_RATES, description="[[dunning.reference_rates]] from, rate (percent): the reference rate table; default the ECB main refinancing rate."

@@ -49,10 +49,14 @@ def issued_items(store: Store) -> pl.DataFrame:
 
 def by_document(issued: pl.DataFrame) -> pl.DataFrame:
     """invoice_id -> prev_level (its level in the last issued letter naming it), claimed (interest claimed so far)."""
-    return issued.sort("run_id").group_by("invoice_id").agg(
-        prev_level=pl.col("level").last(),
-        claimed=pl.col("interest").sum(),
-        compensated=pl.col("compensation").sum(),
+    return (
+        issued.sort("run_id")
+        .group_by("invoice_id")
+        .agg(
+            prev_level=pl.col("level").last(),
+            claimed=pl.col("interest").sum(),
+            compensated=pl.col("compensation").sum(),
+        )
     )
 
 
@@ -79,7 +83,9 @@ def blocked_documents(store: Store) -> pl.DataFrame:
     """invoice_id, customer_id, reason, blocked_by, blocked_on of every document on a dunning block."""
     with store.begin() as conn:
         rows = conn.execute(
-            sa.select(dunning_blocks.c.invoice_id, dunning_blocks.c.customer_id, dunning_blocks.c.reason, dunning_blocks.c.blocked_by, dunning_blocks.c.blocked_on)
+            sa.select(
+                dunning_blocks.c.invoice_id, dunning_blocks.c.customer_id, dunning_blocks.c.reason, dunning_blocks.c.blocked_by, dunning_blocks.c.blocked_on
+            )
         ).all()
     return pl.DataFrame(
         rows, schema={"invoice_id": pl.Utf8, "customer_id": pl.Utf8, "reason": pl.Utf8, "blocked_by": pl.Utf8, "blocked_on": pl.Date}, orient="row"

@@ -79,9 +79,7 @@ def accrued_interest(eng: Engine, policy: DunningSettings, docs: pl.DataFrame, t
     p = rate_periods(policy, first, t)
     if not p.starts:
         return pl.DataFrame({"doc_key": docs["doc_key"], "accrued": pl.repeat(0.0, docs.height, eager=True)})
-    got = queries.run(
-        eng.con, "dunning/interest", doc_keys=pos["doc_key"].to_list(), p_starts=p.starts, p_ends=p.ends, p_rates=p.rates, as_of=t
-    ).pl()
+    got = queries.run(eng.con, "dunning/interest", doc_keys=pos["doc_key"].to_list(), p_starts=p.starts, p_ends=p.ends, p_rates=p.rates, as_of=t).pl()
     return docs.select("doc_key").join(got, on="doc_key", how="left").with_columns(pl.col("accrued").fill_null(0.0))
 
 
@@ -118,13 +116,17 @@ def propose(eng: Engine, store: Store, t: dt.date | None = None) -> Proposal:
     credits = docs.filter(pl.col("open") < 0)
 
     # Customers with something overdue: each gets a letter or a reason.
-    cand = overdue.group_by("customer_id").agg(
-        customer_blocked=pl.col("dunning_block_reason").is_not_null().any(),
-        block_reason=pl.col("dunning_block_reason").drop_nulls().first(),
-        dunnable_open=pl.col("open").filter(pl.col("excluded").is_null()).sum(),
-        n_dunnable=pl.col("excluded").is_null().sum(),
-        exclusion_rank=pl.col("excluded").replace_strict(EXCLUSION_RANK, default=None, return_dtype=pl.Int64).min(),
-    ).with_columns(first_exclusion=pl.col("exclusion_rank").replace_strict({v: k for k, v in EXCLUSION_RANK.items()}, default=None, return_dtype=pl.Utf8))
+    cand = (
+        overdue.group_by("customer_id")
+        .agg(
+            customer_blocked=pl.col("dunning_block_reason").is_not_null().any(),
+            block_reason=pl.col("dunning_block_reason").drop_nulls().first(),
+            dunnable_open=pl.col("open").filter(pl.col("excluded").is_null()).sum(),
+            n_dunnable=pl.col("excluded").is_null().sum(),
+            exclusion_rank=pl.col("excluded").replace_strict(EXCLUSION_RANK, default=None, return_dtype=pl.Int64).min(),
+        )
+        .with_columns(first_exclusion=pl.col("exclusion_rank").replace_strict({v: k for k, v in EXCLUSION_RANK.items()}, default=None, return_dtype=pl.Utf8))
+    )
     cand = (
         cand.join(credits.group_by("customer_id").agg(credit_open=pl.col("open").sum()), on="customer_id", how="left")
         .join(per_cust, on="customer_id", how="left")
