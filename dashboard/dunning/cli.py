@@ -27,15 +27,15 @@ def run(
     step = args.step
     store = data.trail()
     if step == "runs":
-        res = runs.runs_json(store)
-        out(args, res, runs.runs_text(res, load_settings(data.root).base_currency))
+        listed = runs.runs_json(store)
+        out(args, listed, runs.runs_text(listed, load_settings(data.root).base_currency))
         return 0
     user, ctx = actor(data), context(args, data)
     if step == "propose":
         eng = engine(args, data)
         w, _ = runs.propose_run(store, user, ctx, eng)
-        res = runs.run_json(store, int(w.id))
-        out(args, res, runs.proposal_text(res, eng.settings.base_currency) + f"\n(audit entry {w.seq}; review it, then 'o2c dunning issue {w.id}')")
+        proposed = runs.run_json(store, int(w.id))
+        out(args, proposed, runs.proposal_text(proposed, eng.settings.base_currency) + f"\n(audit entry {w.seq}; review it, then 'o2c dunning issue {w.id}')")
         return 0
     if step == "block":
         _need(args, step, "invoice", "reason")

@@ -75,7 +75,8 @@ def accrued_interest(eng: Engine, policy: DunningSettings, docs: pl.DataFrame, t
     pos = docs.filter(pl.col("amount") > 0)
     if policy.interest == "none" or pos.height == 0:
         return pl.DataFrame({"doc_key": docs["doc_key"], "accrued": pl.repeat(0.0, docs.height, eager=True)})
-    first = pos["due_date"].min() + dt.timedelta(days=1)  # type: ignore[operator]
+    first_due: dt.date = pos["due_date"].min()  # type: ignore[assignment]
+    first = first_due + dt.timedelta(days=1)
     p = rate_periods(policy, first, t)
     if not p.starts:
         return pl.DataFrame({"doc_key": docs["doc_key"], "accrued": pl.repeat(0.0, docs.height, eager=True)})
