@@ -282,3 +282,48 @@ def test_a_run_is_not_issued_on_other_data(store, eng, tmp_path):
     )
     with pytest.raises(Refused, match=f"dunning run {w.id} was proposed on snapshot {eng.snapshot.id}; the data is now snapshot {other.snapshot.id}"):
         runs.issue(store, MIA, other, int(w.id), None)
+
+
+# ------------------------------------------------------------------------------------------ the CLI
+
+
+def test_the_cli_proposes_blocks_issues_and_lists_runs_with_the_json_of_cli_md(tmp_path, capsys, monkeypatch):
+    import json
+
+    from dashboard.cli import main
+    from dashboard.store.snapshots import DataDir
+
+    monkeypatch.delenv("O2C_DB_URL", raising=False)
+    e = load(tmp_path, DUNNING_LEDGER, as_of=T)
+    data = DataDir.of(e.snapshot).root
+    (data / "settings.toml").write_text('[dunning]\ninterest = "statutory"\nfixed_compensation = 40\n', encoding="utf-8")
+    d = ["--data", str(data)]
+
+    def o2c(*args, code=0):
+        got = main([*args, *d, "--json"])
+        out = capsys.readouterr()
+        assert got == code, out.err
+        return json.loads(out.out if code == 0 else out.err)
+
+    assert o2c("dunning", "block", "--invoice", "B2", "--reason", "waiting for proof of delivery")["id"] == "B2"
+    p = o2c("dunning", "propose")
+    assert list(p) == ["run_id", "as_of", "letters", "skipped"] and p["as_of"] == "2024-08-31"
+    k1 = next(lt for lt in p["letters"] if lt["customer_id"] == "K1")
+    assert k1 == {
+        "customer_id": "K1",
+        "level": 1,
+        "items": [{"invoice_id": "A1", "open": 10000.0, "dpd": 30, "level": 1, "interest": 100.68, "compensation": 40.0}],
+        "interest": 100.68,
+        "compensation": 40.0,
+        "fee": 0.0,
+        "total": 10140.68,
+        "deadline": "2024-09-10",
+    }
+    assert {"customer_id": "S3", "reason": "blocked"} in p["skipped"] and {"customer_id": "S1", "reason": "dispute"} in p["skipped"]
+    out = o2c("dunning", "issue", str(p["run_id"]))  # without --send: nothing is e-mailed
+    assert out["status"] == "issued" and {lt["customer_id"]: lt["send_status"] for lt in out["letters"]}["K1"] == "unsent"
+    (run,) = o2c("dunning", "runs")["runs"]
+    assert (run["run_id"], run["status"], run["letters"], run["unsent"]) == (p["run_id"], "issued", len(p["letters"]), 2)
+    err = o2c("dunning", "remove", str(p["run_id"]), "--customer", "K1", "--reason", "late", code=1)
+    assert "an issued run is never changed" in err["error"]
+    assert "needs RUN" in o2c("dunning", "issue", code=2)["error"]
