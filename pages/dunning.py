@@ -21,7 +21,11 @@ pol = eng.settings.dunning
 
 st.title("Dunning")
 levels = ", ".join(f"{lv.level} from {lv.min_dpd} days (fee {money(lv.fee, cur)})" for lv in pol.levels)
-interest = {"none": "no interest", "fixed": f"interest {100 * (pol.fixed_rate or 0):g} % a year", "statutory": f"statutory interest (reference rate + {pol.margin_points:g} points)"}
+interest = {
+    "none": "no interest",
+    "fixed": f"interest {100 * (pol.fixed_rate or 0):g} % a year",
+    "statutory": f"statutory interest (reference rate + {pol.margin_points:g} points)",
+}
 st.caption(
     f"Letters at {t:%d %b %Y} from snapshot `{eng.snapshot.id}`: levels {levels}; grace {pol.grace_days} days, minimum {money(pol.min_amount, cur)}, "
     f"{pol.interval_days} days between letters, pay within {pol.deadline_days} days; {interest[pol.interest]}, "
@@ -48,7 +52,12 @@ def _propose():
 
 
 if user is not None and user.has("credit_analyst"):
-    if st.button(f"Propose a run at {t}", icon=":material/playlist_add:", key="du_propose", help="A dry run saved as a draft: nothing is sent until a credit manager issues it."):
+    if st.button(
+        f"Propose a run at {t}",
+        icon=":material/playlist_add:",
+        key="du_propose",
+        help="A dry run saved as a draft: nothing is sent until a credit manager issues it.",
+    ):
         _act(_propose, lambda w: f"Run {w.id} proposed (audit entry {w.seq}): review it below.")
 
 listed = runs.runs_json(store)["runs"]
@@ -74,7 +83,11 @@ shown = letters.rename({"level": "dunning_level"}).select(
 )
 tables.show(shown, cur, key="du_letters", widths={"name": "medium"})
 with st.expander(f"Items of the letters ({items.height:,})", icon=":material/list:"):
-    tables.show(items.rename({"level": "dunning_level"}).select("customer_id", "invoice_id", "due_date", "dpd", "dunning_level", "open", "interest", "compensation"), cur, key="du_items")
+    tables.show(
+        items.rename({"level": "dunning_level"}).select("customer_id", "invoice_id", "due_date", "dpd", "dunning_level", "open", "interest", "compensation"),
+        cur,
+        key="du_items",
+    )
 with st.expander(f"Customers skipped ({skipped.height:,})", icon=":material/do_not_disturb_on:"):
     tables.show(skipped, cur, key="du_skipped", widths={"detail": "large"})
 
@@ -92,10 +105,18 @@ if run["status"] == "draft":
             as_block = st.checkbox("Also block dunning for it (with this reason)", key="du_rm_block")
             if st.form_submit_button("Remove", icon=":material/remove_circle:"):
                 inv = None if which == "The whole letter" else which
-                _act(lambda: runs.remove(store, user, ctx, rid, who, reason, inv, as_block), f"Removed {'the letter to ' + who if inv is None else inv} from run {rid}.")
+                _act(
+                    lambda: runs.remove(store, user, ctx, rid, who, reason, inv, as_block),
+                    f"Removed {'the letter to ' + who if inv is None else inv} from run {rid}.",
+                )
     if user.has("credit_manager"):
         c1, c2 = st.columns([1, 3])
-        send = c2.toggle("Send the e-mails now", value=True, key="du_send", help=f"Through {eng.settings.mail.host}:{eng.settings.mail.port} (settings [mail]); letters without an address are kept for print.")
+        send = c2.toggle(
+            "Send the e-mails now",
+            value=True,
+            key="du_send",
+            help=f"Through {eng.settings.mail.host}:{eng.settings.mail.port} (settings [mail]); letters without an address are kept for print.",
+        )
         if c1.button("Issue the run", type="primary", icon=":material/send:", key="du_issue"):
 
             def _issue():

@@ -72,7 +72,15 @@ def test_the_letter_arrives_with_its_pdf(smtp, issued):
     (pdf,) = [p for p in msg.iter_attachments() if p.get_content_type() == "application/pdf"]
     text = PdfReader(io.BytesIO(pdf.get_content())).pages[0].extract_text()
     # the spec's check: 10,000 + 100.68 interest + 40.00 compensation = 10,140.68
-    for line in ("Kappa <b>One</b> & Co", "Attn. Ann Lee", "Interest: USD 100.68", "Fixed compensation: USD 40.00", "Total due: USD 10,140.68", "by 2024-09-10", "IBAN SE00 1234"):
+    for line in (
+        "Kappa <b>One</b> & Co",
+        "Attn. Ann Lee",
+        "Interest: USD 100.68",
+        "Fixed compensation: USD 40.00",
+        "Total due: USD 10,140.68",
+        "by 2024-09-10",
+        "IBAN SE00 1234",
+    ):
         assert line in text, line
     lt = runs.letters_frame(store, rid).filter(pl.col("customer_id") == "K1").to_dicts()[0]
     assert lt["send_status"] == "sent" and lt["message_id"] == msg["Message-ID"] and lt["attempts"] == 1
@@ -93,7 +101,12 @@ def test_a_failing_server_marks_the_letter_failed_then_a_resend_delivers_it(issu
     assert runs.send_run(store, MIA, rid, mail_to(port)) == {"sent": 0, "failed": 2}
     k1 = runs.letters_frame(store, rid).filter(pl.col("customer_id") == "K1").to_dicts()[0]
     assert k1["send_status"] == "failed" and k1["message_id"] is None and f"127.0.0.1:{port} failed" in k1["send_error"]
-    assert runs.runs_json(store)["runs"][0] | {} == runs.runs_json(store)["runs"][0] | {"status": "issued", "failed": 2, "sent": 0, "print": 5}  # K2, K3, S2, S3, S4 have no address
+    assert runs.runs_json(store)["runs"][0] | {} == runs.runs_json(store)["runs"][0] | {
+        "status": "issued",
+        "failed": 2,
+        "sent": 0,
+        "print": 5,
+    }  # K2, K3, S2, S3, S4 have no address
     inbox = Inbox()
     ctl = Controller(inbox, hostname="127.0.0.1", port=port)
     ctl.start()
