@@ -61,13 +61,25 @@ if user is not None and user.has("credit_analyst"):
         _act(_propose, lambda w: f"Run {w.id} proposed (audit entry {w.seq}): review it below.")
 
 listed = runs.runs_json(store)["runs"]
+RUN_SCHEMA = {
+    "run_id": pl.Int64,
+    "status": pl.Utf8,
+    "as_of": pl.Utf8,
+    "letters": pl.Int64,
+    "total": pl.Float64,
+    "sent": pl.Int64,
+    "failed": pl.Int64,
+    "print": pl.Int64,
+    "unsent": pl.Int64,
+    "created_by": pl.Utf8,
+    "issued_by": pl.Utf8,
+}
+overview = pl.DataFrame([{k: r[k] for k in RUN_SCHEMA} for r in listed], schema=RUN_SCHEMA)  # type: ignore[literal-required]
+st.markdown("**Runs**")
+tables.show(overview.with_columns(pl.col("as_of").str.to_date()), cur, key="du_runs")
 if not listed:
     st.info("No dunning run yet: propose one to see who would get a letter, at which level and for how much.")
     st.stop()
-overview = pl.DataFrame(listed).select("run_id", "status", "as_of", "letters", "total", "sent", "failed", "print", "unsent", "created_by", "issued_by")
-st.markdown("**Runs**")
-tables.show(overview.with_columns(pl.col("as_of").str.to_date()), cur, key="du_runs")
-
 ids = [r["run_id"] for r in listed]
 if st.session_state.get("du_run") not in ids:
     st.session_state["du_run"] = ids[0]

@@ -5,6 +5,8 @@ PDF offered; an analyst proposes but cannot issue; a collector has no such page.
 from __future__ import annotations
 
 import email
+import json
+import re
 from email import policy as email_policy
 
 import pytest
@@ -105,6 +107,15 @@ def test_a_credit_manager_proposes_reviews_issues_and_the_letters_are_sent(data,
     assert "Kappa &lt;b&gt;One&lt;/b&gt; &amp; Co" in html and "<b>One</b>" not in html
     assert "Total due: USD 10,140.68" in html
     assert at.get("download_button"), "no PDF download"
+    # every table's headings come from the registry: words with the currency, never a column's name
+    for df in at.dataframe:
+        cfg = json.loads(df.proto.columns) if df.proto.columns else {}
+        shown = [c for c in df.value.columns if not cfg.get(c, {}).get("hidden")]
+        labels = [cfg.get(c, {}).get("label") for c in shown]
+        assert all(lb and not re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", lb) for lb in labels), labels
+    [letters_grid] = [d for d in at.dataframe if "send_status" in d.value.columns]
+    cfg = json.loads(letters_grid.proto.columns)
+    assert (cfg["total"]["label"], cfg["interest"]["label"], cfg["send_status"]["label"]) == ("Total (USD)", "Interest (USD)", "Sent")
     with data.trail().begin() as c:
         assert audit.verify(c) is None
         actions = [(e["action"], e["user"]) for e in audit.events(c, object_type="dunning_run")]
