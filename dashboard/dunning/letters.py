@@ -22,8 +22,8 @@ from dashboard.settings import DunningSettings
 
 BUILT_IN = Path(__file__).resolve().parent / "templates"
 BUILT_IN_LEVELS = sorted(int(p.stem[5:]) for p in BUILT_IN.glob("level*.html"))
-# A Unicode font when the system has one (letters name customers in any language); else the PDF core
-# font, which holds Latin-1 only: other characters are then written as '?'.
+# The PDF core font (Helvetica) for letters in Latin-1; a Unicode font, when the system has one, for a letter
+# with other characters (names in any language); without one, such characters are written as '?'.
 FONTS = (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"), Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"))
 # A fixed creation date: the same letter gives the same PDF bytes, so its recorded hash can be re-checked.
 PDF_DATE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -101,12 +101,22 @@ def pdf_of(html: str) -> bytes:
     pdf.set_creation_date(PDF_DATE)
     pdf.set_margins(20, 20, 20)
     pdf.add_page()
-    if all(f.is_file() for f in FONTS):
+    latin1 = _latin1(html)
+    if not latin1 and all(f.is_file() for f in FONTS):
+        # Loading and subsetting a TrueType font costs ~0.3 s a letter: only for text the core font cannot write.
         pdf.add_font("Letter", "", str(FONTS[0]))
         pdf.add_font("Letter", "B", str(FONTS[1]))
         pdf.set_font("Letter", size=10)
         pdf.write_html(html, font_family="Letter")
     else:
         pdf.set_font("Helvetica", size=10)
-        pdf.write_html(html.encode("latin-1", "replace").decode("latin-1"))
+        pdf.write_html(html if latin1 else html.encode("latin-1", "replace").decode("latin-1"), font_family="Helvetica")
     return bytes(pdf.output())
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
