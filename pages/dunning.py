@@ -1,10 +1,13 @@
 """Dunning: propose a run at the as-of date, review it (remove items or customers with a reason, optionally as
 a block), issue it, read each letter (HTML preview, PDF download) and resend those that failed."""
 
+import datetime as dt
+
 import polars as pl
 import streamlit as st
 
 from dashboard.dunning import runs
+from dashboard.dunning.effectiveness import effectiveness
 from dashboard.present.formatting import money
 from dashboard.workbench import notes
 from dashboard.workbench.identity import AccessDenied
@@ -30,6 +33,14 @@ st.caption(
     f"Letters at {t:%d %b %Y} from snapshot `{eng.snapshot.id}`: levels {levels}; grace {pol.grace_days} days, minimum {money(pol.min_amount, cur)}, "
     f"{pol.interval_days} days between letters, pay within {pol.deadline_days} days; {interest[pol.interest]}, "
     f"compensation {money(pol.fixed_compensation, cur)} per invoice (settings [dunning])."
+)
+eff = effectiveness(eng, store, t - dt.timedelta(days=90), t, t)
+st.metric(
+    "Dunning effectiveness",
+    "n/a" if eff["dunning_effectiveness"] is None else f"{eff['dunning_effectiveness']:.1%}",
+    border=True,
+    help=f"Share of the amount named in the letters of the 90 days to {t} that was settled within 30 days of the letter "
+    f"({eff['letters']} letter(s) whose 30 days have passed: {money(eff['settled'], cur)} of {money(eff['named'], cur)}).",
 )
 if done := st.session_state.pop("du_done", None):
     st.success(done, icon=":material/check_circle:")

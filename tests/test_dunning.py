@@ -327,3 +327,91 @@ def test_the_cli_proposes_blocks_issues_and_lists_runs_with_the_json_of_cli_md(t
     err = o2c("dunning", "remove", str(p["run_id"]), "--customer", "K1", "--reason", "late", code=1)
     assert "an issued run is never changed" in err["error"]
     assert "needs RUN" in o2c("dunning", "issue", code=2)["error"]
+
+
+def test_dunning_effectiveness_by_hand(store, eng):
+    from dashboard.dunning.effectiveness import effectiveness
+
+    issue_at(store, eng, T)  # letters of 31 Aug; their 30 days end on 30 Sep
+    # Named (open > 0 on 31 Aug): A1 10,000, R1 10,000, P1 6,000, L1 10,000, L2 1,000, B1 800, B2 800, PR1 800 = 39,400.
+    # Settled by the end of 30 Sep: only L1 (paid 20 Sep), 10,000. 10,000 / 39,400 = 0.25381 -> 0.2538.
+    e = effectiveness(eng, store, dt.date(2024, 8, 1), dt.date(2024, 8, 31), dt.date(2024, 10, 31))
+    assert e == {"dunning_effectiveness": 0.2538, "named": 39400.0, "settled": 10000.0, "letters": 7}
+    # at 20 Sep the letters' 30 days have not passed: nothing counts yet
+    assert effectiveness(eng, store, dt.date(2024, 8, 1), dt.date(2024, 8, 31), dt.date(2024, 9, 20))["dunning_effectiveness"] is None
+
+
+def test_upgrade_from_an_0002_store_keeps_its_data(tmp_path):
+    from alembic import command
+
+    from dashboard.workbench.store import _alembic
+
+    old = Store(f"sqlite:///{tmp_path / 'old.sqlite'}", upgrade=False)
+    with old.engine.begin() as conn:
+        command.upgrade(_alembic(conn), "0002")
+    followup.set_followup(old, CARL, Context(T, "S1"), "S2", dunning_block="credit insurance claim")
+    assert old.upgrade() == ("0002", "0003")
+    assert followup.followup_of(old, "S2")["dunning_block_reason"] == "credit insurance claim"
+    assert runs.runs_json(old) == {"runs": []} and history.blocked_documents(old).height == 0
+    with old.begin() as c:
+        assert audit.verify(c) is None
+    old.dispose()
+
+
+def test_a_failed_audit_leaves_no_run_behind(store, eng, monkeypatch):
+    def broken(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(audit, "append", broken)
+    with pytest.raises(RuntimeError):
+        runs.propose_run(store, ANA, ctx(eng, T), eng)
+    assert runs.runs_json(store) == {"runs": []}
+    with store.begin() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM dunning_letters")).scalar_one() == 0
+
+
+def test_a_letter_in_another_script_keeps_its_characters(tmp_path):
+    import io
+
+    from pypdf import PdfReader
+
+    from dashboard.dunning.letters import FONTS, render
+
+    if not all(f.is_file() for f in FONTS):
+        pytest.skip("no DejaVu Sans on this system: such letters are written with '?' for other characters")
+    letter_ = {"level": 2, "open": 1000.0, "interest": 0.0, "compensation": 0.0, "fee": 0.0, "total": 1000.0, "deadline": dt.date(2024, 9, 10)}
+    item = {"invoice_id": "Ж-1", "due_date": dt.date(2024, 8, 1), "dpd": 30, "open": 1000.0, "interest": 0.0, "compensation": 0.0}
+    out = render(
+        DunningSettings(),
+        "PLN",
+        letter_,
+        {"customer_id": "Z1", "name": "Zakład Łódź", "contact_name": None, "address": None, "email": None},
+        [item],
+        T,
+        tmp_path,
+    )
+    text = PdfReader(io.BytesIO(out.pdf)).pages[0].extract_text()
+    assert "Zakład Łódź" in text and "Second reminder" in text and "Total due: PLN 1,000.00" in text
+
+
+def test_a_company_template_in_data_templates_overrides_the_built_in_one(tmp_path):
+    from dashboard.dunning.letters import render
+
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "level1.html").write_text(
+        "<p>Dear {{ customer.name }}, please pay {{ totals.total | money }} by {{ deadline }}.</p>", encoding="utf-8"
+    )
+    letter_ = {"level": 1, "open": 50.0, "interest": 0.0, "compensation": 0.0, "fee": 0.0, "total": 50.0, "deadline": dt.date(2024, 9, 10)}
+    out = render(DunningSettings(), "USD", letter_, {"customer_id": "Z", "name": "<script>x</script>"}, [], T, tmp_path)
+    assert out.html == "<p>Dear &lt;script&gt;x&lt;/script&gt;, please pay 50.00 by 2024-09-10.</p>"
+
+
+def test_a_policy_that_cannot_work_is_refused_in_words():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="min_dpd must increase from level to level"):
+        DunningSettings(levels=[{"level": 1, "min_dpd": 10}, {"level": 2, "min_dpd": 5}])
+    with pytest.raises(ValidationError, match="levels must be numbered 1, 2, 3"):
+        DunningSettings(levels=[{"level": 2, "min_dpd": 10}])
+    with pytest.raises(ValidationError, match="interest = 'fixed' needs fixed_rate"):
+        DunningSettings(interest="fixed")
