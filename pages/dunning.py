@@ -94,7 +94,7 @@ if not listed:
 ids = [r["run_id"] for r in listed]
 if st.session_state.get("du_run") not in ids:
     st.session_state["du_run"] = ids[0]
-rid = st.selectbox("Run", ids, key="du_run", format_func=lambda i: f"Run {i} ({next(r['status'] for r in listed if r['run_id'] == i)})")
+rid = st.selectbox("Run", ids, key="du_run", format_func=lambda i: f"Run {i}")
 run = next(r for r in listed if r["run_id"] == rid)
 letters = runs.letters_frame(store, rid)
 items = runs.items_frame(store, rid)
@@ -118,7 +118,8 @@ if run["status"] == "draft":
     if user is None or not user.has("credit_analyst"):
         st.stop()
     if letters.height:
-        with st.form("du_review", border=True):
+        # Not a form: the documents offered follow the customer picked.
+        with st.container(border=True):
             st.markdown("**Review: take a customer's letter, or one item of it, out of the run**")
             c1, c2 = st.columns(2)
             who = c1.selectbox("Customer", letters["customer_id"].to_list(), key="du_rm_customer")
@@ -126,7 +127,7 @@ if run["status"] == "draft":
             which = c2.selectbox("What", ["The whole letter", *docs], key="du_rm_item", help="An item, or the customer's whole letter.")
             reason = st.text_input("Reason", key="du_rm_reason", placeholder="e.g. paid yesterday, agreed with the customer")
             as_block = st.checkbox("Also block dunning for it (with this reason)", key="du_rm_block")
-            if st.form_submit_button("Remove", icon=":material/remove_circle:"):
+            if st.button("Remove", icon=":material/remove_circle:", key="du_remove"):
                 inv = None if which == "The whole letter" else which
                 _act(
                     lambda: runs.remove(store, user, ctx, rid, who, reason, inv, as_block),

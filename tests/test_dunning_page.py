@@ -91,8 +91,7 @@ def test_a_credit_manager_proposes_reviews_issues_and_the_letters_are_sent(data,
 
     at.selectbox(key="du_rm_customer").set_value("K2")
     at.text_input(key="du_rm_reason").input("in talks with their CFO")
-    [remove] = [b for b in at.button if b.label == "Remove"]
-    remove.click().run()
+    at.button(key="du_remove").click().run()
     no_errors(at)
     assert "K2" not in list(frame(at, "customer_id")["customer_id"])
     at.button(key="du_issue").click().run()
