@@ -189,6 +189,9 @@ def test_a_document_paid_late_after_a_letter_keeps_its_interest_and_it_is_never_
     k4 = [lt for lt in runs.run_json(store, first)["letters"] if lt["customer_id"] == "K4"][0]
     assert (k4["level"], k4["interest"], k4["compensation"], k4["total"]) == (1, 104.37, 80.0, 11184.37)  # 11,000 + 104.37 + 80
     assert history.dunning_levels(store, pl.Series(["K4", "S6"])).to_list() == [1, 0]
+    ev = history.letter_events(store, "K4")
+    assert ev.select("date", "kind", "what", "amount_base", "detail", "by").rows() == [(T, "letter", "Reminder level 1 (run 1)", 11184.37, "unsent", "mia")]
+    assert runs.letter_files(store, ev["letter_id"].item())[1].startswith(b"%PDF")
 
     # L1 is paid on 20 September. Run 2 at 30 September (30 days after run 1 >= 14):
     # L1 accrued 2 Aug..19 Sep = 49 days: 10,000 x 0.1225 x 49 / 365 = 164.4521 -> 164.45, claimed 100.68: 63.77,
@@ -415,3 +418,14 @@ def test_a_policy_that_cannot_work_is_refused_in_words():
         DunningSettings(levels=[{"level": 2, "min_dpd": 10}])
     with pytest.raises(ValidationError, match="interest = 'fixed' needs fixed_rate"):
         DunningSettings(interest="fixed")
+
+
+def test_a_document_paid_since_is_listed_once_even_without_interest(store, eng):
+    # Without interest: L1 (named on 31 Aug, paid 20 Sep) shows in the 30 Sep letter with open 0 and
+    # nothing to claim, so the customer sees the payment counted; the 31 Oct letter no longer lists it.
+    none = load_with(eng, interest="none")
+    issue_at(store, none, T)
+    p2 = propose(none, store, dt.date(2024, 9, 30))
+    assert {k: (v["open"], v["interest"]) for k, v in items(p2, "K4").items()} == {"L1": (0.0, 0.0), "L2": (1000.0, 0.0)}
+    issue_at(store, none, dt.date(2024, 9, 30))
+    assert list(items(propose(none, store, dt.date(2024, 10, 31)), "K4")) == ["L2"]

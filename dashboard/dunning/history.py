@@ -17,6 +17,7 @@ ISSUED_SCHEMA = {
     "letter_level": pl.Int64,
     "invoice_id": pl.Utf8,
     "level": pl.Int64,
+    "open": pl.Float64,
     "interest": pl.Float64,
     "compensation": pl.Float64,
 }
@@ -34,6 +35,7 @@ def issued_items(store: Store) -> pl.DataFrame:
             lt.c.level,
             it.c.invoice_id,
             it.c.level,
+            it.c.open,
             it.c.interest,
             it.c.compensation,
         )
@@ -48,12 +50,14 @@ def issued_items(store: Store) -> pl.DataFrame:
 
 
 def by_document(issued: pl.DataFrame) -> pl.DataFrame:
-    """invoice_id -> prev_level (its level in the last issued letter naming it), claimed (interest claimed so far)."""
+    """invoice_id -> prev_level (its level in the last issued letter naming it), last_open (its open amount
+    there), claimed (interest claimed so far), compensated (compensation charged so far)."""
     return (
         issued.sort("run_id")
         .group_by("invoice_id")
         .agg(
             prev_level=pl.col("level").last(),
+            last_open=pl.col("open").last(),
             claimed=pl.col("interest").sum(),
             compensated=pl.col("compensation").sum(),
         )
@@ -90,3 +94,53 @@ def blocked_documents(store: Store) -> pl.DataFrame:
     return pl.DataFrame(
         rows, schema={"invoice_id": pl.Utf8, "customer_id": pl.Utf8, "reason": pl.Utf8, "blocked_by": pl.Utf8, "blocked_on": pl.Date}, orient="row"
     )
+
+
+TIMELINE_SCHEMA = {
+    "date": pl.Date,
+    "kind": pl.Utf8,
+    "what": pl.Utf8,
+    "amount_base": pl.Float64,
+    "detail": pl.Utf8,
+    "by": pl.Utf8,
+    "at": pl.Utf8,
+    "letter_id": pl.Int64,
+}
+
+
+def letter_events(store: Store, customer_id: str) -> pl.DataFrame:
+    """The customer's issued letters for its timeline (dashboard/workbench/timeline.py's columns plus letter_id, by
+    which runs.letter_files gives the PDF): dated by the run, kind "letter", the total, level and send state."""
+    r, lt = dunning_runs, dunning_letters
+    q = (
+        sa.select(sa.cast(r.c.as_of, sa.String), r.c.run_id, lt.c.letter_id, lt.c.level, lt.c.total, lt.c.send_status, r.c.issued_by, r.c.issued_at)
+        .select_from(lt.join(r, lt.c.run_id == r.c.run_id))
+        .where(r.c.status == "issued", lt.c.removed_reason.is_(None), lt.c.customer_id == customer_id)
+        .order_by(r.c.run_id.desc())
+    )
+    with store.begin() as conn:
+        rows = conn.execute(q).all()
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "date": pl.Utf8,
+            "run_id": pl.Int64,
+            "letter_id": pl.Int64,
+            "level": pl.Int64,
+            "amount_base": pl.Float64,
+            "send_status": pl.Utf8,
+            "by": pl.Utf8,
+            "at": pl.Utf8,
+        },
+        orient="row",
+    )
+    return frame.select(
+        date=pl.col("date").str.slice(0, 10).str.to_date("%Y-%m-%d"),
+        kind=pl.lit("letter"),
+        what=pl.format("Reminder level {} (run {})", pl.col("level"), pl.col("run_id")),
+        amount_base=pl.col("amount_base"),
+        detail=pl.col("send_status"),
+        by=pl.col("by"),
+        at=pl.col("at").fill_null(""),
+        letter_id=pl.col("letter_id"),
+    ).cast(TIMELINE_SCHEMA)  # type: ignore[arg-type]

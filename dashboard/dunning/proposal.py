@@ -7,7 +7,8 @@ nothing loops over documents.
     dunnable    open > 0, dpd > grace_days and dpd >= the first level's min_dpd, not disputed (ledger
                 flag), not on a dunning block (document or customer), not under an open promise
     listed      the dunnable items, the customer's credit notes and overpaid documents (open < 0), and
-                documents named in an issued letter and paid since, with unclaimed interest
+                documents named in an issued letter and paid since (once, with open 0 and their
+                unclaimed interest, if any)
     item level  min(the highest level whose min_dpd <= dpd, its level in the last issued letter + 1)
     interest    round(sum over d in (due, T] of open(i, d) x rate(d) / 365, 2) - claimed before
     total       listed open + interest + compensation + fee
@@ -172,10 +173,12 @@ def propose(eng: Engine, store: Store, t: dt.date | None = None) -> Proposal:
     paid_since = pl.DataFrame()
     if named_ids:
         known = queries.run(eng.con, "dunning/documents_by_id", invoice_ids=named_ids, as_of=t).pl().with_columns(pl.col("dpd").cast(pl.Int64))
+        # Paid since the last letter naming it (that letter still saw it open): listed once, with open 0.
         paid_since = (
             known.filter((pl.col("open") <= 0) & (pl.col("amount") > 0))
             .join(lettered, on="customer_id", how="semi")
-            .join(per_doc, on="invoice_id", how="left")
+            .join(per_doc, on="invoice_id", how="inner")
+            .filter(pl.col("last_open") > 0)
             .with_columns(open=pl.lit(0.0), level=pl.col("prev_level").cast(pl.Int64), compensation=pl.lit(0.0))
         )
     cred = credits.join(lettered, on="customer_id", how="semi").with_columns(
@@ -189,8 +192,6 @@ def propose(eng: Engine, store: Store, t: dt.date | None = None) -> Proposal:
         accrued=pl.when(pl.col("amount") > 0).then(pl.col("accrued").fill_null(0.0).round(2)).otherwise(0.0)
     )
     items = items.with_columns(interest=pl.max_horizontal(pl.col("accrued") - pl.col("claimed"), pl.lit(0.0)).round(2))
-    # A document paid since is listed only for its unclaimed interest.
-    items = items.filter(~(pl.col("invoice_id").is_in(paid_since["invoice_id"].to_list() if paid_since.height else []) & (pl.col("interest") <= 0)))
     items = items.select(list(ITEM_SCHEMA)).cast(ITEM_SCHEMA).sort("customer_id", "due_date", "invoice_id")  # type: ignore[arg-type]
     return Proposal(t, letters_of(items, policy, t), items, skipped)
 
