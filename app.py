@@ -35,6 +35,8 @@ pages = [
 ]
 if user.has("collector"):  # the worklist and its actions (collections.md); writes are checked again in the core
     pages.append(st.Page(common.PAGES / "collections.py", title="Collections", icon=":material/support_agent:"))
+if user.has("credit_analyst"):  # dunning runs (dunning.md): propose and review; issuing is checked for credit_manager in the core
+    pages.append(st.Page(common.PAGES / "dunning.py", title="Dunning", icon=":material/mail:"))
 if user.has("credit_analyst"):  # loading extracts (access.md); rollbacks are checked again in the core
     pages.append(st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"))
 if user.has("credit_manager"):

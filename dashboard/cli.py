@@ -156,6 +156,7 @@ def parser() -> argparse.ArgumentParser:
     block.add_argument("--dunning-block", default=None, metavar="REASON", help="no dunning letters for the customer, for this reason")
     block.add_argument("--no-dunning-block", action="store_true", help="lift the customer's dunning block")
     _collections_parsers(sub, common)
+    _dunning_parsers(sub, common)
     return p
 
 
@@ -542,6 +543,32 @@ def cmd_promises(args: argparse.Namespace, data: DataDir) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- dunning (dunning.md)
+
+
+def _dunning_parsers(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("dunning", parents=[common], help="dunning runs: propose, review (remove), issue, send; blocks on documents")
+    s.add_argument("step", choices=["propose", "remove", "issue", "resend", "runs", "block", "unblock"])
+    s.add_argument("run", nargs="?", type=int, default=None, help="the run id (remove, issue)")
+    s.add_argument("--invoice", default=None, help="a document id (block, unblock; remove: one item)")
+    s.add_argument("--customer", default=None, help="remove: the customer whose letter (or item) is taken out")
+    s.add_argument("--reason", default=None, help="why (block, remove)")
+    s.add_argument("--block", action="store_true", help="remove: also put the document or customer on a dunning block")
+    s.add_argument("--send", action="store_true", help="issue: e-mail the letters through the [mail] server")
+    s.add_argument("--letter", type=int, default=None, help="resend: the letter id")
+
+
+def cmd_dunning(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.dunning import cli as dunning_cli
+
+    try:
+        return dunning_cli.run(args, data, _engine, _actor, _context, _out)
+    except (Refused, Conflict, AccessDenied) as exc:
+        raise CliError(str(exc)) from None
+    except dunning_cli.UsageError as exc:
+        raise CliError(str(exc), code=2) from None
+
+
 COMMANDS = {
     "kpis": cmd_kpis,
     "forecast": cmd_forecast,
@@ -560,6 +587,7 @@ COMMANDS = {
     "customers": cmd_customers,
     "worklist": cmd_worklist,
     "promises": cmd_promises,
+    "dunning": cmd_dunning,
 }
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ falls back to a default.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -213,6 +215,133 @@ class CollectionsSettings(BaseModel):
         return v
 
 
+# ----------------------------------------------------------------------------- [dunning] and [mail] (dunning.md)
+
+
+class DunningLevel(BaseModel):
+    """One dunning level: from how many days past due, the fee per letter, and (optionally) its letter template."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: int = Field(ge=1, le=20)
+    min_dpd: int = Field(ge=0, le=3650)
+    fee: float = Field(0.0, ge=0, description="A fixed amount in base currency per letter of this level.")
+    template: str | None = Field(None, description="The letter template's file name (data/templates/ first, then the built-in ones); default level<N>.html.")
+
+
+class ReferenceRate(BaseModel):
+    """A reference rate (percent per year) in force from a date on; statutory interest reads it on 1 January and 1 July."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: dt.date = Field(alias="from")
+    rate: float = Field(ge=-5, le=100)
+
+
+# The ECB main refinancing rate in force on 1 January and 1 July of each half-year (Late Payment
+# Directive 2011/7/EU, art. 2(7)): 0.00 from March 2016 to 27 July 2022; later values as the ECB set them.
+EU_REFERENCE_RATES: tuple[ReferenceRate, ...] = tuple(
+    ReferenceRate(**{"from": dt.date.fromisoformat(d), "rate": r})
+    for d, r in (
+        ("2016-07-01", 0.00),
+        ("2023-01-01", 2.50),
+        ("2023-07-01", 4.00),
+        ("2024-01-01", 4.50),
+        ("2024-07-01", 4.25),
+        ("2025-01-01", 3.15),
+        ("2025-07-01", 2.15),
+        ("2026-01-01", 2.15),
+    )
+)
+
+DEFAULT_LEVELS: tuple[DunningLevel, ...] = (
+    DunningLevel(level=1, min_dpd=7, fee=0),
+    DunningLevel(level=2, min_dpd=21, fee=0),
+    DunningLevel(level=3, min_dpd=45, fee=15),
+)
+
+
+class Company(BaseModel):
+    """Who writes the letters (the `company` of a letter template)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field("Our Company", description="The sender named in letters.")
+    address: str = Field("", description="The sender's postal address (lines separated by newlines).")
+    email: str = Field("", description="Where customers reply.")
+    phone: str = Field("", description="A phone number for questions.")
+    bank: str = Field("", description="Bank details for payment (IBAN, BIC).")
+
+
+class DunningSettings(BaseModel):
+    """The dunning policy ([dunning] table, dunning.md "Policy")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    levels: tuple[DunningLevel, ...] = Field(DEFAULT_LEVELS, description="[[dunning.levels]]: level, min_dpd, fee, template; a list here replaces the default.")
+    grace_days: int = Field(3, ge=0, le=365, description="An item is dunnable when dpd > grace_days (and dpd >= the first level's min_dpd).")
+    min_amount: float = Field(50.0, ge=0, description="No letter when the customer's dunnable total (after credit notes) is below this (base currency).")
+    interval_days: int = Field(14, ge=0, le=365, description="No letter to a customer whose last issued letter is fewer days before T.")
+    deadline_days: int = Field(10, ge=0, le=365, description="The letter's new payment deadline = its date + deadline_days.")
+    interest: Literal["none", "fixed", "statutory"] = Field(
+        "none", description="Interest on late payment: none, fixed (fixed_rate) or statutory (reference rate + margin)."
+    )
+    fixed_rate: float | None = Field(None, ge=0, le=1, description="Annual rate for interest = fixed, as a share (0.10 = 10 %).")
+    reference_rates: tuple[ReferenceRate, ...] = Field(
+        EU_REFERENCE_RATES, description="[[dunning.reference_rates]] from, rate (percent): the reference rate table; default the ECB main refinancing rate."
+    )
+    margin_points: float = Field(8.0, ge=0, le=100, description="Percentage points added to the reference rate (EU Late Payment Directive: 8).")
+    fixed_compensation: float = Field(0.0, ge=0, description="Charged once per invoice in the first letter naming it (EU B2B: 40), base currency.")
+    company: Company = Field(default_factory=Company, description="The sender of the letters ([dunning.company]).")
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, v: tuple[DunningLevel, ...]) -> tuple[DunningLevel, ...]:
+        if not v:
+            raise ValueError("at least one level is needed, e.g. [[dunning.levels]] level = 1, min_dpd = 7")
+        if [lv.level for lv in v] != list(range(1, len(v) + 1)):
+            raise ValueError(f"levels must be numbered 1, 2, 3, ... in order, not {[lv.level for lv in v]}")
+        if any(b.min_dpd <= a.min_dpd for a, b in zip(v, v[1:])):
+            raise ValueError(f"min_dpd must increase from level to level, not {[lv.min_dpd for lv in v]}")
+        return v
+
+    @field_validator("reference_rates")
+    @classmethod
+    def _rates(cls, v: tuple[ReferenceRate, ...]) -> tuple[ReferenceRate, ...]:
+        dates = [r.from_ for r in v]
+        if len(set(dates)) != len(dates):
+            raise ValueError("two reference rates have the same 'from' date")
+        return tuple(sorted(v, key=lambda r: r.from_))
+
+    @model_validator(mode="after")
+    def _interest(self) -> DunningSettings:
+        if self.interest == "fixed" and self.fixed_rate is None:
+            raise ValueError("interest = 'fixed' needs fixed_rate (annual, e.g. 0.10 for 10 %)")
+        if self.interest == "statutory" and not self.reference_rates:
+            raise ValueError("interest = 'statutory' needs reference_rates, e.g. [{ from = 2024-07-01, rate = 4.25 }]")
+        return self
+
+
+class MailSettings(BaseModel):
+    """The SMTP server letters are sent through ([mail] table); the password comes from $O2C_MAIL_PASSWORD."""
+
+    host: str = Field("localhost", description="SMTP server host name.")
+    port: int = Field(25, ge=1, le=65535, description="SMTP port (25, 587 with starttls, 465 with ssl).")
+    sender: str = Field("credit@example.com", alias="from", description="The sender address of the letters' e-mails; written `from = ...` (or `sender`).")
+    starttls: bool = Field(False, description="Upgrade the connection with STARTTLS before logging in.")
+    ssl: bool = Field(False, description="Connect over TLS from the start (SMTPS, port 465).")
+    user: str | None = Field(None, description="Log in as this user (password: environment variable O2C_MAIL_PASSWORD).")
+    timeout_seconds: float = Field(30.0, gt=0, le=600, description="Give up on the server after this many seconds (the letter is marked failed).")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _tls(self) -> MailSettings:
+        if self.starttls and self.ssl:
+            raise ValueError("choose starttls (port 587) or ssl (port 465), not both")
+        return self
+
+
 ROLE_NAMES = ("viewer", "collector", "credit_analyst", "credit_manager", "admin")
 
 
@@ -310,6 +439,8 @@ class Settings(BaseModel):
     access: AccessSettings = Field(default_factory=AccessSettings, description="Login roles ([access] table).")
     limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Upload sizes ([limits] table).")
     collections: CollectionsSettings = Field(default_factory=CollectionsSettings, description="The collections worklist and promises ([collections] table).")
+    dunning: DunningSettings = Field(default_factory=DunningSettings, description="The dunning policy ([dunning] table).")
+    mail: MailSettings = Field(default_factory=MailSettings, description="The SMTP server for letters ([mail] table).")
 
     @field_validator("base_currency")
     @classmethod

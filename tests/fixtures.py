@@ -433,3 +433,43 @@ P2,Other Payer,SMB,
 PROMISE_LEDGER_LATER = PROMISE_LEDGER | {
     "payments": PROMISE_LEDGER["payments"].rstrip() + "\nPAY2,I2,2026-07-02,1400\n",
 }
+
+
+# ------------------------------------------------------------------ dunning (test_dunning*.py)
+# Worked out by hand in tests/test_dunning.py. Statutory interest with the default ECB table:
+# 2024 H1 4.50 + 8 = 12.50 %, 2024 H2 4.25 + 8 = 12.25 %.
+DUNNING_T = dt.date(2024, 8, 31)
+DUNNING_LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date,disputed
+A1,K1,2024-07-01,2024-08-01,10000,,no
+R1,K2,2024-06-01,2024-06-20,10000,,no
+P1,K3,2024-07-01,2024-08-01,10000,,no
+L1,K4,2024-07-01,2024-08-01,10000,2024-09-20,no
+L2,K4,2024-07-20,2024-08-20,1000,,no
+D1,S1,2024-07-01,2024-08-01,800,,yes
+B1,S2,2024-07-01,2024-08-01,800,,no
+B2,S3,2024-07-01,2024-08-01,800,,no
+PR1,S4,2024-07-01,2024-08-01,800,,no
+M1,S5,2024-07-01,2024-08-01,100,,no
+MC1,S5,2024-08-10,2024-08-10,-60,,no
+G1,S6,2024-08-01,2024-08-27,900,,no
+""",
+    "payments": """
+payment_id,invoice_id,payment_date,amount
+PY1,P1,2024-08-11,4000
+""",
+    "customers": """
+customer_id,name,segment,email,contact_name,address
+K1,Kappa <b>One</b> & Co,SMB,k1@example.com,Ann Lee,1 Main St
+K2,Rate Change,SMB,,,
+K3,Part Payer,SMB,,,
+K4,Late Payer,SMB,k4@example.com,,
+S1,Disputer,SMB,,,
+S2,Blocked Customer,SMB,,,
+S3,Blocked Document,SMB,,,
+S4,Promiser,SMB,,,
+S5,Small,SMB,,,
+S6,In Grace,SMB,,,
+""",
+}

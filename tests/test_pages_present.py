@@ -58,7 +58,7 @@ C2,Beta <b>Corp</b>,SMB,100
 """,
 }
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
-PAGES = [None, "pages/aging.py", "pages/exposure.py", "pages/at_risk.py", "pages/customer.py", "pages/data.py", "pages/collections.py"]
+PAGES = [None, "pages/aging.py", "pages/exposure.py", "pages/at_risk.py", "pages/customer.py", "pages/data.py", "pages/collections.py", "pages/dunning.py"]
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 

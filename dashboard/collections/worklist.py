@@ -38,9 +38,10 @@ def effective_limit(positions: pl.DataFrame, t: dt.date) -> pl.Series:
 
 
 def dunning_levels(store: Store, customer_ids: pl.Series) -> pl.Series:
-    """dunning_level_c (dunning.md): the level of the customer's last issued letter; 0 while no letter was
-    issued (dunning runs are recorded by a later step; until then every customer is at 0)."""
-    return pl.repeat(0, len(customer_ids), dtype=pl.Int64, eager=True).alias("dunning_level")
+    """dunning_level_c (dunning.md): the level of the customer's last issued letter, 0 without one."""
+    from dashboard.dunning.history import dunning_levels as issued_levels
+
+    return issued_levels(store, customer_ids)
 
 
 def facts(

@@ -90,6 +90,11 @@ TABLES: dict[str, Table] = {
                 C("risk_class", "text"),
                 C("external_score", "decimal"),
                 C("parent_id", "text"),
+                # For dunning letters (dunning.md): where reminders are sent, whom they address, where a printed one goes.
+                C("email", "text"),
+                C("contact_name", "text"),
+                C("address", "text"),
+                C("language", "text"),
             ),
             key="customer_id",
         ),

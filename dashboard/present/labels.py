@@ -170,6 +170,28 @@ COLUMNS: dict[str, Column] = {
     "level": Column("Level", "number", "1 + the customer's promises broken before this one was made"),
     "invoice_ids": Column("Documents"),
     "created_by": Column("By"),
+    # dunning (dunning.md): runs, letters and their items
+    "run_id": Column("Run", "number"),
+    "letter_id": Column("Letter", "number"),
+    "dunning_level": Column("Dunning level", "number", "The level of the letter: 1, 2, 3, ... (an item climbs at most one level per run)"),
+    "dpd": Column("Days past due", "number"),
+    "open": Column("Open ({cur})", _M),
+    "interest": Column("Interest ({cur})", _M, "Daily interest on each day's open amount at that day's rate, less what earlier letters claimed"),
+    "compensation": Column("Compensation ({cur})", _M, "The fixed compensation per invoice, in the first letter naming it"),
+    "fee": Column("Fee ({cur})", _M, "The dunning fee of the letter's level"),
+    "deadline": Column("Pay by", "date"),
+    "email": Column("E-mail"),
+    "send_status": Column("Sent", help="unsent, sent, failed (can be resent) or print (no e-mail address)"),
+    "message_id": Column("Message id"),
+    "send_error": Column("Send error", width="large"),
+    "reason": Column("Reason", width="medium"),
+    "issued_by": Column("Issued by"),
+    "issued_at": Column("Issued at"),
+    "letters": Column("Letters", _C),
+    "sent": Column("Sent", _C),
+    "failed": Column("Failed", _C),
+    "print": Column("For print", _C),
+    "unsent": Column("Not sent", _C),
 }
 
 

@@ -87,3 +87,93 @@ promises = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
 )
+
+# ----------------------------------------------------------------------------- dunning (dunning.md), migration 0003
+# A run is proposed as a draft, reviewed, then issued; once issued its letters' content, amounts and
+# hashes never change (dashboard/dunning/run.py refuses it), only a letter's send status moves on.
+MONEY = sa.Numeric(18, 2, asdecimal=False)
+
+dunning_runs = sa.Table(
+    "dunning_runs",
+    metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("status", sa.String(10), nullable=False),  # draft | issued
+    sa.Column("as_of", sa.Date, nullable=False),  # the letters' date (the business date)
+    sa.Column("snapshot_id", sa.String(64)),
+    sa.Column("data_sha256", sa.String(64)),
+    sa.Column("policy", sa.Text, nullable=False),  # the [dunning] settings it was proposed with, JSON
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("issued_by", sa.String(200)),
+    sa.Column("issued_at", sa.String(32)),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
+
+dunning_letters = sa.Table(
+    "dunning_letters",
+    metadata,
+    sa.Column("letter_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("dunning_runs.run_id"), nullable=False, index=True),
+    sa.Column("customer_id", sa.String(200), nullable=False, index=True),
+    sa.Column("name", sa.Text),
+    sa.Column("email", sa.Text),  # the master's address when proposed; none: kept for print
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("open", MONEY, nullable=False),
+    sa.Column("interest", MONEY, nullable=False),
+    sa.Column("compensation", MONEY, nullable=False),
+    sa.Column("fee", MONEY, nullable=False),
+    sa.Column("total", MONEY, nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False),
+    sa.Column("removed_reason", sa.Text),  # removed at review (with its reason): not issued
+    sa.Column("removed_by", sa.String(200)),
+    sa.Column("html", sa.Text),
+    sa.Column("pdf", sa.LargeBinary),
+    sa.Column("html_sha256", sa.String(64)),
+    sa.Column("pdf_sha256", sa.String(64)),
+    sa.Column("send_status", sa.String(12), nullable=False, server_default="draft"),  # draft | unsent | print | sent | failed
+    sa.Column("message_id", sa.Text),
+    sa.Column("send_error", sa.Text),
+    sa.Column("sent_at", sa.String(32)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+)
+
+dunning_items = sa.Table(
+    "dunning_items",
+    metadata,
+    sa.Column("item_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("letter_id", sa.Integer, sa.ForeignKey("dunning_letters.letter_id"), nullable=False, index=True),
+    sa.Column("run_id", sa.Integer, nullable=False, index=True),
+    sa.Column("customer_id", sa.String(200), nullable=False),
+    sa.Column("invoice_id", sa.String(200), nullable=False, index=True),
+    sa.Column("amount", MONEY, nullable=False),  # the document's amount
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("open", MONEY, nullable=False),
+    sa.Column("dpd", sa.Integer, nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("accrued", MONEY, nullable=False),  # round(interest accrued to T, 2)
+    sa.Column("interest", MONEY, nullable=False),  # accrued - claimed in earlier issued letters
+    sa.Column("compensation", MONEY, nullable=False),
+    sa.Column("removed_reason", sa.Text),
+)
+
+dunning_skipped = sa.Table(
+    "dunning_skipped",
+    metadata,
+    sa.Column("skip_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("dunning_runs.run_id"), nullable=False, index=True),
+    sa.Column("customer_id", sa.String(200), nullable=False),
+    sa.Column("reason", sa.String(40), nullable=False),  # below minimum | interval | blocked | promise | dispute | removed
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+)
+
+# A dunning block on one document (the customer's own block is in customer_settings).
+dunning_blocks = sa.Table(
+    "dunning_blocks",
+    metadata,
+    sa.Column("invoice_id", sa.String(200), primary_key=True),
+    sa.Column("customer_id", sa.String(200)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("blocked_by", sa.String(200), nullable=False),
+    sa.Column("blocked_on", sa.Date, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)

@@ -9,7 +9,7 @@ from dashboard.workbench.notes import workbench_events
 from dashboard.workbench.store import Store
 
 SCHEMA = {"date": pl.Date, "kind": pl.Utf8, "what": pl.Utf8, "amount_base": pl.Float64, "detail": pl.Utf8, "by": pl.Utf8, "at": pl.Utf8}
-KINDS = ("invoice", "credit note", "settled", "note", "contact", "promise")
+KINDS = ("invoice", "credit note", "settled", "note", "contact", "promise", "letter")
 
 
 def ledger_events(documents: pl.DataFrame) -> pl.DataFrame:
@@ -67,5 +67,8 @@ def timeline(store: Store, customer_id: str, documents: pl.DataFrame, kinds: tup
     promises: the evaluated promises at T, to show each one's state (see promise_events)."""
     wb = workbench_events(store, customer_id)
     team = pl.DataFrame([{k: e.get(k) for k in SCHEMA} for e in wb], schema=SCHEMA)
-    out = pl.concat([team, promise_events(store, customer_id, promises), ledger_events(documents)]).sort(["date", "at"], descending=True)
+    from dashboard.dunning.history import letter_events
+
+    letters = letter_events(store, customer_id).select(list(SCHEMA))
+    out = pl.concat([team, promise_events(store, customer_id, promises), letters, ledger_events(documents)]).sort(["date", "at"], descending=True)
     return out.filter(pl.col("kind").is_in(list(kinds))) if kinds else out
