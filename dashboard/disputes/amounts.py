@@ -71,12 +71,16 @@ def cases_at(eng: Engine, raw: pl.DataFrame, hist: pl.DataFrame, t: dt.date) -> 
     c = c.with_columns(voided=pl.when(void).then(pl.max_horizontal(rest, pl.lit(0.0))).otherwise(0.0))
     c = c.with_columns(open=pl.max_horizontal((rest - pl.col("voided")).round(2), pl.lit(0.0)))
     is_open = pl.col("status").is_in(OPEN_STATUSES)
-    return c.drop("settled", "end").with_columns(
-        age_days=pl.when(is_open).then((pl.lit(t) - pl.col("opened_on")).dt.total_days()),
-        overdue=is_open & (pl.lit(t) > pl.col("deadline")),
-        # disputes.md: a case whose open reaches 0 through payments is proposed for closing
-        proposed_close=is_open & (pl.col("open") < CENT) & (pl.col("paid") > 0),
-    ).sort("case_id")
+    return (
+        c.drop("settled", "end")
+        .with_columns(
+            age_days=pl.when(is_open).then((pl.lit(t) - pl.col("opened_on")).dt.total_days()),
+            overdue=is_open & (pl.lit(t) > pl.col("deadline")),
+            # disputes.md: a case whose open reaches 0 through payments is proposed for closing
+            proposed_close=is_open & (pl.col("open") < CENT) & (pl.col("paid") > 0),
+        )
+        .sort("case_id")
+    )
 
 
 def unmanaged(eng: Engine, cases: pl.DataFrame, t: dt.date) -> pl.DataFrame:
@@ -101,9 +105,7 @@ def disputed_documents(eng: Engine, cases: pl.DataFrame, t: dt.date) -> pl.DataF
         docs = flagged.clear()
     both = pl.concat([flagged, docs]).unique("doc_key", keep="first")
     return (
-        both.join(open_cases, on="invoice_id", how="left")
-        .with_columns(flagged=pl.col("invoice_id").is_in(flagged["invoice_id"].implode()))
-        .sort("invoice_id")
+        both.join(open_cases, on="invoice_id", how="left").with_columns(flagged=pl.col("invoice_id").is_in(flagged["invoice_id"].implode())).sort("invoice_id")
     )
 
 

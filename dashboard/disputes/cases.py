@@ -240,15 +240,17 @@ def resolve(
         if needs_two:
             pending = json.loads(case["pending_resolution"]) if case["pending_resolution"] else None
             approvers = set(
-                conn.execute(
-                    sa.select(approvals.c.approver).where(approvals.c.object_type == "dispute_case", approvals.c.object_id == str(case_id))
-                ).scalars()
+                conn.execute(sa.select(approvals.c.approver).where(approvals.c.object_type == "dispute_case", approvals.c.object_id == str(case_id))).scalars()
             )
             if pending is not None and pending != figures:
                 raise Refused(f"case {case_id} awaits a second approval of {pending}: approve those figures, or void and reopen the case.")
             if user.name in approvers:
-                raise Refused(f"{user.name} already approved the write-off of case {case_id}: above {threshold:,.2f} a second, different credit manager approves.")
-            conn.execute(approvals.insert().values(object_type="dispute_case", object_id=str(case_id), approver=user.name, business_date=day, at=audit.now(), version=1))
+                raise Refused(
+                    f"{user.name} already approved the write-off of case {case_id}: above {threshold:,.2f} a second, different credit manager approves."
+                )
+            conn.execute(
+                approvals.insert().values(object_type="dispute_case", object_id=str(case_id), approver=user.name, business_date=day, at=audit.now(), version=1)
+            )
             if not approvers:  # the first of two: kept as asked, the case stays open
                 _update(conn, case, version, user, pending_resolution=json.dumps(figures, sort_keys=True))
                 seq = audit.append(
@@ -256,8 +258,22 @@ def resolve(
                 )
                 return Written(case_id, seq)
         elif w > 0:
-            conn.execute(approvals.insert().values(object_type="dispute_case", object_id=str(case_id), approver=user.name, business_date=day, at=audit.now(), version=1))
-        v = _update(conn, case, version, user, status="resolved", resolved_on=day, pending_resolution=None, credited=c, written_off=w, cleared_manually=m, root_cause=cause)
+            conn.execute(
+                approvals.insert().values(object_type="dispute_case", object_id=str(case_id), approver=user.name, business_date=day, at=audit.now(), version=1)
+            )
+        v = _update(
+            conn,
+            case,
+            version,
+            user,
+            status="resolved",
+            resolved_on=day,
+            pending_resolution=None,
+            credited=c,
+            written_off=w,
+            cleared_manually=m,
+            root_cause=cause,
+        )
         _history(conn, case_id, "resolved", day, user)
         seq = audit.append(
             conn,

@@ -1,15 +1,15 @@
 """The dispute KPIs at T (disputes.md "KPIs at T"), one definition for the page, `o2c disputes --json` and the tests.
 
-    open_cases            cases new or in_process at T;  open_amount: the sum of their open
-    pct_ar_in_dispute     disputed_ar / AR (disputed_ar: documents flagged OR in an open case, amounts.py)
-    avg_open_age_days     mean of T - opened_on over the open cases
-    overdue_cases         open cases past their deadline (T > deadline)
-    over the cases resolved (or closed) with a resolution date in [T-364, T]:
-      cycle_days_median / cycle_days_p90   resolution date - opened_on, percentiles by linear interpolation
-      write_off_rate      written_off / original
-    resolution mix        by amount, over those cases and the cases voided in the window
-    new vs solved         cases opened / resolved per month, the 12 months to T's
-    root causes           the resolved cases' original amount by root cause, largest first (Pareto)
+open_cases            cases new or in_process at T;  open_amount: the sum of their open
+pct_ar_in_dispute     disputed_ar / AR (disputed_ar: documents flagged OR in an open case, amounts.py)
+avg_open_age_days     mean of T - opened_on over the open cases
+overdue_cases         open cases past their deadline (T > deadline)
+over the cases resolved (or closed) with a resolution date in [T-364, T]:
+  cycle_days_median / cycle_days_p90   resolution date - opened_on, percentiles by linear interpolation
+  write_off_rate      written_off / original
+resolution mix        by amount, over those cases and the cases voided in the window
+new vs solved         cases opened / resolved per month, the 12 months to T's
+root causes           the resolved cases' original amount by root cause, largest first (Pareto)
 """
 
 from __future__ import annotations
@@ -195,5 +195,3 @@ def disputes_text(out: DisputesJson, currency: str) -> str:
     if not out["cases"]:
         lines.append("No dispute case yet.")
     return "\n".join(lines)
-
-
