@@ -121,11 +121,11 @@ class CollectionRule(BaseModel):
 
 
 RULE_EXAMPLES = {
-    "overdue_at_least": '{ kind = "overdue_at_least", amount = 10000, points = 30 }',
-    "oldest_dpd_at_least": '{ kind = "oldest_dpd_at_least", days = 60, points = 25 }',
-    "risk_class_in": '{ kind = "risk_class_in", classes = ["D", "E"], points = 20 }',
-    "no_contact_for": '{ kind = "no_contact_for", days = 14, points = 10 }',
-    "promise_due_within": '{ kind = "promise_due_within", days = 2, points = 5 }',
+    "overdue_at_least": "{ kind = \"overdue_at_least\", amount = 10000, points = 30 }",
+    "oldest_dpd_at_least": "{ kind = \"oldest_dpd_at_least\", days = 60, points = 25 }",
+    "risk_class_in": "{ kind = \"risk_class_in\", classes = [\"D\", \"E\"], points = 20 }",
+    "no_contact_for": "{ kind = \"no_contact_for\", days = 14, points = 10 }",
+    "promise_due_within": "{ kind = \"promise_due_within\", days = 2, points = 5 }",
 }
 
 # The default strategy of collections.md: 135 points over eight rules, and the two exit rules.

@@ -269,19 +269,8 @@ def worklist_json(wl: Worklist, top: int | None = None) -> WorklistJson:
                 risk_class=r["risk_class"],
             )
             for r in rows.select(
-                "customer_id",
-                "name",
-                "collector",
-                "priority",
-                "collectible",
-                "overdue",
-                "oldest_dpd",
-                "rules_met",
-                "promised_open",
-                "broken_365",
-                "last_contact",
-                "dunning_level",
-                "risk_class",
+                "customer_id", "name", "collector", "priority", "collectible", "overdue", "oldest_dpd", "rules_met",
+                "promised_open", "broken_365", "last_contact", "dunning_level", "risk_class",
             ).iter_rows(named=True)
         ],
         exited=[
@@ -304,9 +293,7 @@ def worklist_text(out: WorklistJson, currency: str) -> str:
         who = " ".join(x for x in (r["customer_id"], r["name"]) if x)
         rules = ", ".join(f"{m['kind']} +{m['points']}" for m in r["rules_met"]) or "no rule met"
         oldest = "" if r["oldest_dpd"] is None else f", oldest {r['oldest_dpd']} days past due"
-        lines.append(
-            f"{i:>4}. {who} [{r['collector'] or 'unassigned'}] priority {r['priority']:.1f}: collectible {currency} {r['collectible']:,.2f}{oldest} ({rules})"
-        )
+        lines.append(f"{i:>4}. {who} [{r['collector'] or 'unassigned'}] priority {r['priority']:.1f}: collectible {currency} {r['collectible']:,.2f}{oldest} ({rules})")
     if out["exited"]:
         lines.append(f"Off the list by an exit rule ({len(out['exited'])}):")
         lines += [f"      {r['customer_id']}: {', '.join(r['exit_rules'])} (overdue {currency} {r['overdue']:,.2f})" for r in out["exited"]]

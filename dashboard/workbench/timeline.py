@@ -62,7 +62,9 @@ def promise_events(store: Store, customer_id: str, evaluated: pl.DataFrame | Non
     ).cast(SCHEMA)  # type: ignore[arg-type]
 
 
-def timeline(store: Store, customer_id: str, documents: pl.DataFrame, kinds: tuple[str, ...] = (), promises: pl.DataFrame | None = None) -> pl.DataFrame:
+def timeline(
+    store: Store, customer_id: str, documents: pl.DataFrame, kinds: tuple[str, ...] = (), promises: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Ledger and workbench events of one customer, newest first (kinds: only these, empty = all).
     promises: the evaluated promises at T, to show each one's state (see promise_events)."""
     wb = workbench_events(store, customer_id)
