@@ -65,7 +65,9 @@ def set_followup(
         if cur is None:
             conn.execute(customer_settings.insert().values(customer_id=customer_id, version=1, **values, **stamp))
         else:
-            conn.execute(customer_settings.update().where(customer_settings.c.customer_id == customer_id).values(version=cur["version"] + 1, **values, **stamp))
+            conn.execute(
+                customer_settings.update().where(customer_settings.c.customer_id == customer_id).values(version=cur["version"] + 1, **values, **stamp)
+            )
         before = {k: (cur[k] if cur else None) for k in values}
         details = {"before": before, "after": values, "business_date": ctx.business_date, "data_sha256": data_sha256}
         seq = audit.append(conn, user, "customer.followup", "customer", customer_id, ctx.snapshot_id, details)

@@ -156,11 +156,7 @@ def evaluate(eng: Engine, raw: pl.DataFrame, t: dt.date, tolerance_days: int) ->
     keys = queries.run(eng.con, "collections/customer_keys", customer_ids=p["customer_id"].unique().to_list()).pl()
     p = p.join(keys, on="customer_id", how="left")
     paid = _paid(eng, p, t)
-    p = (
-        p.join(paid, on="promise_id", how="left")
-        .with_columns(paid=pl.min_horizontal(pl.col("amount"), pl.col("settled").fill_null(0.0)).round(2))
-        .drop("settled")
-    )
+    p = p.join(paid, on="promise_id", how="left").with_columns(paid=pl.min_horizontal(pl.col("amount"), pl.col("settled").fill_null(0.0)).round(2)).drop("settled")
     state = (
         pl.when(pl.col("paid") >= pl.col("amount") - CENT)
         .then(pl.lit("kept"))
@@ -179,7 +175,9 @@ def _paid(eng: Engine, p: pl.DataFrame, t: dt.date) -> pl.DataFrame:
     known = p.filter(pl.col("customer_key").is_not_null())
     if known.height == 0:
         return pl.DataFrame(schema={"promise_id": pl.Int64, "settled": pl.Float64})
-    s = queries.run(eng.con, "collections/settlements", customer_keys=known["customer_key"].unique().to_list(), since=known["made_on"].min(), as_of=t).pl()
+    s = queries.run(
+        eng.con, "collections/settlements", customer_keys=known["customer_key"].unique().to_list(), since=known["made_on"].min(), as_of=t
+    ).pl()
     hits = known.select("promise_id", "customer_key", "made_on", "window_end", "invoice_ids").join(s, on="customer_key", how="inner")
     hits = hits.filter((pl.col("settled_on") >= pl.col("made_on")) & (pl.col("settled_on") <= pl.min_horizontal(pl.col("window_end"), pl.lit(t))))
     named = known.filter(pl.col("invoice_ids").list.len() > 0).select("promise_id", "invoice_ids").explode("invoice_ids")
