@@ -237,13 +237,14 @@ def resolve(
         figures = {"credited": c, "written_off": w, "cleared_manually": m, "root_cause": cause}
         threshold = eng.settings.access.four_eyes_above
         needs_two = w > 0 and oidc and threshold is not None and w > threshold
+        pending = json.loads(case["pending_resolution"]) if case["pending_resolution"] else None
+        if pending is not None and pending != figures:
+            # a write-off one manager approved is completed or replaced only on purpose, never overtaken by other figures
+            raise Refused(f"case {case_id} awaits a second approval of {pending}: approve those figures, or void and reopen the case.")
         if needs_two:
-            pending = json.loads(case["pending_resolution"]) if case["pending_resolution"] else None
             approvers = set(
                 conn.execute(sa.select(approvals.c.approver).where(approvals.c.object_type == "dispute_case", approvals.c.object_id == str(case_id))).scalars()
             )
-            if pending is not None and pending != figures:
-                raise Refused(f"case {case_id} awaits a second approval of {pending}: approve those figures, or void and reopen the case.")
             if user.name in approvers:
                 raise Refused(
                     f"{user.name} already approved the write-off of case {case_id}: above {threshold:,.2f} a second, different credit manager approves."
