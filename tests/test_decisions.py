@@ -109,7 +109,10 @@ def test_effective_limit_permanent_temporary_expired(eng, store):
     # the day before it was asked and approved, the master's limit held
     assert limits.effective_limits(store, eng, T - dt.timedelta(days=1)).filter(pl.col("customer_id") == "L1")["effective_limit"][0] == 10_000.0
     granted(store, eng, "L1", 30_000, valid_to=dt.date(2026, 7, 15))
-    at = {d: limits.effective_limits(store, eng, d).filter(pl.col("customer_id") == "L1").select("effective_limit", "limit_source").row(0) for d in (T, dt.date(2026, 7, 15), dt.date(2026, 7, 16))}
+    at = {
+        d: limits.effective_limits(store, eng, d).filter(pl.col("customer_id") == "L1").select("effective_limit", "limit_source").row(0)
+        for d in (T, dt.date(2026, 7, 15), dt.date(2026, 7, 16))
+    }
     assert at[T] == (30_000.0, "temporary")  # 1. a temporary limit whose [valid_from, valid_to] holds T
     assert at[dt.date(2026, 7, 15)] == (30_000.0, "temporary")  # valid_to is its last day
     assert at[dt.date(2026, 7, 16)] == (22_000.0, "approved")  # expired: back to the latest permanent one
@@ -122,7 +125,9 @@ def test_effective_limit_permanent_temporary_expired(eng, store):
 
 
 def _later(tmp_path: Path, master_l1: str) -> Engine:
-    tables = DECISIONS_LEDGER | {"customers": DECISIONS_LEDGER["customers"].replace("L1,Lima Steel,Enterprise,10000,30", f"L1,Lima Steel,Enterprise,{master_l1},30")}
+    tables = DECISIONS_LEDGER | {
+        "customers": DECISIONS_LEDGER["customers"].replace("L1,Lima Steel,Enterprise,10000,30", f"L1,Lima Steel,Enterprise,{master_l1},30")
+    }
     res = ingest([write_csvs(tmp_path / f"later{master_l1}", tables)], DataDir(tmp_path / "data"), Settings(), as_of=dt.date(2026, 7, 31))
     assert res.ok
     return Engine.open(res.snapshot, Settings())
