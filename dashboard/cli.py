@@ -596,9 +596,9 @@ def cmd_limits(args: argparse.Namespace, data: DataDir) -> int:
         raise CliError(str(exc)) from None
     r = limits.request_row(store, int(w.id))
     self_ok = bool(r["self_approved"])
-    out = {"id": w.id, "seq": w.seq, "request_id": w.id, "status": r["status"], "self_approved": self_ok}
+    decided = {"id": w.id, "seq": w.seq, "request_id": w.id, "status": r["status"], "self_approved": self_ok}
     note = f" ({limits.SELF_APPROVED})" if self_ok else ""
-    _out(args, out, f"Limit request {w.id}: {r['status']}{note} (audit entry {w.seq}).")
+    _out(args, decided, f"Limit request {w.id}: {r['status']}{note} (audit entry {w.seq}).")
     return 0
 
 

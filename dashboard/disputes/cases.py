@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -288,7 +289,7 @@ def resolve(
     return Written(case_id, seq)
 
 
-RAW_SCHEMA = {
+RAW_SCHEMA: dict[str, Any] = {  # (Any: polars' own schema type is private)
     "case_id": pl.Int64,
     "customer_id": pl.Utf8,
     "invoice_ids": pl.List(pl.Utf8),
