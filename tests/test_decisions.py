@@ -241,3 +241,27 @@ def test_cli_limits_and_holds(tmp_path, capsys, monkeypatch):
     with Store(f"sqlite:///{tmp_path / 'data' / 'workbench.sqlite'}").begin() as conn:
         e = audit.events(conn, action="limit.approve")[0]
     assert e["details"]["self_approved"] == "self-approved (local mode)"
+
+
+def test_one_click_from_a_scenario_makes_requests(eng, store):
+    from dashboard.whatif.model import parse_scenario
+
+    sc = parse_scenario(
+        {
+            "name": "grow enterprise",
+            "levers": [{"kind": "limits", "pct": 0.5, "segment": "Enterprise"}, {"kind": "limits", "value": 800, "customer_ids": ["L3"]}],
+        }
+    )
+    made, skipped = limits.from_scenario(store, ADA, ctx(), eng, sc, "grow-enterprise.json", "what-if: grow enterprise")
+    # L1 (Enterprise) 10,000 x 1.5 = 15,000; L3 set to 800; L2 has no limit and keeps none
+    req = limits.stored(store).sort("customer_id")
+    assert req.select("customer_id", "current_limit", "requested_limit", "scenario_id", "status").rows() == [
+        ("L1", 10_000.0, 15_000.0, "grow-enterprise.json", "pending"),
+        ("L3", 1_000.0, 800.0, "grow-enterprise.json", "pending"),
+    ]
+    assert len(made) == 2 and skipped == []
+    # a second click skips both: one open request per customer
+    again, skipped = limits.from_scenario(store, ADA, ctx(), eng, sc, "grow-enterprise.json", "again")
+    assert again == [] and len(skipped) == 2 and "already has a pending limit request" in skipped[0]
+    with store.begin() as conn:
+        assert [e["details"]["scenario_id"] for e in audit.events(conn, action="limit.request")] == ["grow-enterprise.json"] * 2

@@ -156,75 +156,136 @@ def request(
     data_sha256: str | None = None,
 ) -> Written:
     """Request a limit for a customer from the business date on (temporary until valid_to when given)."""
+    _known_customer(eng, customer_id)
+    made, skipped = request_many(store, user, ctx, eng, {customer_id: limit}, reason, valid_to, scenario_id, data_sha256)
+    if skipped:
+        raise Refused(skipped[0])
+    return made[0]
+
+
+def request_many(
+    store: Store,
+    user: User,
+    ctx: Context,
+    eng: Engine,
+    wanted: dict[str, float],
+    reason: str,
+    valid_to: dt.date | None = None,
+    scenario_id: str | None = None,
+    data_sha256: str | None = None,
+) -> tuple[list[Written], list[str]]:
+    """One request per customer of `wanted` (customer_id -> limit) in one transaction, each with its own audit
+    entry: what one click on a what-if scenario's limit lever makes. A customer that already has a pending
+    request is skipped and named (one open request per customer)."""
     require(user, "credit_analyst", "request limit changes")
-    if not isinstance(limit, int | float) or limit != limit or limit < 0:
-        raise Refused(f"the requested limit must be 0 or more ({eng.settings.base_currency}), not {limit}.")
+    bad = {c: v for c, v in wanted.items() if not isinstance(v, int | float) or v != v or v < 0}
+    if bad:
+        c, v = next(iter(bad.items()))
+        raise Refused(f"the requested limit must be 0 or more ({eng.settings.base_currency}), not {v} (customer {c}).")
     why = _text(reason, "reason")
     day = ctx.business_date
     if valid_to is not None and valid_to < day:
         raise Refused(f"a temporary limit valid to {valid_to} would end before it starts on {day}: give a later --valid-to.")
-    _known_customer(eng, customer_id)
+    from dashboard.decisions.facts import positions
     from dashboard.decisions.proposals import proposals
 
-    eff = effective_limits(store, eng, day).filter(pl.col("customer_id") == customer_id)
-    current = eff["effective_limit"][0]
-    prop = proposals(eng, store, day).filter(pl.col("customer_id") == customer_id)
-    proposal = float(prop["proposed_limit"][0]) if prop.height else None
+    ids = list(wanted)
+    pos = positions(eng, store, day).filter(pl.col("customer_id").is_in(ids))
+    unknown = sorted(set(ids) - set(pos["customer_id"].to_list()))
+    if unknown:
+        raise Refused(f"there is no customer {', '.join(unknown)} in snapshot {eng.snapshot.id}: check the customer id.")
+    prop = dict(proposals(eng, store, day).filter(pl.col("customer_id").is_in(ids)).select("customer_id", "proposed_limit").iter_rows())
     threshold = eng.settings.access.four_eyes_above
-    rise = float(limit) - (float(current) if current is not None else 0.0)  # no limit counts as none granted yet
-    needed = 2 if user.mode == "oidc" and threshold is not None and rise > threshold else 1
-    f = facts_of(eng, store, day, customer_id)
+    made: list[Written] = []
+    skipped: list[str] = []
     with store.begin() as conn:
-        busy = conn.execute(
-            sa.select(limit_requests.c.request_id).where(limit_requests.c.customer_id == customer_id, limit_requests.c.status == "pending")
-        ).scalar()
-        if busy is not None:
-            raise Refused(f"{customer_id} already has a pending limit request ({busy}): decide or withdraw it first (one open request per customer).")
-        rid = conn.execute(
-            limit_requests.insert()
-            .values(
-                customer_id=customer_id,
-                current_limit=current,
-                requested_limit=round(float(limit), 2),
-                kind="temporary" if valid_to is not None else "permanent",
-                valid_from=day,
-                valid_to=valid_to,
-                reason=why,
-                proposal=proposal,
-                scenario_id=scenario_id,
-                status="pending",
-                approvals_needed=needed,
-                snapshot_id=ctx.snapshot_id,
-                data_sha256=data_sha256,
-                **_facts_values(f),
-                requested_by=user.name,
-                requested_at=audit.now(),
-                version=1,
-            )
-            .returning(limit_requests.c.request_id)
-        ).scalar_one()
-        seq = audit.append(
-            conn,
-            user,
-            "limit.request",
-            "limit_request",
-            str(rid),
-            ctx.snapshot_id,
-            {
-                "customer_id": customer_id,
-                "current_limit": current,
-                "requested_limit": round(float(limit), 2),
-                "valid_from": day,
-                "valid_to": valid_to,
-                "reason": why,
-                "proposal": proposal,
-                "scenario_id": scenario_id,
-                "approvals_needed": needed,
-                "data_sha256": data_sha256,
-                **_facts_values(f),
-            },
+        busy = dict(
+            conn.execute(
+                sa.select(limit_requests.c.customer_id, limit_requests.c.request_id).where(
+                    limit_requests.c.customer_id.in_(ids), limit_requests.c.status == "pending"
+                )
+            ).all()
         )
-    return Written(rid, seq)
+        for r in pos.sort("customer_id").iter_rows(named=True):  # the customers asked for, not ledger rows
+            cid = r["customer_id"]
+            if cid in busy:
+                skipped.append(f"{cid} already has a pending limit request ({busy[cid]}): decide or withdraw it first (one open request per customer).")
+                continue
+            limit = round(float(wanted[cid]), 2)
+            current = r["effective_limit"]
+            rise = limit - (float(current) if current is not None else 0.0)  # no limit counts as none granted yet
+            needed = 2 if user.mode == "oidc" and threshold is not None and rise > threshold else 1
+            f = Facts(
+                None if r["score"] is None else round(float(r["score"]), 1),
+                r["risk_class"],
+                round(float(r["exposure"]), 2),
+                None if r["utilisation"] is None else round(float(r["utilisation"]), 4),
+            )
+            proposal = prop.get(cid)
+            rid = conn.execute(
+                limit_requests.insert()
+                .values(
+                    customer_id=cid,
+                    current_limit=current,
+                    requested_limit=limit,
+                    kind="temporary" if valid_to is not None else "permanent",
+                    valid_from=day,
+                    valid_to=valid_to,
+                    reason=why,
+                    proposal=proposal,
+                    scenario_id=scenario_id,
+                    status="pending",
+                    approvals_needed=needed,
+                    snapshot_id=ctx.snapshot_id,
+                    data_sha256=data_sha256,
+                    **_facts_values(f),
+                    requested_by=user.name,
+                    requested_at=audit.now(),
+                    version=1,
+                )
+                .returning(limit_requests.c.request_id)
+            ).scalar_one()
+            seq = audit.append(
+                conn,
+                user,
+                "limit.request",
+                "limit_request",
+                str(rid),
+                ctx.snapshot_id,
+                {
+                    "customer_id": cid,
+                    "current_limit": current,
+                    "requested_limit": limit,
+                    "valid_from": day,
+                    "valid_to": valid_to,
+                    "reason": why,
+                    "proposal": proposal,
+                    "scenario_id": scenario_id,
+                    "approvals_needed": needed,
+                    "data_sha256": data_sha256,
+                    **_facts_values(f),
+                },
+            )
+            made.append(Written(rid, seq))
+    return made, skipped
+
+
+def from_scenario(
+    store: Store, user: User, ctx: Context, eng: Engine, scenario, scenario_id: str, reason: str, data_sha256: str | None = None
+) -> tuple[list[Written], list[str]]:
+    """One click from the what-if studio: a request for every customer whose limit the scenario's limit levers
+    change (the studio's own new_limits), carrying the scenario id."""
+    import numpy as np
+
+    from dashboard.whatif.model import baseline, new_limits
+
+    b = baseline(eng, ctx.business_date)
+    new = new_limits(b, scenario)
+    changed = ~np.isnan(new) & ~np.isclose(new, b.limit, equal_nan=True)
+    ids = b.customers["customer_id"].to_numpy()[changed]
+    if ids.size == 0:
+        raise Refused("the scenario changes no customer's limit: add a limits lever (a pct or a value) that selects customers with a limit.")
+    return request_many(store, user, ctx, eng, dict(zip(ids.tolist(), np.round(new[changed], 2).tolist())), reason, None, scenario_id, data_sha256)
 
 
 def _decide(conn: sa.Connection, r: dict, version: int | None, **values) -> int:
