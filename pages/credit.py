@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard.decisions import holds, limits, proposals, reviews
 from dashboard.present.formatting import money
 from dashboard.store.snapshots import data_sha256
+from dashboard.whatif import saved as saved_scenarios
 from dashboard.workbench import notes
 from dashboard.workbench.identity import AccessDenied
 from pages import common, tables
@@ -43,12 +44,16 @@ def _act(write, message: str) -> None:
     st.rerun()
 
 
-def _remember(key: str, clicked, known: list):
-    """The row last clicked in a table (kept across reruns); None once it is no longer listed."""
+def _pick(key: str, label: str, clicked, options: list, may: bool):
+    """The row to act on: a click in the table above, or the choice in this box (keyboard and screen readers
+    reach it too). Shown only to those who may act; None when nothing (or nothing listed any more) is chosen."""
+    if not may or not options:
+        return None
     if clicked is not None:
         st.session_state[key] = clicked
-    value = st.session_state.get(key)
-    return value if value in known else None
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = None
+    return st.selectbox(label, [None, *options], key=key, format_func=lambda v: "Choose..." if v is None else str(v))
 
 
 tab_p, tab_r, tab_q, tab_h, tab_x = st.tabs(["Proposals", "Requests", "Review queue", "Held orders", "Limits to reconcile"])
@@ -75,8 +80,8 @@ with tab_p:
         "exposure",
     )
     ev = tables.show(frame, cur, key="cr_proposals", on_select="rerun", selection_mode="single-row")
-    who = _remember("cr_customer", common.picked_row(ev, frame), frame["customer_id"].to_list())
-    if who is not None and analyst:
+    who = _pick("cr_customer", "Request a limit for", common.picked_row(ev, frame), frame["customer_id"].to_list(), analyst)
+    if who is not None:
         r = frame.filter(pl.col("customer_id") == who).row(0, named=True)
         with st.form("cr_request", border=True):
             st.markdown(f"**Request a limit for {plain(who)}** (current: {money(r['current_limit'], cur) if r['current_limit'] is not None else 'no limit'})")
@@ -88,6 +93,19 @@ with tab_p:
                 _act(lambda: limits.request(store, user, ctx, eng, who, lim, why, temp, data_sha256=digest), f"Limit requested for {who}")
 
 with tab_r:
+    saved = saved_scenarios.list_scenarios(common.data_dir().root) if analyst else {}
+    if saved:
+        with st.expander("Requests from a what-if scenario's limit levers", icon=":material/tune:"):
+            name = st.selectbox("Saved scenario", list(saved), key="cr_scenario")
+            if st.button("Request the scenario's limits", key="cr_from_scenario", icon=":material/request_quote:"):
+                sc = saved_scenarios.load_saved(common.data_dir().root, name)
+                try:
+                    made, skipped = limits.from_scenario(store, user, ctx, eng, sc, saved[name].name, f"what-if scenario '{name}'", digest)
+                except (notes.Refused, notes.Conflict, AccessDenied) as exc:
+                    st.error(str(exc), icon=":material/block:")
+                else:
+                    st.session_state["cr_done"] = f"{len(made)} limit request(s) from '{name}'" + (f"; skipped: {' '.join(skipped)}" if skipped else "") + "."
+                    st.rerun()
     req = limits.stored(store).sort("request_id", descending=True)
     who_ok = limits.approvers(store).group_by("object_id").agg(approved_by=pl.col("approver").sort().str.join(", "))
     req = req.with_columns(object_id=pl.col("request_id").cast(pl.Utf8)).join(who_ok, on="object_id", how="left").drop("object_id")
@@ -110,8 +128,9 @@ with tab_r:
         "reason",
     )
     ev = tables.show(req.select(cols), cur, key="cr_requests", on_select="rerun", selection_mode="single-row")
-    rid = _remember("cr_request", common.picked_row(ev, req, "request_id"), req["request_id"].to_list())
-    if rid is not None and manager:
+    pending = req.filter(pl.col("status") == "pending")["request_id"].to_list()
+    rid = _pick("cr_request", "Decide on request", common.picked_row(ev, req, "request_id"), pending, manager)
+    if rid is not None:
         r = req.filter(pl.col("request_id") == rid).row(0, named=True)
         if r["status"] == "pending":
             st.markdown(f"**Request {rid}: {plain(r['customer_id'])} to {money(r['requested_limit'], cur)}**, asked by {plain(r['requested_by'])}")
@@ -127,8 +146,8 @@ with tab_q:
     st.caption(f"Due by {t:%d %b %Y}: last review + {', '.join(f'{k} {v}' for k, v in cp.review_days.items())} days by class; most exposed first.")
     cols = ("customer_id", "name", "risk_class", "exposure", "effective_limit", "utilisation", "last_review", "last_review_kind", "next_review", "days_overdue")
     ev = tables.show(q.select(cols), cur, key="cr_reviews", on_select="rerun", selection_mode="single-row")
-    who = _remember("cr_review", common.picked_row(ev, q), q["customer_id"].to_list())
-    if who is not None and analyst:
+    who = _pick("cr_review", "Review done for", common.picked_row(ev, q), q["customer_id"].to_list(), analyst)
+    if who is not None:
         note = st.text_input(f"Review of {plain(who)} done without a change: note", key="cr_review_note")
         if st.button("Mark review done", key="cr_review_done", icon=":material/task_alt:"):
             _act(lambda: reviews.mark_done(store, user, ctx, eng, who, note, digest), f"Review of {who} recorded")
@@ -138,8 +157,8 @@ with tab_h:
     st.caption("Open orders beyond headroom (effective limit - AR), released in order date then order id order while they fit; a release uses headroom first.")
     cols = ("order_id", "customer_id", "name", "order_date", "amount", "status", "until_date", "effective_limit", "ar", "headroom")
     ev = tables.show(h.select(cols), cur, key="cr_holds", on_select="rerun", selection_mode="single-row")
-    oid = _remember("cr_order", common.picked_row(ev, h, "order_id"), h["order_id"].to_list())
-    if oid is not None and manager:
+    oid = _pick("cr_order", "Decide on order", common.picked_row(ev, h, "order_id"), h.filter(pl.col("status") != "rejected")["order_id"].to_list(), manager)
+    if oid is not None:
         with st.form("cr_hold", border=True):
             st.markdown(f"**Order {plain(oid)}**")
             why = st.text_input("Reason", key="cr_hold_reason")
