@@ -30,15 +30,18 @@ st.caption(
     "calculation, requested by one person, approved by another, recorded with the data it was made on."
     + (" Local mode: one operator may approve their own request; it is recorded as self-approved." if user is not None and user.mode == "local" else "")
 )
+# Always one container here, message or not: the tabs below keep their place in the page, so the tab the user
+# is on stays selected across reruns.
+said = st.container()
 if done := st.session_state.pop("cr_done", None):
-    st.success(done, icon=":material/check_circle:")
+    said.success(plain(done), icon=":material/check_circle:")
 
 
 def _act(write, message: str) -> None:
     try:
         w = write()
     except (notes.Refused, notes.Conflict, AccessDenied) as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(plain(str(exc)), icon=":material/block:")  # ids and names from the ledger and users: text, never markdown
         return
     st.session_state["cr_done"] = f"{message} (audit entry {w.seq})."
     st.rerun()
@@ -46,14 +49,18 @@ def _act(write, message: str) -> None:
 
 def _pick(key: str, label: str, clicked, options: list, may: bool):
     """The row to act on: a click in the table above, or the choice in this box (keyboard and screen readers
-    reach it too). Shown only to those who may act; None when nothing (or nothing listed any more) is chosen."""
+    reach it too). Shown only to those who may act; None when nothing (or nothing listed any more) is chosen.
+    The choice is kept under `key`, not as the box's own state: a click may change it before the box is drawn
+    (Streamlit refuses to change a drawn widget's state), and the box is drawn again at the chosen index."""
     if not may or not options:
         return None
     if clicked is not None:
         st.session_state[key] = clicked
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = None
-    return st.selectbox(label, [None, *options], key=key, format_func=lambda v: "Choose..." if v is None else str(v))
+    now = st.session_state.get(key)
+    index = options.index(now) + 1 if now in options else 0
+    choice = st.selectbox(label, [None, *options], index=index, format_func=lambda v: "Choose..." if v is None else str(v))
+    st.session_state[key] = choice
+    return choice
 
 
 tab_p, tab_r, tab_q, tab_h, tab_x = st.tabs(["Proposals", "Requests", "Review queue", "Held orders", "Limits to reconcile"])
@@ -102,7 +109,7 @@ with tab_r:
                 try:
                     made, skipped = limits.from_scenario(store, user, ctx, eng, sc, saved[name].name, f"what-if scenario '{name}'", digest)
                 except (notes.Refused, notes.Conflict, AccessDenied) as exc:
-                    st.error(str(exc), icon=":material/block:")
+                    st.error(plain(str(exc)), icon=":material/block:")  # ids and names from the ledger and users: text, never markdown
                 else:
                     st.session_state["cr_done"] = f"{len(made)} limit request(s) from '{name}'" + (f"; skipped: {' '.join(skipped)}" if skipped else "") + "."
                     st.rerun()
@@ -129,7 +136,7 @@ with tab_r:
     )
     ev = tables.show(req.select(cols), cur, key="cr_requests", on_select="rerun", selection_mode="single-row")
     pending = req.filter(pl.col("status") == "pending")["request_id"].to_list()
-    rid = _pick("cr_request", "Decide on request", common.picked_row(ev, req, "request_id"), pending, manager)
+    rid = _pick("cr_request_id", "Decide on request", common.picked_row(ev, req, "request_id"), pending, manager)
     if rid is not None:
         r = req.filter(pl.col("request_id") == rid).row(0, named=True)
         if r["status"] == "pending":

@@ -26,7 +26,7 @@ st.caption(
     "settlements of the case's documents since it was opened) - credited - written off - cleared."
 )
 if done := st.session_state.pop("di_done", None):
-    st.success(done, icon=":material/check_circle:")
+    st.success(plain(done), icon=":material/check_circle:")
 
 # Live: cases change between reruns, so nothing here is cached.
 p = kpis.picture(eng, store, t)
@@ -85,7 +85,7 @@ def _act(write, message: str) -> None:
     try:
         w = write()
     except (notes.Refused, notes.Conflict, AccessDenied) as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(plain(str(exc)), icon=":material/block:")  # ids and names from the ledger and users: text, never markdown
         return
     st.session_state["di_done"] = f"{message} (audit entry {w.seq})."
     st.rerun()
