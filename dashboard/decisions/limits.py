@@ -190,11 +190,12 @@ def request_many(
     from dashboard.decisions.proposals import proposals
 
     ids = list(wanted)
-    pos = positions(eng, store, day).filter(pl.col("customer_id").is_in(ids))
+    every = positions(eng, store, day)
+    pos = every.filter(pl.col("customer_id").is_in(ids))
     unknown = sorted(set(ids) - set(pos["customer_id"].to_list()))
     if unknown:
         raise Refused(f"there is no customer {', '.join(unknown)} in snapshot {eng.snapshot.id}: check the customer id.")
-    prop = dict(proposals(eng, store, day).filter(pl.col("customer_id").is_in(ids)).select("customer_id", "proposed_limit").iter_rows())
+    prop = dict(proposals(eng, store, day, every).filter(pl.col("customer_id").is_in(ids)).select("customer_id", "proposed_limit").iter_rows())
     threshold = eng.settings.access.four_eyes_above
     made: list[Written] = []
     skipped: list[str] = []

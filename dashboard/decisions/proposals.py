@@ -48,12 +48,15 @@ def proposal_frame(base: pl.DataFrame, cp: CreditPolicySettings) -> pl.DataFrame
     return df.with_columns(proposed_limit=pl.Series(raw, dtype=pl.Float64)).drop("cls")
 
 
-def proposals(eng: Engine, store: Store, t: dt.date) -> pl.DataFrame:
-    """Every customer's proposal at T beside its current (effective) limit."""
+def proposals(eng: Engine, store: Store, t: dt.date, pos: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every customer's proposal at T beside its current (effective) limit (pos: facts.positions at T, when the
+    caller has it already: the scorecard is the costly part)."""
     from dashboard.decisions.facts import positions
 
     sales = queries.run(eng.con, "decisions/sales_365", as_of=t).pl()
-    pos = positions(eng, store, t).select("customer_id", "risk_class", "thin_file", "score", "exposure", current_limit="effective_limit")
+    pos = (pos if pos is not None else positions(eng, store, t)).select(
+        "customer_id", "risk_class", "thin_file", "score", "exposure", current_limit="effective_limit"
+    )
     return proposal_frame(sales.join(pos, on="customer_id", how="left"), eng.settings.credit_policy)
 
 
