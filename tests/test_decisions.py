@@ -194,6 +194,11 @@ def test_review_queue_by_class(tmp_path):
     rid = int(limits.request(store, ADA, ctx(), eng, "L2", 5000, "first limit").id)
     limits.reject(store, ADA, ctx(), eng, rid, "no trading history")
     assert reviews.queue(eng, store, T).height == 0
+    with store.begin() as conn:
+        (done,) = audit.events(conn, action="review.done")
+        assert audit.verify(conn) is None
+    # the review is a decision like any other: snapshot, data it was made on (L1: exposure 24,250, 10,000 limit)
+    assert (done["object_id"], done["snapshot_id"], done["details"]["exposure"], done["details"]["utilisation"]) == ("L1", "S1", 24_250.0, 2.425)
     full = reviews.queue(eng, store, T, due_only=False).sort("customer_id")
     assert full.select("customer_id", "last_review", "last_review_kind", "next_review").rows()[:2] == [
         ("L1", T, "review done", T + dt.timedelta(days=90)),

@@ -67,7 +67,7 @@ def test_original_is_always_the_sum_of_its_parts(tmp_path_factory, seed, n, step
                     if issued.height == 0:
                         continue
                     inv = issued.row(rng.randrange(issued.height), named=True)
-                    cases.open_case(store, ADA, ctx, eng, inv["customer_id"], [inv["invoice_id"]], rng.uniform(0.01, 6000), "other")
+                    cases.open_case(store, ADA, ctx, eng, inv["customer_id"], [inv["invoice_id"]], rng.uniform(0.01, 2500), "other")
                 elif act < 0.8:
                     cid = int(live["case_id"][rng.randrange(live.height)])
                     orig = float(live.filter(pl.col("case_id") == cid)["original"][0])
