@@ -1,6 +1,8 @@
 """Disputes: the KPIs at the as-of date, the cases (overdue ones first), unmanaged disputes with a one-click
 case, a case's owner, status and resolution, the root causes (Pareto) and new vs solved per month."""
 
+import json
+
 import polars as pl
 import streamlit as st
 
@@ -142,6 +144,23 @@ if picked is not None and may_work:
         target = st.selectbox("Move to", list(cases.MOVES), key="di_move_to")
         if st.button("Move", key="di_move"):
             _act(lambda: cases.move(store, user, ctx, picked, target, r["version"]), f"Case {picked} moved to {target}")
+    if r["pending_resolution"]:
+        # a write-off above four_eyes_above: one credit manager approved these figures, a second one completes them
+        asked = json.loads(r["pending_resolution"])
+        st.warning(
+            plain(
+                f"Awaiting a second approval: credited {money(asked['credited'], cur)}, written off {money(asked['written_off'], cur)}, "
+                f"cleared {money(asked['cleared_manually'], cur)}, root cause '{asked['root_cause']}'."
+            ),
+            icon=":material/group:",
+        )
+        if user.has("credit_manager") and st.button("Approve this write-off", key="di_second", icon=":material/how_to_reg:"):
+            _act(
+                lambda: cases.resolve(
+                    store, user, ctx, eng, picked, asked["root_cause"], asked["credited"], asked["written_off"], asked["cleared_manually"], r["version"]
+                ),
+                f"Write-off of case {picked} approved",
+            )
     with right.form("di_resolve", border=True):
         cause = st.text_input("Root cause", key="di_cause")
         c1, c2, c3 = st.columns(3)

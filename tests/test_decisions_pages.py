@@ -144,3 +144,31 @@ def test_a_viewer_reads_both_pages_without_forms(tmp_path, monkeypatch):
         at = page(path, **{key: "L1"})
         assert not [b for b in at.button if b.label in ("Request", "Approve", "Resolve", "Release")]
         assert len(at.dataframe) >= 2
+
+
+def test_a_second_manager_completes_a_write_off_on_the_page(tmp_path, monkeypatch):
+    from dashboard.disputes import cases
+    from dashboard.metrics.kpis import Engine
+    from dashboard.settings import load_settings
+    from dashboard.workbench.notes import Context
+
+    d = _data(tmp_path, monkeypatch, DISPUTE_LEDGER, DISPUTES_T)
+    (d.root / "settings.toml").write_text("[access]\nfour_eyes_above = 500\n")
+    eng = Engine.open(d.current(), load_settings(d.root))
+    ctx = Context(DISPUTES_T, d.current().id)
+    cid = int(cases.open_case(d.trail(), User("anna", "credit_analyst", "oidc"), ctx, eng, "D1", ["A1"], 1000, "pricing").id)
+    # 600 written off is above 500: mona's approval is the first of two
+    cases.resolve(d.trail(), User("mona", "credit_manager", "oidc"), ctx, eng, cid, "goodwill", credited=400, written_off=600)
+    as_user(monkeypatch, User("max", "credit_manager", "oidc"))
+    at = page("pages/disputes.py", di_case=cid)
+    (w,) = at.warning
+    said = w.value.replace("\\", "")  # shown as text: escaped for markdown
+    assert said == "Awaiting a second approval: credited USD 400.00, written off USD 600.00, cleared USD 0.00, root cause 'goodwill'."
+    click(at, "Approve this write-off")
+    assert any("Write-off of case" in s.value.replace("\\", "") for s in at.success)
+    assert metric(at, "Write-off rate") == "60.0%"  # 600 written off / 1,000 disputed, resolved today
+    with d.trail().begin() as conn:
+        assert [(e["action"], e["user"]) for e in audit.events(conn, object_type="dispute_case")][:2] == [
+            ("dispute.resolve", "max"),
+            ("dispute.write_off_approved", "mona"),
+        ]
