@@ -10,6 +10,7 @@ decision too (credit_analyst), recorded with the data it was made on.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
 
 import polars as pl
 import sqlalchemy as sa
@@ -104,20 +105,45 @@ def queue(eng: Engine, store: Store, t: dt.date, due_only: bool = True) -> pl.Da
     return q.drop("decided_on", "reviewed_on", "first_seen").sort(["exposure", "customer_id"], descending=[True, False])
 
 
-def queue_json(eng: Engine, store: Store, t: dt.date) -> dict:
-    """`o2c limits reviews --json`: {as_of, reviews [...]}."""
+# `class` is a Python keyword: the functional form names the key as the proposals' JSON does.
+ReviewRow = TypedDict(
+    "ReviewRow",
+    {
+        "customer_id": str,
+        "class": str | None,
+        "exposure": float,
+        "effective_limit": float | None,
+        "last_review": str | None,
+        "last_review_kind": str,
+        "next_review": str | None,
+        "days_overdue": int | None,
+    },
+)
+
+
+class ReviewsJson(TypedDict):
+    """`o2c limits reviews --json`."""
+
+    as_of: str
+    reviews: list[ReviewRow]
+
+
+def queue_json(eng: Engine, store: Store, t: dt.date) -> ReviewsJson:
+    """`o2c limits reviews --json`: the customers due for review by T, most exposed first."""
     q = queue(eng, store, t)
     rows = [
-        {
-            "customer_id": r["customer_id"],
-            "class": r["risk_class"],
-            "exposure": round(float(r["exposure"]), 2),
-            "effective_limit": None if r["effective_limit"] is None else round(float(r["effective_limit"]), 2),
-            "last_review": None if r["last_review"] is None else r["last_review"].isoformat(),
-            "last_review_kind": r["last_review_kind"],
-            "next_review": None if r["next_review"] is None else r["next_review"].isoformat(),
-            "days_overdue": r["days_overdue"],
-        }
+        ReviewRow(
+            {
+                "customer_id": r["customer_id"],
+                "class": r["risk_class"],
+                "exposure": round(float(r["exposure"]), 2),
+                "effective_limit": None if r["effective_limit"] is None else round(float(r["effective_limit"]), 2),
+                "last_review": None if r["last_review"] is None else r["last_review"].isoformat(),
+                "last_review_kind": r["last_review_kind"],
+                "next_review": None if r["next_review"] is None else r["next_review"].isoformat(),
+                "days_overdue": r["days_overdue"],
+            }
+        )
         for r in q.iter_rows(named=True)  # the customers due, not ledger rows
     ]
-    return {"as_of": t.isoformat(), "reviews": rows}
+    return ReviewsJson(as_of=t.isoformat(), reviews=rows)
