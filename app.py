@@ -39,6 +39,10 @@ if user.has("credit_analyst"):  # dunning runs (dunning.md): propose and review;
     pages.append(st.Page(common.PAGES / "dunning.py", title="Dunning", icon=":material/mail:"))
 if user.has("credit_analyst"):  # loading extracts (access.md); rollbacks are checked again in the core
     pages.append(st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"))
+# Dispute cases and credit decisions: every role reads them (access.md: a viewer reads every page); their forms
+# show by role (analyst: cases, requests, reviews; manager: approvals, write-offs, held orders), checked again in the core.
+pages.append(st.Page(common.PAGES / "disputes.py", title="Disputes", icon=":material/gavel:"))
+pages.append(st.Page(common.PAGES / "credit.py", title="Credit decisions", icon=":material/approval:"))
 if user.has("credit_manager"):
     pages.append(st.Page(common.PAGES / "audit.py", title="Audit trail", icon=":material/fact_check:"))
 try:

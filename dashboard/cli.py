@@ -157,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
     block.add_argument("--no-dunning-block", action="store_true", help="lift the customer's dunning block")
     _collections_parsers(sub, common)
     _dunning_parsers(sub, common)
+    _decisions_parsers(sub, common)
     return p
 
 
@@ -569,6 +570,129 @@ def cmd_dunning(args: argparse.Namespace, data: DataDir) -> int:
         raise CliError(str(exc), code=2) from None
 
 
+# ----------------------------------------------------------------------------- disputes and credit decisions (disputes.md, credit-decisions.md)
+
+
+def _decisions_parsers(sub, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("disputes", parents=[common], help="dispute cases and their KPIs; 'disputes open' / 'disputes resolve CASE'")
+    s.add_argument("step", nargs="?", choices=["open", "resolve"])
+    s.add_argument("case", nargs="?", type=int, help="the case number (resolve)")
+    s.add_argument("--customer", default=None)
+    s.add_argument("--invoice", action="append", default=[], help="a document of the case (repeat for several)")
+    s.add_argument("--amount", type=float, default=None, help="the disputed amount in base currency, above 0")
+    s.add_argument("--reason", default=None, help="one of the settings' [disputes] reasons")
+    s.add_argument("--credited", type=float, default=0.0)
+    s.add_argument("--written-off", type=float, default=0.0, help="needs a credit manager")
+    s.add_argument("--cleared", type=float, default=0.0, help="cleared by hand")
+    s.add_argument("--root-cause", default=None)
+    s = sub.add_parser("limits", parents=[common], help="limit proposals, requests, approvals and the review queue")
+    s.add_argument("step", choices=["propose", "request", "approve", "reject", "reviews"])
+    s.add_argument("id", nargs="?", type=int, help="the request number (approve, reject)")
+    s.add_argument("--customer", default=None)
+    s.add_argument("--limit", type=float, default=None, help="the limit requested, base currency")
+    s.add_argument("--valid-to", type=_date, default=None, help="YYYY-MM-DD: a temporary limit until this day")
+    s.add_argument("--reason", default=None)
+    s = sub.add_parser("holds", parents=[common], help="orders on credit hold; 'holds release ORDER' / 'holds reject ORDER'")
+    s.add_argument("step", nargs="?", choices=["release", "reject"])
+    s.add_argument("order", nargs="?", help="the order id")
+    s.add_argument("--reason", default=None)
+    s.add_argument("--until", type=_date, default=None, help="YYYY-MM-DD: the release lapses after this day")
+
+
+def _needs(args: argparse.Namespace, command: str, **given: object) -> None:
+    missing = [name for name, v in given.items() if v is None or v == []]
+    if missing:
+        raise CliError(f"'o2c {command}' needs {', '.join(missing)}", code=2)
+
+
+def _digest(eng: Engine) -> str:
+    from dashboard.store.snapshots import data_sha256
+
+    return data_sha256(eng.snapshot.manifest["source_files"])
+
+
+def cmd_disputes(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.disputes import cases, kpis
+
+    eng = _engine(args, data)
+    if args.step == "open":
+        _needs(args, "disputes open", **{"--customer": args.customer, "--invoice": args.invoice, "--amount": args.amount, "--reason": args.reason})
+        user, ctx = _actor(data, args), _context(args, data)
+        return _write(
+            args,
+            data,
+            lambda: cases.open_case(data.trail(), user, ctx, eng, args.customer, args.invoice, args.amount, args.reason, data_sha256=_digest(eng)),
+            "Case",
+        )
+    if args.step == "resolve":
+        _needs(args, "disputes resolve", CASE=args.case, **{"--root-cause": args.root_cause})
+        user, ctx = _actor(data, args), _context(args, data)
+        return _write(
+            args,
+            data,
+            lambda: cases.resolve(data.trail(), user, ctx, eng, args.case, args.root_cause, args.credited, args.written_off, args.cleared),
+            "Case",
+        )
+    out = kpis.disputes_json(eng, data.trail(), args.as_of or eng.as_of)
+    _out(args, out, kpis.disputes_text(out, eng.settings.base_currency))
+    return 0
+
+
+def cmd_limits(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.decisions import limits, proposals, reviews
+
+    eng = _engine(args, data)
+    t = args.as_of or eng.as_of
+    if args.step == "propose":
+        out = proposals.proposals_json(eng, data.trail(), t, args.customer)
+        _out(args, out, proposals.proposals_text(out, eng.settings.base_currency))
+        return 0
+    if args.step == "reviews":
+        q = reviews.queue_json(eng, data.trail(), t)
+        lines = [f"Due for review by {q['as_of']}, most exposed first:"] + [
+            f"{r['customer_id']}  class {r['class'] or '-'}  exposure {r['exposure']:,.2f}  last {r['last_review']} ({r['last_review_kind']})  due {r['next_review']}"
+            for r in q["reviews"]
+        ]
+        _out(args, q, "\n".join(lines))
+        return 0
+    user, ctx = _actor(data, args), _context(args, data)
+    store = data.trail()
+    if args.step == "request":
+        _needs(args, "limits request", **{"--customer": args.customer, "--limit": args.limit, "--reason": args.reason})
+        fn = lambda: limits.request(store, user, ctx, eng, args.customer, args.limit, args.reason, args.valid_to, data_sha256=_digest(eng))  # noqa: E731
+    else:
+        _needs(args, f"limits {args.step}", ID=args.id, **({"--reason": args.reason} if args.step == "reject" else {}))
+        if args.step == "approve":
+            fn = lambda: limits.approve(store, user, ctx, eng, args.id, _digest(eng))  # noqa: E731
+        else:
+            fn = lambda: limits.reject(store, user, ctx, eng, args.id, args.reason, _digest(eng))  # noqa: E731
+    try:
+        w = fn()
+    except (Refused, Conflict, AccessDenied) as exc:
+        raise CliError(str(exc)) from None
+    r = limits.request_row(store, int(w.id))
+    self_ok = bool(r["self_approved"])
+    decided = {"id": w.id, "seq": w.seq, "request_id": w.id, "status": r["status"], "self_approved": self_ok}
+    note = f" ({limits.SELF_APPROVED})" if self_ok else ""
+    _out(args, decided, f"Limit request {w.id}: {r['status']}{note} (audit entry {w.seq}).")
+    return 0
+
+
+def cmd_holds(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.decisions import holds
+
+    eng = _engine(args, data)
+    if args.step is not None:
+        _needs(args, f"holds {args.step}", ORDER=args.order, **{"--reason": args.reason})
+        user, ctx = _actor(data, args), _context(args, data)
+        if args.step == "release":
+            return _write(args, data, lambda: holds.release(data.trail(), user, ctx, eng, args.order, args.reason, args.until, _digest(eng)), "Order")
+        return _write(args, data, lambda: holds.reject(data.trail(), user, ctx, eng, args.order, args.reason, _digest(eng)), "Order")
+    out = holds.holds_json(eng, data.trail(), args.as_of or eng.as_of)
+    _out(args, out, holds.holds_text(out, eng.settings.base_currency))
+    return 0
+
+
 COMMANDS = {
     "kpis": cmd_kpis,
     "forecast": cmd_forecast,
@@ -588,6 +712,9 @@ COMMANDS = {
     "worklist": cmd_worklist,
     "promises": cmd_promises,
     "dunning": cmd_dunning,
+    "disputes": cmd_disputes,
+    "limits": cmd_limits,
+    "holds": cmd_holds,
 }
 
 if __name__ == "__main__":

@@ -418,6 +418,68 @@ class LimitsSettings(BaseModel):
     upload_total_mb: int = Field(500, ge=1, description="Largest upload, all its files together, in MB.")
 
 
+# ----------------------------------------------------------------------------- disputes and credit decisions
+
+DISPUTE_REASONS = ("pricing", "quantity", "quality", "delivery", "duplicate billing", "tax", "terms", "other")
+
+
+class DisputesSettings(BaseModel):
+    """Dispute reasons and their deadlines ([disputes] table, disputes.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reasons: dict[str, int] = Field(
+        default_factory=lambda: dict.fromkeys(DISPUTE_REASONS, 30),
+        description="Reason -> SLA days (the case's deadline is opened_on + these days); the list a case's reason is chosen from.",
+    )
+
+    @field_validator("reasons")
+    @classmethod
+    def _reasons(cls, v: dict[str, int]) -> dict[str, int]:
+        if not v:
+            raise ValueError("needs at least one reason, e.g. { other = 30 }")
+        bad = sorted(k for k, d in v.items() if not isinstance(d, int) or d < 0 or d > 3650)
+        if bad:
+            raise ValueError(f"SLA days must be whole days from 0 to 3650; not so for {', '.join(bad)}")
+        if "other" not in v:
+            raise ValueError("must keep the reason 'other' (an unmanaged dispute is opened with it until its reason is set)")
+        return v
+
+
+CLASS_LETTERS = ("A", "B", "C", "D", "E")
+
+
+class CreditPolicySettings(BaseModel):
+    """Limit proposals and the review schedule ([credit_policy] table, credit-decisions.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cover_days: int = Field(30, ge=0, le=3650, description="Days of sales the limit covers beyond the payment terms.")
+    class_factor: dict[str, float] = Field(
+        default_factory=lambda: {"A": 1.5, "B": 1.25, "C": 1.0, "D": 0.6, "E": 0.0},
+        description="Risk class -> factor on the need; a customer without a computed class counts as C.",
+    )
+    rounding: float = Field(1000, gt=0, description="Proposals are rounded up to a multiple of this (base currency).")
+    min_limit: float = Field(0, ge=0, description="The lowest limit proposed.")
+    max_limit: float | None = Field(None, ge=0, description="The highest limit proposed; none by default.")
+    thin_file_max: float = Field(10_000, ge=0, description="A thin-file customer (risk.md) is proposed at most this.")
+    review_days: dict[str, int] = Field(
+        default_factory=lambda: {"A": 365, "B": 270, "C": 180, "D": 90, "E": 30},
+        description="Risk class -> days from the last review to the next (C when no class is computed).",
+    )
+
+    @field_validator("class_factor", "review_days")
+    @classmethod
+    def _every_class(cls, v: dict) -> dict:
+        missing = [c for c in CLASS_LETTERS if c not in v]
+        extra = sorted(set(v) - set(CLASS_LETTERS))
+        if missing or extra:
+            raise ValueError(f"needs exactly the classes A to E (missing {missing or 'none'}, unknown {extra or 'none'})")
+        if any(x < 0 for x in v.values()):
+            raise ValueError("values must be 0 or more")
+        return v
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -441,6 +503,9 @@ class Settings(BaseModel):
     collections: CollectionsSettings = Field(default_factory=CollectionsSettings, description="The collections worklist and promises ([collections] table).")
     dunning: DunningSettings = Field(default_factory=DunningSettings, description="The dunning policy ([dunning] table).")
     mail: MailSettings = Field(default_factory=MailSettings, description="The SMTP server for letters ([mail] table).")
+
+    disputes: DisputesSettings = Field(default_factory=DisputesSettings, description="Dispute reasons and deadlines ([disputes] table).")
+    credit_policy: CreditPolicySettings = Field(default_factory=CreditPolicySettings, description="Limit proposals and reviews ([credit_policy] table).")
 
     @field_validator("base_currency")
     @classmethod

@@ -473,3 +473,59 @@ S5,Small,SMB,,,
 S6,In Grace,SMB,,,
 """,
 }
+
+# ---------------------------------------------------------------- disputes and credit decisions (tests/test_disputes*, test_decisions*)
+DISPUTES_T = dt.date(2026, 6, 30)
+
+# D1: A1 5,000 open; A2 3,000 paid 1,000 on 2026-05-20 and 2,000 on 2026-06-20; A3 2,000 flagged disputed, open.
+# D2: B1 4,000 open; B2 1,000 paid on 2026-03-01. AR at 2026-06-30 = 5,000 + 2,000 + 4,000 = 11,000.
+DISPUTE_LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date,disputed
+A1,D1,2026-03-01,2026-03-31,5000,,no
+A2,D1,2026-04-01,2026-05-01,3000,,no
+A3,D1,2026-05-01,2026-05-31,2000,,yes
+B1,D2,2026-05-15,2026-06-14,4000,,no
+B2,D2,2026-01-10,2026-02-09,1000,2026-03-01,no
+""",
+    "payments": """
+payment_id,invoice_id,payment_date,amount
+P1,A2,2026-05-20,1000
+P2,A2,2026-06-20,2000
+""",
+    "customers": """
+customer_id,name,segment,credit_limit
+D1,Delta Foods,SMB,20000
+D2,Echo Parts,SMB,
+""",
+}
+
+DECISIONS_T = dt.date(2026, 6, 30)
+
+# L1 (limit 10,000, terms 30): sales in the 365 days to 2026-06-30: 36,500 (I1 18,250 with 30 days' terms,
+# I2 18,250 with 60) - a credit note of 1,000 = 35,500; AR = I2 18,250 open (I1 paid); orders O1 2,000 and
+# O2 3,000 on 2026-06-01/06-02, O3 1,000 on 2026-06-03. L2 (no limit, master terms 45): nothing issued in the
+# window. L3 (limit 1,000): AR 1,500 (over it), order O4 500.
+DECISIONS_LEDGER = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date,disputed
+I1,L1,2026-01-15,2026-02-14,18250,2026-02-10,no
+I2,L1,2026-05-01,2026-06-30,18250,,no
+CN1,L1,2026-05-10,2026-05-10,-1000,2026-05-10,no
+I3,L2,2025-03-01,2025-03-31,700,2025-03-30,no
+I4,L3,2026-06-01,2026-07-01,1500,,no
+""",
+    "customers": """
+customer_id,name,segment,credit_limit,payment_terms_days
+L1,Lima Steel,Enterprise,10000,30
+L2,Mike Tools,SMB,,45
+L3,Nova Retail,SMB,1000,30
+""",
+    "orders": """
+order_id,customer_id,order_date,amount
+O1,L1,2026-06-01,2000
+O2,L1,2026-06-02,3000
+O3,L1,2026-06-03,1000
+O4,L3,2026-06-05,500
+""",
+}

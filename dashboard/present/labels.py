@@ -195,6 +195,61 @@ COLUMNS: dict[str, Column] = {
 }
 
 
+# disputes (disputes.md) and credit decisions (credit-decisions.md): the Disputes and Credit pages
+COLUMNS.update(
+    {
+        "case_id": Column("Case", "number"),
+        "reason": Column("Reason"),
+        "owner": Column("Owner"),
+        "opened_on": Column("Opened on", "date"),
+        "deadline": Column("Deadline", "date", "Opened on + the reason's days (settings [disputes])"),
+        "overdue_case": Column("Past deadline", "bool"),
+        "original": Column("Disputed ({cur})", _M, "What the customer contests, at opening"),
+        "open_in_case": Column("Open ({cur})", _M, "Disputed - paid - credited - written off - cleared"),
+        "paid_on_case": Column("Paid ({cur})", _M, "The ledger's settlements of the case's documents since it was opened"),
+        "credited": Column("Credited ({cur})", _M),
+        "written_off": Column("Written off ({cur})", _M),
+        "cleared_manually": Column("Cleared ({cur})", _M, "Cleared by hand when resolving"),
+        "root_cause": Column("Root cause", width="medium"),
+        "open_amount": Column("Open ({cur})", _M),
+        "cases": Column("Cases", _C),
+        "share": Column("Share", _S),
+        "cumulative_share": Column("Cumulative share", _S),
+        "request_id": Column("Request", "number"),
+        "current_limit": Column("Current limit ({cur})", _M, "The effective limit when requested; a dash: no limit"),
+        "requested_limit": Column("Requested ({cur})", _M),
+        "proposal": Column("Proposal then ({cur})", _M),
+        "kind": Column("Kind", help="permanent, or temporary until its end date"),
+        "valid_from": Column("Valid from", "date"),
+        "valid_to": Column("Valid to", "date"),
+        "requested_by": Column("Requested by"),
+        "approvals_needed": Column("Approvals needed", _C),
+        "approved_by": Column("Approved by"),
+        "decided_on": Column("Decided on", "date"),
+        "decision_reason": Column("Reason given", width="medium"),
+        "scenario_id": Column("From scenario"),
+        "sales_365": Column("Sales, 365 days ({cur})", _M),
+        "terms": Column("Terms (days)", _D, "Amount-weighted contractual days of the year's documents; the master's terms without any"),
+        "cover_days": Column("Cover (days)", "number"),
+        "need": Column("Need ({cur})", _M, "Sales of 365 days / 365 x (terms + cover days)"),
+        "class_factor": Column("Class factor", "number", fmt="%.2f"),
+        "proposed_limit": Column("Proposed limit ({cur})", _M, "Need x class factor, rounded up, within the policy's bounds"),
+        "effective_limit": Column("Effective limit ({cur})", _M, "Temporary, else approved, else the master's limit; a dash: no limit"),
+        "master_limit": Column("Master limit ({cur})", _M, "The ERP's credit limit in the snapshot"),
+        "approved_limit": Column("Approved limit ({cur})", _M),
+        "approved_on": Column("Approved on", "date"),
+        "snapshot_as_of": Column("Snapshot as of", "date"),
+        "limit_source": Column("Limit from", help="temporary, approved (a decision) or master (the ERP)"),
+        "last_review": Column("Last review", "date"),
+        "last_review_kind": Column("Last review was"),
+        "review_days": Column("Review every (days)", "number"),
+        "next_review": Column("Next review", "date"),
+        "days_overdue": Column("Days overdue", "number"),
+        "until_date": Column("Released until", "date"),
+    }
+)
+
+
 # An aging bucket's own column (aging tables have one per bucket): not_due, 1_30, ..., 181_plus.
 BUCKET = re.compile(r"not_due|\d+_\d+|\d+_plus")
 

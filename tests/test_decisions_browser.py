@@ -1,0 +1,179 @@
+"""A limit decision in a real browser, in oidc mode against a local OpenID Connect provider (oidc-provider-mock
+on loopback): an analyst with a manager's role requests a limit, cannot approve her own request, a second
+manager approves it, and the held orders on the Credit decisions page change with the new effective limit."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from dashboard.load.ingest import ingest
+from dashboard.settings import Settings
+from dashboard.store.snapshots import DataDir
+from dashboard.workbench import audit
+from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, REPO, write_csvs
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def provider():
+    import oidc_provider_mock
+
+    with oidc_provider_mock.run_server_in_thread() as server:
+        url = f"http://localhost:{server.server_port}"
+        for sub, groups in (("anna@example.com", ["analysts", "credit-leads"]), ("mona@example.com", ["credit-leads"])):
+            r = httpx.put(f"{url}/users/{quote(sub)}", json={"email": sub, "name": sub.split("@")[0].title(), "groups": groups})
+            assert r.status_code == 204
+        yield url
+
+
+@pytest.fixture(scope="module")
+def app(provider, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
+    root = tmp_path_factory.mktemp("decisions")
+    data = DataDir(root / "data")
+    assert ingest([write_csvs(root / "x", DECISIONS_LEDGER)], data, Settings(), as_of=DECISIONS_T).ok
+    (data.root / "settings.toml").write_text('[access]\nroles = { "analysts" = "credit_analyst", "credit-leads" = "credit_manager" }\n')
+    port = _port()
+    (data.root / "secrets.toml").write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
+        'cookie_secret = "a-long-random-secret-for-the-test-only"\n'
+        'client_id = "o2c-cockpit"\nclient_secret = "not-checked-by-the-mock"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
+    )
+    env = os.environ | {"O2C_DATA": str(data.root)}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError("the dashboard did not start: " + proc.stderr.read().decode()[-2000:]) from None
+                assert time.time() < deadline, "the dashboard did not answer within 90 s"
+                time.sleep(0.3)
+        yield f"http://localhost:{port}", data
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        pg = context.new_page()
+        try:
+            yield pg
+        except BaseException:
+            raise
+        finally:
+            # what the page showed last, to look at when a step fails (screenshots/ is not committed)
+            pg.screenshot(path=str(REPO / "screenshots" / "decisions-last.png"), full_page=True)
+            browser.close()
+
+
+def sign_in(page, url: str, who: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_placeholder("sub").fill(who)
+    page.get_by_role("button", name="Authorize").click()
+    expect(page.get_by_text(f"Signed in as {who}")).to_be_visible(timeout=30_000)
+
+
+def sign_out(page) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/oauth2/end_session"), timeout=30_000)
+    page.get_by_role("button", name="End session").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+
+
+def credit_page(page):
+    from playwright.sync_api import expect
+
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Credit decisions").click()
+    expect(page.get_by_role("heading", name="Credit decisions")).to_be_visible(timeout=30_000)
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_role("combobox", name=re.compile(label)).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def held_orders(page):
+    """The Held orders tab's grid (its text lives in the grid's hidden accessible table)."""
+    page.get_by_role("tab", name="Held orders").click()
+    return page.get_by_role("tabpanel", name="Held orders").locator("[data-testid=stDataFrame]").first
+
+
+def test_an_analyst_requests_cannot_self_approve_and_a_manager_approves(page, app):
+    from playwright.sync_api import expect
+
+    url, data = app
+    sign_in(page, url, "anna@example.com")
+    credit_page(page)
+    choose(page, "Request a limit for", "L1")
+    page.get_by_label("Limit (USD)").fill("22000")
+    page.get_by_label("Reason").first.fill("order book doubled")
+    page.get_by_role("button", name="Request").click()
+    expect(page.get_by_text("Limit requested for L1")).to_be_visible(timeout=30_000)
+    page.get_by_role("tab", name="Requests").click()
+    choose(page, "Decide on request", "1")
+    page.get_by_role("tab", name="Requests").click()
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("nobody approves their own")).to_be_visible(timeout=30_000)
+    page.screenshot(path=str(REPO / "screenshots" / "decisions-own-request-refused.png"))
+    sign_out(page)
+
+    sign_in(page, url, "mona@example.com")
+    credit_page(page)
+    expect(held_orders(page)).to_contain_text("O1", timeout=30_000)  # master limit 10,000 < AR 18,250: every order of L1 is held
+    page.get_by_role("tab", name="Requests").click()
+    choose(page, "Decide on request", "1")
+    page.get_by_role("tab", name="Requests").click()
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("Request 1 approved")).to_be_visible(timeout=30_000)
+    # 22,000 - 18,250 = 3,750 of headroom: O1 (2,000) is released by the rule, O2 and O3 stay held
+    grid = held_orders(page)
+    expect(grid).to_contain_text("O2", timeout=30_000)
+    expect(grid).to_contain_text("O3")
+    expect(grid).not_to_contain_text("O1")
+    page.screenshot(path=str(REPO / "screenshots" / "decisions-approved-holds.png"))
+    with data.trail().begin() as conn:
+        assert audit.verify(conn) is None
+        assert [(e["action"], e["user"]) for e in audit.events(conn, object_type="limit_request")] == [
+            ("limit.approve", "mona@example.com"),
+            ("limit.request", "anna@example.com"),
+        ]
