@@ -19,6 +19,7 @@ import polars as pl
 
 from dashboard.collections import followup
 from dashboard.collections import promises as promised
+from dashboard.disputes.amounts import disputed_at
 from dashboard.metrics import limits
 from dashboard.metrics.kpis import ALL, Engine, Filters
 from dashboard.risk import scorecard as risk
@@ -60,7 +61,10 @@ def facts(
     s = scores if scores is not None else risk.scores(eng, t, f)
     base = s.select("customer_key", "customer_id", "name", "segment", "region", "credit_limit", "exposure", "score", "risk_class", overdue=pl.col("ar_overdue"))
     pos = queries.run(eng.con, "collections/positions_at", as_of=t).pl()
-    base = base.join(pos, on="customer_key", how="left").with_columns(pl.col("disputed_overdue").fill_null(0.0))
+    # Disputed: the ledger's flag OR an open dispute case (disputes/amounts.py), not the flag alone.
+    disputed = disputed_at(eng, store, t).select("customer_id", "disputed_overdue")
+    base = base.join(pos.drop("disputed_overdue"), on="customer_key", how="left").join(disputed, on="customer_id", how="left")
+    base = base.with_columns(pl.col("disputed_overdue").fill_null(0.0))
     base = base.with_columns(effective_limit(base, t), collectible=pl.col("overdue") - pl.col("disputed_overdue"))
     # The collector is the effective one (a hand assignment, else the customer's pool: assignment.py).
     wb = followup.customer_settings_frame(store).drop("version", "collector")

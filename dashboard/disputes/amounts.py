@@ -18,6 +18,7 @@ import polars as pl
 from dashboard.disputes.cases import OPEN_STATUSES
 from dashboard.metrics.kpis import Engine
 from dashboard.store import sql as queries
+from dashboard.workbench.store import Store
 
 CENT = 0.005
 
@@ -116,3 +117,21 @@ def disputed_by_customer(eng: Engine, cases: pl.DataFrame, t: dt.date) -> pl.Dat
         disputed_open=pl.col("open_amount").sum(),
         disputed_overdue=pl.col("open_amount").filter(pl.col("due_date") < pl.lit(t)).sum(),
     )
+
+
+def in_open_cases(eng: Engine, store: Store, t: dt.date) -> list[str]:
+    """The documents under a case still open at T (the dunning proposal leaves them out, as it does flagged ones)."""
+    from dashboard.disputes import cases as stored_cases
+
+    raw = stored_cases.stored(store)
+    if raw.height == 0:
+        return []
+    c = cases_at(eng, raw, stored_cases.history(store), t)
+    return c.filter(pl.col("status").is_in(OPEN_STATUSES)).select(pl.col("invoice_ids").explode()).to_series().drop_nulls().unique().to_list()
+
+
+def disputed_at(eng: Engine, store: Store, t: dt.date) -> pl.DataFrame:
+    """customer_id -> disputed_open, disputed_overdue at T: the ledger's flag OR an open case (the worklist's collectible)."""
+    from dashboard.disputes import cases as stored_cases
+
+    return disputed_by_customer(eng, cases_at(eng, stored_cases.stored(store), stored_cases.history(store), t), t)

@@ -23,6 +23,7 @@ import polars as pl
 
 from dashboard.collections import followup
 from dashboard.collections import promises as promised
+from dashboard.disputes.amounts import in_open_cases
 from dashboard.dunning import history
 from dashboard.dunning.policy import level_fee, rate_periods
 from dashboard.metrics.kpis import Engine
@@ -104,6 +105,7 @@ def propose(eng: Engine, store: Store, t: dt.date | None = None) -> Proposal:
     settings = followup.customer_settings_frame(store).select("customer_id", "dunning_block_reason")
     blocked_docs = set(history.blocked_documents(store)["invoice_id"].to_list())
     promise_customers, promise_docs = _covered_by_promise(store, eng, t)
+    in_cases = in_open_cases(eng, store, t)  # disputed by an open case, not only by the ledger's flag
 
     overdue = docs.filter((pl.col("open") > 0) & (pl.col("dpd") > policy.grace_days) & (pl.col("dpd") >= first_min))
     overdue = overdue.join(settings, on="customer_id", how="left").with_columns(
@@ -111,7 +113,7 @@ def propose(eng: Engine, store: Store, t: dt.date | None = None) -> Proposal:
         .then(pl.lit("blocked"))
         .when(pl.col("customer_id").is_in(list(promise_customers)) | pl.col("invoice_id").is_in(list(promise_docs)))
         .then(pl.lit("promise"))
-        .when(pl.col("disputed"))
+        .when(pl.col("disputed") | pl.col("invoice_id").is_in(in_cases))
         .then(pl.lit("dispute"))
     )
     dunnable = overdue.filter(pl.col("excluded").is_null()).drop("excluded", "dunning_block_reason")
