@@ -37,12 +37,12 @@ if user.has("collector"):  # the worklist and its actions (collections.md); writ
     pages.append(st.Page(common.PAGES / "collections.py", title="Collections", icon=":material/support_agent:"))
 if user.has("credit_analyst"):  # dunning runs (dunning.md): propose and review; issuing is checked for credit_manager in the core
     pages.append(st.Page(common.PAGES / "dunning.py", title="Dunning", icon=":material/mail:"))
-if user.has("credit_analyst"):  # loading extracts (access.md); rollbacks are checked again in the core
-    pages.append(st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"))
 # Dispute cases and credit decisions: every role reads them (access.md: a viewer reads every page); their forms
 # show by role (analyst: cases, requests, reviews; manager: approvals, write-offs, held orders), checked again in the core.
 pages.append(st.Page(common.PAGES / "disputes.py", title="Disputes", icon=":material/gavel:"))
 pages.append(st.Page(common.PAGES / "credit.py", title="Credit decisions", icon=":material/approval:"))
+if user.has("credit_analyst"):  # loading extracts (access.md); rollbacks are checked again in the core
+    pages.append(st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"))
 if user.has("credit_manager"):
     pages.append(st.Page(common.PAGES / "audit.py", title="Audit trail", icon=":material/fact_check:"))
 try:

@@ -215,7 +215,15 @@ def _engine(args: argparse.Namespace, data: DataDir) -> Engine:
     snap = data.current()
     if snap is None:
         raise CliError(f"no data yet in {data.root}: load an extract with 'o2c ingest FILES' or create the demo with 'o2c demo'")
-    return Engine.open(snap, load_settings(data.root))
+    settings = load_settings(data.root)
+    eng = Engine.open(snap, settings)
+    from dashboard.decisions.apply import may_have_decisions
+
+    if may_have_decisions(data.root, os.environ.get("O2C_DB_URL") or settings.db_url):  # approved limits are in every figure
+        from dashboard.decisions.apply import apply_effective_limits
+
+        apply_effective_limits(eng, data.trail())
+    return eng
 
 
 def cmd_kpis(args: argparse.Namespace, data: DataDir) -> int:

@@ -24,9 +24,22 @@ def data_dir() -> DataDir:
 
 
 @st.cache_resource(show_spinner="Opening the current snapshot...", max_entries=2)
-def _engine(snapshot_id: str) -> Engine:
+def _engine(snapshot_id: str, limits_key: str) -> Engine:
+    """One engine per snapshot and state of the limit decisions: an approved limit is in every figure at once."""
+    from dashboard.decisions.apply import apply_effective_limits
+
     data = data_dir()
-    return Engine.open(data.get(snapshot_id), load_settings(data.root), in_memory=True)
+    eng = Engine.open(data.get(snapshot_id), load_settings(data.root), in_memory=True)
+    if limits_key != NO_DECISIONS:
+        apply_effective_limits(eng, data.trail())
+    return eng
+
+
+NO_DECISIONS = "0.0.0"
+# The limit decisions' state the cached figures were computed with (one server process, many sessions):
+# when it moves, every cached figure is dropped, since exposure, the scores and the what-if baseline
+# all read the limits.
+_seen = {"limits": NO_DECISIONS}
 
 
 def settings() -> Settings:
@@ -51,7 +64,13 @@ def engine() -> Engine:
         if not res.ok:
             st.error("The demo ledger could not be created:\n\n" + res.report.to_text())
             st.stop()
-    return _engine(data.current_id())
+    from dashboard.decisions.apply import limits_version
+
+    key = limits_version(data.trail())
+    if key != _seen["limits"]:
+        _seen["limits"] = key
+        st.cache_data.clear()
+    return _engine(data.current_id(), key)
 
 
 # Cached functions take the engine as `_eng` (not hashed: the snapshot id
@@ -195,7 +214,11 @@ def warm() -> None:
     data = data_dir()
     if data.current_id() is None:
         return
-    eng = _engine(data.current_id())
+    from dashboard.decisions.apply import limits_version
+
+    key = limits_version(data.trail())
+    _seen["limits"] = key
+    eng = _engine(data.current_id(), key)
     dimensions(eng.snapshot.id, eng)
     ov = cached_overview(eng.snapshot.id, eng.as_of, Filters(), eng)
     # Altair loads and checks against its Vega-Lite schema on the first chart of the process.

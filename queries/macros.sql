@@ -10,6 +10,10 @@ CREATE OR REPLACE MACRO picked(v, choices) AS (len(choices) = 0 OR list_contains
 -- open(i, T) of ledger-contract.md over open_intervals: the span [start_date, end_date) holds T.
 CREATE OR REPLACE MACRO open_at(start_date, end_date, t) AS (start_date <= t AND end_date > t);
 
+-- The span [start_date, end_date) is open on some day of [a, b] (open_at for some T in [a, b]): what a
+-- window over several dates reads; on open_intervals (sorted by end_date) it also skips what closed before a.
+CREATE OR REPLACE MACRO open_during(start_date, end_date, a, b) AS (start_date <= b AND end_date > a);
+
 -- An order is open from its order_date on (kpis.md: orders in an extract are open by definition).
 CREATE OR REPLACE MACRO order_open_at(order_date, t) AS (order_date <= t);
 

@@ -24,7 +24,22 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update"]
 # The router's pages for the local operator (administrator), in its order (app.py).
-NAV = ["Executive overview", "Aging", "Credit exposure", "At-risk customers", "Customer", "What-if studio", "Data", "Audit trail"]
+NAV = [
+    "Executive overview",
+    "Aging",
+    "Credit exposure",
+    "At-risk customers",
+    "Customer",
+    "Cash-in forecast",
+    "Provisions",
+    "What-if studio",
+    "Collections",
+    "Dunning",
+    "Disputes",
+    "Credit decisions",
+    "Data",
+    "Audit trail",
+]
 
 
 @pytest.fixture(scope="module")

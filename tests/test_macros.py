@@ -107,3 +107,16 @@ def test_derive_month_end_ar_agrees_with_open_at(ledger):
     for m, ar, current, disputed in me.iter_rows():
         live = queries.run(eng.con, "receivables/ar_at", as_of=m, segments=[], regions=[], currencies=[]).fetchall()[0]
         assert (round(ar, 6), round(current, 6), round(disputed, 6)) == tuple(round(float(x), 6) for x in live), m
+
+
+def test_open_during_is_open_at_some_day_of_the_window():
+    """open_during(s, e, a, b) holds exactly when open_at(s, e, T) holds for some T in [a, b]."""
+    con = macro_connection()
+    s, e = dt.date(2026, 6, 10), dt.date(2026, 6, 20)  # open 10..19 June
+    windows = [((6, 1), (6, 9)), ((6, 1), (6, 10)), ((6, 19), (6, 30)), ((6, 20), (6, 30)), ((6, 12), (6, 14))]
+    got, want = [], []
+    for (am, ad), (bm, bd) in windows:
+        a, b = dt.date(2026, am, ad), dt.date(2026, bm, bd)
+        got.append(con.sql("select open_during($s, $e, $a, $b)", params={"s": s, "e": e, "a": a, "b": b}).fetchall()[0][0])
+        want.append(any(s <= a + dt.timedelta(days=k) < e for k in range((b - a).days + 1)))
+    assert got == want == [False, True, True, False, True]

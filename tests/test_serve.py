@@ -35,7 +35,13 @@ def test_o2c_serve_starts_the_dashboard(tmp_path):
             "Credit exposure",
             "At-risk customers",
             "Customer",
+            "Cash-in forecast",
+            "Provisions",
             "What-if studio",
+            "Collections",
+            "Dunning",
+            "Disputes",
+            "Credit decisions",
             "Data",
             "Audit trail",
         ]  # local mode: the administrator sees every page
@@ -72,7 +78,7 @@ def test_warm_up_fills_the_caches_the_first_visit_reads(tmp_path, monkeypatch, f
         monkeypatch.setattr(kpis, "overview", no_second_open)
         monkeypatch.setattr(common, "overview", no_second_open)
         sid = DataDir(data).current_id()
-        eng = common._engine(sid)
+        eng = common._engine(sid, common._seen["limits"])  # the state of the limit decisions warm() saw
         assert common.cached_overview(sid, eng.as_of, Filters(), eng).headline["ar_total"] is not None
     finally:
         logging.disable(logging.NOTSET)

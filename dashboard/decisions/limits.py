@@ -94,7 +94,11 @@ def effective_from(master: pl.DataFrame, requests: pl.DataFrame, t: dt.date) -> 
 
 
 def master_limits(eng: Engine) -> pl.DataFrame:
-    return eng.con.cursor().sql("select customer_key, customer_id, credit_limit as master_limit from customers order by customer_key").pl()
+    """The ERP master's limits: `customers_master` once the effective limits are applied to the engine (apply.py)."""
+    from dashboard.decisions.apply import MASTER_TABLE, has_master_table
+
+    table = MASTER_TABLE if has_master_table(eng) else "customers"
+    return eng.con.cursor().sql(f"select customer_key, customer_id, credit_limit as master_limit from {table} order by customer_key").pl()
 
 
 def effective_limits(store: Store, eng: Engine, t: dt.date | None = None) -> pl.DataFrame:

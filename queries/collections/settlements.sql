@@ -10,13 +10,13 @@
 with ending as (
     select doc_key, customer_key, end_date, open_amount
     from open_intervals
-    where end_date >= $since and end_date <= $as_of and open_amount > 0
+    where end_date between $since and $as_of and open_amount > 0
       and customer_key in (select unnest($customer_keys))  -- a hash semi-join, not a scan of the list per row
 ),
 starting as (
     select doc_key, start_date, open_amount
     from open_intervals
-    where end_date > $since and start_date >= $since and start_date <= $as_of
+    where open_during(start_date, end_date, $since, $as_of) and start_date >= $since
       and customer_key in (select unnest($customer_keys))
 )
 select e.customer_key, e.doc_key, e.end_date as settled_on,

@@ -6,13 +6,13 @@
 with ending as (
     select doc_key, end_date, open_amount
     from open_intervals
-    where end_date >= $since and end_date <= $as_of and open_amount > 0
+    where end_date between $since and $as_of and open_amount > 0
       and doc_key in (select unnest($doc_keys))
 ),
 starting as (
     select doc_key, start_date, open_amount
     from open_intervals
-    where end_date > $since and start_date >= $since and start_date <= $as_of
+    where open_during(start_date, end_date, $since, $as_of) and start_date >= $since
       and doc_key in (select unnest($doc_keys))
 )
 select e.doc_key, e.end_date as settled_on, e.open_amount - coalesce(s.open_amount, 0) as settled

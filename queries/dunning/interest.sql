@@ -16,7 +16,7 @@ spans as (
     select o.doc_key, o.due_date, o.start_date, o.end_date, greatest(o.open_amount, 0) as open_amount
     from open_intervals o
     where o.doc_key in (select doc_key from docs) and o.open_amount > 0
-      and o.end_date > o.due_date + 1 and o.start_date <= $as_of
+      and open_during(o.start_date, o.end_date, o.due_date + 1, $as_of)
 ),
 pieces as (
     select s.doc_key, s.open_amount, p.rate,

@@ -13,7 +13,7 @@ with points as (
 recent as (
     select doc_key, start_date, end_date, open_amount
     from open_intervals
-    where end_date > (select min(m) from points) and start_date <= (select max(m) from points) + 91
+    where open_during(start_date, end_date, (select min(m) from points), (select max(m) from points) + 91)
       and picked(segment, $segments) and picked(region, $regions) and picked(currency, $currencies)
 ),
 open_at_m as (

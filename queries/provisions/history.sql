@@ -24,8 +24,7 @@ spans as (
     from open_intervals o
     left join at_default d using (doc_key)
     where o.open_amount > 0
-      and o.end_date > (select min(m) from month_ends)  -- open_intervals is sorted by end_date: skips what closed before
-      and o.start_date <= (select max(m) from month_ends)
+      and open_during(o.start_date, o.end_date, (select min(m) from month_ends), (select max(m) from month_ends))  -- skips what closed before
       and o.due_date + $default_dpd::integer <= $as_of::date
       and picked(o.segment, $segments) and picked(o.region, $regions) and picked(o.currency, $currencies)
 ),
