@@ -46,7 +46,9 @@ def exposure_page(t_):
 
 
 def at_risk_page(t_):
-    top_ = risk.rank(risk.scores(e, t_)).head(500)
+    s_ = risk.scores(e, t_)
+    top_ = risk.rank(s_, top=500)  # what the page does: the 500 rows it lists, and the count
+    risk.ranked_count(s_)
     return risk.reasons(top_), risk.backtest(e, t_)
 
 

@@ -411,7 +411,9 @@ def main() -> None:
             return [exposure.by(s_, "segment"), exposure.watch_list(s_), exposure.utilisation_bins(s_), exposure.heatmap(s_, risk.CLASSES), exposure.pareto(s_)]
 
         def at_risk_page(t_):
-            top_ = risk.rank(risk.scores(eng, t_)).head(500)
+            s_ = risk.scores(eng, t_)
+            top_ = risk.rank(s_, top=500)  # what the page does: the 500 rows it lists, and the count
+            risk.ranked_count(s_)
             return risk.reasons(top_), risk.backtest(eng, t_)
 
         dates = [T - dt.timedelta(days=3 + 7 * i) for i in range(5)]
