@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+import numpy as np
 import polars as pl
 
 from dashboard.metrics import limits, ranking
@@ -69,7 +70,7 @@ def utilisation_bins(frame: pl.DataFrame) -> pl.DataFrame:
         band = band.when(u <= edge).then(pl.lit(label))
     bands = band.otherwise(pl.lit(labels[-1]))
     order = labels + ["limit 0", "no limit"]
-    counts = frame.lazy().group_by(bands.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
+    counts = frame.lazy().select("credit_limit", "utilization", "exposure").group_by(bands.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
     every = pl.LazyFrame({"band": order, "order": list(range(len(order)))})
     return (
         every.join(counts, on="band", how="left")
@@ -82,9 +83,17 @@ def utilisation_bins(frame: pl.DataFrame) -> pl.DataFrame:
 
 def heatmap(frame: pl.DataFrame, classes: tuple[str, ...]) -> pl.DataFrame:
     """Exposure by segment (rows) and computed risk class (columns A-E, 'no score' if any)."""
-    f = frame.with_columns(pl.col("risk_class").fill_null("no score"))
-    cols = list(classes) + (["no score"] if (f["risk_class"] == "no score").any() else [])
-    p = f.group_by("segment", "risk_class").agg(pl.col("exposure").sum()).pivot(on="risk_class", index="segment", values="exposure")
+    # the three columns first, in one plan: an eager group_by over the ~50-column scorecard frame cost
+    # ~80 ms at 133k customers, this ~5 ms
+    g = (
+        frame.lazy()
+        .select("segment", pl.col("risk_class").fill_null("no score"), "exposure")
+        .group_by("segment", "risk_class")
+        .agg(pl.col("exposure").sum())
+        .collect()
+    )
+    cols = list(classes) + (["no score"] if (g["risk_class"] == "no score").any() else [])
+    p = g.pivot(on="risk_class", index="segment", values="exposure")
     for c in cols:
         if c not in p.columns:
             p = p.with_columns(pl.lit(0.0).alias(c))
@@ -106,8 +115,15 @@ def pareto(frame: pl.DataFrame) -> pl.DataFrame:
 def top10_share(frame: pl.DataFrame) -> float | None:
     """Top-10 share of exposure: exposure of the 10 largest customers by exposure / all positive exposure.
     Not kpis.md's concentration_top10 (the overview's top-10 share of AR: by AR, over AR)."""
-    p = pareto(frame)
-    return None if p.height == 0 else float(p["cumulative_share"][min(9, p.height - 1)])
+    # pareto()'s cumulative share at its 10th row, without ranking and gathering every customer: the ten
+    # largest positive exposures (their order among ties does not change their sum), summed in rank order
+    exposure = frame["exposure"].to_numpy()
+    pos = exposure[exposure > 0]
+    if len(pos) == 0:
+        return None
+    total = float(pl.Series(pos).sum())  # as pareto(): polars' sum of the positive exposures
+    top = -np.sort(-np.partition(pos, -10)[-10:]) if len(pos) > 10 else -np.sort(-pos)
+    return float(np.cumsum(top)[-1] / total) if total else None
 
 
 class Tiles(TypedDict):
