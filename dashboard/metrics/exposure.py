@@ -61,23 +61,26 @@ def watch_list(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+UTIL_LABELS = ["0-20%", "20-40%", "40-60%", "60-80%", "80-100%", "100-120%", "over 120%"]
+
+
 def utilisation_bins(frame: pl.DataFrame) -> pl.DataFrame:
-    """How many customers use how much of their limit; 'no limit' and 'limit 0' are their own bars."""
-    labels = ["0-20%", "20-40%", "40-60%", "60-80%", "80-100%", "100-120%", "over 120%"]
-    u = pl.col("utilization")
-    band = pl.when(pl.col("credit_limit").is_null()).then(pl.lit("no limit")).when(pl.col("credit_limit") <= 0).then(pl.lit("limit 0"))
-    for edge, label in zip(UTIL_BINS, labels):
-        band = band.when(u <= edge).then(pl.lit(label))
-    bands = band.otherwise(pl.lit(labels[-1]))
-    order = labels + ["limit 0", "no limit"]
-    counts = frame.lazy().select("credit_limit", "utilization", "exposure").group_by(bands.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
-    every = pl.LazyFrame({"band": order, "order": list(range(len(order)))})
-    return (
-        every.join(counts, on="band", how="left")
-        .with_columns(pl.col("customers").fill_null(0), pl.col("exposure").fill_null(0.0))
-        .sort("order")
-        .drop("order")
-        .collect()  # one plan
+    """How many customers use how much of their limit; 'no limit' and 'limit 0' are their own bars.
+
+    A band is the first edge of UTIL_BINS the utilization does not exceed (over 120 % past the last);
+    numpy codes and bincounts, not a chain of string conditions over every customer (~30 ms at 133k)."""
+    order = UTIL_LABELS + ["limit 0", "no limit"]
+    limit = frame["credit_limit"].to_numpy()  # null -> NaN
+    u = frame["utilization"].fill_null(np.nan).to_numpy()
+    code = np.searchsorted(np.asarray(UTIL_BINS), u, side="left")  # u <= edge; NaN past the last edge
+    code = np.where(np.isnan(limit), len(order) - 1, np.where(limit <= 0, len(order) - 2, code))
+    exposure = frame["exposure"].to_numpy()
+    return pl.DataFrame(
+        {
+            "band": order,
+            "customers": np.bincount(code, minlength=len(order)).astype(np.uint32),
+            "exposure": np.bincount(code, weights=exposure, minlength=len(order)).astype(np.float64),
+        }
     )
 
 
