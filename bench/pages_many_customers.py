@@ -42,7 +42,14 @@ risk.scores(e, T)
 
 def exposure_page(t_):
     s_ = risk.scores(e, t_)
-    return [exposure.tiles(s_), exposure.by(s_, "segment"), exposure.watch_list(s_), exposure.utilisation_bins(s_), exposure.heatmap(s_, risk.CLASSES), exposure.pareto(s_)]
+    return [
+        exposure.tiles(s_),
+        exposure.by(s_, "segment"),
+        exposure.watch_list(s_),
+        exposure.utilisation_bins(s_),
+        exposure.heatmap(s_, risk.CLASSES),
+        exposure.pareto(s_),
+    ]
 
 
 def at_risk_page(t_):

@@ -14,7 +14,6 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-
 _M = TypeVar("_M", bound=BaseModel)
 
 

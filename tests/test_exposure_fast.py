@@ -48,7 +48,10 @@ def test_top10_share_is_paretos_on_a_ledger(eng):
     ],
 )
 def test_top10_share_by_hand(values):
-    frame = pl.DataFrame({"customer_id": [f"C{i:02d}" for i in range(len(values))], "name": [None] * len(values), "exposure": values}, schema_overrides={"name": pl.Utf8, "exposure": pl.Float64})
+    frame = pl.DataFrame(
+        {"customer_id": [f"C{i:02d}" for i in range(len(values))], "name": [None] * len(values), "exposure": values},
+        schema_overrides={"name": pl.Utf8, "exposure": pl.Float64},
+    )
     got = exposure.top10_share(frame)
     assert got == (None if _via_pareto(frame) is None else pytest.approx(_via_pareto(frame), rel=1e-12))
     if values == [5.0] * 12 + [1.0, 2.0]:
@@ -86,5 +89,13 @@ def test_utilisation_bins_on_a_ledger_and_on_the_edges(eng):
     got = exposure.utilisation_bins(frame)
     assert_frame_equal(got, _bins_polars(frame))
     assert dict(zip(got["band"], got["customers"])) == {
-        "0-20%": 2, "20-40%": 1, "40-60%": 0, "60-80%": 0, "80-100%": 0, "100-120%": 1, "over 120%": 1, "limit 0": 2, "no limit": 1
+        "0-20%": 2,
+        "20-40%": 1,
+        "40-60%": 0,
+        "60-80%": 0,
+        "80-100%": 0,
+        "100-120%": 1,
+        "over 120%": 1,
+        "limit 0": 2,
+        "no limit": 1,
     }

@@ -3,7 +3,7 @@ fresh `o2c kpis`): they must be exactly what a validated Settings() is, nested t
 settings file must still be checked."""
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from dashboard.settings import Settings, SettingsError, defaults, load_settings
 
@@ -37,7 +37,7 @@ def test_defaults_are_a_validated_settings_object(tmp_path, monkeypatch):
     assert fast.bucket_names == validated.bucket_names
     loaded = load_settings(tmp_path)  # no settings.toml here
     assert loaded == validated
-    with pytest.raises(Exception):  # still frozen
+    with pytest.raises(ValidationError):  # still frozen
         loaded.dso_window_days = 30  # type: ignore[misc]
 
 
