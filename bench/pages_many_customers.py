@@ -42,11 +42,20 @@ risk.scores(e, T)
 
 def exposure_page(t_):
     s_ = risk.scores(e, t_)
-    return [exposure.by(s_, "segment"), exposure.watch_list(s_), exposure.utilisation_bins(s_), exposure.heatmap(s_, risk.CLASSES), exposure.pareto(s_)]
+    return [
+        exposure.tiles(s_),
+        exposure.by(s_, "segment"),
+        exposure.watch_list(s_),
+        exposure.utilisation_bins(s_),
+        exposure.heatmap(s_, risk.CLASSES),
+        exposure.pareto(s_),
+    ]
 
 
 def at_risk_page(t_):
-    top_ = risk.rank(risk.scores(e, t_)).head(500)
+    s_ = risk.scores(e, t_)
+    top_ = risk.rank(s_, top=500)  # what the page does: the 500 rows it lists, and the count
+    risk.ranked_count(s_)
     return risk.reasons(top_), risk.backtest(e, t_)
 
 

@@ -105,7 +105,8 @@ def render(res: dict, result_path: str) -> str:
         others = ", ".join(f"{FRESH_NAMES.get(b, b)} {secs(v['median_s'])}" for b, v in f.items() if b not in ("product", best))
         out.append(
             f"| fresh process: Headline JSON for a date (median, peak memory) | `o2c kpis --json` {secs(f['product']['median_s'])}, {mb(f['product']['peak_mb'])} "
-            f"(reads the snapshot derived at load) | {FRESH_NAMES.get(best, best)} on the raw Parquet: {secs(f[best]['median_s'])}, {mb(f[best]['peak_mb'])} | {others} | {verdict(r)} |"
+            f"(reads the snapshot derived at load{'; every contender from compiled bytecode' if res.get('fresh_bytecode') else ''}) "
+            f"| {FRESH_NAMES.get(best, best)} on the raw Parquet: {secs(f[best]['median_s'])}, {mb(f[best]['peak_mb'])} | {others} | {verdict(r)} |"
         )
     for fmt in ("parquet", "csv"):
         ld = res.get(f"load_{fmt}_fresh_process")

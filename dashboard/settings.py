@@ -26,7 +26,7 @@ class SettingsError(ValueError):
 class ForecastSettings(BaseModel):
     """The 13-week cash-in forecast and its backtest (the [forecast] table)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     min_history: int = Field(5, ge=1, description="A customer's own settled documents older than the open one needed to use its history.")
     segment_min_history: int = Field(20, ge=1, description="The same for the segment's history, before falling back to all customers'.")
@@ -44,7 +44,7 @@ class ForecastSettings(BaseModel):
 class ProvisionSettings(BaseModel):
     """The IFRS 9 provision matrix (the [provisions] table); the overlay comes from here until its approval lands."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     default_dpd: int = Field(90, ge=1, le=3650, description="Days past due at which a document still open is in default (IFRS 9 B5.5.37).")
     lookback_months: int = Field(24, ge=1, le=120, description="Month-ends before the as-of date the historical loss rates are drawn from.")
@@ -74,7 +74,7 @@ class ProvisionSettings(BaseModel):
 class RiskSettings(BaseModel):
     """The scorecard of risk.md: each factor's points rise linearly from 0 to 100 between two values."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     weights: dict[str, float] = Field(
         {"lateness": 0.30, "trend": 0.15, "severity": 0.15, "utilisation": 0.10, "disputes": 0.25, "external": 0.05},
@@ -145,7 +145,7 @@ RISK_CLASSES = ("A", "B", "C", "D", "E")
 class CollectionRule(BaseModel):
     """One rule of the worklist's strategy: met or not per customer at T; its points count toward priority."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: str
     points: int = Field(0, ge=0, le=1000)
@@ -199,7 +199,7 @@ DEFAULT_RULES: tuple[CollectionRule, ...] = (
 class CollectionsSettings(BaseModel):
     """The worklist's strategy and the promises' tolerance ([collections] table)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     rules: tuple[CollectionRule, ...] = Field(
         DEFAULT_RULES, description="[[collections.rules]]: the strategy; a list given here replaces the default whole, exit rules included."
@@ -349,7 +349,7 @@ class CollectorPool(BaseModel):
     """One [[access.pools]] entry: the customers of these segments and/or regions belong to `collector`
     (both lists given: a customer must be in both; values match whatever their case and spaces)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     collector: str = Field(description="The collector's user name (the sign-in's email in oidc mode).")
     segments: tuple[str, ...] = Field((), description="Segments of the customer master; empty: any segment.")
@@ -373,7 +373,7 @@ class CollectorPool(BaseModel):
 class AccessSettings(BaseModel):
     """Login and roles (the [access] table); used in oidc mode, i.e. when [auth] is configured for st.login."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     roles: dict[str, str] = Field(
         default_factory=dict,
@@ -412,7 +412,7 @@ class LimitsSettings(BaseModel):
     """What the Data page accepts in one upload (the [limits] table); the other input limits are fixed, in
     dashboard/load/limits.py. Streamlit's own cap (server.maxUploadSize, .streamlit/config.toml) is 500 MB a file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     upload_file_mb: int = Field(200, ge=1, le=500, description="Largest file an upload may hold, in MB (1 MB = 1,048,576 bytes).")
     upload_total_mb: int = Field(500, ge=1, description="Largest upload, all its files together, in MB.")
@@ -481,7 +481,7 @@ class CreditPolicySettings(BaseModel):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     base_currency: str = Field("USD", description="ISO 4217 code every figure is reported in.")
     aging_edges: tuple[int, ...] = Field(
@@ -535,10 +535,32 @@ def settings_path(data_dir: Path) -> Path:
     return Path(os.environ.get("O2C_SETTINGS", data_dir / "settings.toml"))
 
 
+def _constructed(model: type[BaseModel]) -> BaseModel:
+    """`model` with every field at its default, nested tables too, without validation (the defaults are
+    valid by construction; tests/test_settings_defaults.py checks the result equals a validated `model()`)."""
+    values = {}
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if field.default_factory is not None and isinstance(ann, type) and issubclass(ann, BaseModel):
+            values[name] = _constructed(ann)
+        else:
+            values[name] = field.get_default(call_default_factory=True)
+    return model.model_construct(_fields_set=set(), **values)  # as model(): nothing set by the user
+
+
+def defaults() -> Settings:
+    """Settings() without pydantic's validation, for the common case of no settings file (a fresh `o2c
+    kpis`). With defer_build a model's validation schema is built on its first validation only, so such a
+    process never builds them (~10-40 ms on this machine); a settings file is still checked in full."""
+    s = _constructed(Settings)
+    assert isinstance(s, Settings)
+    return s
+
+
 def load_settings(data_dir: Path) -> Settings:
     path = settings_path(data_dir)
     if not path.exists():
-        return Settings()
+        return defaults()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

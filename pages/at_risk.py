@@ -37,8 +37,8 @@ with c3:
     tables.show(bt["by_class"], cur)
 
 classes = st.multiselect("Risk class", list(risk.CLASSES), key="ar_classes", placeholder="All classes")
-ranked = risk.rank(s, tuple(classes))
-top = ranked.head(500)
+top = risk.rank(s, tuple(classes), top=500)  # only the rows listed are gathered
+n_ranked = risk.ranked_count(s, tuple(classes))
 top = top.with_columns(risk.reasons(top).list.join("; ").alias("reasons"))
 shown = top.select(
     "customer_id",
@@ -55,13 +55,13 @@ shown = top.select(
     "segment",
     "region",
 )
-if ranked.height == 0:
+if n_ranked == 0:
     st.info(
         f"No customer has any exposure (AR or open orders) at {t:%d %B %Y}: nothing is at risk. "
         "Choose an earlier as-of date in the sidebar to see the list as it was.",
         icon=":material/info:",
     )
-st.caption(f"{ranked.height:,} customers with exposure{' (the first 500 listed)' if ranked.height > 500 else ''}. Click a row to open the customer.")
+st.caption(f"{n_ranked:,} customers with exposure{' (the first 500 listed)' if n_ranked > 500 else ''}. Click a row to open the customer.")
 # Who and why first, wide and wrapped (280 px, three lines) so that the reasons are read, not scrolled to; then what is at
 # stake. Segment, region and the thin-file flag are in the sidebar's filters, the customer's page and the exports.
 ev = tables.show(

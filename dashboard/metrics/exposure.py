@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+import numpy as np
 import polars as pl
 
 from dashboard.metrics import limits, ranking
@@ -60,31 +61,42 @@ def watch_list(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+UTIL_LABELS = ["0-20%", "20-40%", "40-60%", "60-80%", "80-100%", "100-120%", "over 120%"]
+
+
 def utilisation_bins(frame: pl.DataFrame) -> pl.DataFrame:
-    """How many customers use how much of their limit; 'no limit' and 'limit 0' are their own bars."""
-    labels = ["0-20%", "20-40%", "40-60%", "60-80%", "80-100%", "100-120%", "over 120%"]
-    u = pl.col("utilization")
-    band = pl.when(pl.col("credit_limit").is_null()).then(pl.lit("no limit")).when(pl.col("credit_limit") <= 0).then(pl.lit("limit 0"))
-    for edge, label in zip(UTIL_BINS, labels):
-        band = band.when(u <= edge).then(pl.lit(label))
-    bands = band.otherwise(pl.lit(labels[-1]))
-    order = labels + ["limit 0", "no limit"]
-    counts = frame.lazy().group_by(bands.alias("band")).agg(customers=pl.len(), exposure=pl.col("exposure").sum())
-    every = pl.LazyFrame({"band": order, "order": list(range(len(order)))})
-    return (
-        every.join(counts, on="band", how="left")
-        .with_columns(pl.col("customers").fill_null(0), pl.col("exposure").fill_null(0.0))
-        .sort("order")
-        .drop("order")
-        .collect()  # one plan
+    """How many customers use how much of their limit; 'no limit' and 'limit 0' are their own bars.
+
+    A band is the first edge of UTIL_BINS the utilization does not exceed (over 120 % past the last);
+    numpy codes and bincounts, not a chain of string conditions over every customer (~30 ms at 133k)."""
+    order = UTIL_LABELS + ["limit 0", "no limit"]
+    limit = frame["credit_limit"].to_numpy()  # null -> NaN
+    u = frame["utilization"].fill_null(np.nan).to_numpy()
+    code = np.searchsorted(np.asarray(UTIL_BINS), u, side="left")  # u <= edge; NaN past the last edge
+    code = np.where(np.isnan(limit), len(order) - 1, np.where(limit <= 0, len(order) - 2, code))
+    exposure = frame["exposure"].to_numpy()
+    return pl.DataFrame(
+        {
+            "band": order,
+            "customers": np.bincount(code, minlength=len(order)).astype(np.uint32),
+            "exposure": np.bincount(code, weights=exposure, minlength=len(order)).astype(np.float64),
+        }
     )
 
 
 def heatmap(frame: pl.DataFrame, classes: tuple[str, ...]) -> pl.DataFrame:
     """Exposure by segment (rows) and computed risk class (columns A-E, 'no score' if any)."""
-    f = frame.with_columns(pl.col("risk_class").fill_null("no score"))
-    cols = list(classes) + (["no score"] if (f["risk_class"] == "no score").any() else [])
-    p = f.group_by("segment", "risk_class").agg(pl.col("exposure").sum()).pivot(on="risk_class", index="segment", values="exposure")
+    # the three columns first, in one plan: an eager group_by over the ~50-column scorecard frame cost
+    # ~80 ms at 133k customers, this ~5 ms
+    g = (
+        frame.lazy()
+        .select("segment", pl.col("risk_class").fill_null("no score"), "exposure")
+        .group_by("segment", "risk_class")
+        .agg(pl.col("exposure").sum())
+        .collect()
+    )
+    cols = list(classes) + (["no score"] if (g["risk_class"] == "no score").any() else [])
+    p = g.pivot(on="risk_class", index="segment", values="exposure")
     for c in cols:
         if c not in p.columns:
             p = p.with_columns(pl.lit(0.0).alias(c))
@@ -106,8 +118,15 @@ def pareto(frame: pl.DataFrame) -> pl.DataFrame:
 def top10_share(frame: pl.DataFrame) -> float | None:
     """Top-10 share of exposure: exposure of the 10 largest customers by exposure / all positive exposure.
     Not kpis.md's concentration_top10 (the overview's top-10 share of AR: by AR, over AR)."""
-    p = pareto(frame)
-    return None if p.height == 0 else float(p["cumulative_share"][min(9, p.height - 1)])
+    # pareto()'s cumulative share at its 10th row, without ranking and gathering every customer: the ten
+    # largest positive exposures (their order among ties does not change their sum), summed in rank order
+    exposure = frame["exposure"].to_numpy()
+    pos = exposure[exposure > 0]
+    if len(pos) == 0:
+        return None
+    total = float(pl.Series(pos).sum())  # as pareto(): polars' sum of the positive exposures
+    top = -np.sort(-np.partition(pos, -10)[-10:]) if len(pos) > 10 else -np.sort(-pos)
+    return float(np.cumsum(top)[-1] / total) if total else None
 
 
 class Tiles(TypedDict):

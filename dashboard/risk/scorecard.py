@@ -162,22 +162,40 @@ def reasons(df: pl.DataFrame, top: int = 3) -> pl.Series:
     return pl.Series("reasons", [[x for x in r if x is not None] for r in picked.tolist()], dtype=pl.List(pl.Utf8))
 
 
-def rank(s: pl.DataFrame, classes: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Customers with exposure ranked by score x exposure (expected trouble in money), largest first."""
-    if classes:
-        s = s.filter(pl.col("risk_class").is_in(list(classes)))
+def _ranked_rows(s: pl.DataFrame, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers of the customers with exposure in the at-risk order, and every row's expected trouble."""
     exposure = s["exposure"].to_numpy()
     trouble = s["score"].to_numpy() * exposure / 100.0  # NaN where there is no score (null)
-    order = ranking.largest_first(trouble, s["customer_id"], keep=exposure > 0)
-    # one chunk per column first: a gather across the chunks of the plan's output costs several times as much
-    return s.rechunk()[order].hstack([pl.Series("expected_trouble", trouble[order], nan_to_null=True)])
+    keep = exposure > 0
+    if classes:  # a mask, not a filter: filtering would copy the ~50 columns of every picked customer
+        keep &= s["risk_class"].is_in(list(classes)).fill_null(False).to_numpy()
+    return ranking.largest_first(trouble, s["customer_id"], keep=keep), trouble
+
+
+def rank(s: pl.DataFrame, classes: tuple[str, ...] = (), top: int | None = None) -> pl.DataFrame:
+    """Customers with exposure ranked by score x exposure (expected trouble in money), largest first;
+    the first `top` of them when given (only those rows are gathered: at 133k customers gathering the
+    whole ~50-column frame in rank order cost ~0.2 s, for a page that lists 500)."""
+    order, trouble = _ranked_rows(s, classes)
+    if top is not None:
+        order = order[:top]
+    else:
+        # one chunk per column first: a gather across the chunks of the plan's output costs several times as much
+        s = s.rechunk()
+    return s[order].hstack([pl.Series("expected_trouble", trouble[order], nan_to_null=True)])
+
+
+def ranked_count(s: pl.DataFrame, classes: tuple[str, ...] = ()) -> int:
+    """How many customers rank() lists (those with exposure, of the classes when given)."""
+    keep = s["exposure"].to_numpy() > 0
+    if classes:
+        keep &= s["risk_class"].is_in(list(classes)).fill_null(False).to_numpy()
+    return int(keep.sum())
 
 
 def at_risk(eng: Engine, t: dt.date | None = None, f: Filters = ALL, classes: tuple[str, ...] = (), top: int | None = None) -> pl.DataFrame:
     """The at-risk list (risk.md): ranked, with the reasons in words."""
-    s = rank(scores(eng, t, f), classes)
-    if top is not None:
-        s = s.head(top)
+    s = rank(scores(eng, t, f), classes, top)
     return s.with_columns(reasons(s))
 
 
@@ -189,7 +207,15 @@ def auc(score: np.ndarray, event: np.ndarray) -> float | None:
     n1, n0 = int(event.sum()), int((~event).sum())
     if n1 == 0 or n0 == 0:
         return None
-    ranks = pl.Series(score).rank("average").to_numpy()
+    # average ranks (ties share the mean of their ranks, 1-based), as numpy: a polars Series and its rank
+    # plan cost ~15 ms at 133k customers
+    order = np.argsort(score, kind="stable")
+    s = score[order]
+    first = np.r_[True, s[1:] != s[:-1]]
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.r_[starts, len(s)])
+    ranks = np.empty(len(s), dtype=np.float64)
+    ranks[order] = (starts + (counts + 1) / 2.0)[np.cumsum(first) - 1]
     return float((ranks[event].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
