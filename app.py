@@ -23,29 +23,36 @@ engine = common.engine()
 common.sidebar(engine)
 identity.badge(user)
 
-pages = [
+# The page list by role, in sections a finance team reads top to bottom; every write is checked again in the core.
+receivables = [
     st.Page(common.PAGES / "overview.py", title="Executive overview", icon=":material/dashboard:", default=True),
     st.Page(common.PAGES / "aging.py", title="Aging", icon=":material/hourglass_bottom:"),
     st.Page(common.PAGES / "exposure.py", title="Credit exposure", icon=":material/account_balance_wallet:"),
     st.Page(common.PAGES / "at_risk.py", title="At-risk customers", icon=":material/warning:"),
     st.Page(common.PAGES / "customer.py", title="Customer", icon=":material/person_search:"),
+]
+outlook = [
     st.Page(common.PAGES / "forecast.py", title="Cash-in forecast", icon=":material/payments:"),
     st.Page(common.PAGES / "provisions.py", title="Provisions", icon=":material/shield:"),
     st.Page(common.PAGES / "whatif.py", title="What-if studio", icon=":material/tune:"),
 ]
-if user.has("collector"):  # the worklist and its actions (collections.md); writes are checked again in the core
-    pages.append(st.Page(common.PAGES / "collections.py", title="Collections", icon=":material/support_agent:"))
-if user.has("credit_analyst"):  # dunning runs (dunning.md): propose and review; issuing is checked for credit_manager in the core
-    pages.append(st.Page(common.PAGES / "dunning.py", title="Dunning", icon=":material/mail:"))
+workbench = []
+if user.has("collector"):  # the worklist and its actions (collections.md)
+    workbench.append(st.Page(common.PAGES / "collections.py", title="Collections", icon=":material/support_agent:"))
+if user.has("credit_analyst"):  # dunning runs (dunning.md): propose and review; issuing needs a credit manager
+    workbench.append(st.Page(common.PAGES / "dunning.py", title="Dunning", icon=":material/mail:"))
 # Dispute cases and credit decisions: every role reads them (access.md: a viewer reads every page); their forms
-# show by role (analyst: cases, requests, reviews; manager: approvals, write-offs, held orders), checked again in the core.
-pages.append(st.Page(common.PAGES / "disputes.py", title="Disputes", icon=":material/gavel:"))
-pages.append(st.Page(common.PAGES / "credit.py", title="Credit decisions", icon=":material/approval:"))
-if user.has("credit_analyst"):  # loading extracts (access.md); rollbacks are checked again in the core
-    pages.append(st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"))
+# show by role (analyst: cases, requests, reviews; manager: approvals, write-offs, held orders).
+workbench.append(st.Page(common.PAGES / "disputes.py", title="Disputes", icon=":material/gavel:"))
+workbench.append(st.Page(common.PAGES / "credit.py", title="Credit decisions", icon=":material/approval:"))
+admin = []
+if user.has("credit_analyst"):  # loading extracts (access.md); rollbacks need an admin
+    admin.append(st.Page(common.PAGES / "data.py", title="Data", icon=":material/database:"))
 if user.has("credit_manager"):
-    pages.append(st.Page(common.PAGES / "audit.py", title="Audit trail", icon=":material/fact_check:"))
+    admin.append(st.Page(common.PAGES / "audit.py", title="Audit trail", icon=":material/fact_check:"))
+sections = {"Receivables": receivables, "Outlook": outlook, "Workbench": workbench, "Data and audit": admin}
+pages = {name: p for name, p in sections.items() if p}
 try:
-    st.navigation(pages).run()
+    st.navigation(pages, expanded=True).run()  # every page listed, none behind "View more"
 except Exception as exc:  # st.stop / st.rerun / switch_page are BaseExceptions and pass through
     common.page_failed(exc)
