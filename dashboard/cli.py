@@ -219,10 +219,10 @@ def _engine(args: argparse.Namespace, data: DataDir) -> Engine:
     eng = Engine.open(snap, settings)
     from dashboard.decisions.apply import may_have_decisions
 
-    if may_have_decisions(data.root, os.environ.get("O2C_DB_URL") or settings.db_url):  # approved limits are in every figure
-        from dashboard.decisions.apply import apply_effective_limits
+    if may_have_decisions(data.root, os.environ.get("O2C_DB_URL") or settings.db_url):  # limits and cases are in every figure
+        from dashboard.decisions.apply import apply_workbench
 
-        apply_effective_limits(eng, data.trail())
+        apply_workbench(eng, data.trail())
     return eng
 
 

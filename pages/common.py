@@ -25,21 +25,20 @@ def data_dir() -> DataDir:
 
 @st.cache_resource(show_spinner="Opening the current snapshot...", max_entries=2)
 def _engine(snapshot_id: str, limits_key: str) -> Engine:
-    """One engine per snapshot and state of the limit decisions: an approved limit is in every figure at once."""
-    from dashboard.decisions.apply import apply_effective_limits
+    """One engine per snapshot and state of the team's decisions: an approved limit or an open dispute case is in every figure at once."""
+    from dashboard.decisions.apply import NO_DECISIONS, apply_workbench
 
     data = data_dir()
     eng = Engine.open(data.get(snapshot_id), load_settings(data.root), in_memory=True)
     if limits_key != NO_DECISIONS:
-        apply_effective_limits(eng, data.trail())
+        apply_workbench(eng, data.trail())
     return eng
 
 
-NO_DECISIONS = "0.0.0"
 # The limit decisions' state the cached figures were computed with (one server process, many sessions):
 # when it moves, every cached figure is dropped, since exposure, the scores and the what-if baseline
 # all read the limits.
-_seen = {"limits": NO_DECISIONS}
+_seen = {"limits": ""}
 
 
 def settings() -> Settings:
@@ -64,9 +63,9 @@ def engine() -> Engine:
         if not res.ok:
             st.error("The demo ledger could not be created:\n\n" + res.report.to_text())
             st.stop()
-    from dashboard.decisions.apply import limits_version
+    from dashboard.decisions.apply import workbench_version
 
-    key = limits_version(data.trail())
+    key = workbench_version(data.trail())
     if key != _seen["limits"]:
         _seen["limits"] = key
         st.cache_data.clear()
@@ -214,9 +213,9 @@ def warm() -> None:
     data = data_dir()
     if data.current_id() is None:
         return
-    from dashboard.decisions.apply import limits_version
+    from dashboard.decisions.apply import workbench_version
 
-    key = limits_version(data.trail())
+    key = workbench_version(data.trail())
     _seen["limits"] = key
     eng = _engine(data.current_id(), key)
     dimensions(eng.snapshot.id, eng)

@@ -41,3 +41,21 @@ def test_a_case_keeps_its_invoices_out_of_the_dunning_proposal(tmp_path):
     p = proposal.propose(eng, store, DUNNING_T)
     assert "K1" not in p.letters["customer_id"].to_list()
     assert p.skipped.filter(customer_id="K1")["reason"].to_list() == ["dispute"]
+
+
+def test_a_case_counts_in_disputed_ar_once_the_engine_reads_the_workbench(tmp_path):
+    from dashboard.decisions.apply import NO_DECISIONS, apply_workbench, workbench_version
+    from dashboard.metrics.kpis import Engine
+    from dashboard.settings import Settings
+
+    eng = load(tmp_path, WORKLIST_LEDGER, as_of=COLLECTIONS_T)
+    store = _store(eng)
+    assert workbench_version(store) == NO_DECISIONS
+    assert eng.headline(COLLECTIONS_T)["disputed_ar"] == 4000.0  # I2, flagged in the ledger
+    cases.open_case(store, ANA, Context(COLLECTIONS_T, eng.snapshot.id), eng, "C1", ["I1"], 8000.0, "pricing")
+    assert workbench_version(store) != NO_DECISIONS  # the pages reopen their engine
+    fresh = Engine.open(eng.snapshot, Settings())
+    apply_workbench(fresh, store)
+    # by hand: I2 4,000 (flag) + I1 8,000 (open case) = 12,000; I3 and CN1 stay undisputed
+    assert fresh.headline(COLLECTIONS_T)["disputed_ar"] == 12000.0
+    assert fresh.headline(COLLECTIONS_T)["ar_total"] == eng.headline(COLLECTIONS_T)["ar_total"]

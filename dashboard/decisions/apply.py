@@ -22,21 +22,59 @@ from dashboard.workbench.store import Store
 MASTER_TABLE = "customers_master"
 
 
-def limits_version(store: Store) -> str:
-    """Changes whenever a limit request is recorded, decided or withdrawn (the pages reopen their engine then)."""
+def workbench_version(store: Store) -> str:
+    """Changes whenever a limit request or a dispute case is recorded, decided, moved or withdrawn (the pages
+    reopen their engine then); NO_DECISIONS on a store with neither."""
     import sqlalchemy as sa
 
-    from dashboard.workbench.schema import limit_requests as r
+    from dashboard.workbench.schema import dispute_cases, dispute_history, limit_requests
 
     with store.begin() as conn:
-        n, v, last = conn.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(r.c.version), 0), sa.func.coalesce(sa.func.max(r.c.request_id), 0))
-        ).one()
-    return f"{n}.{v}.{last}"
+        parts = []
+        for t in (limit_requests, dispute_cases):
+            n, v = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(t.c.version), 0))).one()
+            parts.append(f"{n}.{v}")
+        parts.append(str(conn.execute(sa.select(sa.func.count()).select_from(dispute_history)).scalar_one()))
+    return "|".join(parts)
+
+
+NO_DECISIONS = "0.0|0.0|0"
+
+
+def apply_workbench(eng: Engine, store: Store) -> None:
+    """The team's decisions in every figure of a freshly opened engine: effective limits and dispute cases."""
+    apply_effective_limits(eng, store)
+    apply_dispute_cases(eng, store)
+
+
+def apply_dispute_cases(eng: Engine, store: Store) -> int:
+    """A document under a dispute case open at the snapshot's as-of date counts as disputed wherever the ledger's
+    flag does (disputed_ar, aging, the risk scorecard's dispute factor, the worklist, dunning), as the flag is one
+    value per snapshot too; the number of documents added."""
+    import pyarrow as pa
+
+    from dashboard.disputes.amounts import in_open_cases
+
+    ids = in_open_cases(eng, store, eng.as_of)
+    if not ids:
+        return 0
+    con = eng.con
+    con.register("_case_invoices", pa.table({"invoice_id": pa.array(ids, pa.string())}))
+    try:
+        con.execute("CREATE TABLE case_docs AS SELECT doc_key FROM invoices WHERE invoice_id IN (SELECT invoice_id FROM _case_invoices)").fetchall()
+    finally:
+        con.unregister("_case_invoices")
+    for name in ("invoices", "open_intervals"):
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
+        con.execute(f"ALTER {'VIEW' if kind and kind[0][0] == 'VIEW' else 'TABLE'} {name} RENAME TO {name}_ledger").fetchall()
+        con.execute(
+            f"CREATE VIEW {name} AS SELECT * REPLACE (coalesce(disputed, false) OR doc_key IN (SELECT doc_key FROM case_docs) AS disputed) FROM {name}_ledger"
+        ).fetchall()
+    return len(ids)
 
 
 def may_have_decisions(data_root: Path, db_url: str | None) -> bool:
-    """False only when the embedded store surely holds no approved limit: lets a short command (`o2c kpis`)
+    """False only when the embedded store surely holds no approved limit and no dispute case: lets a short command (`o2c kpis`)
     skip opening the store (SQLAlchemy, migrations) on a data folder where nobody ever decided a limit."""
     if db_url:
         return True
@@ -45,7 +83,8 @@ def may_have_decisions(data_root: Path, db_url: str | None) -> bool:
         return False
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
-            return c.execute("SELECT 1 FROM limit_requests WHERE status = 'approved' LIMIT 1").fetchone() is not None
+            q = "SELECT 1 FROM limit_requests WHERE status = 'approved' UNION ALL SELECT 1 FROM dispute_cases LIMIT 1"
+            return c.execute(q).fetchone() is not None
     except sqlite3.Error:  # no such table yet (an older store), locked for a moment: ask the store itself
         return True
 

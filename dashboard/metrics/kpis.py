@@ -85,7 +85,7 @@ FORMULAS: dict[str, Formula] = {
         "Paid on time",
         "The share of the invoices settled in the last {W} days that were paid on or before their due date.",
     ),
-    "disputed_ar": Formula("Disputed AR", "The open amount of the documents flagged as disputed."),
+    "disputed_ar": Formula("Disputed AR", "The open amount of the documents flagged as disputed in the ledger or under an open dispute case."),
     "exposure_total": Formula("Exposure", "AR + open orders (the orders dated on or before the as-of date)."),
     "over_limit_customers": Formula(
         "Customers over limit",
