@@ -58,7 +58,21 @@ class _Constant:
         return np.column_stack([np.full(len(X), 1 - self.rate), np.full(len(X), self.rate)])
 
 
-Model = HistGradientBoostingClassifier | _Constant
+class _Trees:
+    """The fitted trees, with the columns that were empty (all NaN) in training set to 0: scikit-learn cannot bin a
+    column without a single value (a ledger without external scores), and a constant says the same, nothing."""
+
+    def __init__(self, clf: HistGradientBoostingClassifier, blank: np.ndarray):
+        self.clf, self.blank = clf, blank
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        if self.blank.any():
+            X = X.copy()
+            X[:, self.blank] = 0.0
+        return self.clf.predict_proba(X)
+
+
+Model = _Trees | _Constant
 
 
 def fit(X: np.ndarray, y: np.ndarray, seed: int = 0) -> Model:
@@ -80,8 +94,12 @@ def fit(X: np.ndarray, y: np.ndarray, seed: int = 0) -> Model:
         early_stopping=False,  # the same trees on every run (no random validation split)
         random_state=seed,
     )
+    blank = np.isnan(X).all(axis=0)
+    if blank.any():
+        X = X.copy()
+        X[:, blank] = 0.0
     with threadpool_limits(1):  # see _proba
-        return clf.fit(X, y)
+        return _Trees(clf.fit(X, y), blank)
 
 
 def _proba(model: Model, X: np.ndarray) -> np.ndarray:
@@ -200,6 +218,8 @@ def _build(eng: Engine, t: dt.date) -> Prediction:
     p_model = _proba(model, docs.X[rows])
     p_base = baseline(docs, rows, overall)
     p = p_model if sk.used == "model" else p_base
+    # An open invoice already past its due date at T will be settled after it: late for certain, not a guess.
+    p = np.where(docs.due_day[rows] < T, 1.0, p)
     rank = np.lexsort((docs.invoice_id[rows].astype(str), -(p * amount)))  # ties: by invoice id, so the order is stable
     return Prediction(t, sk, rows[rank], amount[rank], p[rank], p_model[rank], p_base[rank], model, reference, overall)
 
@@ -220,10 +240,18 @@ def top_factors(docs: Documents, pred: Prediction, positions: np.ndarray) -> lis
     Model shown: each feature in turn is set to its typical value (reference) and the invoice rescored; the
     features whose own value raises p the most (p - p with the typical value, in points) are named, up to three,
     with their value. One rescoring per feature of the listed invoices only: honest (the model's own answer)
-    and cheap. Baseline shown: the customer's record, the one thing it uses.
+    and cheap. Baseline shown: the customer's record, the one thing it uses. An invoice already past due at T
+    is late for certain (p = 1): its factor says so.
     """
     rows = pred.rows[positions]
     X = docs.X[rows]
+    T = _day(pred.as_of)
+    overdue = docs.due_day[rows] < T
+    reasons = _reasons(docs, pred, positions, rows, X)
+    return [[f"already {T - int(d)} days past due"] if o else r for o, d, r in zip(overdue, docs.due_day[rows], reasons, strict=True)]
+
+
+def _reasons(docs: Documents, pred: Prediction, positions: np.ndarray, rows: np.ndarray, X: np.ndarray) -> list[list[str]]:
     if pred.skill.used == "baseline":
         cnt = X[:, FEATURES.index("prior_count")]
         rate = np.nan_to_num(X[:, FEATURES.index("prior_late_rate")])
