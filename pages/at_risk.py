@@ -139,7 +139,9 @@ p3.metric(
     help="Bootstrap interval (1,000 resamples of the test rows) of the difference in AUC",
 )
 rate = "n/a" if lp["event_rate"] is None else f"{lp['event_rate']:.0%}"
-p4.metric("Test invoices / late", f"{lp['test_rows']:,} / {rate}", border=True, help="Backtest invoices pooled over the four windows, and the share settled late")
+p4.metric(
+    "Test invoices / late", f"{lp['test_rows']:,} / {rate}", border=True, help="Backtest invoices pooled over the four windows, and the share settled late"
+)
 (st.success if lp["used"] == "model" else st.warning)(sk.sentence(), icon=":material/insights:")
 inv = prediction.ranked(eng, t, top=500).with_columns(pl.col("top_factors").list.join("; "))
 st.caption(

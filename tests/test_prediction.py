@@ -47,9 +47,7 @@ def test_baseline_shrinks_the_prior_late_rate_toward_the_overall_rate():
     X = np.full((4, len(FEATURES)), np.nan)
     for k in ("prior_count", "prior_late_rate"):
         X[:, FEATURES.index(k)] = h[k]
-    docs = features.Documents(
-        np.arange(4), np.array(["a", "b", "c", "d"], dtype=object), np.zeros(4, dtype=np.int64), np.array(["C"] * 4, dtype=object), inv, due, settle, X, {}
-    )
+    docs = features.Documents(np.arange(4), np.zeros(4, dtype=np.int64), inv, due, settle, X, {})
     # overall 0.5: the fourth (2 of 3 late) -> (2 + 5 x 0.5) / (3 + 5) = 4.5 / 8 = 0.5625; the others (none) -> 0.5
     assert model.baseline(docs, np.arange(4), 0.5).tolist() == pytest.approx([0.5, 0.5, 0.5, 0.5625])
 

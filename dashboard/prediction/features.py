@@ -74,9 +74,8 @@ def day_numbers(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    names, inv = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)
-    return np.minimum(inv, 250).astype(np.float64), [str(n) for n in names]  # the trees take at most 255 categories
+def _codes(values: np.ndarray) -> np.ndarray:
+    return np.minimum(np.asarray(values, dtype=np.int64), 250).astype(np.float64)  # the trees take at most 255 categories
 
 
 @dataclass(frozen=True)
@@ -84,9 +83,7 @@ class Documents:
     """Every document with amount > 0, sorted by doc_key, with its features (X, columns FEATURES)."""
 
     doc_key: np.ndarray
-    invoice_id: np.ndarray
     customer_key: np.ndarray
-    customer_id: np.ndarray
     invoice_day: np.ndarray
     due_day: np.ndarray
     settle_day: np.ndarray  # NEVER while open
@@ -121,9 +118,7 @@ def _interval_sum(c: np.ndarray, start: np.ndarray, end: np.ndarray, weight: np.
     return (cs[hi_s] - cs[lo_s]) - (ce[hi_e] - ce[lo_e])
 
 
-def build_features(
-    customer: np.ndarray, invoice_day: np.ndarray, due_day: np.ndarray, settle_day: np.ndarray, amount: np.ndarray
-) -> dict[str, np.ndarray]:
+def build_features(customer: np.ndarray, invoice_day: np.ndarray, due_day: np.ndarray, settle_day: np.ndarray, amount: np.ndarray) -> dict[str, np.ndarray]:
     """The history features of every document from arrays (int64 days; settle_day NEVER while open)."""
     c = customer.astype(np.int64)
     settled = settle_day < NEVER
@@ -161,19 +156,17 @@ def build(eng: Engine) -> Documents:
     amount = np.asarray(docs["amount_base"], dtype=np.float64)
     customer = np.asarray(docs["customer_key"], dtype=np.int64)
     hist = build_features(customer, inv, due, settle, amount)
-    cats: dict[str, list[str]] = {}
-    cols: dict[str, np.ndarray] = {}
-    for name in CATEGORICAL:
-        cols[name], cats[name] = _codes(docs[name])
+    cats: dict[str, list[str]] = {name: [] for name in CATEGORICAL}
+    for feature, value in queries.run(eng.con, "prediction/categories").fetchall():
+        cats[feature].append("none" if value is None else str(value))
+    cols: dict[str, np.ndarray] = {name: _codes(docs[name]) for name in CATEGORICAL}
     month = (inv.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1).astype(np.float64)
     score = np.ma.filled(np.ma.asarray(docs["external_score"], dtype=np.float64), np.nan)
     cols |= {"amount": amount, "terms_days": (due - inv).astype(np.float64), "month": month, "external_score": score} | hist
     X = np.column_stack([cols[n] for n in FEATURES]) if len(amount) else np.zeros((0, len(FEATURES)))
     return Documents(
         doc_key=np.asarray(docs["doc_key"], dtype=np.int64),
-        invoice_id=np.asarray(docs["invoice_id"], dtype=object),
         customer_key=customer,
-        customer_id=np.asarray(docs["customer_id"], dtype=object),
         invoice_day=inv,
         due_day=due,
         settle_day=settle,

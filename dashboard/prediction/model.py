@@ -220,7 +220,7 @@ def _build(eng: Engine, t: dt.date) -> Prediction:
     p = p_model if sk.used == "model" else p_base
     # An open invoice already past its due date at T will be settled after it: late for certain, not a guess.
     p = np.where(docs.due_day[rows] < T, 1.0, p)
-    rank = np.lexsort((docs.invoice_id[rows].astype(str), -(p * amount)))  # ties: by invoice id, so the order is stable
+    rank = np.lexsort((docs.doc_key[rows], -(p * amount)))  # ties: in the ledger's order, so the ranking is stable
     return Prediction(t, sk, rows[rank], amount[rank], p[rank], p_model[rank], p_base[rank], model, reference, overall)
 
 
@@ -256,7 +256,9 @@ def _reasons(docs: Documents, pred: Prediction, positions: np.ndarray, rows: np.
         cnt = X[:, FEATURES.index("prior_count")]
         rate = np.nan_to_num(X[:, FEATURES.index("prior_late_rate")])
         return [
-            [f"customer's record: {int(round(r * c)):,} of {int(c):,} settled late before (overall {pred.overall:.0%})"] if c > 0 else ["no settled history: the overall late rate"]
+            [f"customer's record: {int(round(r * c)):,} of {int(c):,} settled late before (overall {pred.overall:.0%})"]
+            if c > 0
+            else ["no settled history: the overall late rate"]
             for r, c in zip(rate, cnt, strict=True)
         ]
     if len(rows) == 0:

@@ -12,6 +12,7 @@ from dashboard.metrics.kpis import Engine
 from dashboard.prediction.features import documents
 from dashboard.prediction.model import Prediction, customer_shares, predict, top_factors
 from dashboard.present.formatting import money
+from dashboard.store import sql as queries
 
 
 class ModelJson(TypedDict):
@@ -53,10 +54,12 @@ def ranked(eng: Engine, t: dt.date | None = None, top: int | None = None, custom
     if top is not None:
         pos = pos[:top]
     rows = p.rows[pos]
+    ids = queries.run(eng.con, "prediction/ids", doc_keys=docs.doc_key[rows].tolist()).pl()
+    ids = pl.DataFrame({"doc_key": docs.doc_key[rows]}).join(ids, on="doc_key", how="left", maintain_order="left")
     return pl.DataFrame(
         {
-            "invoice_id": docs.invoice_id[rows].astype(str),
-            "customer_id": docs.customer_id[rows].astype(str),
+            "invoice_id": ids["invoice_id"],
+            "customer_id": ids["customer_id"],
             "open": p.open[pos],
             "due_date": pl.Series((docs.due_day[rows]).astype("datetime64[D]")).cast(pl.Date),
             "p_late": p.p_late[pos],
