@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -103,7 +104,20 @@ def _prefix(values: np.ndarray) -> np.ndarray:
     return np.concatenate([np.zeros(1, dtype=values.dtype), np.cumsum(values)])
 
 
-def _interval_sum(c: np.ndarray, start: np.ndarray, end: np.ndarray, weight: np.ndarray, at_c: np.ndarray, at_day: np.ndarray) -> np.ndarray:
+class _Needles:
+    """Binary searches for one document's day keys, run in the keys' sorted order: sorted needles walk the
+    sorted keys forward (cache-friendly); in ledger order a search in a million keys took 1.7 s, sorted 0.1 s."""
+
+    def __init__(self, key: np.ndarray):
+        self.order = np.argsort(key, kind="stable")
+
+    def search(self, keys: np.ndarray, needles: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
+        out = np.empty(len(needles), dtype=np.int64)
+        out[self.order] = np.searchsorted(keys, needles[self.order], side)
+        return out
+
+
+def _interval_sum(c: np.ndarray, start: np.ndarray, end: np.ndarray, weight: np.ndarray, at: _Needles, at_c: np.ndarray, at_day: np.ndarray) -> np.ndarray:
     """Per query (customer at_c, day at_day): the sum of weight over the customer's documents with start <= day < end.
 
     = (weight of those started by day) - (weight of those ended by day), as start <= end for every document:
@@ -111,10 +125,11 @@ def _interval_sum(c: np.ndarray, start: np.ndarray, end: np.ndarray, weight: np.
     """
     ks, ke = c * SPAN + start, c * SPAN + end
     os_, oe = np.argsort(ks, kind="stable"), np.argsort(ke, kind="stable")
+    ks, ke = ks[os_], ke[oe]
     cs, ce = _prefix(weight[os_]), _prefix(weight[oe])
-    q = at_c * SPAN + at_day
-    lo_s, hi_s = np.searchsorted(ks[os_], at_c * SPAN, "left"), np.searchsorted(ks[os_], q, "right")
-    lo_e, hi_e = np.searchsorted(ke[oe], at_c * SPAN, "left"), np.searchsorted(ke[oe], q, "right")
+    q, q0 = at_c * SPAN + at_day, at_c * SPAN
+    lo_s, hi_s = at.search(ks, q0, "left"), at.search(ks, q, "right")
+    lo_e, hi_e = at.search(ke, q0, "left"), at.search(ke, q, "right")
     return (cs[hi_s] - cs[lo_s]) - (ce[hi_e] - ce[lo_e])
 
 
@@ -129,9 +144,10 @@ def build_features(customer: np.ndarray, invoice_day: np.ndarray, due_day: np.nd
     order = np.argsort(key, kind="stable")
     key = key[order]
     n_late, n_days = _prefix(late[settled][order]), _prefix(days_late[settled][order])
-    lo = np.searchsorted(key, c * SPAN, "left")
-    before = np.searchsorted(key, c * SPAN + invoice_day, "left")  # settled strictly before the invoice date
-    recent = np.maximum(np.searchsorted(key, c * SPAN + invoice_day - RECENT_DAYS, "left"), lo)  # settled on d-90 or later
+    at = _Needles(c * SPAN + invoice_day)  # every needle below is in the order of (customer, invoice day)
+    lo = at.search(key, c * SPAN, "left")
+    before = at.search(key, c * SPAN + invoice_day, "left")  # settled strictly before the invoice date
+    recent = np.maximum(at.search(key, c * SPAN + invoice_day - RECENT_DAYS, "left"), lo)  # settled on d-90 or later
     out: dict[str, np.ndarray] = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, a in (("prior", lo), ("recent", recent)):
@@ -142,8 +158,8 @@ def build_features(customer: np.ndarray, invoice_day: np.ndarray, due_day: np.nd
         # AR at the invoice date d: the customer's documents issued before d and not settled before d, a
         # document j counting on the days inv_j + 1 .. settle_j; overdue besides: due_j + 1 .. settle_j.
         amt = amount.astype(np.float64)
-        ar = _interval_sum(c, invoice_day + 1, np.maximum(settle_day, invoice_day) + 1, amt, c, invoice_day)
-        overdue = _interval_sum(c, due_day + 1, np.maximum(settle_day, due_day) + 1, amt, c, invoice_day)
+        ar = _interval_sum(c, invoice_day + 1, np.maximum(settle_day, invoice_day) + 1, amt, at, c, invoice_day)
+        overdue = _interval_sum(c, due_day + 1, np.maximum(settle_day, due_day) + 1, amt, at, c, invoice_day)
         # a share of sums of floats: noise below a millionth of the AR is 0
         share = np.where(ar > 1e-6, overdue / np.where(ar > 1e-6, ar, 1.0), np.nan)
         out["share_overdue"] = np.clip(np.round(share, 9), 0.0, 1.0)
