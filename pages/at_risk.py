@@ -143,9 +143,10 @@ p4.metric(
     "Test invoices / late", f"{lp['test_rows']:,} / {rate}", border=True, help="Backtest invoices pooled over the four windows, and the share settled late"
 )
 (st.success if lp["used"] == "model" else st.warning)(sk.sentence(), icon=":material/insights:")
-inv = prediction.ranked(eng, t, top=500).with_columns(pl.col("top_factors").list.join("; "))
+inv = prediction.ranked(eng, t, top=500, f=f).with_columns(pl.col("top_factors").list.join("; "))
 st.caption(
-    f"The open invoices at {t:%d %B %Y} ranked by probability x open amount{' (the first 500)' if inv.height == 500 else ''}. "
+    f"The open invoices at {t:%d %B %Y}{' of the selection' if f != common.Filters() else ''} ranked by probability x open amount"
+    f"{' (the first 500)' if inv.height == 500 else ''}. The model and its skill are the whole ledger's. "
     "Backtest: four 90-day windows before the as-of date, each scored by a model trained on what was settled before it."
 )
 tables.show(

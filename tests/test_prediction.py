@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import numpy as np
+import polars as pl
 import pytest
 
 from dashboard.cli import main
@@ -230,3 +231,16 @@ def test_ibm_sample_at_2013_09_30(tmp_path):
     assert s.used == ("model" if s.diff_ci is not None and s.diff_ci[0] > 0 else "baseline")
     assert ("beats" in s.sentence()) == (s.used == "model")
     print(s)  # the figures for the README
+
+
+def test_a_selection_picks_the_listed_invoices(demo_engine):
+    from dashboard.metrics.kpis import Filters
+    from dashboard.prediction import report
+
+    every = report.ranked(demo_engine)
+    smb = report.ranked(demo_engine, f=Filters(segments=("SMB",)))
+    seg = demo_engine.con.sql("select c.customer_id, c.segment from customers c").pl()
+    assert 0 < smb.height < every.height
+    assert set(smb.join(seg, on="customer_id")["segment"]) == {"SMB"}
+    # the same invoices, in the same order, as the whole list's SMB ones
+    assert smb["invoice_id"].to_list() == every.join(seg, on="customer_id", maintain_order="left").filter(pl.col("segment") == "SMB")["invoice_id"].to_list()

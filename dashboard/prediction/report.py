@@ -8,8 +8,8 @@ from typing import TypedDict
 import numpy as np
 import polars as pl
 
-from dashboard.metrics.kpis import Engine
-from dashboard.prediction.features import documents
+from dashboard.metrics.kpis import ALL, Engine, Filters
+from dashboard.prediction.features import FEATURES, documents
 from dashboard.prediction.model import Prediction, customer_shares, predict, top_factors
 from dashboard.present.formatting import money
 from dashboard.store import sql as queries
@@ -45,10 +45,16 @@ def _r4(x: float | None) -> float | None:
     return None if x is None else round(x, 4) + 0.0
 
 
-def ranked(eng: Engine, t: dt.date | None = None, top: int | None = None, customer_key: int | None = None) -> pl.DataFrame:
-    """The open invoices ranked by p_late x open (the first `top`; one customer's with customer_key), with their factors."""
+def ranked(eng: Engine, t: dt.date | None = None, top: int | None = None, customer_key: int | None = None, f: Filters = ALL) -> pl.DataFrame:
+    """The open invoices ranked by p_late x open (the first `top`; one customer's with customer_key; those of the
+    selection f: segment, region, the document's currency), with their factors. The model and its skill are the
+    whole ledger's: a selection picks the invoices listed, it does not retrain."""
     p, docs = predict(eng, t), documents(eng)
     pos = np.arange(len(p.rows))
+    for name, chosen in (("segment", f.segments), ("region", f.regions), ("currency", f.currencies)):
+        if chosen:
+            codes = [k for k, v in enumerate(docs.categories[name]) if v in chosen]
+            pos = pos[np.isin(docs.X[p.rows[pos], FEATURES.index(name)], codes)]
     if customer_key is not None:
         pos = pos[docs.customer_key[p.rows] == customer_key]
     if top is not None:
