@@ -148,7 +148,8 @@ def test_a_model_that_does_not_beat_the_customers_history_is_not_shown(history_d
     # shown: the baseline's probabilities (1 for what is already past due), not the model's
     not_due = features.documents(eng).due_day[p.rows] >= (HISTORY_T - dt.date(1970, 1, 1)).days
     np.testing.assert_allclose(p.p_late[not_due], p.p_baseline[not_due])
-    assert (p.p_late[~not_due] == 1).all()
+    assert not np.allclose(p.p_late[not_due], p.p_model[not_due])  # the model's own are not what is shown
+    assert (p.p_late[~not_due] == 1).all() and (~not_due).any() and not_due.any()
 
 
 def test_cli_predict_json_keys(history_data, capsys):

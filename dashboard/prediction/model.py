@@ -215,11 +215,13 @@ def _build(eng: Engine, t: dt.date) -> Prediction:
     op = queries.run(eng.con, "prediction/open_at", as_of=t).fetchnumpy()
     rows = docs.rows(np.asarray(op["doc_key"], dtype=np.int64))
     amount = np.asarray(op["open_amount"], dtype=np.float64)
-    p_model = _proba(model, docs.X[rows])
-    p_base = baseline(docs, rows, overall)
+    # An open invoice already past its due date at T will be settled after it: late for certain, not a guess;
+    # only the others are scored (fewer rows for the trees).
+    past_due = docs.due_day[rows] < T
+    p_model = np.ones(len(rows))
+    p_model[~past_due] = _proba(model, docs.X[rows[~past_due]])
+    p_base = np.where(past_due, 1.0, baseline(docs, rows, overall))
     p = p_model if sk.used == "model" else p_base
-    # An open invoice already past its due date at T will be settled after it: late for certain, not a guess.
-    p = np.where(docs.due_day[rows] < T, 1.0, p)
     rank = np.lexsort((docs.doc_key[rows], -(p * amount)))  # ties: in the ledger's order, so the ranking is stable
     return Prediction(t, sk, rows[rank], amount[rank], p[rank], p_model[rank], p_base[rank], model, reference, overall)
 
@@ -247,8 +249,11 @@ def top_factors(docs: Documents, pred: Prediction, positions: np.ndarray) -> lis
     X = docs.X[rows]
     T = _day(pred.as_of)
     overdue = docs.due_day[rows] < T
-    reasons = _reasons(docs, pred, positions, rows, X)
-    return [[f"already {T - int(d)} days past due"] if o else r for o, d, r in zip(overdue, docs.due_day[rows], reasons, strict=True)]
+    out: list[list[str]] = [[f"already {T - int(d)} days past due"] for d in docs.due_day[rows]]
+    todo = np.flatnonzero(~overdue)
+    for i, r in zip(todo, _reasons(docs, pred, positions[todo], rows[todo], X[todo]), strict=True):  # the listed invoices only
+        out[i] = r
+    return out
 
 
 def _reasons(docs: Documents, pred: Prediction, positions: np.ndarray, rows: np.ndarray, X: np.ndarray) -> list[list[str]]:
