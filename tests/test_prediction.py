@@ -245,3 +245,37 @@ def test_a_selection_picks_the_listed_invoices(demo_engine):
     assert set(smb.join(seg, on="customer_id")["segment"]) == {"SMB"}
     # the same invoices, in the same order, as the whole list's SMB ones
     assert smb["invoice_id"].to_list() == every.join(seg, on="customer_id", maintain_order="left").filter(pl.col("segment") == "SMB")["invoice_id"].to_list()
+
+
+TINY = {
+    "invoices": """
+invoice_id,customer_id,invoice_date,due_date,amount,paid_date,disputed
+A1,C1,2026-01-01,2026-01-31,100,2026-02-10,no
+A2,C1,2026-01-05,2026-02-04,100,2026-02-01,no
+A3,C1,2026-01-10,2026-02-09,100,2026-02-20,no
+B1,C2,2026-01-02,2026-02-01,100,2026-01-25,no
+A4,C1,2026-03-01,2026-03-31,1000,,no
+B2,C2,2026-03-01,2026-03-31,500,,no
+""",
+    "customers": """
+customer_id,name,segment,credit_limit,risk_class,external_score
+C1,Acme,SMB,,,
+C2,Beta,SMB,,,
+""",
+}
+
+
+def test_tiny_ledger_shows_the_shrunk_prior_late_rate(tmp_path, capsys):
+    # T = 2026-03-15. Settled by T: A1 late (02-10 > 01-31), A2 on time, A3 late, B1 on time -> overall 2 / 4 = 0.5.
+    # A4 (C1, issued 03-01): 3 settled before, 2 late -> (2 + 5 x 0.5) / (3 + 5) = 0.5625; x 1000 open = 562.5
+    # B2 (C2): 1 settled before, 0 late -> (0 + 2.5) / (1 + 5) = 0.416667; x 500 = 208.33.
+    # The backtest's windows all end by T - 90 = 2025-12-15 and nothing was issued in them: no AUC, the baseline
+    # is shown.
+    data = DataDir(tmp_path / "data")
+    assert ingest([write_csvs(tmp_path / "x", TINY)], data, Settings(), as_of=dt.date(2026, 3, 15)).ok
+    assert main(["--data", str(data.root), "predict", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"]["used"] == "baseline" and out["model"]["auc"] is None and out["model"]["diff_ci"] is None
+    got = [(i["invoice_id"], i["p_late"], i["open"]) for i in out["invoices"]]
+    assert got == [("A4", 0.5625, 1000.0), ("B2", 0.4167, 500.0)]
+    assert out["invoices"][0]["top_factors"] == ["customer's record: 2 of 3 settled late before (overall 50%)"]
