@@ -279,3 +279,24 @@ def test_tiny_ledger_shows_the_shrunk_prior_late_rate(tmp_path, capsys):
     got = [(i["invoice_id"], i["p_late"], i["open"]) for i in out["invoices"]]
     assert got == [("A4", 0.5625, 1000.0), ("B2", 0.4167, 500.0)]
     assert out["invoices"][0]["top_factors"] == ["customer's record: 2 of 3 settled late before (overall 50%)"]
+
+
+def test_nothing_open_yet(tmp_path, capsys):
+    # Before the first invoice: nothing to score, nothing to measure; an empty list, not an error.
+    data = DataDir(tmp_path / "data")
+    assert ingest([write_csvs(tmp_path / "x", TINY)], data, Settings(), as_of=dt.date(2026, 3, 15)).ok
+    assert main(["--data", str(data.root), "--as-of", "2025-12-01", "predict", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["invoices"] == [] and out["model"]["used"] == "baseline" and out["model"]["test_rows"] == 0
+    assert main(["--data", str(data.root), "--as-of", "2025-12-01", "predict"]) == 0
+    assert "0 open invoices" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("fresh_caches")
+def test_at_risk_page_on_the_demo_says_the_model_is_shown(demo_engine, monkeypatch):
+    monkeypatch.setenv("O2C_DATA", str(DataDir.of(demo_engine.snapshot).root))
+    at = app_page("pages/at_risk.py")
+    no_errors(at)
+    assert any("The model beats the customer's history" in s.value for s in at.success)
+    ranked = next(df.value for df in at.dataframe if "p_late" in df.value.columns)
+    assert ranked["top_factors"].str.len().min() > 0  # every listed invoice says why

@@ -277,7 +277,8 @@ def _reasons(docs: Documents, pred: Prediction, positions: np.ndarray, rows: np.
     out = []
     for i in range(len(rows)):  # the listed invoices only (the page's 500, the CLI's --top)
         order = np.argsort(-delta[i], kind="stable")[:TOP_FACTORS]
-        out.append([f"{FEATURE_WORDS[FEATURES[k]]} {_value(docs, k, X[i, k])} (+{delta[i, k] * 100:.0f} pts)" for k in order if delta[i, k] >= 0.005])
+        named = [f"{FEATURE_WORDS[FEATURES[k]]} {_value(docs, k, X[i, k])} (+{delta[i, k] * 100:.0f} pts)" for k in order if delta[i, k] >= 0.005]
+        out.append(named or ["no value of its own raises it by half a point over a typical invoice's"])
     return out
 
 
