@@ -142,7 +142,7 @@ rate = "n/a" if lp["event_rate"] is None else f"{lp['event_rate']:.0%}"
 p4.metric(
     "Test invoices / late", f"{lp['test_rows']:,} / {rate}", border=True, help="Backtest invoices pooled over the four windows, and the share settled late"
 )
-(st.success if lp["used"] == "model" else st.warning)(sk.sentence(), icon=":material/insights:")
+(st.success if lp["used"] == "model" else st.info)(sk.sentence(), icon=":material/insights:")
 inv = prediction.ranked(eng, t, top=500, f=f).with_columns(pl.col("top_factors").list.join("; "))
 st.caption(
     f"The open invoices at {t:%d %B %Y}{' of the selection' if f != common.Filters() else ''} ranked by probability x open amount"

@@ -171,7 +171,7 @@ def test_pages_say_the_baseline_is_shown(history_data, monkeypatch):
     at = app_page("pages/at_risk.py")
     no_errors(at)
     assert any(s.value == "Late-payment prediction" for s in at.subheader)
-    assert any("does not beat the customer's history" in w.value for w in at.warning)
+    assert any("does not beat the customer's history" in w.value for w in at.info)
     ranked = next(df.value for df in at.dataframe if "p_late" in df.value.columns)
     assert len(ranked) > 0 and ranked["p_late"].between(0, 1).all()
     at = app_page("pages/customer.py", customer_id="C001")
