@@ -123,6 +123,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("kpis", parents=[common], help="headline KPIs")
     sub.add_parser("forecast", parents=[common], help="13-week cash-in forecast with its backtest (forecast.md)")
     sub.add_parser("provisions", parents=[common], help="IFRS 9 provision matrix (provisions.md)")
+    s = sub.add_parser("predict", parents=[common], help="late-payment probability per open invoice, with its measured skill (prediction.md)")
+    s.add_argument("--top", type=int, default=20)
     s = sub.add_parser("at-risk", parents=[common], help="customers ranked by risk score x exposure (risk.md)")
     s.add_argument("--top", type=int, default=20)
     s = sub.add_parser("whatif", parents=[common], help="scenario results (whatif.md)")
@@ -246,6 +248,15 @@ def cmd_provisions(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.provisions import report
 
     _out(args, *report.run(_engine(args, data), args.as_of))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace, data: DataDir) -> int:
+    from dashboard.prediction import report
+
+    if args.top < 1:
+        raise CliError("--top must be 1 or more", code=2)
+    _out(args, *report.run(_engine(args, data), args.as_of, args.top))
     return 0
 
 
@@ -705,6 +716,7 @@ COMMANDS = {
     "kpis": cmd_kpis,
     "forecast": cmd_forecast,
     "provisions": cmd_provisions,
+    "predict": cmd_predict,
     "ingest": cmd_ingest,
     "demo": cmd_demo,
     "snapshots": cmd_snapshots,

@@ -3,6 +3,7 @@
 import polars as pl
 import streamlit as st
 
+from dashboard.prediction import report as prediction
 from dashboard.present.exports import to_csv, to_excel
 from dashboard.risk import scorecard as risk
 from pages import common, tables
@@ -121,3 +122,37 @@ with st.expander("How the score is made", icon=":material/function:"):
         cur,
         key="ar_how",
     )
+
+# ------------------------------------------------------------------ late-payment prediction (prediction.md)
+st.subheader("Late-payment prediction")
+with st.spinner("Training the late-payment model and measuring it on this ledger's own history..."):
+    pr = prediction.predict(eng, t)  # trained once per snapshot and date (the core's cache)
+lp, sk = prediction.model_json(pr), pr.skill
+na = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
+p1, p2, p3, p4 = st.columns(4)
+p1.metric("Model AUC (backtest)", na(lp["auc"]), border=True, help="Gradient-boosted trees on what was known at each invoice date")
+p2.metric("Baseline AUC", na(lp["baseline_auc"]), border=True, help="The customer's prior late rate, shrunk toward the overall rate with weight 5")
+p3.metric(
+    "Model - baseline (90 %)",
+    "n/a" if lp["diff_ci"] is None else f"{lp['diff_ci'][0]:+.3f} to {lp['diff_ci'][1]:+.3f}",
+    border=True,
+    help="Bootstrap interval (1,000 resamples of the test rows) of the difference in AUC",
+)
+rate = "n/a" if lp["event_rate"] is None else f"{lp['event_rate']:.0%}"
+p4.metric(
+    "Test invoices / late", f"{lp['test_rows']:,} / {rate}", border=True, help="Backtest invoices pooled over the four windows, and the share settled late"
+)
+(st.success if lp["used"] == "model" else st.info)(sk.sentence(), icon=":material/insights:")
+inv = prediction.ranked(eng, t, top=500, f=f).with_columns(pl.col("top_factors").list.join("; "))
+st.caption(
+    f"The open invoices at {t:%d %B %Y}{' of the selection' if f != common.Filters() else ''} ranked by probability x open amount"
+    f"{' (the first 500)' if inv.height == 500 else ''}. The model and its skill are the whole ledger's. "
+    "Backtest: four 90-day windows before the as-of date, each scored by a model trained on what was settled before it."
+)
+tables.show(
+    inv,
+    cur,
+    column_order=("invoice_id", "customer_id", "open", "due_date", "p_late", "expected_late", "top_factors"),
+    widths={"top_factors": 360},
+    key="ar_predict",
+)

@@ -4,6 +4,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.metrics.customer import find, view
+from dashboard.prediction import report as prediction
 from dashboard.present import charts
 from dashboard.present.formatting import NA, days, money, pct
 from dashboard.present.labels import bucket_label
@@ -123,6 +124,22 @@ st.plotly_chart(charts.payment_history(v.paid_documents), width="stretch", key="
 DOC_ORDER = ("invoice_id", "open_amount_base", "days_past_due", "due_date", "invoice_date", "document_type", "amount_original", "currency", "disputed")
 st.markdown(f"**Open documents** ({v.open_documents.height:,}, {money(v.open_documents['open_amount_base'].sum(), cur)})")
 tables.show(v.open_documents, cur, column_order=DOC_ORDER, key="cust_docs")
+# Late-payment prediction (prediction.md): this customer's open invoices with their probabilities, from the At-risk page's model.
+lp = prediction.predict(eng, t)
+share = prediction.customer_share(eng, int(r["customer_key"]), t)
+st.markdown(
+    f"**Late-payment prediction**: {pct(share[1])} of its open invoices ({money(share[0], cur)}) predicted to be paid late"
+    if share
+    else "**Late-payment prediction**: no open invoice to predict"
+)
+st.caption(lp.skill.sentence())
+if share:
+    tables.show(
+        prediction.ranked(eng, t, customer_key=int(r["customer_key"])).drop("customer_id").with_columns(pl.col("top_factors").list.join("; ")),
+        cur,
+        widths={"top_factors": 360},
+        key="cust_predict",
+    )
 st.markdown(f"**Disputes** ({v.disputes.height:,} open, {money(v.disputes['open_amount_base'].sum(), cur)}; {pct(r['disputes'])} of AR)")
 tables.show(v.disputes, cur, column_order=DOC_ORDER, key="cust_disputes")
 

@@ -5,7 +5,8 @@ two minutes on 2 cores. Three years ending DEMO_AS_OF; four segments,
 regions and industries; five currencies with monthly fx rates; terms of 15
 to 90 days; seasonality; credit and debit notes; partial payments;
 disputes; open orders; credit limits (some customers over them); payment
-behaviour that differs by customer and drifts: a few customers deteriorate
+behaviour that differs by customer and drifts, and by invoice size, terms,
+season and disputes (the drivers the late-payment prediction looks for): a few customers deteriorate
 over the last months (their `demo_behaviour` is "deteriorating", an extra
 column the ingestion keeps in the raw copy but ignores), so "at risk"
 means something.
@@ -135,6 +136,14 @@ def write_demo_extract(folder: Path, invoices: int = 150_000, seed: int = 42, cu
     drift = np.where(behaviour[cust] == 3, 70 * np.clip(1 - age / 270, 0, 1), 0.0)
     drift += np.where(behaviour[cust] == 2, 25 * np.clip(age / ndays, 0, 1), 0.0)
     late = late_c[cust] + drift + rng.normal(0, 6, n) + np.where(disputed, rng.uniform(25, 90, n), 0)
+    # Besides the customer, what real ledgers show (and the late-payment prediction must find): a large invoice
+    # waits for approvals (+7 days per tenfold amount above 3,000 USD, fewer days below), short terms are
+    # overrun and long ones kept (+0.3 days per day of terms below 45), and invoices issued in December or in
+    # the summer holidays wait for people to come back (+8 and +6 days). Functions of values already drawn:
+    # the random stream, and so every other column of a seed's ledger, stays as it was.
+    late += 7.0 * (np.log10(np.maximum(np.abs(usd), 1.0)) - np.log10(3000.0)) + 0.3 * (45 - terms)
+    issued_month = month[inv - start]
+    late += np.where(issued_month == 12, 8.0, np.where(np.isin(issued_month, [7, 8]), 6.0, 0.0))
     paid = np.maximum(due + np.round(late).astype(np.int64), inv)
     # credit notes are applied within a month; a few old items are never paid (bad debt)
     paid = np.where(doc_type == "credit_note", inv + rng.integers(0, 30, n), paid)

@@ -329,3 +329,11 @@ COLUMNS |= {
     "rate_source": Column("Rate from", help="The segment's own history, or the overall rate when the segment has too little"),
     "coverage": Column("Coverage", _S, "Allowance / gross"),
 } | {f"week_{k}": Column(f"Week {k} ({{cur}})", _M) for k in range(1, 14)}
+
+# The late-payment prediction (prediction.md): the ranked open invoices and the customer's share.
+COLUMNS |= {
+    "open": Column("Open ({cur})", _M),
+    "p_late": Column("P(late)", _S, "Probability of being settled after the due date (1 when already past due)"),
+    "expected_late": Column("P(late) x open ({cur})", _M, "The ranking: probability x open amount"),
+    "top_factors": Column("Why", width="large", help="The invoice's values that raise its probability the most, in points"),
+}
