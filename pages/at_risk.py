@@ -125,8 +125,9 @@ with st.expander("How the score is made", icon=":material/function:"):
 
 # ------------------------------------------------------------------ late-payment prediction (prediction.md)
 st.subheader("Late-payment prediction")
-with st.spinner("Training the late-payment model and measuring it on this ledger's own history..."):
-    pr = prediction.predict(eng, t)  # trained once per snapshot and date (the core's cache)
+pr = common.prediction_or_wait(eng, t)  # trained once per snapshot and date, on a thread of its own
+if pr is None:
+    st.stop()  # the rest of the page is drawn; this section fills in when the model is ready
 lp, sk = prediction.model_json(pr), pr.skill
 na = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
 p1, p2, p3, p4 = st.columns(4)

@@ -222,6 +222,11 @@ def warm() -> None:
     ov = cached_overview(eng.snapshot.id, eng.as_of, Filters(), eng)
     # Altair loads and checks against its Vega-Lite schema on the first chart of the process.
     charts.dso_trend(ov.trend).to_dict()
+    # The late-payment model at the snapshot's date, on a thread of its own: ready before most first visits
+    # to the At-risk or Customer page.
+    from dashboard.prediction import model
+
+    model.start(eng, eng.as_of)
 
 
 def user() -> User | None:
@@ -333,3 +338,28 @@ def cached_provisions(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
     from dashboard.provisions.matrix import matrix
 
     return matrix(_eng, t, f)
+
+
+def prediction_or_wait(eng: Engine, t: dt.date):
+    """The late-payment prediction at T once trained; until then None, with a note that it is being trained
+    (on a thread of its own: the rest of the page is drawn at once) and a rerun of the page when it is ready."""
+    from dashboard.prediction import model
+
+    p = model.ready(eng, t)
+    if p is None:
+        model.start(eng, t)
+        _wait_for_prediction(eng, t)
+    return p
+
+
+@st.fragment(run_every="2s")
+def _wait_for_prediction(eng: Engine, t: dt.date) -> None:
+    from dashboard.prediction import model
+
+    if model.ready(eng, t) is not None:
+        st.rerun()
+    st.info(
+        f"The late-payment model is being trained on this ledger's own history up to {t:%d %b %Y} and measured against "
+        "the customers' payment records; this section fills in when it is done (about once per date).",
+        icon=":material/hourglass_top:",
+    )

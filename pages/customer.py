@@ -125,15 +125,16 @@ DOC_ORDER = ("invoice_id", "open_amount_base", "days_past_due", "due_date", "inv
 st.markdown(f"**Open documents** ({v.open_documents.height:,}, {money(v.open_documents['open_amount_base'].sum(), cur)})")
 tables.show(v.open_documents, cur, column_order=DOC_ORDER, key="cust_docs")
 # Late-payment prediction (prediction.md): this customer's open invoices with their probabilities, from the At-risk page's model.
-lp = prediction.predict(eng, t)
-share = prediction.customer_share(eng, int(r["customer_key"]), t)
-st.markdown(
-    f"**Late-payment prediction**: {pct(share[1])} of its open invoices ({money(share[0], cur)}) predicted to be paid late"
-    if share
-    else "**Late-payment prediction**: no open invoice to predict"
-)
-st.caption(lp.skill.sentence())
-if share:
+lp = common.prediction_or_wait(eng, t)  # trained on a thread of its own: the page does not wait for it
+share = prediction.customer_share(eng, int(r["customer_key"]), t) if lp is not None else None
+if lp is not None:
+    st.markdown(
+        f"**Late-payment prediction**: {pct(share[1])} of its open invoices ({money(share[0], cur)}) predicted to be paid late"
+        if share
+        else "**Late-payment prediction**: no open invoice to predict"
+    )
+    st.caption(lp.skill.sentence())
+if lp is not None and share:
     tables.show(
         prediction.ranked(eng, t, customer_key=int(r["customer_key"])).drop("customer_id").with_columns(pl.col("top_factors").list.join("; ")),
         cur,

@@ -529,3 +529,17 @@ O3,L1,2026-06-03,1000
 O4,L3,2026-06-05,500
 """,
 }
+
+
+def until_trained(at, timeout: float = 180.0):
+    """Rerun an AppTest page until the late-payment model it started training in the background is ready
+    (pages/common.py prediction_or_wait: the page says so meanwhile)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while any("late-payment model is being trained" in i.value for i in at.info):
+        assert time.monotonic() < deadline, "the late-payment model was not trained in time"
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, at.exception
+    return at

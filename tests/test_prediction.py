@@ -18,7 +18,7 @@ from dashboard.prediction import features, model, skill
 from dashboard.prediction.features import FEATURES, NEVER
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import SHARED, app_page, no_errors, write_csvs
+from tests.fixtures import SHARED, app_page, no_errors, until_trained, write_csvs
 
 # ------------------------------------------------------------------------------------------------ by hand
 
@@ -170,11 +170,15 @@ def test_pages_say_the_baseline_is_shown(history_data, monkeypatch):
     monkeypatch.setenv("O2C_DATA", str(history_data.root))
     at = app_page("pages/at_risk.py")
     no_errors(at)
+    # the first visit draws the page at once and says the model is being trained, then fills the section in
+    assert any("late-payment model is being trained" in i.value for i in at.info)
+    assert any(h.value == "At-risk customers" for h in at.title)
+    at = until_trained(at)
     assert any(s.value == "Late-payment prediction" for s in at.subheader)
     assert any("does not beat the customer's history" in w.value for w in at.info)
     ranked = next(df.value for df in at.dataframe if "p_late" in df.value.columns)
     assert len(ranked) > 0 and ranked["p_late"].between(0, 1).all()
-    at = app_page("pages/customer.py", customer_id="C001")
+    at = until_trained(app_page("pages/customer.py", customer_id="C001"))
     no_errors(at)
     text = "\n".join(m.value for m in at.markdown)
     assert "**Late-payment prediction**" in text and "predicted to be paid late" in text
@@ -295,7 +299,7 @@ def test_nothing_open_yet(tmp_path, capsys):
 @pytest.mark.usefixtures("fresh_caches")
 def test_at_risk_page_on_the_demo_says_the_model_is_shown(demo_engine, monkeypatch):
     monkeypatch.setenv("O2C_DATA", str(DataDir.of(demo_engine.snapshot).root))
-    at = app_page("pages/at_risk.py")
+    at = until_trained(app_page("pages/at_risk.py"))
     no_errors(at)
     assert any("The model beats the customer's history" in s.value for s in at.success)
     ranked = next(df.value for df in at.dataframe if "p_late" in df.value.columns)

@@ -313,3 +313,38 @@ def customer_shares(pred: Prediction, docs: Documents) -> dict[int, tuple[float,
 
 _CACHE: weakref.WeakKeyDictionary[Engine, dict[dt.date, Prediction]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+
+
+# ------------------------------------------------------------------ training in the background (the pages)
+# Training takes seconds on a large ledger: a page must not wait for it. `start` trains on a thread of its
+# own (once per engine and date); `ready` answers at once with the prediction, or None while it is trained,
+# and raises what stopped the training.
+_RUNNING: weakref.WeakKeyDictionary[Engine, dict[dt.date, threading.Thread]] = weakref.WeakKeyDictionary()
+_FAILED: weakref.WeakKeyDictionary[Engine, dict[dt.date, BaseException]] = weakref.WeakKeyDictionary()
+
+
+def ready(eng: Engine, t: dt.date | None = None) -> Prediction | None:
+    t = t or eng.as_of
+    with _LOCK:
+        failed = _FAILED.get(eng, {}).get(t)
+        if failed is not None:
+            raise failed
+        return _CACHE.get(eng, {}).get(t)
+
+
+def start(eng: Engine, t: dt.date | None = None) -> None:
+    t = t or eng.as_of
+
+    def train() -> None:
+        try:
+            predict(eng, t)
+        except BaseException as exc:  # kept for the page that waits: it shows the error instead of waiting for ever
+            with _LOCK:
+                _FAILED.setdefault(eng, {})[t] = exc
+
+    with _LOCK:
+        if t in _CACHE.get(eng, {}) or t in _RUNNING.setdefault(eng, {}):
+            return
+        thread = threading.Thread(target=train, name=f"late-payment model {t}", daemon=True)
+        _RUNNING[eng][t] = thread
+    thread.start()
