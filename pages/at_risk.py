@@ -3,7 +3,6 @@
 import polars as pl
 import streamlit as st
 
-from dashboard.present.exports import to_csv, to_excel
 from dashboard.risk import scorecard as risk
 from pages import common, tables
 
@@ -38,30 +37,36 @@ with c3:
 
 classes = st.multiselect("Risk class", list(risk.CLASSES), key="ar_classes", placeholder="All classes")
 ranked = risk.rank(s, tuple(classes))
-top = ranked.head(500)
-top = top.with_columns(risk.reasons(top).list.join("; ").alias("reasons"))
-shown = top.select(
-    "customer_id",
-    "name",
-    "reasons",
-    pl.col("score").round(1),
-    "risk_class",
-    "master_risk_class",
-    "exposure",
-    pl.col("ar_overdue").alias("overdue"),
-    "utilization",
-    "expected_trouble",
-    "thin_file",
-    "segment",
-    "region",
-)
+LISTED = 500  # on screen; the downloads hold every customer of the selection
+
+
+def table(rows: pl.DataFrame) -> pl.DataFrame:
+    """The list as shown and exported: who, why, then what is at stake."""
+    return rows.with_columns(risk.reasons(rows).list.join("; ").alias("reasons")).select(
+        "customer_id",
+        "name",
+        "reasons",
+        pl.col("score").round(1),
+        "risk_class",
+        "master_risk_class",
+        "exposure",
+        pl.col("ar_overdue").alias("overdue"),
+        "utilization",
+        "expected_trouble",
+        "thin_file",
+        "segment",
+        "region",
+    )
+
+
+shown = table(ranked.head(LISTED))
 if ranked.height == 0:
     st.info(
         f"No customer has any exposure (AR or open orders) at {t:%d %B %Y}: nothing is at risk. "
         "Choose an earlier as-of date in the sidebar to see the list as it was.",
         icon=":material/info:",
     )
-st.caption(f"{ranked.height:,} customers with exposure{' (the first 500 listed)' if ranked.height > 500 else ''}. Click a row to open the customer.")
+st.caption(f"{ranked.height:,} customers with exposure{f' (the first {LISTED} listed; the downloads hold all {ranked.height:,})' if ranked.height > LISTED else ''}. Click a row to open the customer.")
 # Who and why first, wide and wrapped (280 px, three lines) so that the reasons are read, not scrolled to; then what is at
 # stake. Segment, region and the thin-file flag are in the sidebar's filters, the customer's page and the exports.
 ev = tables.show(
@@ -90,10 +95,14 @@ if (cid := common.picked_row(ev, shown)) is not None:
     common.open_customer(cid)
 
 d1, d2, _ = st.columns([1, 1, 4])
-d1.download_button("Download CSV", to_csv(shown, cur), f"at_risk_{t.isoformat()}.csv", "text/csv", icon=":material/download:", key="ar_csv")
+every = shown if ranked.height <= LISTED else table(ranked)
+key = (t, f, tuple(classes))
+d1.download_button(
+    "Download CSV", common.cached_export(eng.snapshot.id, key, "csv", "at risk", every, cur), f"at_risk_{t.isoformat()}.csv", "text/csv", icon=":material/download:", key="ar_csv"
+)
 d2.download_button(
     "Download Excel",
-    to_excel(shown, "at risk", cur),
+    common.cached_export(eng.snapshot.id, key, "xlsx", "at risk", every, cur),
     f"at_risk_{t.isoformat()}.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",

@@ -1,0 +1,73 @@
+"""Defects an outside tester found on the pages, each pinned by a test that failed before its fix."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+from tests.fixtures import app_page, load
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
+T = dt.date(2026, 5, 31)
+# 5,100 open invoices over 510 customers: more than the 5,000 documents the Aging page lists and the
+# 500 customers the At-risk page lists. Invoice k of customer c is for 10 + k, so a customer's AR is
+# 10 x 10 + (0 + ... + 9) = 145 (ten invoices each), and all 5,100 documents add up to 510 x 145 = 73,950.
+N_CUSTOMERS, PER_CUSTOMER = 510, 10
+BIG = {
+    "invoices": "invoice_id,customer_id,invoice_date,due_date,amount,currency\n"
+    + "\n".join(f"I{c}_{k},C{c},2026-03-01,2026-03-31,{10 + k},USD" for c in range(N_CUSTOMERS) for k in range(PER_CUSTOMER)),
+    "customers": "customer_id,name,segment,credit_limit\n" + "\n".join(f"C{c},Customer {c},SMB,1000" for c in range(N_CUSTOMERS)),
+}
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """Every file a page offers for download: (file name, mimetype, bytes)."""
+    seen: list[tuple[str | None, str, bytes]] = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        if isinstance(path_or_data, bytes):
+            seen.append((filename, mimetype, path_or_data))
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    return seen
+
+
+@pytest.fixture
+def big(tmp_path, monkeypatch):
+    load(tmp_path, BIG, as_of=T)
+    monkeypatch.setenv("O2C_DATA", str(tmp_path / "data"))
+
+
+def csv_rows(downloads) -> list[list[str]]:
+    [body] = [b for _, mime, b in downloads if mime.startswith("text/csv")]
+    return list(csv.reader(io.StringIO(body.decode())))
+
+
+def test_aging_download_holds_every_document_not_only_the_listed_ones(big, downloads):
+    at = app_page("pages/aging.py")
+    caption = " ".join(c.value for c in at.caption)
+    assert "5,100 open documents" in caption and "the 5,000 largest are listed" in caption
+    rows = csv_rows(downloads)
+    assert len(rows) == 1 + 5100
+    i = rows[0].index("Open (USD)")
+    assert round(sum(float(r[i]) for r in rows[1:]), 2) == 73950.0  # 510 x 145, the whole AR
+    excel = [b for _, mime, b in downloads if "spreadsheet" in mime]
+    import polars as pl
+
+    assert pl.read_excel(io.BytesIO(excel[0])).height == 5100
+
+
+def test_at_risk_download_holds_every_customer(big, downloads):
+    at = app_page("pages/at_risk.py")
+    assert "510 customers with exposure (the first 500 listed" in " ".join(c.value for c in at.caption)
+    rows = csv_rows(downloads)
+    assert len(rows) == 1 + 510
+    assert len({r[0] for r in rows[1:]}) == 510  # each customer once
