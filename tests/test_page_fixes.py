@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import re
 
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -71,3 +73,52 @@ def test_at_risk_download_holds_every_customer(big, downloads):
     rows = csv_rows(downloads)
     assert len(rows) == 1 + 510
     assert len({r[0] for r in rows[1:]}) == 510  # each customer once
+
+
+SMALL = {
+    "invoices": "invoice_id,customer_id,invoice_date,due_date,amount,currency\nA1,C1,2026-03-01,2026-03-31,100,USD\n",
+    "customers": "customer_id,name,segment,credit_limit\nC1,Acme,SMB,1000\n",
+}
+
+
+@pytest.fixture
+def trail(tmp_path, monkeypatch):
+    """A data folder whose audit trail holds a load and a follow-up whose details nest a record with a None."""
+    from dashboard.store.snapshots import DataDir
+
+    load(tmp_path, SMALL, as_of=T)
+    data = DataDir(tmp_path / "data")
+    data.record(
+        "customer.followup",
+        "customer",
+        "C1",
+        None,
+        None,
+        {"after": {"dunning_block_by": None, "dunning_block_reason": "legal"}, "amount": 138894.55, "at": "2026-05-31T10:11:12.5Z"},
+    )
+    monkeypatch.setenv("O2C_DATA", str(tmp_path / "data"))
+    return data
+
+
+def test_audit_trail_reads_in_words(trail, downloads):
+    at = app_page("pages/audit.py")
+    grid = next(df for df in at.dataframe if "details" in df.value.columns).value
+    follow = grid[grid["event"] == "Follow-up set (resubmission, dunning block)"]
+    assert len(follow) == 1, list(grid["event"])
+    assert follow["details"].iloc[0] == "after, dunning block by: –; after, dunning block reason: legal; amount: USD 138,894.55; at: 2026-05-31 10:11"
+    load_row = grid[grid["event"] == "Extract loaded"]["details"].iloc[0]
+    assert re.search(r"files: .*invoices\.csv \(SHA-256 [0-9a-f]{12}…\)", load_row), load_row
+    for text in grid["details"]:
+        assert not re.search(r"[{}\[\]]|\bNone\b|'", text), text  # no Python dicts, lists or None
+    assert not any("." in e and " " not in e for e in grid["event"])  # no "customer.followup"
+    box = at.selectbox(key="au_action")
+    assert "Follow-up set (resubmission, dunning block)" in box.options and "customer.followup" not in box.options
+    box.set_value("customer.followup").run()  # the filter still picks by the stored action
+    assert list(next(df for df in at.dataframe if "details" in df.value.columns).value["event"]) == ["Follow-up set (resubmission, dunning block)"]
+    rows = csv_rows([d for d in downloads if d[0] == "audit_trail.csv"][-1:])
+    head = rows[0]
+    assert {"Event", "Details", "Action (code)", "Details (JSON)"} <= set(head)
+    row = rows[1]
+    assert row[head.index("Action (code)")] == "customer.followup"
+    assert json.loads(row[head.index("Details (JSON)")])["after"] == {"dunning_block_by": None, "dunning_block_reason": "legal"}
+    assert row[head.index("Details")].startswith("after, dunning block by: –")

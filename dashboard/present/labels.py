@@ -329,3 +329,10 @@ COLUMNS |= {
     "rate_source": Column("Rate from", help="The segment's own history, or the overall rate when the segment has too little"),
     "coverage": Column("Coverage", _S, "Allowance / gross"),
 } | {f"week_{k}": Column(f"Week {k} ({{cur}})", _M) for k in range(1, 14)}
+
+
+# --- the audit trail page (pages/audit.py): the raw columns its CSV keeps for machines -----------------------------
+COLUMNS |= {
+    "action_code": Column("Action (code)", help="The action as stored, for a script or `o2c audit --action`"),
+    "details_json": Column("Details (JSON)", help="The details as stored"),
+}
