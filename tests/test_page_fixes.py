@@ -122,3 +122,26 @@ def test_audit_trail_reads_in_words(trail, downloads):
     assert row[head.index("Action (code)")] == "customer.followup"
     assert json.loads(row[head.index("Details (JSON)")])["after"] == {"dunning_block_by": None, "dunning_block_reason": "legal"}
     assert row[head.index("Details")].startswith("after, dunning block by: –")
+
+
+def test_top_overdue_tooltip_writes_limit_used_and_headings_as_the_tables_do():
+    import polars as pl
+
+    from dashboard.present import charts
+
+    top = pl.DataFrame(
+        {
+            "customer_id": ["C1"],
+            "name": ["Acme"],
+            "segment": ["SMB"],
+            "ar_overdue": [500.0],
+            "exposure": [1062.1],
+            "credit_limit": [1000.0],
+            "utilization": [1.0621],  # 1,062.10 / 1,000: 106.2% on every table, never "106%"
+        }
+    )
+    spec = charts.top_overdue(top, "USD").to_dict()
+    [row] = next(iter(spec["datasets"].values()))
+    assert row["limit_used"] == "106.2%"
+    titles = [t["title"] for t in spec["encoding"]["tooltip"]]
+    assert titles == ["Customer", "Name", "Segment", "Overdue (USD)", "Exposure (USD)", "Limit used"]
