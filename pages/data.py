@@ -311,6 +311,8 @@ with tab_history:
         try:
             rollback(data, back, source=f"Data page ({common.user_name()})", user=common.user())
             st.session_state["dp_rolled_back"] = f"Snapshot {back} is current again; the newer ones are kept (roll forward the same way)."
+            for k in ("dp_rollback_id", "dp_cmp_a", "dp_cmp_b"):  # the pickers start again from the new current snapshot
+                st.session_state.pop(k, None)
             st.rerun()
         except UnknownSnapshot:
             st.error(f"Snapshot {back} is no longer in the data folder; nothing was changed.")

@@ -145,3 +145,73 @@ def test_top_overdue_tooltip_writes_limit_used_and_headings_as_the_tables_do():
     assert row["limit_used"] == "106.2%"
     titles = [t["title"] for t in spec["encoding"]["tooltip"]]
     assert titles == ["Customer", "Name", "Segment", "Overdue (USD)", "Exposure (USD)", "Limit used"]
+
+
+def test_customer_page_header_shows_the_dunning_block_set_on_collections(tmp_path, monkeypatch):
+    from dashboard.collections import followup
+    from dashboard.workbench import notes
+    from dashboard.store.snapshots import DataDir
+    from dashboard.workbench.identity import User
+
+    eng = load(tmp_path, SMALL, as_of=T)
+    store = DataDir(tmp_path / "data").trail()
+    followup.set_followup(store, User("carl", "collector", "oidc"), notes.Context(T, eng.snapshot.id), "C1", dunning_block="disputes the price")
+    monkeypatch.setenv("O2C_DATA", str(tmp_path / "data"))
+    at = app_page("pages/customer.py", customer_id="C1")
+    header = next(m.value for m in at.markdown if "Segment" in m.value)
+    assert "dunning block: disputes the price (set by carl since " in header
+
+
+def two_loads(tmp_path, monkeypatch):
+    """Two snapshots of SMALL (as of 30 April, then 31 May), loaded by the test's OS user; the later is current."""
+    from dashboard.load.ingest import ingest
+    from dashboard.settings import Settings
+    from dashboard.store.snapshots import DataDir
+    from tests.fixtures import write_csvs
+
+    data = DataDir(tmp_path / "data")
+    for day in (dt.date(2026, 4, 30), T):
+        assert ingest([write_csvs(tmp_path / f"x{day}", SMALL)], data, Settings(), as_of=day).ok
+    monkeypatch.setenv("O2C_DATA", str(tmp_path / "data"))
+    return data
+
+
+def test_data_page_snapshots_name_the_user_and_pickers_default_to_the_previous_snapshot(tmp_path, monkeypatch):
+    import getpass
+
+    data = two_loads(tmp_path, monkeypatch)
+    first, second = [s.id for s in data.list()]
+    at = app_page("pages/data.py")
+    hist = next(df for df in at.dataframe if "loaded_by" in df.value.columns).value
+    assert all(v.startswith(getpass.getuser() + " (") for v in hist["loaded_by"]), list(hist["loaded_by"])  # "root (o2c ingest)"
+    box = at.selectbox(key="dp_rollback_id")
+    assert box.value == first
+    assert box.options[0].startswith(f"{first}: as of 2026-04-30, loaded ")
+    assert at.selectbox(key="dp_cmp_a").value == first and at.selectbox(key="dp_cmp_b").value == second
+    # after a rollback to the first, comparing still starts from the current one against the one loaded before it
+    at.button(key="dp_rollback").click().run()
+    assert at.selectbox(key="dp_cmp_b").value == first
+    caption = " ".join(c.value for c in at.caption)
+    assert f"Data folder `{tmp_path / 'data'}`" in caption  # local mode: the folder named in full
+    assert any("up to 200 MB a file" in u.label for u in at.get("file_uploader"))  # [limits] upload_file_mb, not Streamlit's 500MB
+
+
+def test_clean_check_says_no_warnings_rather_than_zero_below(tmp_path, monkeypatch):
+    from tests.fixtures import write_csvs
+
+    data = two_loads(tmp_path, monkeypatch)
+    write_csvs(data.inbox / "clean", SMALL)
+    at = app_page("pages/data.py")
+    at.selectbox(key="dp_inbox").set_value("clean").run()
+    at.button(key="dp_check").click().run()
+    said = " ".join(s.value for s in at.success)
+    assert "passes every check" in said and "No warnings." in said and "0 warning(s) below" not in said
+
+
+def test_columns_are_never_narrower_than_their_headings():
+    from pages.tables import fit_heading, heading_px
+
+    # "Master class" is 12 characters: 7.5 x 12 + 30 = 120 px, more than Streamlit's "small" (75 px)
+    assert fit_heading("small", "Master class") == 120 == heading_px("Master class")
+    assert fit_heading("large", "Why") == "large" and fit_heading(None, "Currency") is None
+    assert fit_heading(140, "Value") == 140
