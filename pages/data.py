@@ -5,6 +5,7 @@ runs the same ingest as `o2c ingest`: loaded, it becomes the current snapshot; r
 its files and report are kept under `rejected/<id>/` and the refusal is in the audit log.
 """
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -112,10 +113,10 @@ def audit_details(e: dict) -> str:
 
 
 st.title("Data")
-# Local mode: the analyst's own computer, so the folder is named in full (/tmp/t1/data, not "data"); a team
-# server (oidc mode) does not show its file system to signed-in users.
-me = common.user()
-folder_said = f"Data folder `{data.root}`" if me is not None and me.mode == "local" else "The server's data folder"
+# The folder is named, never its path (a team server's file system is not shown to its users), with where it
+# was chosen, so "data" is not read as a word: `o2c serve --data DIR` (O2C_DATA) or the default beside the app.
+chosen = "chosen by `--data` / `O2C_DATA`" if os.environ.get("O2C_DATA") else "the default: `data/` beside the app"
+folder_said = f"Data folder `{data.root.name}` ({chosen})"
 st.caption(
     f"{folder_said}. Every load, refused load and rollback is logged; a refused load's files are kept byte for byte "
     "under `rejected/` with its report. A check only reads: it loads, keeps and logs nothing."
