@@ -73,7 +73,14 @@ stem = f"aging_{choice.replace(' ', '_').replace('+', '_plus')}_{t.isoformat()}"
 every = docs if docs.height >= n_docs else common.cached_documents(eng.snapshot.id, t, f.narrowed(dim, pick), bucket, eng, every=True)
 export = every.drop("bucket", strict=False)
 key = (t, f.narrowed(dim, pick), bucket)
-d1.download_button("Download CSV", common.cached_export(eng.snapshot.id, key, "csv", "documents", export, cur), f"{stem}.csv", "text/csv", icon=":material/download:", key="dl_csv")
+d1.download_button(
+    "Download CSV",
+    common.cached_export(eng.snapshot.id, key, "csv", "documents", export, cur),
+    f"{stem}.csv",
+    "text/csv",
+    icon=":material/download:",
+    key="dl_csv",
+)
 d2.download_button(
     "Download Excel",
     common.cached_export(eng.snapshot.id, key, "xlsx", "documents", export, cur),

@@ -66,7 +66,9 @@ if ranked.height == 0:
         "Choose an earlier as-of date in the sidebar to see the list as it was.",
         icon=":material/info:",
     )
-st.caption(f"{ranked.height:,} customers with exposure{f' (the first {LISTED} listed; the downloads hold all {ranked.height:,})' if ranked.height > LISTED else ''}. Click a row to open the customer.")
+st.caption(
+    f"{ranked.height:,} customers with exposure{f' (the first {LISTED} listed; the downloads hold all {ranked.height:,})' if ranked.height > LISTED else ''}. Click a row to open the customer."
+)
 # Who and why first, wide and wrapped (280 px, three lines) so that the reasons are read, not scrolled to; then what is at
 # stake. Segment, region and the thin-file flag are in the sidebar's filters, the customer's page and the exports.
 ev = tables.show(
@@ -98,7 +100,12 @@ d1, d2, _ = st.columns([1, 1, 4])
 every = shown if ranked.height <= LISTED else table(ranked)
 key = (t, f, tuple(classes))
 d1.download_button(
-    "Download CSV", common.cached_export(eng.snapshot.id, key, "csv", "at risk", every, cur), f"at_risk_{t.isoformat()}.csv", "text/csv", icon=":material/download:", key="ar_csv"
+    "Download CSV",
+    common.cached_export(eng.snapshot.id, key, "csv", "at risk", every, cur),
+    f"at_risk_{t.isoformat()}.csv",
+    "text/csv",
+    icon=":material/download:",
+    key="ar_csv",
 )
 d2.download_button(
     "Download Excel",

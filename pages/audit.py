@@ -70,7 +70,7 @@ frame = pl.DataFrame(
     },
 )
 st.caption(f"{frame.height:,} of {len(everyone):,} entries, newest first (times in UTC).")
-tables.show(frame, cur, hide=("action_code", "details_json"), key="au_table")
+tables.show(frame, cur, hide=("action_code", "details_json"), row_height=72, key="au_table")  # details wrap over three lines
 d1, d2, _ = st.columns([1, 1, 3])
 d1.download_button("Download CSV", to_csv(frame, cur), "audit_trail.csv", "text/csv", icon=":material/download:", key="au_csv")
 if d2.button("Check the chain", icon=":material/verified:", key="au_verify"):

@@ -202,8 +202,7 @@ with tab_load:
         elif report.ok:
             st.success(
                 f"The extract passes every check: {', '.join(f'{v:,} {k}' for k, v in rows.items() if v)}; "
-                f"as of {report.facts.get('as_of')}. "
-                + (f"{report.warning_count:,} warning(s) below." if report.warning_count else "No warnings."),
+                f"as of {report.facts.get('as_of')}. " + (f"{report.warning_count:,} warning(s) below." if report.warning_count else "No warnings."),
                 icon=":material/check_circle:",
             )
         else:
@@ -293,7 +292,7 @@ with tab_history:
             for s in newest
         ]
     )
-    tables.show(hist, base, widths={"files": "large"}, row_height=56)  # two lines of file names, never cut
+    tables.show(hist, base, widths={"files": 300}, row_height=72)  # file names wrap over three lines (above 4rem), never cut
     others = [s.id for s in newest if not s.current]
     said_as = {s.id: f"{s.id}: as of {s.as_of}, loaded {utc(s.loaded_at)[:16]} UTC" for s in newest}
     # the snapshot loaded before the current one first: rolling back is most often undoing the last load

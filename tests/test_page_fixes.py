@@ -149,8 +149,8 @@ def test_top_overdue_tooltip_writes_limit_used_and_headings_as_the_tables_do():
 
 def test_customer_page_header_shows_the_dunning_block_set_on_collections(tmp_path, monkeypatch):
     from dashboard.collections import followup
-    from dashboard.workbench import notes
     from dashboard.store.snapshots import DataDir
+    from dashboard.workbench import notes
     from dashboard.workbench.identity import User
 
     eng = load(tmp_path, SMALL, as_of=T)

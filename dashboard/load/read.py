@@ -15,8 +15,8 @@ import csv
 import itertools
 import os
 import re
-import unicodedata
 import stat
+import unicodedata
 from pathlib import Path
 
 import polars as pl

@@ -76,7 +76,7 @@ def to_excel(df: pl.DataFrame, sheet: str = "data", currency: str | None = None)
         buf,
         worksheet=sheet,
         column_formats=formats or None,  # type: ignore[arg-type]
-        column_widths=column_widths(df),
+        column_widths=column_widths(df),  # type: ignore[arg-type]
         float_precision=2,
         table_style="Table Style Light 9",
     )
