@@ -78,13 +78,13 @@ ev = tables.show(
         "customer_id",
         "name",
         "reasons",
+        "expected_trouble",  # the figure the list is ranked by, in view beside the reasons (it was cut at the right edge)
         "score",
         "risk_class",
         "master_risk_class",
         "exposure",
         "overdue",
         "utilization",
-        "expected_trouble",
     ),
     widths={"reasons": 280, "score": 90, "risk_class": 55, "master_risk_class": "small", "utilization": "small"},
     row_height=72,  # above 4rem a cell wraps its text (Streamlit): the reasons over two or three lines

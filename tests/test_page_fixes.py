@@ -216,3 +216,14 @@ def test_columns_are_never_narrower_than_their_headings():
     assert fit_heading("small", "Master class") == 120 == heading_px("Master class")
     assert fit_heading("large", "Why") == "large" and fit_heading(None, "Currency") is None
     assert fit_heading(140, "Value") == 140
+
+
+def test_at_risk_shows_its_ranking_figure_beside_the_reasons(big):
+    import json as _json
+
+    at = app_page("pages/at_risk.py")
+    ranked = next(df for df in at.dataframe if "reasons" in df.value.columns)
+    order = list(ranked.proto.column_order)
+    assert order.index("expected_trouble") == order.index("reasons") + 1
+    cfg = _json.loads(ranked.proto.columns)
+    assert cfg["master_risk_class"]["width"] >= 120  # "Master class" whole (Streamlit's "small" is 75 px)
