@@ -4,7 +4,6 @@ import streamlit as st
 
 from dashboard.metrics import aging
 from dashboard.present import charts
-from dashboard.present.exports import to_csv, to_excel
 from dashboard.present.formatting import money
 from dashboard.present.labels import bucket_label
 from pages import common, tables
@@ -40,7 +39,7 @@ pick = c2.multiselect(f"Only these {dim}s", values, key="aging_dim_values", plac
 bucket = labels.index(choice) - 1
 docs = common.cached_documents(eng.snapshot.id, t, f.narrowed(dim, pick), bucket, eng)
 n_docs, amount = aging.behind(ag, dim, pick, bucket)
-shown = f"; the {docs.height:,} largest are listed" if docs.height < n_docs else ""
+shown = f"; the {docs.height:,} largest are listed (the downloads hold all {n_docs:,})" if docs.height < n_docs else ""
 st.caption(f"{n_docs:,} open documents, {money(amount, cur)} in all{shown}. Click a column heading to sort, a row to open its customer.")
 # What the amount is and how late it is first, then whose it is; the rest stays in the data and the exports.
 ev = tables.show(
@@ -70,11 +69,21 @@ if (cid := common.picked_row(ev, docs)) is not None:
     common.open_customer(cid)
 d1, d2, _ = st.columns([1, 1, 4])
 stem = f"aging_{choice.replace(' ', '_').replace('+', '_plus')}_{t.isoformat()}"
-export = docs.drop("bucket", strict=False)
-d1.download_button("Download CSV", to_csv(export, cur), f"{stem}.csv", "text/csv", icon=":material/download:", key="dl_csv")
+# The downloads hold every document of the selection, not only the rows listed on screen.
+every = docs if docs.height >= n_docs else common.cached_documents(eng.snapshot.id, t, f.narrowed(dim, pick), bucket, eng, every=True)
+export = every.drop("bucket", strict=False)
+key = (t, f.narrowed(dim, pick), bucket)
+d1.download_button(
+    "Download CSV",
+    common.cached_export(eng.snapshot.id, key, "csv", "documents", export, cur),
+    f"{stem}.csv",
+    "text/csv",
+    icon=":material/download:",
+    key="dl_csv",
+)
 d2.download_button(
     "Download Excel",
-    to_excel(export, "documents", cur),
+    common.cached_export(eng.snapshot.id, key, "xlsx", "documents", export, cur),
     f"{stem}.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",

@@ -4,7 +4,6 @@ import polars as pl
 import streamlit as st
 
 from dashboard.prediction import report as prediction
-from dashboard.present.exports import to_csv, to_excel
 from dashboard.risk import scorecard as risk
 from pages import common, tables
 
@@ -38,31 +37,40 @@ with c3:
     tables.show(bt["by_class"], cur)
 
 classes = st.multiselect("Risk class", list(risk.CLASSES), key="ar_classes", placeholder="All classes")
-top = risk.rank(s, tuple(classes), top=500)  # only the rows listed are gathered
+LISTED = 500  # on screen; the downloads hold every customer of the selection
+
+
+def table(rows: pl.DataFrame) -> pl.DataFrame:
+    """The list as shown and exported: who, why, then what is at stake."""
+    return rows.with_columns(risk.reasons(rows).list.join("; ").alias("reasons")).select(
+        "customer_id",
+        "name",
+        "reasons",
+        pl.col("score").round(1),
+        "risk_class",
+        "master_risk_class",
+        "exposure",
+        pl.col("ar_overdue").alias("overdue"),
+        "utilization",
+        "expected_trouble",
+        "thin_file",
+        "segment",
+        "region",
+    )
+
+
+top = risk.rank(s, tuple(classes), top=LISTED)  # only the rows listed are gathered
 n_ranked = risk.ranked_count(s, tuple(classes))
-top = top.with_columns(risk.reasons(top).list.join("; ").alias("reasons"))
-shown = top.select(
-    "customer_id",
-    "name",
-    "reasons",
-    pl.col("score").round(1),
-    "risk_class",
-    "master_risk_class",
-    "exposure",
-    pl.col("ar_overdue").alias("overdue"),
-    "utilization",
-    "expected_trouble",
-    "thin_file",
-    "segment",
-    "region",
-)
+shown = table(top)
 if n_ranked == 0:
     st.info(
         f"No customer has any exposure (AR or open orders) at {t:%d %B %Y}: nothing is at risk. "
         "Choose an earlier as-of date in the sidebar to see the list as it was.",
         icon=":material/info:",
     )
-st.caption(f"{n_ranked:,} customers with exposure{' (the first 500 listed)' if n_ranked > 500 else ''}. Click a row to open the customer.")
+st.caption(
+    f"{n_ranked:,} customers with exposure{f' (the first {LISTED} listed; the downloads hold all {n_ranked:,})' if n_ranked > LISTED else ''}. Click a row to open the customer."
+)
 # Who and why first, wide and wrapped (280 px, three lines) so that the reasons are read, not scrolled to; then what is at
 # stake. Segment, region and the thin-file flag are in the sidebar's filters, the customer's page and the exports.
 ev = tables.show(
@@ -72,13 +80,13 @@ ev = tables.show(
         "customer_id",
         "name",
         "reasons",
+        "expected_trouble",  # the figure the list is ranked by, in view beside the reasons (it was cut at the right edge)
         "score",
         "risk_class",
         "master_risk_class",
         "exposure",
         "overdue",
         "utilization",
-        "expected_trouble",
     ),
     widths={"reasons": 280, "score": 90, "risk_class": 55, "master_risk_class": "small", "utilization": "small"},
     row_height=72,  # above 4rem a cell wraps its text (Streamlit): the reasons over two or three lines
@@ -91,10 +99,19 @@ if (cid := common.picked_row(ev, shown)) is not None:
     common.open_customer(cid)
 
 d1, d2, _ = st.columns([1, 1, 4])
-d1.download_button("Download CSV", to_csv(shown, cur), f"at_risk_{t.isoformat()}.csv", "text/csv", icon=":material/download:", key="ar_csv")
+every = (lambda: shown) if n_ranked <= LISTED else (lambda: table(risk.rank(s, tuple(classes))))  # built only on a cache miss
+key = (t, f, tuple(classes))
+d1.download_button(
+    "Download CSV",
+    common.cached_export(eng.snapshot.id, key, "csv", "at risk", every, cur),
+    f"at_risk_{t.isoformat()}.csv",
+    "text/csv",
+    icon=":material/download:",
+    key="ar_csv",
+)
 d2.download_button(
     "Download Excel",
-    to_excel(shown, "at risk", cur),
+    common.cached_export(eng.snapshot.id, key, "xlsx", "at risk", every, cur),
     f"at_risk_{t.isoformat()}.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",

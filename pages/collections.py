@@ -123,7 +123,8 @@ st.caption(f"{frame.height:,} customer{'' if frame.height == 1 else 's'}, {money
 # customer moved into that row (the one just worked often leaves the list), and the panel would
 # switch customers under the collector's hands.
 grid_key = f"co_grid_{st.session_state.get('co_acted', 0)}"
-event = tables.show(frame, cur, key=grid_key, on_select="rerun", selection_mode="single-row", widths={"why": 420})
+event = tables.show(frame, cur, key=grid_key, on_select="rerun", selection_mode="single-row", widths={"why": 320}, row_height=72)
+# "Rules met (points)" wraps over three lines at 320 px: read in full, and the columns to its right stay in view
 e1, e2, _ = st.columns([1, 1, 3])
 e1.download_button("Download CSV", to_csv(frame, cur), f"worklist_{t}.csv", "text/csv", icon=":material/download:", key="co_csv")
 e2.download_button(
@@ -218,7 +219,9 @@ with left.form("co_contact", clear_on_submit=True, border=True):
 with right.form("co_promise", clear_on_submit=True, border=True):
     st.markdown("**Record a promise to pay**")
     c1, c2 = st.columns(2)
-    amount = c1.number_input(f"Amount ({cur})", min_value=0.0, value=float(max(r["collectible"], 0.0)), step=100.0, key="co_amount")
+    # Streamlit's number box cannot write thousands separators: the figure it starts from is written beside it in full
+    amount = c1.number_input(f"Amount ({cur})", min_value=0.0, value=float(max(r["collectible"], 0.0)), step=100.0, format="%.2f", key="co_amount")
+    c1.caption(f"Collectible now: {money(max(r['collectible'], 0.0), cur)}")
     when = c2.date_input("Promised for", value=t + dt.timedelta(days=7), min_value=t, key="co_when", format="YYYY-MM-DD")
     open_ids = v.open_documents.filter(pl.col("open_amount_base") > 0)["invoice_id"].to_list() if v is not None else []
     docs = st.multiselect("For these documents (optional: any)", open_ids, key="co_docs_for", placeholder="Any of the customer's documents")

@@ -4,9 +4,10 @@ selection, and every Streamlit cache of the app (in one place)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 
 from dashboard.metrics.kpis import Engine, Filters, overview
@@ -189,8 +190,20 @@ def cached_overview(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_documents(snapshot_id: str, t: dt.date, f: Filters, bucket: int, _eng: Engine):
-    return _eng.documents(t, f, bucket)
+def cached_documents(snapshot_id: str, t: dt.date, f: Filters, bucket: int, _eng: Engine, every: bool = False):
+    """The documents behind a bucket, largest first: the 5,000 largest for the screen, every one (every=True) for a download."""
+    return _eng.documents(t, f, bucket, limit=None if every else 5000)
+
+
+@st.cache_data(show_spinner="Preparing the download...", max_entries=16)
+def cached_export(snapshot_id: str, key: tuple, kind: str, sheet: str, _frame: pl.DataFrame | Callable[[], pl.DataFrame], currency: str) -> bytes:
+    """A table's CSV or Excel bytes, once per snapshot and selection (key): writing Excel costs about 0.3 ms a row,
+    too much to repeat on every rerun of a page that offers every row of its selection for download. _frame may be
+    a function that builds the table, called only on a cache miss (every row of a long list costs to gather)."""
+    from dashboard.present.exports import to_csv, to_excel
+
+    frame = _frame() if callable(_frame) else _frame
+    return to_csv(frame, currency) if kind == "csv" else to_excel(frame, sheet, currency)
 
 
 @st.cache_resource(show_spinner="Computing the per-customer baseline...", max_entries=8)

@@ -3,6 +3,7 @@
 import polars as pl
 import streamlit as st
 
+from dashboard.collections.followup import followup_of
 from dashboard.metrics.customer import find, view
 from dashboard.prediction import report as prediction
 from dashboard.present import charts
@@ -67,6 +68,11 @@ if r["master_risk_class"]:
     facts.append(f"class in the master **{plain(r['master_risk_class'])}**")
 if r["thin_file"]:
     facts.append(":orange-badge[thin file: scored from what is known]" if r["score"] is not None else ":orange-badge[thin file: nothing to score yet]")
+# a dunning block set on the Collections page: no letter goes to this customer, said where its page starts
+block = followup_of(common.store(), current)
+if block.get("dunning_block_reason"):
+    since = f" since {block['dunning_block_on']}" if block.get("dunning_block_on") else ""
+    facts.append(f":red-badge[:material/block: dunning block: {plain(block['dunning_block_reason'])} (set by {plain(block.get('dunning_block_by'))}{since})]")
 st.markdown(" · ".join(facts) + f" · as of {t:%d %B %Y}")
 
 g, m = st.columns([1, 2])

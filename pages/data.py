@@ -5,6 +5,7 @@ runs the same ingest as `o2c ingest`: loaded, it becomes the current snapshot; r
 its files and report are kept under `rejected/<id>/` and the refusal is in the audit log.
 """
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -59,7 +60,7 @@ def report_table(report: Report) -> None:
         base,
         column_order=("severity", "message", "file", "row", "column", "value", "rule"),
         # "What to do" 440 px wide (the registry's): the table still fits a laptop's window; not pinned (Streamlit greys a pinned column's text)
-        widths={"value": 140},
+        widths={"value": 140, "rule": 200},  # the rule wraps beside the rest, never cut at the edge
         row_height=72,  # above 4rem a cell wraps its text: three lines of the message instead of one cut short
     )
 
@@ -112,8 +113,12 @@ def audit_details(e: dict) -> str:
 
 
 st.title("Data")
+# The folder is named, never its path (a team server's file system is not shown to its users), with where it
+# was chosen, so "data" is not read as a word: `o2c serve --data DIR` (O2C_DATA) or the default beside the app.
+chosen = "chosen by `--data` / `O2C_DATA`" if os.environ.get("O2C_DATA") else "the default: `data/` beside the app"
+folder_said = f"Data folder `{data.root.name}` ({chosen})"
 st.caption(
-    f"Data folder `{data.root.name}`. Every load, refused load and rollback is logged; a refused load's files are kept byte for byte "
+    f"{folder_said}. Every load, refused load and rollback is logged; a refused load's files are kept byte for byte "
     "under `rejected/` with its report. A check only reads: it loads, keeps and logs nothing."
 )
 
@@ -127,7 +132,15 @@ with tab_load:
         "Drop the files of one extract (invoices and, if you have them, payments, customers, orders, fx), "
         "or pick a folder from the data folder's `inbox/`. CSV (any delimiter, UTF-8 or Windows-1252), Excel (.xlsx) or Parquet."
     )
-    ups = st.file_uploader("Extract files", accept_multiple_files=True, type=[e.lstrip(".") for e in sorted(READABLE)], key="dp_upload")
+    # the real limit is the setting (Streamlit's own box would say its server-wide cap, "500MB per file")
+    upload_mb = common.settings().limits.upload_file_mb
+    ups = st.file_uploader(
+        f"Extract files (up to {upload_mb:,} MB a file)",
+        accept_multiple_files=True,
+        type=[e.lstrip(".") for e in sorted(READABLE)],
+        key="dp_upload",
+        help=f"The settings' [limits] upload_file_mb: {upload_mb:,} MB a file; upload_total_mb for all of them together.",
+    )
     folders = inbox_folders(data)
     picked = st.selectbox("...or a folder from the inbox", [UPLOADED] + [p.name for p in folders], key="dp_inbox")
     try:
@@ -189,7 +202,7 @@ with tab_load:
         elif report.ok:
             st.success(
                 f"The extract passes every check: {', '.join(f'{v:,} {k}' for k, v in rows.items() if v)}; "
-                f"as of {report.facts.get('as_of')}. {report.warning_count:,} warning(s) below.",
+                f"as of {report.facts.get('as_of')}. " + (f"{report.warning_count:,} warning(s) below." if report.warning_count else "No warnings."),
                 icon=":material/check_circle:",
             )
         else:
@@ -261,6 +274,8 @@ with tab_history:
                 plain(f"The load {u.id} started {when} UTC by {u.user} ({u.source}) was interrupted: nothing of it became current. Load that extract again."),
                 icon=":material/warning:",
             )
+    # who loaded each snapshot: the user of its load's entry in the audit trail (the manifest names the tool only)
+    loaders = {e.get("snapshot"): e.get("user") for e in data.read_audit() if e["event"] == "load"}
     hist = pl.DataFrame(
         [
             {
@@ -268,7 +283,7 @@ with tab_history:
                 "snapshot": s.id,
                 "as_of": s.as_of,
                 "loaded_at": utc(s.loaded_at),
-                "loaded_by": s.source,
+                "loaded_by": f"{loaders[s.id]} ({s.source})" if loaders.get(s.id) and loaders[s.id] not in s.source else s.source,
                 "files": ", ".join(s.files),
                 "documents": s.rows.get("invoices", 0),
                 "customers": s.rows.get("customers", 0),
@@ -277,14 +292,27 @@ with tab_history:
             for s in newest
         ]
     )
-    tables.show(hist, base)
+    tables.show(hist, base, widths={"files": 300}, row_height=72)  # file names wrap over three lines (above 4rem), never cut
     others = [s.id for s in newest if not s.current]
+    said_as = {s.id: f"{s.id}: as of {s.as_of}, loaded {utc(s.loaded_at)[:16]} UTC" for s in newest}
+    # the snapshot loaded before the current one first: rolling back is most often undoing the last load
+    cur_at = next((i for i, s in enumerate(newest) if s.current), 0)
+    older = [s.id for s in newest[cur_at + 1 :]]
+    first = others.index(older[0]) if older else 0
     r1, r2 = st.columns([3, 1])
-    back = r1.selectbox("Make an earlier snapshot current again", others or ["(no other snapshot)"], key="dp_rollback_id")
+    back = r1.selectbox(
+        "Make an earlier snapshot current again",
+        others or ["(no other snapshot)"],
+        index=first,
+        key="dp_rollback_id",
+        format_func=lambda i: said_as.get(i, i),
+    )
     if r2.button("Roll back", disabled=not others, key="dp_rollback", icon=":material/history:"):
         try:
             rollback(data, back, source=f"Data page ({common.user_name()})", user=common.user())
             st.session_state["dp_rolled_back"] = f"Snapshot {back} is current again; the newer ones are kept (roll forward the same way)."
+            for k in ("dp_rollback_id", "dp_cmp_a", "dp_cmp_b"):  # the pickers start again from the new current snapshot
+                st.session_state.pop(k, None)
             st.rerun()
         except UnknownSnapshot:
             st.error(f"Snapshot {back} is no longer in the data folder; nothing was changed.")
@@ -299,8 +327,12 @@ with tab_compare:
         st.info("Comparing needs two snapshots: load another extract first.")
     else:
         a, b = st.columns(2)
-        before = a.selectbox("Before", ids, index=1, key="dp_cmp_a")
-        after = b.selectbox("After", ids, index=0, key="dp_cmp_b")
+        # by default the snapshot before the current one against the current one (not simply the two newest)
+        cur_at = next((i for i, s in enumerate(newest) if s.current), 0)
+        prev_at = cur_at + 1 if cur_at + 1 < len(ids) else (1 if cur_at == 0 else cur_at - 1)
+        said_cmp = {s.id: f"{s.id} (as of {s.as_of}{', current' if s.current else ''})" for s in newest}
+        before = a.selectbox("Before", ids, index=prev_at, key="dp_cmp_a", format_func=lambda i: said_cmp.get(i, i))
+        after = b.selectbox("After", ids, index=cur_at, key="dp_cmp_b", format_func=lambda i: said_cmp.get(i, i))
         out = common.cached_compare(before, after)
         st.caption(f"Each snapshot at its own as-of date: {out['as_of'][0]} and {out['as_of'][1]}. Amounts in {base}.")
         # figures of different units, each already written in its own: right-aligned text
@@ -337,6 +369,7 @@ with tab_audit:
             ),
             base,
             # here each file is named with the start of its SHA-256 (the snapshot list names files only)
-            override={"files": st.column_config.TextColumn("Files (SHA-256)", width="large")},
+            override={"files": st.column_config.TextColumn("Files (SHA-256)", width=520)},
             widths={"details": "medium"},  # short here ("6 documents, 2 warning(s)"): room for the files
+            row_height=72,  # three lines: five files with the start of their SHA-256 are read, not cut
         )

@@ -36,6 +36,24 @@ _MONEY = ("money", "money_doc")
 PCT = "__pct"
 
 
+# Streamlit's named widths in pixels, and what a heading needs: about 7.5 px a character of the 14 px
+# heading font, plus the cell's padding and the sort/menu icon a hovered heading shows.
+_NAMED = {"small": 75, "medium": 200, "large": 400}
+
+
+def heading_px(text: str) -> int:
+    return round(7.5 * len(text)) + 30
+
+
+def fit_heading(width: Width, text: str) -> Width:
+    """A column's width, never narrower than its heading ("Master clas…", "Curren…" were cut): None stays
+    None (Streamlit then fits heading and values by itself)."""
+    if width is None:
+        return None
+    px = _NAMED[width] if isinstance(width, str) else width
+    return width if px >= heading_px(text) else heading_px(text)
+
+
 def config(df: pl.DataFrame, currency: str, hide: tuple[str, ...] = (), widths: Mapping[str, Width] | None = None, **override: Any) -> dict[str, Any]:
     """st.dataframe column_config for every column of df (override: column -> config or label;
     widths: column -> width, instead of the registry's). A share with its copy in percent beside it
@@ -52,7 +70,7 @@ def config(df: pl.DataFrame, currency: str, hide: tuple[str, ...] = (), widths: 
         base = name.removesuffix(PCT)
         c = column(base)
         text = label(base, currency)
-        common: dict[str, Any] = {"help": c.help, "width": widths.get(base, c.width)}
+        common: dict[str, Any] = {"help": c.help, "width": fit_heading(widths.get(base, c.width), text)}
         numeric = dtype.is_numeric()
         if c.kind == "date" and dtype.is_temporal():
             out[name] = st.column_config.DateColumn(text, format="YYYY-MM-DD", **common)

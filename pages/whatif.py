@@ -15,6 +15,7 @@ from dashboard.whatif import export, saved, tables
 from dashboard.whatif import model as S
 from dashboard.whatif import widgets as W
 from pages import common
+from pages.tables import heading_px
 
 eng = common.engine()
 t = common.as_of(eng)
@@ -30,7 +31,7 @@ for k, v in W.defaults().items():
 
 st.title("What-if studio")
 st.caption(
-    f"Steady-state model of whatif.md at {t:%d %B %Y}, window {base.window_days} days, cost of capital "
+    f"A steady-state model (its assumptions are below) at {t:%d %B %Y}, window {base.window_days} days, cost of capital "
     f"{eng.settings.cost_of_capital:.0%} (settings). Each lever applies to its own selection; the sidebar's segment and region filters do not apply here. "
     f"A lever can select by the customer master's risk class ({', '.join(master_classes) or 'none given'}; customers without one are not selected by it) "
     f"or by the risk class computed from the risk score at {t:%d %B %Y} (A-E, as the at-risk and customer pages show it)."
@@ -175,7 +176,10 @@ def column_config(columns: tuple[tables.Column, ...]) -> dict:
     """Headings in words and finance formats (money as accounting: thousands separators, negatives in brackets)."""
     fmt = {"money": "accounting", "days": "%.2f", "signed_days": "%+.2f", "count": "%d"}
     return {
-        c.key: st.column_config.TextColumn(c.words(cur)) if c.kind == "text" else st.column_config.NumberColumn(c.words(cur), format=fmt[c.kind])
+        # a number column at least as wide as its heading ("Blocked orders, scenario (USD)" was cut): its values are shorter
+        c.key: st.column_config.TextColumn(c.words(cur))
+        if c.kind == "text"
+        else st.column_config.NumberColumn(c.words(cur), format=fmt[c.kind], width=heading_px(c.words(cur)))
         for c in columns
     }
 
@@ -212,7 +216,7 @@ with st.expander("Assumptions of the model, in plain words", icon=":material/inf
 - **Credit limits**: open orders are released in order-date order while they fit under the new limit minus today's
   receivables; the rest are blocked. Customers without a limit stay without one. Exposure itself does not change.
 - **Risk classes**: "customer master" is the class given in the master; "computed" is the risk score's class at the
-  as-of date (risk.md), the one the at-risk and customer pages show.
+  as-of date, the one the at-risk and customer pages show.
 - Financing effect = cash released x cost of capital ({eng.settings.cost_of_capital:.0%} a year). No effect on sales
   volume, bad debt or customer behaviour beyond the levers is modelled.
 """

@@ -166,7 +166,12 @@ def test_check_load_compare_roll_back_and_audit(data):
         ("invoices 2026;rm -rf.csv", "invoices 2026_rm -rf.csv"),
         ("", "upload"),
         ("..", "upload"),
-        ("Fälligkeit.csv", "F_lligkeit.csv"),
+        ("Fälligkeit.csv", "Fälligkeit.csv"),  # a letter with an accent is a letter (was "F_lligkeit.csv")
+        ("invoices [1] é ü #&'.csv", "invoices [1] é ü #&'.csv"),  # as the CLI keeps it
+        ("Fa\u0308lligkeit.csv", "Fälligkeit.csv"),  # macOS's decomposed ä, as one letter
+        ("a\nb\x00c\u202efdp.csv", "a_b_c_fdp.csv"),  # line break, NUL, right-to-left override
+        ('x<y>:"|?*.csv', "x_y______.csv"),  # refused by Windows
+        ("...csv. ", "csv"),
     ],
 )
 def test_an_uploaded_file_name_is_never_a_path(given, kept):

@@ -50,6 +50,6 @@ def test_top_overdue_tooltips_never_say_null():
     )
     spec = charts.top_overdue(top, "USD").to_dict()
     rows = next(iter(spec["datasets"].values()))
-    assert [r["limit_used"] for r in rows] == ["no limit", "limit 0", "75%"]
+    assert [r["limit_used"] for r in rows] == ["no limit", "limit 0", "75.0%"]  # one decimal, as the tables write a share
     assert all(v is not None for r in rows for k, v in r.items() if k in ("name", "segment", "limit_used"))
     assert "m'" in spec["encoding"]["x"]["axis"]["labelExpr"]  # money axis in k/m/bn like the tiles

@@ -16,6 +16,7 @@ import itertools
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -97,9 +98,18 @@ def _kind(p: Path) -> str:
     return "not a regular file"
 
 
+# What a saved file name may not hold: control and format characters (line breaks, NUL, a right-to-left
+# override that would show "fdp.csv" as "csv.pdf"), the characters Windows refuses in a name (so the data
+# folder can be copied there) and the shell's separator ";". Letters with accents, spaces, brackets, &, '
+# and # are a file's name as its owner wrote it ("Fälligkeit [1] #&'.csv") and are kept.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff<>:\"|?*;]")
+
+
 def safe_file_name(name: str) -> str:
-    """An uploaded file's name as a plain file name: never a path, never hidden, no odd characters."""
-    base = re.sub(r"[^A-Za-z0-9._ -]", "_", Path(name.replace("\\", "/")).name).strip().lstrip(".")
+    """An uploaded file's name as a plain file name: never a path, never hidden, no control characters."""
+    # NFC: a browser on macOS sends "é" as e + a combining accent; the name is kept as one letter
+    base = Path(unicodedata.normalize("NFC", name).replace("\\", "/")).name
+    base = _UNSAFE.sub("_", base).strip().lstrip(".").rstrip(". ")  # Windows drops a trailing dot or space
     return base or "upload"
 
 

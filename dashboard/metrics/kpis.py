@@ -567,8 +567,8 @@ class Engine:
         # a name per cell (a few dozen) from a plain list: no query plan on the per-date path
         return ag.hstack([pl.Series("bucket_name", [names[b] for b in ag["bucket"].to_list()], dtype=pl.Utf8)])
 
-    def documents(self, t: dt.date, f: Filters = ALL, bucket: int = -1, limit: int = 5000) -> pl.DataFrame:
-        """The open documents behind an aging figure, largest first."""
+    def documents(self, t: dt.date, f: Filters = ALL, bucket: int = -1, limit: int | None = 5000) -> pl.DataFrame:
+        """The open documents behind an aging figure, largest first (limit=None: every one, for a download)."""
         return self.q("receivables/open_documents_at", f, as_of=t, edges=list(self.settings.aging_edges), bucket=bucket, limit=limit)
 
     def dimensions(self) -> dict[str, list[str]]:

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.present.formatting import compact, money
-from dashboard.present.labels import bucket_label
+from dashboard.present.labels import bucket_label, label
 
 PALETTE = ["#1f4e79", "#2e86c1", "#85c1e9", "#f5b041", "#e67e22", "#c0392b", "#7b241c", "#4a235a"]
 # Aging buckets from calm to alarming: "not due" is a quiet blue, each later bucket a hotter colour,
@@ -250,7 +250,7 @@ def dso_trend(trend: pl.DataFrame):
                 scale=alt.Scale(domain=list(names.values()), range=[[1, 0], [2, 2], [6, 3]]),
                 legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2),
             ),
-            tooltip=[alt.Tooltip("date:T", title="month-end"), alt.Tooltip("measure:N", title="figure"), alt.Tooltip("days:Q", title="days", format=",.1f")],
+            tooltip=[alt.Tooltip("date:T", title="Month-end"), alt.Tooltip("measure:N", title="Figure"), alt.Tooltip("days:Q", title="Days", format=",.1f")],
         )
         .properties(height=300)
     )
@@ -273,8 +273,8 @@ def ar_trend(trend: pl.DataFrame, currency: str):
             ),
             order=alt.Order("part:N", sort="ascending"),
             tooltip=[
-                alt.Tooltip("date:T", title="month-end"),
-                alt.Tooltip("part:N", title="part"),
+                alt.Tooltip("date:T", title="Month-end"),
+                alt.Tooltip("part:N", title="Part"),
                 alt.Tooltip("amount:Q", title=currency, format=",.2f"),
             ],
         )
@@ -300,8 +300,8 @@ def aging_by(aging: pl.DataFrame, dim: str, bucket_names: list[str], currency: s
             ),
             order=alt.Order("bucket:Q"),
             tooltip=[
-                alt.Tooltip(f"{dim}:N", title=dim),
-                alt.Tooltip("bucket_name:N", title="days past due"),
+                alt.Tooltip(f"{dim}:N", title=label(dim, currency)),
+                alt.Tooltip("bucket_name:N", title="Days past due"),
                 alt.Tooltip("ar:Q", title=f"AR ({currency})", format=",.2f"),
             ],
         )
@@ -321,7 +321,8 @@ def top_overdue(top: pl.DataFrame, currency: str):
         .then(pl.lit("no limit"))
         .when(pl.col("utilization").is_null())
         .then(pl.lit("limit 0"))
-        .otherwise(pl.format("{}%", (pl.col("utilization") * 100).round(0).cast(pl.Int64))),
+        # one decimal, as every table and tile writes a share (106.2%, never 106%)
+        .otherwise(pl.format("{}%", (pl.col("utilization") * 100).round(1))),
     )
     pick = alt.selection_point(fields=["customer_id"], name="pick", on="click")
     return (
@@ -332,12 +333,13 @@ def top_overdue(top: pl.DataFrame, currency: str):
             x=alt.X("ar_overdue:Q", title=None, axis=alt.Axis(labelExpr=MONEY_LABELS)),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
             tooltip=[
-                alt.Tooltip("customer_id:N", title="customer"),
-                alt.Tooltip("name:N", title="name"),
-                alt.Tooltip("segment:N", title="segment"),
-                alt.Tooltip("ar_overdue:Q", title=f"overdue ({currency})", format=",.2f"),
-                alt.Tooltip("exposure:Q", title=f"exposure ({currency})", format=",.2f"),
-                alt.Tooltip("limit_used:N", title="limit used"),
+                # the registry's headings, as the tables beside the chart write them
+                alt.Tooltip("customer_id:N", title=label("customer_id", currency)),
+                alt.Tooltip("name:N", title=label("name", currency)),
+                alt.Tooltip("segment:N", title=label("segment", currency)),
+                alt.Tooltip("ar_overdue:Q", title=label("ar_overdue", currency), format=",.2f"),
+                alt.Tooltip("exposure:Q", title=label("exposure", currency), format=",.2f"),
+                alt.Tooltip("limit_used:N", title=label("utilization", currency)),
             ],
         )
         .add_params(pick)

@@ -153,7 +153,8 @@ def export_excel(record: ExportRecord, res: Result, currency: str = "USD") -> by
             df = defuse(df)
             for j, col in enumerate(columns):
                 sheet.write_string(0, j, col.words(currency), head)
-                sheet.set_column(j, j, 16 if col.kind != "text" else 20)
+                # wide enough for the whole heading on one line ("Blocked orders, scenario (USD)"), never cut
+                sheet.set_column(j, j, max(16 if col.kind != "text" else 20, len(col.words(currency)) + 2))
                 for i, v in enumerate(df[col.key].to_list(), 1):
                     if v is None:
                         continue

@@ -1,7 +1,7 @@
 -- The open documents behind an aging figure: drill-down from a bucket.
 -- Grain: one row per document open at $as_of in the selection.
 -- Parameters: $as_of, $edges, $bucket (-1 = every bucket), $segments,
---   $regions, $currencies (lists; empty = all), $limit (rows at most).
+--   $regions, $currencies (lists; empty = all), $limit (rows at most; null = every row).
 with open_now as (
     select doc_key, open_amount, segment, region, due_date,
            days_past_due($as_of, due_date) as days_past_due,
