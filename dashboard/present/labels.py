@@ -336,6 +336,8 @@ COLUMNS |= {
     "p_late": Column("P(late)", _S, "Probability of being settled after the due date (1 when already past due)"),
     "expected_late": Column("P(late) x open ({cur})", _M, "The ranking: probability x open amount"),
     "top_factors": Column("Why", width="large", help="The invoice's values that raise its probability the most, in points"),
+}
+
 
 # --- the audit trail page (pages/audit.py): the raw columns its CSV keeps for machines -----------------------------
 COLUMNS |= {
