@@ -32,6 +32,7 @@ def test_a_dropped_engine_is_freed_after_its_caches_were_filled(tmp_path):
 
 
 def test_the_apps_engine_cache_lets_an_old_snapshot_go(tmp_path, monkeypatch, fresh_caches):
+    from dashboard.decisions.apply import NO_DECISIONS
     from pages import common
 
     monkeypatch.setenv("O2C_DATA", str(tmp_path / "data"))
@@ -45,10 +46,10 @@ def test_the_apps_engine_cache_lets_an_old_snapshot_go(tmp_path, monkeypatch, fr
         res = ingest([write_csvs(tmp_path / f"x{i}", LEDGER)], data, Settings())
         assert res.ok
         ids.append(res.snapshot.id)
-    engines = [common._engine(sid) for sid in ids]  # max_entries=2: the first falls out
+    engines = [common._engine(sid, NO_DECISIONS) for sid in ids]  # max_entries=2: the first falls out
     ref = weakref.ref(engines[0])
     assert isinstance(engines[0], Engine)
     del engines
-    common._engine(ids[1]), common._engine(ids[2])
+    common._engine(ids[1], NO_DECISIONS), common._engine(ids[2], NO_DECISIONS)
     gc.collect()
     assert ref() is None
