@@ -36,6 +36,7 @@ def whatif(tmp_path, data: DataDir, levers: list[dict], *extra: str) -> int:
     [
         ({"kind": "limits", "pct": -0.2, "segment": "Nope"}, "lever 1 (limits): segment 'Nope' is not in this snapshot; its segments: Enterprise, SMB"),
         ({"kind": "terms", "days": 5, "region": ["EMEA", "Mars"]}, "lever 1 (terms): region 'Mars' is not in this snapshot; its regions: APAC, EMEA"),
+        ({"kind": "limits", "value": 0, "risk_class": "Z"}, "lever 1 (limits): risk class 'Z' is not in this snapshot; its risk classes: A, B, C, D, E"),
         ({"kind": "collections", "reduction": 0.5, "customer_ids": ["C1", "C9"]}, "lever 1 (collections): customer id(s) 'C9' are not in this snapshot's customers"),
     ],
 )
@@ -46,7 +47,10 @@ def test_a_lever_selecting_a_value_the_snapshot_lacks_is_refused_naming_it_and_w
 
 
 def test_levers_on_values_that_exist_run(tmp_path, data, capsys):
-    assert whatif(tmp_path, data, [{"kind": "limits", "pct": -0.2, "segment": "SMB"}, {"kind": "terms", "days": 5, "region": "EMEA"}], "--json") == 0
+    levers = [{"kind": "limits", "pct": -0.2, "segment": "SMB"}, {"kind": "terms", "days": 5, "region": "EMEA"}]
+    # a class of the A-E scale selects nobody in this master (it has no classes): a standing policy, run, not refused
+    levers.append({"kind": "limits", "pct": -0.2, "risk_class": ["D", "E"]})
+    assert whatif(tmp_path, data, levers, "--json") == 0
 
 
 def test_shorter_terms_release_cash_but_leave_the_limit_figures_and_say_why(tmp_path, data, capsys):

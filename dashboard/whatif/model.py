@@ -310,11 +310,14 @@ _SELECTED = (("segment", "segment", "segments"), ("region", "region", "regions")
 
 def unknown_selections(b: Baseline, sc: Scenario) -> list[str]:
     """Each lever's selection values that no customer of the snapshot has ('Nope' for a segment), in words naming
-    the lever, the value and what exists: a lever that selects nobody would leave the scenario unchanged in silence."""
+    the lever, the value and what exists: a lever that selects nobody would leave the scenario unchanged in silence.
+
+    A risk class of the scale (A-E) is always known: "limits -20 % for D and E" is a standing policy that may
+    select nobody today, and that is its answer; a class off the scale and not in the master ('Z') is refused."""
     problems = []
     for i, lv in enumerate(sc.levers, 1):
         for key, col, words in _SELECTED:
-            known = set(b.customers[col].drop_nulls().cast(pl.Utf8).to_list())
+            known = set(b.customers[col].drop_nulls().cast(pl.Utf8).to_list()) | (set(COMPUTED_CLASSES) if key == "risk_class" else set())
             if bad := [v for v in as_list(getattr(lv, key)) if v not in known]:
                 problems.append(
                     f"lever {i} ({lv.kind}): {key.replace('_', ' ')} {', '.join(map(repr, bad))} is not in this snapshot; "
