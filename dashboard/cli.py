@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, NoReturn, TypedDict
 
 from dashboard.settings import SettingsError, load_settings
 from dashboard.store.lock import DataBusy
@@ -109,7 +109,7 @@ class _Parser(argparse.ArgumentParser):
     malformed command line must still be answered by one {"error", "details"} document on stderr (cli.md).
     Sub-command parsers are of the same class (argparse makes them with the parent's class)."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(self, message)
 
 

@@ -37,7 +37,10 @@ def whatif(tmp_path, data: DataDir, levers: list[dict], *extra: str) -> int:
         ({"kind": "limits", "pct": -0.2, "segment": "Nope"}, "lever 1 (limits): segment 'Nope' is not in this snapshot; its segments: Enterprise, SMB"),
         ({"kind": "terms", "days": 5, "region": ["EMEA", "Mars"]}, "lever 1 (terms): region 'Mars' is not in this snapshot; its regions: APAC, EMEA"),
         ({"kind": "limits", "value": 0, "risk_class": "Z"}, "lever 1 (limits): risk class 'Z' is not in this snapshot; its risk classes: A, B, C, D, E"),
-        ({"kind": "collections", "reduction": 0.5, "customer_ids": ["C1", "C9"]}, "lever 1 (collections): customer id(s) 'C9' are not in this snapshot's customers"),
+        (
+            {"kind": "collections", "reduction": 0.5, "customer_ids": ["C1", "C9"]},
+            "lever 1 (collections): customer id(s) 'C9' are not in this snapshot's customers",
+        ),
     ],
 )
 def test_a_lever_selecting_a_value_the_snapshot_lacks_is_refused_naming_it_and_what_exists(tmp_path, data, capsys, lever, said):
