@@ -68,9 +68,9 @@ def test_a_date_cell_with_a_time_of_day_loads_as_its_date_with_a_warning_naming_
     res, inv = loaded(tmp_path, rows)
     assert inv["invoice_date"].to_list() == [dt.date(2026, 1, 15), dt.date(2026, 1, 20), dt.date(2026, 1, 21)]
     assert inv["due_date"].to_list() == [dt.date(2026, 2, 14), dt.date(2026, 2, 19), dt.date(2026, 2, 20)]
-    timed = {(i.column, i.row) for i in res.report.issues if i.rule == "time of day ignored" and i.severity == "warning"}
+    timed = {(i.column, i.row, i.value) for i in res.report.issues if i.rule == "time of day ignored" and i.severity == "warning"}
     # Row 3 of the sheet (I2) has 14:30 in invoice_date, a column read as text; row 4 (I3) has 09:00 in due_date, a datetime column.
-    assert timed == {("invoice_date", 3), ("due_date", 4)}
+    assert timed == {("invoice_date", 3, "2026-01-20 14:30:00"), ("due_date", 4, "2026-02-20 09:00:00")}
 
 
 def test_a_text_date_below_the_first_hundred_rows_of_a_date_column_is_read_not_emptied(tmp_path):

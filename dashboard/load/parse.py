@@ -243,11 +243,13 @@ def _time_warning(dates: list[Column], schema: pl.Schema, lf: pl.LazyFrame, file
         dtype = schema[c.name]
         if isinstance(dtype, pl.Datetime):
             timed = pl.col(c.name).is_not_null() & (pl.col(c.name).dt.time() != pl.time(0))
+            shown = pl.col(c.name).dt.strftime("%Y-%m-%d %H:%M:%S")  # as the cell reads, without the reader's milliseconds
         elif dtype == pl.Utf8:
             timed = _text(c.name).str.contains(EXCEL_DATE_CELL).fill_null(False)  # midnight ones were made plain dates (read.py)
+            shown = pl.col(c.name)
         else:
             continue
-        rows = lf.filter(timed).select("_row", pl.col(c.name).cast(pl.Utf8)).collect()
+        rows = lf.filter(timed).select("_row", shown.alias(c.name)).collect()
         heading = headings.get(c.name)
         words = f"'{heading or c.name}' has a time of day; the ledger holds dates, so the date was taken and the time ignored"
         report.add_rows("warning", file, "time of day ignored", words, rows, c.name, offset, heading=heading)
