@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, NoReturn, TypedDict
 
 from dashboard.settings import SettingsError, load_settings
 from dashboard.store.lock import DataBusy
@@ -96,8 +96,44 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD") from None
 
 
+class UsageError(Exception):
+    """What argparse found wrong with the command line (raised instead of printing usage, see main)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors reach main() instead of printing usage and exiting: with --json a
+    malformed command line must still be answered by one {"error", "details"} document on stderr (cli.md).
+    Sub-command parsers are of the same class (argparse makes them with the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+
+def _usage_failure(exc: UsageError, argv: list[str]) -> int:
+    """Exit 2 as argparse does: its usage text and message, or with --json the error document alone."""
+    if "--json" in argv:
+        usage = " ".join(exc.parser.format_usage().split())
+        print(json.dumps(ErrorJson(error=str(exc), details=[usage])), file=sys.stderr)
+        return 2
+    argparse.ArgumentParser.error(exc.parser, str(exc))  # prints the usage and exits 2
+    return 2  # not reached
+
+
+def _amount(text: str) -> float:
+    """An amount as the command line takes it: a plain number (1000 or 1000.50), never a thousands separator,
+    whose meaning depends on the writer's locale (1,000 is a thousand in English, one in German)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an amount: write it as a plain number such as 1000 or 1000.50 (no thousands separator)") from None
+
+
 def parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     # SUPPRESS: an option given before the command is not reset by the command's own parser.
     common.add_argument("--data", type=Path, default=argparse.SUPPRESS, help="data folder (default: $O2C_DATA, else ./data)")
     common.add_argument("--as-of", type=_date, default=argparse.SUPPRESS, help="as-of date YYYY-MM-DD (default: the snapshot's)")
@@ -105,7 +141,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--as", dest="as_user", default=argparse.SUPPRESS, metavar="USER", help="oidc mode: the person a change is made as (settings [access] cli_users)"
     )
-    p = argparse.ArgumentParser(prog="o2c", description="O2C Credit Cockpit: receivables KPIs from ledger extracts.", parents=[common])
+    p = _Parser(prog="o2c", description="O2C Credit Cockpit: receivables KPIs from ledger extracts.", parents=[common])
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", parents=[common], help="start the dashboard (creates the demo ledger if there is no data)")
     s.add_argument("--port", type=int, default=8501)
@@ -166,7 +202,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     if argv is None and hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `o2c kpis | head` ends quietly, as Unix tools do
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except UsageError as exc:
+        return _usage_failure(exc, sys.argv[1:] if argv is None else argv)
     for name, default in (("data", None), ("as_of", None), ("json", False), ("as_user", None)):
         if not hasattr(args, name):
             setattr(args, name, default)
@@ -217,6 +256,13 @@ def _engine(args: argparse.Namespace, data: DataDir) -> Engine:
     snap = data.current()
     if snap is None:
         raise CliError(f"no data yet in {data.root}: load an extract with 'o2c ingest FILES' or create the demo with 'o2c demo'")
+    if args.command in SNAPSHOT_FIGURES:
+        from dashboard.metrics import as_of
+
+        try:  # the sidebar's rule too (as_of.py): no figures for a day after the snapshot's as-of date
+            as_of.checked(snap.as_of, args.as_of)
+        except as_of.AsOfAfterSnapshot as exc:
+            raise CliError(str(exc)) from None
     settings = load_settings(data.root)
     eng = Engine.open(snap, settings)
     from dashboard.decisions.apply import may_have_decisions
@@ -226,6 +272,11 @@ def _engine(args: argparse.Namespace, data: DataDir) -> Engine:
 
         apply_workbench(eng, data.trail())
     return eng
+
+
+# The commands that report the snapshot's own figures at --as-of, which the snapshot cannot know after its as-of date.
+# Workbench commands keep cli.md's business date, which may be later (a case resolved today on yesterday's extract).
+SNAPSHOT_FIGURES = frozenset({"kpis", "at-risk", "whatif", "forecast", "provisions", "worklist", "predict"})
 
 
 def cmd_kpis(args: argparse.Namespace, data: DataDir) -> int:
@@ -373,11 +424,14 @@ def cmd_whatif(args: argparse.Namespace, data: DataDir) -> int:
     except scenario.ScenarioError as exc:
         raise CliError(f"invalid scenario file {args.scenario}", exc.details) from None
     eng = _engine(args, data)
-    res = scenario.run(scenario.baseline(eng, args.as_of), sc, eng.settings.cost_of_capital)
+    base = scenario.baseline(eng, args.as_of)
+    if unknown := scenario.unknown_selections(base, sc):  # a lever selecting nobody changes nothing: refused, not run
+        raise CliError(f"invalid scenario file {args.scenario}", unknown)
+    res = scenario.run(base, sc, eng.settings.cost_of_capital)
     out = res.summary | {"snapshot": eng.snapshot.id, "data_sha256": scenario.data_hash(eng)}
     from dashboard.present.formatting import whatif_text
 
-    _out(args, out, whatif_text(out, eng.settings.base_currency))
+    _out(args, out, whatif_text(out, eng.settings.base_currency) + f"\n  {scenario.LIMITS_NOTE}")
     return 0
 
 
@@ -499,13 +553,30 @@ def cmd_customers(args: argparse.Namespace, data: DataDir) -> int:
         followups["dunning_block"] = None if args.no_dunning_block else args.dunning_block
     if args.collector is None and not followups:
         raise CliError("nothing to set: give --collector, --resubmission, --dunning-block or --no-dunning-block", code=2)
-    if args.collector is not None:
-        code = _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
-        if not followups:
-            return code
+    if not followups:
+        return _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
     snap = data.current()
     digest = data_sha256(snap.manifest["source_files"]) if snap else None
-    return _write(args, data, lambda: followup.set_followup(data.trail(), user, ctx, args.customer, data_sha256=digest, **followups), "Customer")
+    set_followup = lambda: followup.set_followup(data.trail(), user, ctx, args.customer, data_sha256=digest, **followups)  # noqa: E731
+    if args.collector is None:
+        return _write(args, data, set_followup, "Customer")
+    # Two writes (two core functions, each one transaction with its audit entry), answered as ONE document
+    # (README, "customers set"). Each is checked before either is made: the role for the collector first, then the
+    # follow-up (the write most often refused: a resubmission date in the past), so a refusal leaves nothing half set.
+    from dashboard.workbench.identity import require
+
+    try:
+        require(user, "admin", "assign customers to collectors")
+        done = [set_followup()]
+    except (Refused, Conflict, AccessDenied) as exc:
+        raise CliError(str(exc)) from None
+    try:
+        done.append(notes.assign(data.trail(), user, ctx, args.customer, args.collector))
+    except (Refused, Conflict, AccessDenied) as exc:
+        raise CliError(f"the follow-up was set (audit entry {done[0].seq}) but the collector was not: {exc}") from None
+    seqs = [w.seq for w in done]
+    _out(args, {"id": done[-1].id, "seq": seqs[-1], "seqs": seqs}, f"Customer {done[-1].id} (audit entries {', '.join(map(str, seqs))}).")
+    return 0
 
 
 # ----------------------------------------------------------------------------- collections (collections.md)
@@ -523,7 +594,7 @@ def _collections_parsers(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument("step", nargs="?", choices=["add"], help="add: record a promise to pay")
     s.add_argument("--state", default=None, choices=["open", "kept", "partially kept", "broken"], help="only promises in this state")
     s.add_argument("--customer", default=None)
-    s.add_argument("--amount", type=float, default=None, help="in base currency, above 0")
+    s.add_argument("--amount", type=_amount, default=None, help="in base currency, above 0")
     s.add_argument("--date", type=_date, default=None, help="the promised date YYYY-MM-DD")
     s.add_argument("--made-on", type=_date, default=None, help="the day it was promised (default: the business date)")
     s.add_argument("--invoice", action="append", default=[], help="a document the promise is for (repeat for several)")
@@ -537,7 +608,14 @@ def cmd_worklist(args: argparse.Namespace, data: DataDir) -> int:
         raise CliError("--top must be 1 or more", code=2)
     eng = _engine(args, data)
     out = wl.worklist_json(wl.worklist(eng, data.trail(), args.as_of, collector=args.collector), args.top)
-    _out(args, out, wl.worklist_text(out, eng.settings.base_currency))
+    text = wl.worklist_text(out, eng.settings.base_currency)
+    if args.collector and not out["rows"] and not out["exited"] and not args.json:  # JSON keeps its shape: an empty list
+        from dashboard.workbench.assignment import Roster, all_collectors
+
+        known = sorted(set(all_collectors(data.trail(), Roster.of(eng))["collector"].drop_nulls().to_list()))
+        if args.collector not in known:  # a mistyped name reads like a quiet day: say which names have customers
+            text += f'\nNo customer is assigned to "{args.collector}"; collectors with customers: {", ".join(known) or "none"}.'
+    _out(args, out, text)
     return 0
 
 
@@ -598,7 +676,7 @@ def _decisions_parsers(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument("case", nargs="?", type=int, help="the case number (resolve)")
     s.add_argument("--customer", default=None)
     s.add_argument("--invoice", action="append", default=[], help="a document of the case (repeat for several)")
-    s.add_argument("--amount", type=float, default=None, help="the disputed amount in base currency, above 0")
+    s.add_argument("--amount", type=_amount, default=None, help="the disputed amount in base currency, above 0")
     s.add_argument("--reason", default=None, help="one of the settings' [disputes] reasons")
     s.add_argument("--credited", type=float, default=0.0)
     s.add_argument("--written-off", type=float, default=0.0, help="needs a credit manager")
@@ -608,7 +686,7 @@ def _decisions_parsers(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument("step", choices=["propose", "request", "approve", "reject", "reviews"])
     s.add_argument("id", nargs="?", type=int, help="the request number (approve, reject)")
     s.add_argument("--customer", default=None)
-    s.add_argument("--limit", type=float, default=None, help="the limit requested, base currency")
+    s.add_argument("--limit", type=_amount, default=None, help="the limit requested, base currency")
     s.add_argument("--valid-to", type=_date, default=None, help="YYYY-MM-DD: a temporary limit until this day")
     s.add_argument("--reason", default=None)
     s = sub.add_parser("holds", parents=[common], help="orders on credit hold; 'holds release ORDER' / 'holds reject ORDER'")

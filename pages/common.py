@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from dashboard.metrics import as_of as as_of_rule
 from dashboard.metrics.kpis import Engine, Filters, overview
 from dashboard.metrics.open_items import NothingOpen, nothing_open
 from dashboard.settings import Settings, SettingsError, load_settings
@@ -108,7 +109,7 @@ def sidebar(eng: Engine) -> None:
     # A new snapshot resets the date only when the old one falls outside its range,
     # and drops filter values it does not have.
     picked = s.get("as_of")
-    if not isinstance(picked, dt.date) or not first <= picked <= eng.as_of:
+    if not as_of_rule.allowed(first, eng.as_of, picked):
         s["as_of"] = eng.as_of
     for name, dim in (("f_segments", "segments"), ("f_regions", "regions"), ("f_currencies", "currencies")):
         s[name] = [v for v in (s.get(name) or []) if v in dims[dim]]
@@ -119,7 +120,7 @@ def sidebar(eng: Engine) -> None:
         st.date_input(
             "As-of date",
             min_value=first,
-            max_value=eng.as_of,
+            max_value=as_of_rule.latest(eng.as_of),  # the rule `o2c --as-of` follows too
             key="sb_as_of",
             on_change=_keep,
             args=("as_of",),
@@ -143,7 +144,7 @@ def sidebar(eng: Engine) -> None:
 
 def as_of(eng: Engine) -> dt.date:
     picked = st.session_state.get("as_of")
-    return picked if isinstance(picked, dt.date) and eng.first_day <= picked <= eng.as_of else eng.as_of
+    return picked if as_of_rule.allowed(eng.first_day, eng.as_of, picked) and isinstance(picked, dt.date) else eng.as_of
 
 
 def filters() -> Filters:

@@ -170,6 +170,7 @@ m[5].metric(
     delta_color="inverse",
     border=True,
 )
+st.caption(S.LIMITS_NOTE)
 
 
 def column_config(columns: tuple[tables.Column, ...]) -> dict:

@@ -14,7 +14,7 @@ import polars as pl
 from dashboard.load import formats
 from dashboard.load.contract import AMOUNT_LIMIT, FIRST_DATE, LAST_DATE, TABLES, Column
 from dashboard.load.layouts import ColumnNote
-from dashboard.load.read import EXCEL, PARQUET, csv_problem
+from dashboard.load.read import EXCEL, EXCEL_DATE_CELL, PARQUET, csv_problem
 from dashboard.load.report import Report, names
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
@@ -46,9 +46,12 @@ def _text(c: str) -> pl.Expr:
     return pl.when(s == "").then(None).otherwise(s)
 
 
-def _read(col: Column, dtype: pl.DataType) -> pl.Expr:
+def _read(col: Column, dtype: pl.DataType, excel: bool = False) -> pl.Expr:
     """The column as its contract type, null where the value does not parse or is empty; not yet held to the
-    contract's bounds (`_within`): a value outside them is read, then refused as out of range."""
+    contract's bounds (`_within`): a value outside them is read, then refused as out of range.
+
+    excel: the file is a workbook, where a date cell in a column that also holds text reaches us as
+    "YYYY-MM-DD HH:MM:SS" (read.EXCEL_DATE_CELL): it is that date (a time of day is dropped, `_time_warning` says so)."""
     c = col.name
     if col.type == "text":
         return _text(c)
@@ -65,7 +68,11 @@ def _read(col: Column, dtype: pl.DataType) -> pl.Expr:
             return pl.col(c)
         if isinstance(dtype, pl.Datetime):
             return pl.col(c).dt.date()
-        return _text(c).str.to_date("%Y-%m-%d", strict=False)
+        iso = _text(c).str.to_date("%Y-%m-%d", strict=False)
+        if excel:
+            cell = pl.when(_text(c).str.contains(EXCEL_DATE_CELL)).then(_text(c).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
+            return pl.coalesce(iso, cell)
+        return iso
     # numbers: read as a float (NaN is not a number; Infinity is one, beyond every bound)
     f = pl.col(c).cast(pl.Float64, strict=False) if dtype.is_numeric() else _text(c).cast(pl.Float64, strict=False)
     f = pl.when(~f.is_nan()).then(f)
@@ -140,8 +147,9 @@ def parse_table(
     judged = [c for c in present if c.name not in undecided]
     given = [_given(c, schema[c.name]).alias(f"_given_{c.name}") for c in judged if c.type != "text"]
     markers = [m for m in schema.names() if m.startswith("_marker_")] if notes is not None else []
+    excel = source is not None and source.suffix.lower() in EXCEL
     try:  # one streaming pass: each value read once, and for a typed column whether a value was given at all
-        checked = lf.select("_row", *[_read(c, schema[c.name]).alias(c.name) for c in present], *markers, *given).collect(engine="streaming")
+        checked = lf.select("_row", *[_read(c, schema[c.name], excel).alias(c.name) for c in present], *markers, *given).collect(engine="streaming")
     except pl.exceptions.PolarsError:  # ragged lines, bad quoting: the file itself cannot be read
         _report_unreadable(file, report, source)
         return None
@@ -149,6 +157,8 @@ def parse_table(
     hints = {c: n.hint for c, n in (notes or {}).items() if n.hint}
     raised = checked.select("_row", *[f for f, _, _ in flags])
     _report_flagged(raised, flags, lf, file, offset, report, hints, headings)
+    if excel:
+        _time_warning([c for c in judged if c.type == "date"], schema, lf, file, offset, report, headings)
     if not usable:
         return None
     # values out of bounds go (a copy of their column); the other columns are taken as read, not copied
@@ -224,6 +234,25 @@ def _flags(judged: list[Column]) -> list[Flag]:
         if c.required:
             flags.append(((~given).alias(f"_missing_{c.name}"), c, "missing"))
     return flags
+
+
+def _time_warning(dates: list[Column], schema: pl.Schema, lf: pl.LazyFrame, file: str, offset: int, report: Report, headings: dict[str, str]) -> None:
+    """Warn, per date column of a workbook, about the cells that carry a time of day: the ledger holds dates, so
+    the date is taken (an ERP's timestamp 2026-01-15 14:30 is an invoice of 15 January) and the analyst told."""
+    for c in dates:
+        dtype = schema[c.name]
+        if isinstance(dtype, pl.Datetime):
+            timed = pl.col(c.name).is_not_null() & (pl.col(c.name).dt.time() != pl.time(0))
+            shown = pl.col(c.name).dt.strftime("%Y-%m-%d %H:%M:%S")  # as the cell reads, without the reader's milliseconds
+        elif dtype == pl.Utf8:
+            timed = _text(c.name).str.contains(EXCEL_DATE_CELL).fill_null(False)  # midnight ones were made plain dates (read.py)
+            shown = pl.col(c.name)
+        else:
+            continue
+        rows = lf.filter(timed).select("_row", shown.alias(c.name)).collect()
+        heading = headings.get(c.name)
+        words = f"'{heading or c.name}' has a time of day; the ledger holds dates, so the date was taken and the time ignored"
+        report.add_rows("warning", file, "time of day ignored", words, rows, c.name, offset, heading=heading)
 
 
 def _report_unreadable(file: str, report: Report, source: Path | None) -> None:

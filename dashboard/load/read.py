@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import csv
 import itertools
+import logging
 import os
 import re
 import stat
 import unicodedata
+import warnings
 from pathlib import Path
 
 import polars as pl
@@ -268,7 +270,7 @@ def read_raw(path: Path) -> tuple[pl.LazyFrame, int]:
             if exc.sized:  # within every size limit: the headings can be read to name the refused cells
                 exc.name_columns(_excel_headings(path))
             raise
-        return pl.read_excel(path, engine="calamine").lazy(), 2
+        return read_excel_cells(path).lazy(), 2
     enc, sep = sniff_csv(path)
     if enc == "utf8":  # every byte was read as UTF-8 by sniff_csv: nothing is replaced
         lf = pl.scan_csv(path, infer_schema=False, separator=sep, encoding="utf8", glob=False)
@@ -278,6 +280,34 @@ def read_raw(path: Path) -> tuple[pl.LazyFrame, int]:
     lf = lf.rename({c: c.lstrip("\ufeff") for c in names if c.startswith("\ufeff")})
     # CSV row i (0-based, after the header) is line i + 2 of the file, as a spreadsheet shows it.
     return lf, 2
+
+
+# The text calamine gives a date cell in a column it reads as text (a column mixing date cells with typed text):
+# "2026-01-15 00:00:00". A typed text cell never has this exact form by accident of a spreadsheet's display.
+EXCEL_DATE_CELL = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+
+# fastexcel logs through Python's logging ("Could not determine dtype for column 5, falling back to string" for an
+# empty column); with no handler configured Python prints it on stderr, where it breaks `--json` error output and
+# means nothing to an analyst. What it describes (a column read as text) is judged and reported by parse.py.
+logging.getLogger("fastexcel").addHandler(logging.NullHandler())
+logging.getLogger("fastexcel").propagate = False
+
+
+def read_excel_cells(path: Path) -> pl.DataFrame:
+    """The first sheet, each column typed from ALL its cells (a date column stays a date column however many
+    rows it has; a text cell below the reader's usual sample of 100 rows is never turned into an empty cell).
+
+    In a column that mixes date cells with text, a date cell arrives as "YYYY-MM-DD 00:00:00": it is written
+    back as the plain date "YYYY-MM-DD" (as a date-typed column would give it); one with a time of day keeps it,
+    for parse.py to take its date and say so.
+    """
+    with warnings.catch_warnings():  # a library's warning is no message for the analyst (see above)
+        warnings.simplefilter("ignore")
+        df = pl.read_excel(path, engine="calamine", infer_schema_length=None)
+    text = [c for c, t in df.schema.items() if t == pl.Utf8]
+    cell = lambda c: pl.col(c).str.contains(EXCEL_DATE_CELL).fill_null(False)  # noqa: E731
+    midnight = lambda c: cell(c) & pl.col(c).str.ends_with(" 00:00:00")  # noqa: E731
+    return df.with_columns(pl.when(midnight(c)).then(pl.col(c).str.slice(0, 10)).otherwise(pl.col(c)).alias(c) for c in text)
 
 
 def _excel_headings(path: Path) -> list[str]:

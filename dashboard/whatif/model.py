@@ -49,6 +49,7 @@ __all__ = [
     "OneOrMany",
     "Result",
     "Scenario",
+    "LIMITS_NOTE",
     "ScenarioError",
     "SegmentRow",
     "Side",
@@ -294,6 +295,39 @@ def _computed_classes(engine: Engine, t: dt.date, n: int) -> np.ndarray:
     out = np.full(n, "", dtype=object)
     out[s["customer_key"].to_numpy()] = s["risk_class"].fill_null("").to_numpy()
     return out
+
+
+# What the limit figures compare (whatif.md "Limits"), said beside them: a terms, collections or discount lever moves
+# modelled receivables and cash, never these two figures, and a reader who sees 88 -> 88 should know why.
+LIMITS_NOTE = (
+    "Customers over limit and blocked orders compare today's exposure (receivables at the as-of date plus open orders) "
+    "with the scenario's credit limits: only the credit-limit lever changes them, not terms, collections or discounts."
+)
+
+# A selection key of a lever and the baseline column (and the words) it is checked against.
+_SELECTED = (("segment", "segment", "segments"), ("region", "region", "regions"), ("risk_class", "risk_class", "risk classes"))
+
+
+def unknown_selections(b: Baseline, sc: Scenario) -> list[str]:
+    """Each lever's selection values that no customer of the snapshot has ('Nope' for a segment), in words naming
+    the lever, the value and what exists: a lever that selects nobody would leave the scenario unchanged in silence.
+
+    A risk class of the scale (A-E) is always known: "limits -20 % for D and E" is a standing policy that may
+    select nobody today, and that is its answer; a class off the scale and not in the master ('Z') is refused."""
+    problems = []
+    for i, lv in enumerate(sc.levers, 1):
+        for key, col, words in _SELECTED:
+            known = set(b.customers[col].drop_nulls().cast(pl.Utf8).to_list()) | (set(COMPUTED_CLASSES) if key == "risk_class" else set())
+            if bad := [v for v in as_list(getattr(lv, key)) if v not in known]:
+                problems.append(
+                    f"lever {i} ({lv.kind}): {key.replace('_', ' ')} {', '.join(map(repr, bad))} is not in this snapshot; "
+                    f"its {words}: {', '.join(sorted(known)) or 'none'}"
+                )
+        ids = as_list(lv.customer_ids)
+        if ids and (bad := sorted(set(ids) - set(b.customers.filter(pl.col("customer_id").is_in(ids))["customer_id"].to_list()))):
+            shown = ", ".join(map(repr, bad[:10])) + (f" and {len(bad) - 10:,} more" if len(bad) > 10 else "")
+            problems.append(f"lever {i} ({lv.kind}): customer id(s) {shown} are not in this snapshot's customers")
+    return problems
 
 
 def _mask(b: Baseline, lever: _Lever) -> np.ndarray:
