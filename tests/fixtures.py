@@ -8,6 +8,8 @@ import re
 import socket
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -543,3 +545,61 @@ def until_trained(at, timeout: float = 180.0):
         at.run()
         assert not at.exception, at.exception
     return at
+
+
+# ----------------------------------------------------------------------------- real-browser journeys
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/test installs it); never playwright's own download
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def need_chromium() -> None:
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
+
+
+@contextmanager
+def serving(data_root: Path, log: Path) -> Iterator[str]:
+    """`o2c serve` on a free port for this data folder, started as the README starts it; its URL once it answers.
+    Its output goes to a file, not a pipe nobody reads (a full pipe would stop the server)."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data_root)], cwd=REPO, stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for_health(url, proc)
+        except AssertionError as exc:
+            raise RuntimeError(f"the dashboard did not start: {exc}\n{log.read_text()[-2000:]}") from None
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@contextmanager
+def chromium_page(width: int = 1500, height: int = 1100):
+    """A page of a headless Debian chromium (Playwright), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b.new_page(viewport={"width": width, "height": height})
+        finally:
+            b.close()

@@ -4,9 +4,6 @@ which the customer promises to pay, and the row moves off the list."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -15,55 +12,25 @@ from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
 from dashboard.workbench import audit
-from tests.fixtures import COLLECTIONS_T, REPO, WORKLIST_LEDGER, free_port, wait_for_health, write_csvs
+from tests.fixtures import COLLECTIONS_T, REPO, WORKLIST_LEDGER, chromium_page, need_chromium, serving, write_csvs
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
+    need_chromium()
     folder = tmp_path_factory.mktemp("collections-browser")
     data = DataDir(folder / "data")
     assert ingest([write_csvs(folder / "x", WORKLIST_LEDGER)], data, Settings(), as_of=COLLECTIONS_T).ok
-    port, log = free_port(), folder / "serve.log"
-    with open(log, "wb") as out:  # a file, not a pipe nobody reads
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data.root)], cwd=REPO, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_for_health(url, proc)
-        except AssertionError as exc:
-            raise RuntimeError(f"the dashboard did not start: {exc}\n{log.read_text()[-2000:]}") from None
+    with serving(data.root, folder / "serve.log") as url:
         yield url, data
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture
 def page(served):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = b.new_page(viewport={"width": 1500, "height": 1100})
+    with chromium_page() as pg:
         yield pg
-        b.close()
 
 
 def tile_value(page, label: str):

@@ -2,10 +2,6 @@
 (`o2c serve`, local mode: the operator acts as admin): propose, remove one customer with a reason,
 issue, and the letters arrive at a real SMTP server on loopback."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
@@ -13,20 +9,9 @@ from playwright.sync_api import expect
 from dashboard.load.ingest import ingest
 from dashboard.settings import load_settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import DUNNING_LEDGER, DUNNING_T, REPO, free_port, wait_for_health, write_csvs
+from tests.fixtures import DUNNING_LEDGER, DUNNING_T, REPO, chromium_page, free_port, need_chromium, serving, write_csvs
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 class Inbox:
@@ -40,8 +25,7 @@ class Inbox:
 
 @pytest.fixture
 def served(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
+    need_chromium()
     inbox, smtp_port = Inbox(), free_port()
     ctl = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     ctl.start()
@@ -52,27 +36,16 @@ def served(tmp_path):
         encoding="utf-8",
     )
     assert ingest([write_csvs(tmp_path / "x", DUNNING_LEDGER)], data, load_settings(data.root), as_of=DUNNING_T).ok
-    port, log = free_port(), tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data.root)], cwd=REPO, stdout=out, stderr=out
-        )
     try:
-        wait_for_health(f"http://127.0.0.1:{port}", proc)
-        yield f"http://127.0.0.1:{port}", inbox
+        with serving(data.root, tmp_path / "serve.log") as url:
+            yield url, inbox
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
         ctl.stop()
 
 
 def test_a_credit_managers_dunning_run(served):
-    from playwright.sync_api import sync_playwright
-
     url, inbox = served
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    with chromium_page() as page:
         page.goto(url)
         page.get_by_role("link", name="Executive overview", exact=True).wait_for(timeout=60_000)
         page.get_by_role("link", name="Dunning", exact=True).click()
@@ -97,4 +70,3 @@ def test_a_credit_managers_dunning_run(served):
         shots = REPO / "screenshots"
         shots.mkdir(exist_ok=True)
         page.screenshot(path=str(shots / "dunning_issued.png"), full_page=True)
-        browser.close()

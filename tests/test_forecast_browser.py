@@ -2,63 +2,31 @@
 the snapshot's date and at an earlier one, on a served demo ledger. Screenshots go to <repo>/screenshots/."""
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from dashboard.load.demo import make_demo
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import REPO, free_port, wait_for_health
+from tests.fixtures import REPO, chromium_page, need_chromium, serving
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = REPO / "screenshots"
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
+    need_chromium()
     folder = tmp_path_factory.mktemp("browser-forecast")
-    data, log = folder / "data", folder / "serve.log"
-    assert make_demo(DataDir(data), invoices=20_000).ok
-    port = free_port()
-    with open(log, "wb") as out:  # a file, not a pipe nobody reads (a full pipe would stop the server)
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data)], cwd=REPO, stdout=out, stderr=out)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_for_health(url, proc)
-        except AssertionError as exc:
-            raise RuntimeError(f"the dashboard did not start: {exc}\n{log.read_text()[-2000:]}") from None
+    assert make_demo(DataDir(folder / "data"), invoices=20_000).ok
+    with serving(folder / "data", folder / "serve.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = b.new_page(viewport={"width": 1500, "height": 1100})
+    with chromium_page() as pg:
         yield pg
-        b.close()
 
 
 def tile(page, label: str):
