@@ -603,3 +603,12 @@ def chromium_page(width: int = 1500, height: int = 1100):
             yield b.new_page(viewport={"width": width, "height": height})
         finally:
             b.close()
+
+
+def app_idle(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the app has finished its rerun (Streamlit shows a Stop button in the header while a script runs):
+    a widget filled while the previous rerun still draws can be drawn over with the value that rerun started from."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(300)  # a rerun asked for by the last input has begun by then
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_have_count(0, timeout=timeout_ms)

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from dashboard.load.ingest import ingest
 from dashboard.settings import load_settings
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import DUNNING_LEDGER, DUNNING_T, REPO, chromium_page, free_port, need_chromium, serving, write_csvs
+from tests.fixtures import DUNNING_LEDGER, DUNNING_T, REPO, app_idle, chromium_page, free_port, need_chromium, serving, write_csvs
 
 pytestmark = pytest.mark.browser
 
@@ -59,8 +59,11 @@ def test_a_credit_managers_dunning_run(served):
         page.keyboard.type("K2")
         page.keyboard.press("Enter")
         expect(page.get_by_role("combobox", name="Customer")).to_have_value("K2", timeout=30_000)
+        app_idle(page)  # the rerun for the customer picked draws the form again: type the reason after it
         page.get_by_label("Reason", exact=True).fill("in talks with their CFO")
         page.get_by_label("Reason", exact=True).press("Enter")
+        app_idle(page)
+        expect(page.get_by_label("Reason", exact=True)).to_have_value("in talks with their CFO")
         page.get_by_role("button", name="Remove").click()
         expect(page.get_by_text("Removed the letter to K2 from run 1.")).to_be_visible(timeout=30_000)
         page.get_by_role("button", name="Issue the run").click()
