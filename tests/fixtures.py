@@ -335,32 +335,37 @@ WHATIF_WIDE = {
 STORE_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("O2C_TEST_POSTGRES_URL") else [])
 
 
-def workbench_store(kind: str, tmp_path: Path):
-    """A fresh workbench store of this kind (a generator for a pytest fixture): SQLite in tmp_path, or a
-    schema of its own on the shared PostgreSQL server, dropped afterwards."""
+def workbench_url(kind: str, tmp_path: Path):
+    """A store URL of its own (a generator for a pytest fixture): a SQLite file in tmp_path, or a schema of its
+    own on the shared PostgreSQL server, dropped afterwards."""
     import secrets
 
     import sqlalchemy as sa
 
-    from dashboard.workbench.store import Store
-
     if kind == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'workbench.sqlite'}")
-        yield s
-        s.dispose()
+        yield f"sqlite:///{tmp_path / 'workbench.sqlite'}"
         return
     base = os.environ["O2C_TEST_POSTGRES_URL"]
     schema = f"t_{secrets.token_hex(6)}"
     admin = sa.create_engine(base)
     with admin.begin() as c:
         c.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    s = Store(url.render_as_string(hide_password=False))
-    yield s
-    s.dispose()
-    with admin.begin() as c:
-        c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+    try:
+        yield sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as c:
+            c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+def workbench_store(kind: str, tmp_path: Path):
+    """A fresh workbench store of this kind (a generator for a pytest fixture), on workbench_url's URL."""
+    from dashboard.workbench.store import Store
+
+    for url in workbench_url(kind, tmp_path):
+        s = Store(url)
+        yield s
+        s.dispose()
 
 
 # Collector pools (test_assignment, test_cli_as): five customers over segments and regions, one without either.

@@ -4,8 +4,6 @@ O2C_TEST_POSTGRES_URL is set, on PostgreSQL too."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 
 import polars as pl
 import pytest
@@ -18,31 +16,19 @@ from dashboard.workbench import audit, notes
 from dashboard.workbench.identity import AccessDenied, User
 from dashboard.workbench.store import Store, _alembic
 from dashboard.workbench.timeline import timeline
-from tests.fixtures import COLLECTIONS_T, PROMISE_LEDGER, load
+from tests.fixtures import COLLECTIONS_T, PROMISE_LEDGER, STORE_BACKENDS, load, workbench_url
 
 T = COLLECTIONS_T
 ADMIN = User("ada", "admin", "oidc")
 CARL = User("carl", "collector", "oidc")
 OLGA = User("olga", "collector", "oidc")
 VIEWER = User("vic", "viewer", "oidc")
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("O2C_TEST_POSTGRES_URL") else [])
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STORE_BACKENDS)
 def url(request, tmp_path):
     """A store URL of its own: a SQLite file, or a fresh schema on the PostgreSQL server (dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'workbench.sqlite'}"
-        return
-    base = os.environ["O2C_TEST_POSTGRES_URL"]
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(base)
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    yield sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    with admin.begin() as c:
-        c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+    yield from workbench_url(request.param, tmp_path)
 
 
 @pytest.fixture

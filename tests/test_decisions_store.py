@@ -3,9 +3,6 @@ is set, on PostgreSQL (a schema per test): access.md "Segregation of duties", cr
 
 from __future__ import annotations
 
-import os
-import secrets
-
 import polars as pl
 import pytest
 import sqlalchemy as sa
@@ -21,32 +18,20 @@ from dashboard.workbench.identity import AccessDenied, User
 from dashboard.workbench.notes import Context
 from dashboard.workbench.schema import limit_requests
 from dashboard.workbench.store import Store, _alembic
-from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, load
+from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, STORE_BACKENDS, load, workbench_url
 
 T = DECISIONS_T
 ANNA = User("anna", "credit_analyst", "oidc")
 MONA = User("mona", "credit_manager", "oidc")
 MAX = User("max", "credit_manager", "oidc")
 VIC = User("vic", "viewer", "oidc")
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("O2C_TEST_POSTGRES_URL") else [])
 CTX = Context(T, "S1")
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STORE_BACKENDS)
 def url(request, tmp_path):
     """A store URL of its own: a SQLite file, or a fresh schema on the PostgreSQL server (dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'workbench.sqlite'}"
-        return
-    base = os.environ["O2C_TEST_POSTGRES_URL"]
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(base)
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    yield sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    with admin.begin() as c:
-        c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+    yield from workbench_url(request.param, tmp_path)
 
 
 @pytest.fixture
