@@ -574,18 +574,19 @@ def need_chromium() -> None:
 
 
 @contextmanager
-def serving(data_root: Path, log: Path) -> Iterator[str]:
-    """`o2c serve` on a free port for this data folder, started as the README starts it; its URL once it answers.
-    Its output goes to a file, not a pipe nobody reads (a full pipe would stop the server)."""
+def serving(data_root: Path, log: Path, port: int | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """`o2c serve` on a free port (or `port`) for this data folder, started as the README starts it; its URL once
+    it answers, on `host` (a sign-in needs the host of its redirect URI). Its output goes to a file, not a pipe
+    nobody reads (a full pipe would stop the server)."""
     import subprocess
     import sys
 
-    port = free_port()
+    port = port or free_port()
+    env = os.environ | {"O2C_DATA": str(data_root)}  # the launcher finds the data folder's secrets.toml by it
+    cmd = [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data_root)]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port), "--data", str(data_root)], cwd=REPO, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=out)
+    url = f"http://{host}:{port}"
     try:
         try:
             wait_for_health(url, proc)
@@ -617,3 +618,36 @@ def app_idle(page, timeout_ms: int = 60_000) -> None:
 
     page.wait_for_timeout(300)  # a rerun asked for by the last input has begun by then
     expect(page.get_by_role("button", name="Stop", exact=True)).to_have_count(0, timeout=timeout_ms)
+
+
+# ----------------------------------------------------------------------------- sign-in journeys (oidc mode)
+@contextmanager
+def oidc_provider(users: dict[str, list[str]]) -> Iterator[str]:
+    """A real OpenID Connect provider on loopback (oidc-provider-mock) knowing these users (email -> groups); its URL."""
+    from urllib.parse import quote
+
+    import httpx
+    import oidc_provider_mock
+
+    with oidc_provider_mock.run_server_in_thread() as server:
+        url = f"http://localhost:{server.server_port}"
+        for sub, groups in users.items():
+            r = httpx.put(f"{url}/users/{quote(sub)}", json={"email": sub, "name": sub.split("@")[0].title(), "groups": groups})
+            assert r.status_code == 204
+        yield url
+
+
+@contextmanager
+def serving_signed_in(data_root: Path, provider: str, log: Path) -> Iterator[str]:
+    """`o2c serve` in oidc mode against `provider` (the data folder's secrets.toml gets its [auth]); the URL on
+    localhost, the host of the redirect URI the provider sends the browser back to."""
+    port = free_port()
+    (data_root / "secrets.toml").write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
+        'cookie_secret = "a-long-random-secret-for-the-test-only"\n'
+        'client_id = "o2c-cockpit"\nclient_secret = "not-checked-by-the-mock"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
+    )
+    with serving(data_root, log, port=port, host="localhost") as url:
+        yield url

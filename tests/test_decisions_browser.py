@@ -4,83 +4,36 @@ manager approves it, and the held orders on the Credit decisions page change wit
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-from urllib.parse import quote
 
-import httpx
 import pytest
 
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
 from dashboard.workbench import audit
-from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, REPO, write_csvs
+from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, REPO, need_chromium, oidc_provider, serving_signed_in, write_csvs
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def provider():
-    import oidc_provider_mock
-
-    with oidc_provider_mock.run_server_in_thread() as server:
-        url = f"http://localhost:{server.server_port}"
-        for sub, groups in (("anna@example.com", ["analysts", "credit-leads"]), ("mona@example.com", ["credit-leads"])):
-            r = httpx.put(f"{url}/users/{quote(sub)}", json={"email": sub, "name": sub.split("@")[0].title(), "groups": groups})
-            assert r.status_code == 204
+    with oidc_provider({"anna@example.com": ["analysts", "credit-leads"], "mona@example.com": ["credit-leads"]}) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def app(provider, tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
+    need_chromium()
     root = tmp_path_factory.mktemp("decisions")
     data = DataDir(root / "data")
     assert ingest([write_csvs(root / "x", DECISIONS_LEDGER)], data, Settings(), as_of=DECISIONS_T).ok
     (data.root / "settings.toml").write_text('[access]\nroles = { "analysts" = "credit_analyst", "credit-leads" = "credit_manager" }\n')
-    port = _port()
-    (data.root / "secrets.toml").write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
-        'cookie_secret = "a-long-random-secret-for-the-test-only"\n'
-        'client_id = "o2c-cockpit"\nclient_secret = "not-checked-by-the-mock"\n'
-        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
-    )
-    env = os.environ | {"O2C_DATA": str(data.root)}
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError("the dashboard did not start: " + proc.stderr.read().decode()[-2000:]) from None
-                assert time.time() < deadline, "the dashboard did not answer within 90 s"
-                time.sleep(0.3)
-        yield f"http://localhost:{port}", data
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with serving_signed_in(data.root, provider, root / "serve.log") as url:
+        yield url, data
 
 
 @pytest.fixture

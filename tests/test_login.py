@@ -3,82 +3,34 @@ loopback), two users with different roles, what each sees and may do, and signin
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-from urllib.parse import quote
 
-import httpx
 import pytest
 
 from dashboard.load.demo import make_demo
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import REPO
+from tests.fixtures import REPO, need_chromium, oidc_provider, serving_signed_in
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def provider():
-    import oidc_provider_mock
-
-    with oidc_provider_mock.run_server_in_thread() as server:
-        url = f"http://localhost:{server.server_port}"
-        for sub, groups in (("carla@example.com", ["ar-team"]), ("max@example.com", ["credit-leads"]), ("nora@example.com", ["marketing"])):
-            r = httpx.put(f"{url}/users/{quote(sub)}", json={"email": sub, "name": sub.split("@")[0].title(), "groups": groups})
-            assert r.status_code == 204
+    with oidc_provider({"carla@example.com": ["ar-team"], "max@example.com": ["credit-leads"], "nora@example.com": ["marketing"]}) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def app(provider, tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (bash scripts/test installs it)")
+    need_chromium()
     root = tmp_path_factory.mktemp("login")
     data = root / "data"
     assert make_demo(DataDir(data), invoices=20_000).ok
     (data / "settings.toml").write_text('[access]\nroles = { "ar-team" = "collector", "credit-leads" = "credit_manager" }\n')
-    port = _port()
-    (data / "secrets.toml").write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
-        'cookie_secret = "a-long-random-secret-for-the-test-only"\n'
-        'client_id = "o2c-cockpit"\nclient_secret = "not-checked-by-the-mock"\n'
-        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
-    )
-    env = os.environ | {"O2C_DATA": str(data)}
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "o2c"), "serve", "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError("the dashboard did not start: " + proc.stderr.read().decode()[-2000:]) from None
-                assert time.time() < deadline, "the dashboard did not answer within 90 s"
-                time.sleep(0.3)
+    with serving_signed_in(data, provider, root / "serve.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture
