@@ -76,7 +76,9 @@ def test_released_and_rejected_orders_in_the_what_if_baseline(eng, store):
 
     # A scenario: L1's limit set to 30,000 and L3's to 10,000. L1: 30,000 - 18,250 = 11,750 - O2 3,000 released first
     # = 8,750: O1 2,000 and O3 (running 3,000) fit; L3: O4 stays rejected (8,500 of headroom or not): 500 in 1 order.
-    sc = S.parse_scenario({"levers": [{"kind": "limits", "value": 30_000, "customer_ids": ["L1"]}, {"kind": "limits", "value": 10_000, "customer_ids": ["L3"]}]})
+    sc = S.parse_scenario(
+        {"levers": [{"kind": "limits", "value": 30_000, "customer_ids": ["L1"]}, {"kind": "limits", "value": 10_000, "customer_ids": ["L3"]}]}
+    )
     assert blocked(b, sc) == ((3_500.0, 3), (500.0, 1))
     # A limit of 0 for L1 (-100 %): headroom -18,250; the released O2 stays released, O1 and O3 are blocked: 3,500 in 3.
     cut = S.parse_scenario({"levers": [{"kind": "limits", "pct": -1, "customer_ids": ["L1"]}]})

@@ -61,9 +61,7 @@ def order_status(orders: pl.DataFrame, limits: pl.DataFrame, decided: pl.DataFra
     """orders: customer_key, customer_id, order_id, order_date, amount (open at T, release order);
     limits: customer_id, effective_limit, ar; decided: decisions(). Each order with its status at T."""
     last = decisions_at(decided, t)
-    o = orders.join(last, on="order_id", how="left").join(
-        limits.select("customer_id", "effective_limit", "ar"), on="customer_id", how="left"
-    )
+    o = orders.join(last, on="order_id", how="left").join(limits.select("customer_id", "effective_limit", "ar"), on="customer_id", how="left")
     o = o.with_columns(headroom=pl.col("effective_limit") - pl.col("ar").fill_null(0.0))
     manual = pl.col("decision") == "released"
     o = o.with_columns(released_first=pl.col("amount").filter(manual).sum().over("customer_id").fill_null(0.0))
