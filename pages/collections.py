@@ -37,7 +37,8 @@ st.caption(
     f"customer meets / {wl.max_points(cs)} points (the strategy in the settings' [collections]). Exit rules take a customer off the list."
 )
 if done := st.session_state.pop("co_done", None):
-    st.success(plain(done), icon=":material/check_circle:")  # a message may name ledger ids: text, never markdown
+    st.success(done, icon=":material/check_circle:")
+forms.said("co_case_done")  # a case opened on this page: its message names ledger ids, said as text
 
 # Live: the workbench changes between reruns (a promise, a contact), so nothing here is cached but the scorecard.
 scores = common.cached_scores(eng.snapshot.id, t, f, eng)
@@ -267,4 +268,4 @@ with r2.form("co_block", border=True):
 # checks the role again). Its documents leave the collectible amount: the grid gets a new key, as after every action.
 if forms.may_work(user) and v is not None:
     with st.expander("Open a dispute case", icon=":material/add_task:"):
-        forms.open_case(eng, store, user, t, current, v.open_documents, "co_case", "co_done", on_written=_acted)
+        forms.open_case(eng, store, user, t, current, v.open_documents, "co_case", "co_case_done", on_written=_acted)

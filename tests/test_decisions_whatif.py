@@ -19,7 +19,7 @@ from dashboard.workbench import audit
 from dashboard.workbench.identity import AccessDenied, User
 from dashboard.workbench.notes import Context
 from dashboard.workbench.store import Store
-from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, load
+from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, STORE_BACKENDS, load, workbench_store
 
 T = DECISIONS_T
 ADA = User("ada", "admin", "local")
@@ -30,11 +30,10 @@ def eng(tmp_path):
     return load(tmp_path, DECISIONS_LEDGER, as_of=T)
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'wb.sqlite'}")
-    yield s
-    s.dispose()
+@pytest.fixture(params=STORE_BACKENDS)
+def store(request, tmp_path):
+    """SQLite, and PostgreSQL when O2C_TEST_POSTGRES_URL is set (a schema of its own)."""
+    yield from workbench_store(request.param, tmp_path)
 
 
 def reopened(eng: Engine, store: Store) -> Engine:
@@ -91,7 +90,7 @@ def test_released_and_rejected_orders_in_the_what_if_baseline(eng, store):
     assert dict(later.select("order_id", "status").iter_rows()) == {"O1": "within limit", "O2": "held", "O3": "held", "O4": "rejected"}
 
 
-def test_the_decisions_reach_the_cli_what_if(tmp_path, eng, store, capsys, monkeypatch):
+def test_the_decisions_reach_the_cli_what_if(tmp_path, eng, capsys, monkeypatch):
     """`o2c whatif` opens the snapshot with the decisions too (dashboard/cli.py: may_have_decisions, apply_workbench)."""
     import json
 
