@@ -191,3 +191,27 @@ def test_what_if_one_click_requests_the_scenarios_limits(tmp_path, monkeypatch):
     at = page("pages/whatif.py")
     at.slider(key="wi_lim_pct").set_value(50).run()
     assert not buttons(at, "Request these limits")
+
+
+def test_review_queue_requests_a_limit(tmp_path, monkeypatch):
+    first = {
+        "invoices": "invoice_id,customer_id,invoice_date,due_date,amount,paid_date,disputed\nI3,L2,2025-03-01,2025-03-31,700,2025-03-30,no",
+        "customers": "customer_id,name,segment,credit_limit\nL1,Lima Steel,Enterprise,10000\nL2,Mike Tools,SMB,",
+    }
+    assert ingest([write_csvs(tmp_path / "first", first)], DataDir(tmp_path / "data"), Settings(), as_of=DECISIONS_T.replace(year=2025)).ok
+    d = _data(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
+    as_user(monkeypatch, ANNA)
+    # never reviewed: L1 (class A) counts from the first snapshot that holds it, 2025-06-30 + 365 days = 2026-06-30: due
+    at = page("pages/credit.py", cr_review="L1")
+    assert buttons(at, "Mark review done")
+    at.number_input(key="cr_q_limit_limit").set_value(12_000.0)
+    at.text_input(key="cr_q_limit_reason").set_value("review: steady payer")
+    click(at, "Request limit")
+    (e,) = events(d, "limit.request")
+    assert f"Limit requested for L1 (audit entry {e['seq']})." in said(at)
+    assert (e["user"], e["details"]["customer_id"], e["details"]["requested_limit"]) == ("anna", "L1", 12_000.0)
+    assert any(i.value.replace("\\", "").startswith("Limit request 1 pending: USD 12,000.00") for i in at.info)
+
+    as_user(monkeypatch, VIC)
+    at = page("pages/credit.py", cr_review="L1")
+    assert not buttons(at, "Request limit") and not buttons(at, "Mark review done")

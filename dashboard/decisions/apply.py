@@ -76,7 +76,7 @@ def order_decisions(eng: Engine) -> pl.DataFrame:
     cur = eng.con.cursor()
     if cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [ORDER_DECISIONS_TABLE]).fetchall()[0][0] == 0:
         return pl.DataFrame(schema=DECISIONS_SCHEMA)
-    return cur.sql(f"SELECT {', '.join(DECISIONS_SCHEMA)} FROM {ORDER_DECISIONS_TABLE} ORDER BY decision_id").pl().cast(DECISIONS_SCHEMA)  # type: ignore[arg-type]
+    return cur.sql(f"SELECT {', '.join(DECISIONS_SCHEMA)} FROM {ORDER_DECISIONS_TABLE} ORDER BY decision_id").pl().cast(DECISIONS_SCHEMA)
 
 
 def apply_dispute_cases(eng: Engine, store: Store) -> int:
