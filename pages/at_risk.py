@@ -105,7 +105,7 @@ if (cid := common.picked_row(ev, shown)) is not None:
 user, store = common.user(), common.store()
 forms.said("ar_done")
 if forms.may_work(user):
-    with st.expander("Request a limit for a customer of the list", icon=":material/request_quote:", expanded="ar_limit_for" in st.session_state):
+    with st.expander("Request a limit for a customer of the list", icon=":material/request_quote:", expanded=st.session_state.get("ar_limit_for") is not None):
         names = dict(shown.select("customer_id", "name").iter_rows())
         who = st.selectbox(
             "Request a limit for",
