@@ -6,6 +6,8 @@ import streamlit as st
 from dashboard.prediction import report as prediction
 from dashboard.risk import scorecard as risk
 from pages import common, tables
+from pages import decision_forms as forms
+from pages.tables import plain
 
 eng = common.engine()
 t, f = common.as_of(eng), common.filters()
@@ -97,6 +99,24 @@ ev = tables.show(
 )
 if (cid := common.picked_row(ev, shown)) is not None:
     common.open_customer(cid)
+
+# A limit request for a customer of the list (issue 15), for a credit analyst and above: a click on a row opens the
+# customer, so the customer is chosen in a box here (pages/decision_forms.py; the core checks the role again).
+user, store = common.user(), common.store()
+forms.said("ar_done")
+if forms.may_work(user):
+    with st.expander("Request a limit for a customer of the list", icon=":material/request_quote:", expanded=st.session_state.get("ar_limit_for") is not None):
+        names = dict(shown.select("customer_id", "name").iter_rows())
+        who = st.selectbox(
+            "Request a limit for",
+            [None, *names],
+            format_func=lambda c: "Choose..." if c is None else f"{c} · {names[c] or '(no name)'}",
+            key="ar_limit_for",
+        )
+        if who is not None:
+            if pending := forms.limit_state(store, who, cur):
+                st.info(plain(pending), icon=":material/pending_actions:")
+            forms.request_limit(eng, store, user, t, who, "ar_limit", "ar_done")
 
 d1, d2, _ = st.columns([1, 1, 4])
 every = (lambda: shown) if n_ranked <= LISTED else (lambda: table(risk.rank(s, tuple(classes))))  # built only on a cache miss

@@ -18,6 +18,7 @@ from dashboard.workbench.assignment import Roster
 from dashboard.workbench.identity import AccessDenied
 from dashboard.workbench.timeline import timeline
 from pages import common, tables
+from pages import decision_forms as forms
 from pages.tables import plain
 
 eng = common.engine()
@@ -37,6 +38,7 @@ st.caption(
 )
 if done := st.session_state.pop("co_done", None):
     st.success(done, icon=":material/check_circle:")
+forms.said("co_case_done")  # a case opened on this page: its message names ledger ids, said as text
 
 # Live: the workbench changes between reruns (a promise, a contact), so nothing here is cached but the scorecard.
 scores = common.cached_scores(eng.snapshot.id, t, f, eng)
@@ -193,6 +195,10 @@ if v is not None:
         tables.show(tl.drop("at"), cur, override={"detail": st.column_config.TextColumn("Detail", width="large")}, key="co_timeline")
 
 
+def _acted() -> None:
+    st.session_state["co_acted"] = st.session_state.get("co_acted", 0) + 1
+
+
 def _act(write, message: str) -> None:
     try:
         w = write()
@@ -200,7 +206,7 @@ def _act(write, message: str) -> None:
         st.error(str(exc), icon=":material/block:")
         return
     st.session_state["co_done"] = f"{message} (audit entry {w.seq})."
-    st.session_state["co_acted"] = st.session_state.get("co_acted", 0) + 1
+    _acted()
     st.rerun()
 
 
@@ -257,3 +263,9 @@ with r2.form("co_block", border=True):
         _act(lambda: followup.set_followup(store, user, ctx, current, dunning_block=reason, version=fu["version"], data_sha256=digest), "Dunning blocked")
     if s2.form_submit_button("Lift the block"):
         _act(lambda: followup.set_followup(store, user, ctx, current, dunning_block=None, version=fu["version"], data_sha256=digest), "Dunning block lifted")
+
+# A dispute case on this row's documents (issue 15), for a credit analyst and above (pages/decision_forms.py; the core
+# checks the role again). Its documents leave the collectible amount: the grid gets a new key, as after every action.
+if forms.may_work(user) and v is not None:
+    with st.expander("Open a dispute case", icon=":material/add_task:"):
+        forms.open_case(eng, store, user, t, current, v.open_documents, "co_case", "co_case_done", on_written=_acted)

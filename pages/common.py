@@ -71,6 +71,7 @@ def engine() -> Engine:
     if key != _seen["limits"]:
         _seen["limits"] = key
         st.cache_data.clear()
+        cached_baseline.clear()  # a cache_resource keyed by snapshot and date: it would keep the old limits and orders' decisions
     return _engine(data.current_id(), key)
 
 

@@ -11,6 +11,7 @@ from dashboard.whatif import saved as saved_scenarios
 from dashboard.workbench import notes
 from dashboard.workbench.identity import AccessDenied
 from pages import common, tables
+from pages import decision_forms as forms
 from pages.tables import plain
 
 eng = common.engine()
@@ -158,6 +159,10 @@ with tab_q:
         note = st.text_input(f"Review of {plain(who)} done without a change: note", key="cr_review_note")
         if st.button("Mark review done", key="cr_review_done", icon=":material/task_alt:"):
             _act(lambda: reviews.mark_done(store, user, ctx, eng, who, note, digest), f"Review of {who} recorded")
+        # or the review ends in a limit request (issue 15: a request from the review queue), the proposal as the start
+        if pending := forms.limit_state(store, who, cur):
+            st.info(plain(pending), icon=":material/pending_actions:")
+        forms.request_limit(eng, store, user, t, who, "cr_q_limit", "cr_done")
 
 with tab_h:
     h = holds.holds(eng, store, t)

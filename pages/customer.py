@@ -11,6 +11,7 @@ from dashboard.present.formatting import NA, days, money, pct
 from dashboard.present.labels import bucket_label
 from dashboard.risk import scorecard as risk
 from pages import common, tables
+from pages import decision_forms as forms
 from pages.tables import plain
 from pages.workbench_panel import workbench_panel
 
@@ -101,6 +102,19 @@ with m:
         border=True,
         help="Average days paid after the due date (0 when on time or early), weighted by amount, over the documents paid in the last 365 days.",
     )
+
+# A limit request and a dispute case from here (issue 15): a pending request is said to every role, the forms are
+# drawn for a credit analyst and above only (the core checks the role again; pages/decision_forms.py).
+user, store = common.user(), common.store()
+forms.said("cust_done")
+if pending := forms.limit_state(store, current, cur):
+    st.info(plain(pending), icon=":material/pending_actions:")
+if forms.may_work(user):
+    lf, rf = st.columns(2)
+    with lf.expander("Request a limit", icon=":material/request_quote:"):
+        forms.request_limit(eng, store, user, t, current, "cust_limit", "cust_done")
+    with rf.expander("Open a dispute case", icon=":material/add_task:"):
+        forms.open_case(eng, store, user, t, current, v.open_documents, "cust_case", "cust_done")
 
 st.markdown("**Score, factor by factor**")
 st.caption(

@@ -1,6 +1,7 @@
 """A limit decision in a real browser, in oidc mode against a local OpenID Connect provider (oidc-provider-mock
 on loopback): an analyst with a manager's role requests a limit, cannot approve her own request, a second
-manager approves it, and the held orders on the Credit decisions page change with the new effective limit."""
+manager approves it, and the held orders on the Credit decisions page and the customer's limit, headroom and
+utilisation on the Credit exposure page change with the new effective limit."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
 from dashboard.workbench import audit
-from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, REPO, need_chromium, oidc_provider, serving_signed_in, write_csvs
+from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, REPO, app_idle, need_chromium, oidc_provider, serving_signed_in, write_csvs
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -85,6 +86,20 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def exposure(page):
+    """The Credit exposure page: its tiles and its "Over or near the limit" grid (L1 and L3 are over their limits)."""
+    from playwright.sync_api import expect
+
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Credit exposure").click()
+    expect(page.get_by_role("heading", name="Credit exposure")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name=re.compile(r"Over or near the limit"))).to_be_visible(timeout=30_000)
+    app_idle(page)
+    tile = lambda name: page.locator("[data-testid=stMetric]", has_text=name).locator("[data-testid=stMetricValue]")  # noqa: E731
+    watch = page.locator("[data-testid=stDataFrame]").last
+    watch.scroll_into_view_if_needed()  # the grid draws (and fills its accessible table) once it is in view
+    return tile, watch
+
+
 def held_orders(page):
     """The Held orders tab's grid (its text lives in the grid's hidden accessible table)."""
     page.get_by_role("tab", name="Held orders").click()
@@ -111,6 +126,15 @@ def test_an_analyst_requests_cannot_self_approve_and_a_manager_approves(page, ap
     sign_out(page)
 
     sign_in(page, url, "mona@example.com")
+    # before: L1 exposure 24,250 (AR 18,250 + orders 6,000) against its master limit of 10,000: headroom -14,250,
+    # 242.5 % used; the limits of L1 and L3 add up to 11,000, their exposure 26,250 uses 238.6 % of them
+    tile, watch = exposure(page)
+    expect(tile("Credit limits")).to_have_text("USD 11.0k", timeout=30_000)
+    expect(tile("Limit used")).to_have_text("238.6%")
+    # the grid's accessible table holds the raw values of a row side by side: limit used (in %), status, exposure,
+    # credit limit, headroom
+    expect(watch).to_contain_text(re.compile(r"L1Lima Steel242\.4\d*over limit24250" + "10000" + "-14250A"))
+    page.screenshot(path=str(REPO / "screenshots" / "decisions-exposure-before.png"), full_page=True)
     credit_page(page)
     expect(held_orders(page)).to_contain_text("O1", timeout=30_000)  # master limit 10,000 < AR 18,250: every order of L1 is held
     page.get_by_role("tab", name="Requests").click()
@@ -124,6 +148,14 @@ def test_an_analyst_requests_cannot_self_approve_and_a_manager_approves(page, ap
     expect(grid).to_contain_text("O3")
     expect(grid).not_to_contain_text("O1")
     page.screenshot(path=str(REPO / "screenshots" / "decisions-approved-holds.png"))
+    # after: the exposure page measures L1 against the approved 22,000 (the engine reopened with the decision):
+    # headroom 22,000 - 24,250 = -2,250, 110.2 % used; limits 23,000, limit used 26,250 / 23,000 = 114.1 %
+    tile, watch = exposure(page)
+    expect(tile("Credit limits")).to_have_text("USD 23.0k", timeout=30_000)
+    expect(tile("Limit used")).to_have_text("114.1%")
+    expect(watch).to_contain_text(re.compile(r"L1Lima Steel110\.22\d*over limit24250" + "22000" + "-2250A"))
+    expect(watch).not_to_contain_text("10000")
+    page.screenshot(path=str(REPO / "screenshots" / "decisions-exposure-after.png"), full_page=True)
     with data.trail().begin() as conn:
         assert audit.verify(conn) is None
         assert [(e["action"], e["user"]) for e in audit.events(conn, object_type="limit_request")] == [

@@ -23,11 +23,11 @@ MASTER_TABLE = "customers_master"
 
 
 def workbench_version(store: Store) -> str:
-    """Changes whenever a limit request or a dispute case is recorded, decided, moved or withdrawn (the pages
-    reopen their engine then); NO_DECISIONS on a store with neither."""
+    """Changes whenever a limit request or a dispute case is recorded, decided, moved or withdrawn, or a held
+    order is released or rejected (the pages reopen their engine then); NO_DECISIONS on a store with none."""
     import sqlalchemy as sa
 
-    from dashboard.workbench.schema import dispute_cases, dispute_history, limit_requests
+    from dashboard.workbench.schema import dispute_cases, dispute_history, hold_decisions, limit_requests
 
     with store.begin() as conn:
         parts = []
@@ -35,16 +35,48 @@ def workbench_version(store: Store) -> str:
             n, v = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(t.c.version), 0))).one()
             parts.append(f"{n}.{v}")
         parts.append(str(conn.execute(sa.select(sa.func.count()).select_from(dispute_history)).scalar_one()))
+        parts.append(str(conn.execute(sa.select(sa.func.count()).select_from(hold_decisions)).scalar_one()))  # append-only
     return "|".join(parts)
 
 
-NO_DECISIONS = "0.0|0.0|0"
+NO_DECISIONS = "0.0|0.0|0|0"
+ORDER_DECISIONS_TABLE = "order_decisions"
 
 
 def apply_workbench(eng: Engine, store: Store) -> None:
-    """The team's decisions in every figure of a freshly opened engine: effective limits and dispute cases."""
+    """The team's decisions in every figure of a freshly opened engine: effective limits, dispute cases and the
+    decisions on held orders."""
     apply_effective_limits(eng, store)
     apply_dispute_cases(eng, store)
+    apply_hold_decisions(eng, store)
+
+
+def apply_hold_decisions(eng: Engine, store: Store) -> int:
+    """Copy the decisions on held orders (releases and rejections, with their dates) into the engine, for the what-if
+    baseline (dashboard/whatif/model.py), which reads them at its own as-of date by the held orders' rule
+    (holds.decisions_at); the number of decisions."""
+    from dashboard.decisions.holds import decisions
+
+    d = decisions(store)
+    if d.height == 0:
+        return 0
+    con = eng.con
+    con.register("_order_decisions", d.to_arrow())
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {ORDER_DECISIONS_TABLE} AS SELECT * FROM _order_decisions").fetchall()
+    finally:
+        con.unregister("_order_decisions")
+    return d.height
+
+
+def order_decisions(eng: Engine) -> pl.DataFrame:
+    """The decisions on held orders an engine was opened with (holds.DECISIONS_SCHEMA; empty when none)."""
+    from dashboard.decisions.holds import DECISIONS_SCHEMA
+
+    cur = eng.con.cursor()
+    if cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [ORDER_DECISIONS_TABLE]).fetchall()[0][0] == 0:
+        return pl.DataFrame(schema=DECISIONS_SCHEMA)
+    return cur.sql(f"SELECT {', '.join(DECISIONS_SCHEMA)} FROM {ORDER_DECISIONS_TABLE} ORDER BY decision_id").pl().cast(DECISIONS_SCHEMA)
 
 
 def apply_dispute_cases(eng: Engine, store: Store) -> int:
@@ -74,7 +106,8 @@ def apply_dispute_cases(eng: Engine, store: Store) -> int:
 
 
 def may_have_decisions(data_root: Path, db_url: str | None) -> bool:
-    """False only when the embedded store surely holds no approved limit and no dispute case: lets a short command (`o2c kpis`)
+    """False only when the embedded store surely holds no approved limit, no dispute case and no decision on a held
+    order: lets a short command (`o2c kpis`)
     skip opening the store (SQLAlchemy, migrations) on a data folder where nobody ever decided a limit."""
     if db_url:
         return True
@@ -83,7 +116,7 @@ def may_have_decisions(data_root: Path, db_url: str | None) -> bool:
         return False
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
-            q = "SELECT 1 FROM limit_requests WHERE status = 'approved' UNION ALL SELECT 1 FROM dispute_cases LIMIT 1"
+            q = "SELECT 1 FROM limit_requests WHERE status = 'approved' UNION ALL SELECT 1 FROM dispute_cases UNION ALL SELECT 1 FROM hold_decisions LIMIT 1"
             return c.execute(q).fetchone() is not None
     except sqlite3.Error:  # no such table yet (an older store), locked for a moment: ask the store itself
         return True

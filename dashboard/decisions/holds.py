@@ -28,6 +28,8 @@ from dashboard.workbench.notes import Context, Written, _text
 from dashboard.workbench.schema import hold_decisions
 from dashboard.workbench.store import Store
 
+DECISIONS_SCHEMA = {"decision_id": pl.Int64, "order_id": pl.Utf8, "decision": pl.Utf8, "until_date": pl.Date, "business_date": pl.Date}
+
 EPS = 1e-9  # the what-if model's tolerance on the running sum (dashboard/whatif/model.py _blocked)
 
 
@@ -38,25 +40,28 @@ def decisions(store: Store) -> pl.DataFrame:
                 hold_decisions.c.decision_id, hold_decisions.c.order_id, hold_decisions.c.decision, hold_decisions.c.until_date, hold_decisions.c.business_date
             ).order_by(hold_decisions.c.decision_id)
         ).all()
-    return pl.DataFrame(
-        [tuple(r) for r in rows],
-        schema={"decision_id": pl.Int64, "order_id": pl.Utf8, "decision": pl.Utf8, "until_date": pl.Date, "business_date": pl.Date},
-        orient="row",
+    return pl.DataFrame([tuple(r) for r in rows], schema=DECISIONS_SCHEMA, orient="row")
+
+
+def decisions_at(decided: pl.DataFrame, t: dt.date) -> pl.DataFrame:
+    """decided: decisions(). Per order decided by T, its decision in force at T: order_id, decision (released |
+    rejected | null once a release lapsed: the order is back under the rule), until_date. The one rule the held
+    orders and the what-if baseline (dashboard/whatif/model.py) share."""
+    last = decided.filter(pl.col("business_date") <= t).sort("decision_id").group_by("order_id").agg(pl.all().last())
+    return last.select(
+        "order_id",
+        decision=pl.when((pl.col("decision") == "released") & pl.col("until_date").is_not_null() & (pl.col("until_date") < pl.lit(t)))
+        .then(pl.lit(None, pl.Utf8))  # a release that lapsed: the order is back under the rule
+        .otherwise(pl.col("decision")),
+        until_date="until_date",
     )
 
 
 def order_status(orders: pl.DataFrame, limits: pl.DataFrame, decided: pl.DataFrame, t: dt.date) -> pl.DataFrame:
     """orders: customer_key, customer_id, order_id, order_date, amount (open at T, release order);
     limits: customer_id, effective_limit, ar; decided: decisions(). Each order with its status at T."""
-    last = decided.filter(pl.col("business_date") <= t).sort("decision_id").group_by("order_id").agg(pl.all().last())
-    last = last.with_columns(
-        decision=pl.when((pl.col("decision") == "released") & pl.col("until_date").is_not_null() & (pl.col("until_date") < pl.lit(t)))
-        .then(pl.lit(None, pl.Utf8))  # a release that lapsed: the order is back under the rule
-        .otherwise(pl.col("decision"))
-    )
-    o = orders.join(last.select("order_id", "decision", "until_date"), on="order_id", how="left").join(
-        limits.select("customer_id", "effective_limit", "ar"), on="customer_id", how="left"
-    )
+    last = decisions_at(decided, t)
+    o = orders.join(last, on="order_id", how="left").join(limits.select("customer_id", "effective_limit", "ar"), on="customer_id", how="left")
     o = o.with_columns(headroom=pl.col("effective_limit") - pl.col("ar").fill_null(0.0))
     manual = pl.col("decision") == "released"
     o = o.with_columns(released_first=pl.col("amount").filter(manual).sum().over("customer_id").fill_null(0.0))

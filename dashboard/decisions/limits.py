@@ -276,21 +276,41 @@ def request_many(
 
 
 def from_scenario(
-    store: Store, user: User, ctx: Context, eng: Engine, scenario, scenario_id: str, reason: str, data_sha256: str | None = None
+    store: Store,
+    user: User,
+    ctx: Context,
+    eng: Engine,
+    scenario,
+    scenario_id: str,
+    reason: str,
+    data_sha256: str | None = None,
+    base=None,
 ) -> tuple[list[Written], list[str]]:
     """One click from the what-if studio: a request for every customer whose limit the scenario's limit levers
-    change (the studio's own new_limits), carrying the scenario id."""
+    change (the studio's own new_limits), carrying the scenario id. `base`: the studio's what-if baseline at the
+    business date when the caller has it (computing it again costs a scan of the ledger)."""
+
+    from dashboard.whatif.model import baseline
+
+    require(user, "credit_analyst", "request limit changes")  # before the baseline is computed for nothing
+    b = base if base is not None and base.as_of == ctx.business_date and base.snapshot_id == eng.snapshot.id else baseline(eng, ctx.business_date)
+    wanted = scenario_limits(b, scenario)
+    if not wanted:
+        raise Refused("the scenario changes no customer's limit: add a limits lever (a pct or a value) that selects customers with a limit.")
+    return request_many(store, user, ctx, eng, wanted, reason, None, scenario_id, data_sha256)
+
+
+def scenario_limits(b, scenario) -> dict[str, float]:
+    """customer_id -> the new limit (to the cent) of every customer whose limit the scenario's limit levers change
+    (the what-if studio's own new_limits over its baseline b): what one click turns into requests."""
     import numpy as np
 
-    from dashboard.whatif.model import baseline, new_limits
+    from dashboard.whatif.model import new_limits
 
-    b = baseline(eng, ctx.business_date)
     new = new_limits(b, scenario)
     changed = ~np.isnan(new) & ~np.isclose(new, b.limit, equal_nan=True)
     ids = b.customers["customer_id"].to_numpy()[changed]
-    if ids.size == 0:
-        raise Refused("the scenario changes no customer's limit: add a limits lever (a pct or a value) that selects customers with a limit.")
-    return request_many(store, user, ctx, eng, dict(zip(ids.tolist(), np.round(new[changed], 2).tolist())), reason, None, scenario_id, data_sha256)
+    return dict(zip(ids.tolist(), np.round(new[changed], 2).tolist()))
 
 
 def _decide(conn: sa.Connection, r: dict, version: int | None, **values) -> int:

@@ -226,10 +226,15 @@ class Baseline:
     snapshot_id: str
     order_key: np.ndarray  # customer_key of each open order, release order
     order_amount: np.ndarray
-    order_running: np.ndarray  # running sum of the customer's orders up to and including this one
+    order_running: np.ndarray  # running sum of the customer's orders under the rule up to and including this one
     segment_code: np.ndarray
     segment_names: list[str]
     masks: dict = field(default_factory=dict)  # selection -> boolean mask, filled as levers are used
+    # A credit manager's decision on an order in force at T (dashboard/decisions/holds.py, the held orders' rule):
+    # RELEASED orders are never blocked and use the customer's headroom first, REJECTED ones are always blocked
+    # and use none; UNDER_RULE orders are released in order while they fit in what is left.
+    order_decision: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    released_first: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per customer: amount released by decisions
     # the risk score's class per customer (risk.md), computed on first use: a scenario without a
     # computed-class selection (the CLI, the bench) does not pay for the scorecard
     computed_class_source: Callable[[], np.ndarray] | None = field(default=None, repr=False)
@@ -263,7 +268,16 @@ def baseline(engine: Engine, t: dt.date | None = None) -> Baseline:
         oo[g["customer_key"].to_numpy()] = g["amount"].to_numpy()
     assert (c["customer_key"].to_numpy() == np.arange(n)).all()  # arrays are indexed by customer_key
     seg_names, seg_code = np.unique(c["segment"].to_numpy().astype(str), return_inverse=True)
-    running = orders.select(pl.col("amount").cum_sum().over("customer_key")).to_series().to_numpy() if orders.height else np.zeros(0)
+    decision = _order_decisions(engine, orders, t)
+    rule_amount = np.where(decision == UNDER_RULE, orders["amount"].to_numpy(), 0.0) if orders.height else np.zeros(0)
+    running = (
+        orders.with_columns(rule=pl.Series(rule_amount)).select(pl.col("rule").cum_sum().over("customer_key")).to_series().to_numpy()
+        if orders.height
+        else np.zeros(0)
+    )
+    released_first = np.zeros(n)
+    if orders.height:
+        np.add.at(released_first, orders["customer_key"].to_numpy(), np.where(decision == RELEASED, orders["amount"].to_numpy(), 0.0))
     return Baseline(
         as_of=t,
         window_days=p,
@@ -281,10 +295,32 @@ def baseline(engine: Engine, t: dt.date | None = None) -> Baseline:
         order_key=orders["customer_key"].to_numpy() if orders.height else np.zeros(0, np.int64),
         order_amount=orders["amount"].to_numpy() if orders.height else np.zeros(0),
         order_running=running,
+        order_decision=decision,
+        released_first=released_first,
         segment_code=seg_code,
         segment_names=list(seg_names),
         computed_class_source=lambda: _computed_classes(engine, t, n),
     )
+
+
+UNDER_RULE, RELEASED, REJECTED = 0, 1, 2
+
+
+def _order_decisions(engine: Engine, orders: pl.DataFrame, t: dt.date) -> np.ndarray:
+    """Per open order (release order), the decision in force at T: UNDER_RULE, RELEASED or REJECTED (the held
+    orders' rule, dashboard/decisions/holds.py decisions_at, on the decisions the engine was opened with)."""
+    from dashboard.decisions.apply import order_decisions
+    from dashboard.decisions.holds import decisions_at
+
+    out = np.zeros(orders.height, np.int8)
+    decided = order_decisions(engine)
+    if decided.height == 0 or orders.height == 0:
+        return out
+    code = decisions_at(decided, t).select(
+        "order_id", code=pl.col("decision").replace_strict({"released": RELEASED, "rejected": REJECTED}, default=UNDER_RULE, return_dtype=pl.Int8)
+    )
+    joined = orders.select("order_id").join(code, on="order_id", how="left", maintain_order="left")
+    return joined["code"].fill_null(UNDER_RULE).to_numpy().astype(np.int8)
 
 
 def _computed_classes(engine: Engine, t: dt.date, n: int) -> np.ndarray:
@@ -478,11 +514,15 @@ def new_limits(b: Baseline, sc: Scenario) -> np.ndarray:
 
 
 def _blocked(b: Baseline, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-customer (value, count) of orders blocked: released in order while the running sum <= headroom."""
+    """Per-customer (value, count) of orders blocked: released in order while the running sum <= headroom. An order a
+    credit manager released is not blocked and uses the headroom first; one rejected is blocked (held orders' rule)."""
     n = b.customers.height
     key = b.order_key
     headroom = limit - b.ar
-    blocked = ~np.isnan(limit[key]) & (b.order_running > headroom[key] + 1e-9)
+    decision = b.order_decision if b.order_decision.size == key.size else np.zeros(key.size, np.int8)
+    first = b.released_first[key] if b.released_first.size == n else 0.0
+    by_rule = (decision == UNDER_RULE) & ~np.isnan(limit[key]) & (b.order_running + first > headroom[key] + 1e-9)
+    blocked = by_rule | (decision == REJECTED)
     value = np.bincount(key[blocked], weights=b.order_amount[blocked], minlength=n)
     count = np.bincount(key[blocked], minlength=n)
     return value, count
