@@ -251,9 +251,13 @@ with tab_load:
                 icon=":material/check_circle:",
             )
         else:
+            asked = len(questions(report))  # one error each
+            what = "Declare below how the export writes what its values cannot tell" + (
+                ", fix the other errors in the files," if report.error_count > asked else ""
+            )
+            what = f"{what} and check again" if asked else "Fix them in the files and check again"
             st.error(
-                f"The extract cannot be loaded: {report.error_count:,} error(s). Fix them in the files and check again; "
-                "this was a check, nothing was loaded or kept.",
+                f"The extract cannot be loaded: {report.error_count:,} error(s). {what}; this was a check, nothing was loaded or kept.",
                 icon=":material/error:",
             )
         if renamed := report.renamed():  # the file name only: a folder's path on the server is not the visitor's business

@@ -205,3 +205,49 @@ def test_declared_round_trips_and_merges():
     assert Declared.from_json(d.to_json()) == d
     assert d.words() == "'Amount' in x.csv read as 1.234,56 (comma decimal); the dates of x.csv read day first"
     assert not Declared() and os.sep  # an empty declaration is false
+
+
+@pytest.mark.browser
+def test_an_analyst_uploads_an_ambiguous_export_declares_its_format_and_loads_it_in_a_browser(tmp_path):
+    """Debian's chromium against `o2c serve`: drop the yen FBL5N export and its fx file on the Data page, read why
+    it is refused, pick "point decimal", check again, load; the overview's AR is then 14,059.06 USD."""
+    from playwright.sync_api import expect
+
+    from tests.fixtures import MIXED, app_idle, chromium_page, need_chromium, serving, write_csvs
+
+    need_chromium()
+    data = DataDir(tmp_path / "data")
+    assert ingest([write_csvs(tmp_path / "x", MIXED)], data, Settings(), as_of=dt.date(2026, 5, 31)).ok
+    files = extract(tmp_path / "upload", {"FBL5N.csv": FBL5N_JPY, "fx.csv": FX})
+    with serving(data.root, tmp_path / "serve.log") as url, chromium_page(height=1800) as page:
+        page.goto(url)
+        page.get_by_role("link", name="Executive overview", exact=True).wait_for(timeout=60_000)
+        page.get_by_role("link", name="Data", exact=True).click()
+        page.get_by_text("Extract files").wait_for(timeout=30_000)
+        page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files([str(files / "FBL5N.csv"), str(files / "fx.csv")])
+        expect(page.locator("[data-testid=stFileChip]")).to_have_count(2, timeout=30_000)
+        app_idle(page)  # as of its latest date, 2026-04-10: 1800000003 is cleared that day, AR 1,405,906 yen as at 04-30
+        page.get_by_role("button", name="Check", exact=True).click()
+        page.get_by_text("The extract cannot be loaded: 1 error(s)").wait_for(timeout=60_000)
+        expect(page.get_by_text("How does FBL5N.csv write the numbers of 'Amount in doc. curr.'?")).to_be_visible(timeout=30_000)
+        again = page.get_by_role("button", name="Check again with these formats")
+        expect(again).to_be_disabled()
+        page.screenshot(path=str(tmp_path / "declare_asked.png"), full_page=True)
+        page.get_by_text("1,234.56 (point decimal): '845,000' is 845000, '572,906' is 572906").click()
+        app_idle(page)
+        expect(again).to_be_enabled(timeout=30_000)
+        again.click()
+        page.get_by_text("The extract passes every check").wait_for(timeout=60_000)
+        expect(page.get_by_text("Formats declared for this load: 'Amount in doc. curr.' in FBL5N.csv read as 1,234.56 (point decimal).")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "declare_checked.png"), full_page=True)
+        page.get_by_role("button", name="Load", exact=True).click()
+        page.get_by_text("is now current").wait_for(timeout=60_000)
+        page.get_by_role("link", name="Executive overview", exact=True).click()
+        page.get_by_text("As of 10 April 2026").wait_for(timeout=60_000)
+        expect(page.locator("body")).not_to_contain_text("Traceback")
+        page.screenshot(path=str(tmp_path / "declare_loaded.png"), full_page=True)
+        for name in ("declare_asked.png", "declare_checked.png", "declare_loaded.png"):  # for a person to look at
+            (Path("/tmp") / f"o2c-{name}").write_bytes((tmp_path / name).read_bytes())
+    snap = data.current()
+    assert snap.manifest["declared_formats"][0]["format"] == "en"
+    assert Engine.open(snap, Settings()).headline(None)["ar_total"] == pytest.approx(14_059.06, abs=0.005)

@@ -48,6 +48,8 @@ DERIVED_FUNCTIONS = frozenset(
 )
 DERIVED_OPERATORS = frozenset("OPERATOR_NOT OPERATOR_IS_NULL OPERATOR_IS_NOT_NULL COMPARE_IN COMPARE_NOT_IN OPERATOR_COALESCE OPERATOR_NULLIF".split())
 DERIVED_CLASSES = frozenset("COLUMN_REF CONSTANT FUNCTION OPERATOR CASE CAST COMPARISON CONJUNCTION BETWEEN TYPE".split())
+# How an undecided format is declared besides the layout: the Data page asks after the check (declare.py).
+ON_THE_PAGE = "; or declare it on the Data page, which asks after the check (for that load, or kept in the layout)"
 # A row without its key is not data (totals, subtotals, blank separators): the words for the warning.
 KEY_WORDS = {"invoice_id": "a document number", "payment_id": "a payment number", "customer_id": "a customer number", "order_id": "an order number"}
 
@@ -483,7 +485,7 @@ def _unclear_dates(
     # each order by the format of it that reads the values shown (the file's own separators)
     fmt = {o: next((f for f in orders[o] for e in dec.evidence if formats.read_dates(pl.Series([e.value]), [f])[0] is not None), orders[o][0]) for o in (a, b)}
     say = lambda o: f"{formats.ORDER_WORDS.get(o, o)} ({formats.human_date(fmt[o])})"  # noqa: E731
-    declare = f'declare the order in the layout: date_formats = ["{fmt[a]}"] for {say(a)} or ["{fmt[b]}"] for {say(b)}{_where(layout)}'
+    declare = f'declare the order in the layout: date_formats = ["{fmt[a]}"] for {say(a)} or ["{fmt[b]}"] for {say(b)}{_where(layout)}' + ON_THE_PAGE
     ev = dec.evidence
     if dec.kind == "ambiguous":
         shown = " and ".join(f"'{short(e.value, 40)}' (row {e.row + offset}: {e.reads[a]} or {e.reads[b]})" for e in ev)
@@ -531,7 +533,7 @@ def _unclear_numbers(dec: formats.Decision, layout: Layout, s: _Source, file: st
     assert dec.pair is not None
     a, b = dec.pair
     say = lambda f: f"{f} ({formats.NUMBER_EXAMPLES[f]})"  # noqa: E731
-    declare = f'number_formats = ["{a}"] for {say(a)} or ["{b}"] for {say(b)}{_where(layout)}'
+    declare = f'number_formats = ["{a}"] for {say(a)} or ["{b}"] for {say(b)}{_where(layout)}' + ON_THE_PAGE
     first = dec.evidence[0]
     if dec.kind == "ambiguous":
         words = (
