@@ -26,6 +26,7 @@ import polars as pl
 
 from dashboard.load import formats
 from dashboard.load.contract import TABLES
+from dashboard.load.read import EXCEL_DATE_CELL
 from dashboard.load.report import Report, names, short
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "layouts"
@@ -337,8 +338,9 @@ def read_tables(
     text = {s.label: s for m in maps.values() for s in m.values() if s.label not in failed and cells.schema[s.label] == pl.Utf8}
     kinds = {s.label: TABLES[t].column(c).type for t, m in maps.items() for c, s in m.items()}
     # label -> its values in contract form, their note, and the amounts' currency markers (the text where one is written)
+    unreads: dict[str, pl.Series] = {}
     read: dict[str, tuple[pl.Series, ColumnNote, pl.Series | None]] = _dates(
-        cells, layout, {k: s for k, s in text.items() if kinds[k] == "date"}, file, report, offset, order
+        cells, layout, {k: s for k, s in text.items() if kinds[k] == "date"}, file, report, offset, order, unreads
     )
     for k, s in text.items():
         if kinds[k] in ("decimal", "int"):
@@ -352,6 +354,8 @@ def read_tables(
             cols.append(series.alias(c))
             if marks is not None:
                 cols.append(marks.alias(f"_marker_{c}"))
+            if s.label in unreads:
+                cols.append(unreads[s.label].alias(f"_unread_{c}"))
         df = pl.DataFrame(cols)
         tm = layout.tables[t]
         if tm.unique and tm.unique in df.columns:
@@ -449,12 +453,20 @@ def _texts(cells: pl.DataFrame, s: _Source) -> pl.DataFrame:
 
 
 def _dates(
-    cells: pl.DataFrame, layout: Layout, dates: dict[str, _Source], file: str, report: Report, offset: int, declared: str | None = None
+    cells: pl.DataFrame,
+    layout: Layout,
+    dates: dict[str, _Source],
+    file: str,
+    report: Report,
+    offset: int,
+    declared: str | None = None,
+    unreads: dict[str, pl.Series] | None = None,
 ) -> dict[str, tuple[pl.Series, ColumnNote, pl.Series | None]]:
     """The date columns of the file read with one order of day, month and year (formats.py), as ISO text;
     `declared`: the order the analyst declared for this file (one of the layout's), which is then the only one."""
     if not dates:
         return {}
+    unreads = {} if unreads is None else unreads  # label -> the rows whose text the formats do not read (filled here)
     orders: dict[str, list[str]] = {}
     for f in layout.date_formats:
         orders.setdefault(formats.date_order(f), []).append(f)
@@ -473,7 +485,13 @@ def _dates(
         shown = texts[s.heading or k]
         best = max(fmts, key=lambda f: shown["v"].str.to_date(f, strict=False).is_not_null().sum())
         iso = pl.select(pl.when(read.is_not_null()).then(read.dt.to_string("%Y-%m-%d")).otherwise(v)).to_series()
+        # A text the formats do not read is refused at its cell, even one parse.py would read as ISO ("2026-02-03"
+        # typed into a dd.mm.yyyy export); a workbook's date cell (read.EXCEL_DATE_CELL) is a date whatever the formats.
+        text = v.str.strip_chars()
+        unread = pl.select((text.is_not_null() & (text != "") & read.is_null() & ~text.str.contains(EXCEL_DATE_CELL)).fill_null(False)).to_series()
         out[k] = (iso, ColumnNote(s.heading, f"is not a valid date (this export writes {formats.human_date(best)})"), None)
+        if unread.any():
+            unreads[k] = unread
     return out
 
 
