@@ -105,6 +105,12 @@ def test_a_text_value_above_32767_characters_is_refused_at_its_row_and_column(tm
     assert "row 2, column 'customer_id'" in err.line()
 
 
+def test_a_long_value_written_as_a_dictionary_of_texts_is_refused_too(tmp_path):
+    t = ledger(2).set_column(1, "customer_id", pa.array(["C1", "C" * 40_000]).dictionary_encode())
+    (err,) = refused(tmp_path, t).errors
+    assert (err.rule, err.row, err.heading) == ("value too long", 2, "customer_id")
+
+
 def test_a_kind_of_value_no_reader_holds_is_refused_naming_its_column(tmp_path):
     t = ledger(1, total=pa.array([1], type=pa.decimal256(60, 2)))
     (err,) = refused(tmp_path, t).errors

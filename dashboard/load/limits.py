@@ -535,9 +535,19 @@ def check_parquet(path: Path) -> None:
                 for name, w in odd[:EXAMPLES_PER_RULE]
             ]
         )
-    texts = [f.name for f in schema if str(f.type) in ("string", "large_string", "string_view")]
+    texts = [f.name for f in schema if _is_text(f.type)]
     if texts:
         _long_parquet_values(path, texts)
+
+
+def _is_text(t: object) -> bool:
+    """A text column, also one written as a dictionary of texts (read as categories)."""
+    import pyarrow as pa
+
+    assert isinstance(t, pa.DataType)
+    if pa.types.is_dictionary(t):
+        return _is_text(t.value_type)
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or str(t) == "string_view"
 
 
 def _unreadable_kind(t: object) -> str | None:
@@ -564,7 +574,7 @@ def _long_parquet_values(path: Path, texts: list[str]) -> None:
     import polars as pl
 
     lf = pl.scan_parquet(path, glob=False)
-    longest = lf.select(pl.col(c).str.len_bytes().max().alias(c) for c in texts).collect(engine="streaming").row(0, named=True)
+    longest = lf.select(pl.col(c).cast(pl.Utf8).str.len_bytes().max().alias(c) for c in texts).collect(engine="streaming").row(0, named=True)
     over = [c for c in texts if (longest[c] or 0) > PARQUET_VALUE_BYTES]
     if not over:
         return
@@ -572,8 +582,8 @@ def _long_parquet_values(path: Path, texts: list[str]) -> None:
     for c in over:
         rows = (
             lf.with_row_index("_row")
-            .filter(pl.col(c).str.len_bytes() > PARQUET_VALUE_BYTES)
-            .select("_row", pl.col(c).str.len_chars().alias("n"), pl.col(c).str.slice(0, 79).alias("v"))
+            .filter(pl.col(c).cast(pl.Utf8).str.len_bytes() > PARQUET_VALUE_BYTES)
+            .select("_row", pl.col(c).cast(pl.Utf8).str.len_chars().alias("n"), pl.col(c).cast(pl.Utf8).str.slice(0, 79).alias("v"))
             .head(EXAMPLES_PER_RULE)
             .collect(engine="streaming")
         )
