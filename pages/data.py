@@ -146,13 +146,17 @@ def ask_formats(asked: list[Question], folder: Path) -> None:
             if keep:
                 try:
                     kept = save_to_layout(data, new, common.user())
-                    st.session_state["dp_kept_layouts"] = "Kept in " + ", ".join(f"`{where(k)}`" for k in kept) + ": " + plain(new.words()) + "."
-                except (LayoutError, AccessDenied) as exc:
-                    st.session_state["dp_kept_layouts"] = f"Not kept in the layout: {said(exc)}."
+                    st.session_state["dp_kept_layouts"] = (True, "Kept in " + ", ".join(f"`{where(k)}`" for k in kept) + ": " + plain(new.words()) + ".")
+                except (LayoutError, AccessDenied) as exc:  # the formats still hold for this load
+                    st.session_state["dp_kept_layouts"] = (False, f"Not kept in the layout (used for this load only): {said(exc)}.")
             declared = declared_for(folder).merged(new)
             st.session_state["dp_declared"] = (str(folder), declared)
-            with st.spinner("Checking the whole extract..."):
-                res = ingest([folder], data, settings, as_of=as_of, layout=chosen, dry_run=True, user=common.user(), declared=declared)
+            try:
+                with st.spinner("Checking the whole extract..."):
+                    res = ingest([folder], data, settings, as_of=as_of, layout=chosen, dry_run=True, user=common.user(), declared=declared)
+            except (IngestUsageError, LayoutError) as exc:
+                st.error(said(exc))
+                return
             st.session_state["dp_report"] = (str(folder), res.report, None)
             st.rerun()
 
@@ -265,7 +269,10 @@ with tab_load:
         if report.facts.get("layouts"):
             st.caption("Layouts: " + ", ".join(f"{plain(f)} → {plain(lay)}" for f, lay in report.facts["layouts"].items()))
         if kept_note := st.session_state.pop("dp_kept_layouts", None):
-            st.info(kept_note, icon=":material/bookmark:")
+            if kept_note[0]:
+                st.info(kept_note[1], icon=":material/bookmark:")
+            else:
+                st.warning(kept_note[1], icon=":material/warning:")
         if declared_for(folder):
             st.caption(plain(f"Formats declared for this load: {declared_for(folder).words()}."))
         if report.issues:

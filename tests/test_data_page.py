@@ -250,3 +250,22 @@ def test_a_declared_number_format_can_be_kept_in_the_layout_from_the_page(data):
 
     docs = pl.read_parquet(DataDir(data).current().path / "tables" / "invoices.parquet")
     assert docs["amount"].to_list() == [1500.0, 250.0]
+
+
+def test_formats_that_cannot_be_kept_in_the_layout_are_said_so_and_still_used_for_the_load(data):
+    # the data folder's layouts/business-central.toml holds another layout: the built-in one cannot be copied there
+    (data / "layouts").mkdir()
+    other = 'name = "ours"\n[tables.invoices.columns]\ninvoice_id = "Nr"\ncustomer_id = "K"\ninvoice_date = "D"\ndue_date = "F"\namount = "B"\n'
+    (data / "layouts" / "business-central.toml").write_text(other)
+    (data / "inbox" / "uk").mkdir()
+    (data / "inbox" / "uk" / "CustLedgerEntries.csv").write_text(UK_BC)
+    at = data_page(dp_asof=dt.date(2026, 3, 6))
+    at.selectbox(key="dp_inbox").set_value("uk").run()
+    at.button(key="dp_check").click().run()
+    at.radio(key="dp_declare_date|CustLedgerEntries.csv|").set_value("DMY").run()
+    at.checkbox(key="dp_keep_formats").check().run()
+    at.button(key="dp_declare_check").click().run()
+    assert not at.exception, at.exception
+    assert any("Not kept in the layout (used for this load only)" in w.value and "holds the layout" in w.value for w in at.warning)
+    assert (data / "layouts" / "business-central.toml").read_text() == other
+    assert "passes every check" in at.success[0].value
