@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from dashboard.load.declare import Declared, Question, questions, save_to_layout
 from dashboard.load.inbox import inbox_folders, release_upload, stash_uploads
 from dashboard.load.ingest import IngestResult, IngestUsageError, ingest
 from dashboard.load.layouts import LayoutError, available
@@ -22,6 +23,7 @@ from dashboard.present.labels import label
 from dashboard.settings import SettingsError, load_settings
 from dashboard.store.lock import DataBusy
 from dashboard.store.snapshots import UnknownSnapshot, rollback, snapshot_rows, unfinished_loads
+from dashboard.workbench.identity import AccessDenied
 from pages import common, tables
 from pages.tables import plain
 
@@ -104,12 +106,59 @@ def utc(stamp: str) -> str:
 
 
 def audit_details(e: dict) -> str:
+    declared = f"; formats declared: {Declared.from_json(e['declared_formats']).words()}" if e.get("declared_formats") else ""
     if e.get("event") == "load":
         rows = e.get("rows") or {}
-        return f"{rows.get('invoices', 0):,} documents, {e.get('warnings', 0):,} warning(s)"
+        return f"{rows.get('invoices', 0):,} documents, {e.get('warnings', 0):,} warning(s){declared}"
     if e.get("event") == "refusal":
-        return f"{e.get('errors', 0):,} error(s); files and report kept under rejected/"
+        return f"{e.get('errors', 0):,} error(s); files and report kept under rejected/{declared}"
     return ""
+
+
+def declared_for(folder: Path | None) -> Declared:
+    """The formats declared on this page for this folder's files (for its checks and its load only)."""
+    got = st.session_state.get("dp_declared")
+    return got[1] if got and folder is not None and got[0] == str(folder) else Declared()
+
+
+def ask_formats(asked: list[Question], folder: Path) -> None:
+    """The columns whose format the files cannot decide: a choice for each, with two of the file's own values and
+    what each reading makes of them, then a check again with the formats chosen (declare.py does the work)."""
+    with st.container(border=True):
+        st.markdown("**Declare how the export writes these columns**")
+        st.caption(
+            "Nothing in these values tells the two readings apart, so the product does not guess. Pick how the export writes them: "
+            "the choice holds for this check and this load, and is recorded with the load in the audit log. "
+            "Every value must still read that way; one that does not is named on its row."
+        )
+        picks: dict[Question, str | None] = {}
+        for q in asked:
+            opts = {o.value: o.label for o in q.options}
+            picks[q] = st.radio(plain(q.prompt), list(opts), format_func=lambda v, o=opts: plain(o[v]), index=None, key=f"dp_declare_{q.key}")
+        used = ", ".join(f"'{n}'" for n in dict.fromkeys(q.layout for q in asked))
+        keep = st.checkbox(
+            plain(f"Also keep these formats in the layout {used}, so that the next exports of this system are read this way without asking"),
+            key="dp_keep_formats",
+            help="A built-in layout is copied into the data folder's layouts/ (where it replaces the built-in one); the change is in the audit log.",
+        )
+        if st.button("Check again with these formats", type="primary", disabled=None in picks.values(), key="dp_declare_check", icon=":material/fact_check:"):
+            new = Declared(tuple(q.declare(v) for q, v in picks.items() if v is not None))
+            if keep:
+                try:
+                    kept = save_to_layout(data, new, common.user())
+                    st.session_state["dp_kept_layouts"] = (True, "Kept in " + ", ".join(f"`{where(k)}`" for k in kept) + ": " + plain(new.words()) + ".")
+                except (LayoutError, AccessDenied) as exc:  # the formats still hold for this load
+                    st.session_state["dp_kept_layouts"] = (False, f"Not kept in the layout (used for this load only): {said(exc)}.")
+            declared = declared_for(folder).merged(new)
+            st.session_state["dp_declared"] = (str(folder), declared)
+            try:
+                with st.spinner("Checking the whole extract..."):
+                    res = ingest([folder], data, settings, as_of=as_of, layout=chosen, dry_run=True, user=common.user(), declared=declared)
+            except (IngestUsageError, LayoutError) as exc:
+                st.error(said(exc))
+                return
+            st.session_state["dp_report"] = (str(folder), res.report, None)
+            st.rerun()
 
 
 st.title("Data")
@@ -185,7 +234,7 @@ with tab_load:
     if c1.button("Check", type="primary", disabled=folder is None or not folder.exists(), key="dp_check", icon=":material/fact_check:"):
         try:
             with st.spinner("Checking the whole extract..."):
-                res = ingest([folder], data, settings, as_of=as_of, layout=chosen, dry_run=True, user=common.user())
+                res = ingest([folder], data, settings, as_of=as_of, layout=chosen, dry_run=True, user=common.user(), declared=declared_for(folder))
             st.session_state["dp_report"] = (str(folder), res.report, None)
         except (IngestUsageError, LayoutError) as exc:
             st.error(said(exc))
@@ -206,17 +255,30 @@ with tab_load:
                 icon=":material/check_circle:",
             )
         else:
+            asked = len(questions(report))  # one error each
+            what = "Declare below how the export writes what its values cannot tell" + (
+                ", fix the other errors in the files," if report.error_count > asked else ""
+            )
+            what = f"{what} and check again" if asked else "Fix them in the files and check again"
             st.error(
-                f"The extract cannot be loaded: {report.error_count:,} error(s). Fix them in the files and check again; "
-                "this was a check, nothing was loaded or kept.",
+                f"The extract cannot be loaded: {report.error_count:,} error(s). {what}; this was a check, nothing was loaded or kept.",
                 icon=":material/error:",
             )
         if renamed := report.renamed():  # the file name only: a folder's path on the server is not the visitor's business
             st.caption("Kept under another name: " + "; ".join(f"{plain(k)} is {plain(Path(v).name)}" for k, v in renamed.items()))
         if report.facts.get("layouts"):
             st.caption("Layouts: " + ", ".join(f"{plain(f)} → {plain(lay)}" for f, lay in report.facts["layouts"].items()))
+        if kept_note := st.session_state.pop("dp_kept_layouts", None):
+            if kept_note[0]:
+                st.info(kept_note[1], icon=":material/bookmark:")
+            else:
+                st.warning(kept_note[1], icon=":material/warning:")
+        if declared_for(folder):
+            st.caption(plain(f"Formats declared for this load: {declared_for(folder).words()}."))
         if report.issues:
             report_table(report)
+        if not kept and (asked := questions(report)):
+            ask_formats(asked, folder)
         if c2.button("Load", disabled=not report.ok or bool(kept), key="dp_load", icon=":material/upload:"):
             bar = st.progress(0.0, text="Loading...")
             loaded: IngestResult | None = None
@@ -231,6 +293,7 @@ with tab_load:
                     source=f"Data page ({common.user_name()})",
                     progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg),
                     user=common.user(),
+                    declared=declared_for(folder),
                 )
             except (IngestUsageError, LayoutError) as exc:
                 st.session_state.pop("dp_report", None)
@@ -242,6 +305,7 @@ with tab_load:
                 release_upload(data, folder)
             if loaded is not None and loaded.snapshot is not None:
                 st.session_state.pop("dp_report", None)
+                st.session_state.pop("dp_declared", None)
                 # said on the next run (a toast can vanish in the rerun that follows a load)
                 st.session_state["dp_loaded"] = (
                     f"Snapshot {loaded.snapshot.id} is now current: {loaded.snapshot.manifest['rows']['invoices']:,} documents "
@@ -253,6 +317,7 @@ with tab_load:
                 st.rerun()
         if c3.button("Cancel", key="dp_cancel"):
             st.session_state.pop("dp_report", None)
+            st.session_state.pop("dp_declared", None)
             st.rerun()
 
 with tab_history:

@@ -12,6 +12,7 @@ import pytest
 from dashboard.load.ingest import ingest
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
+from pages.tables import plain
 from tests.fixtures import MIXED, app_page, write_csvs
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -178,3 +179,93 @@ def test_an_uploaded_file_name_is_never_a_path(given, kept):
     from dashboard.load.read import safe_file_name
 
     assert safe_file_name(given) == kept
+
+
+# A UK Business Central export whose every day is 12 or less: nothing in it tells 03/02/2026 (3 February) from
+# 2 March; and the same layout's amounts as '1.500' (1.5 or 1,500) in a second export.
+UK_BC = (
+    "Entry No.,Customer No.,Document No.,Document Type,Document Date,Due Date,Amount,Currency Code\n"
+    "1,C1,D1,Invoice,03/02/2026,05/03/2026,150.00,\n2,C1,D2,Invoice,05/02/2026,07/03/2026,250.00,\n"
+)
+
+
+def test_an_ambiguous_date_order_is_declared_on_the_page_checked_again_and_loaded(data):
+    (data / "inbox" / "uk").mkdir()
+    (data / "inbox" / "uk" / "CustLedgerEntries.csv").write_text(UK_BC)
+    d = DataDir(data)
+    at = data_page(dp_asof=dt.date(2026, 3, 6))
+    at.selectbox(key="dp_inbox").set_value("uk").run()
+    at.button(key="dp_check").click().run()
+    assert "cannot be loaded: 1 error" in at.error[0].value
+    radio = at.radio(key="dp_declare_date|CustLedgerEntries.csv|")
+    assert radio.label == plain("In which order does CustLedgerEntries.csv write its dates ('Document Date', 'Due Date')?")  # as text, not markdown
+    assert radio.value is None  # nothing chosen for the analyst
+    shown = list(radio.options)  # as drawn
+    assert plain("day first (DD/MM/YYYY): '03/02/2026' is 3 February 2026, '05/02/2026' is 5 February 2026") in shown
+    assert plain("month first (MM/DD/YYYY): '03/02/2026' is 2 March 2026, '05/02/2026' is 2 May 2026") in shown
+    assert at.button(key="dp_declare_check").disabled  # until every question is answered
+
+    radio.set_value("DMY").run()
+    at.button(key="dp_declare_check").click().run()
+    assert not at.exception, at.exception
+    assert "passes every check" in at.success[0].value
+    assert any(plain("Formats declared for this load: the dates of CustLedgerEntries.csv read day first") in c.value for c in at.caption)
+    assert not (data / "layouts").exists()  # not kept in the layout: for this load only
+    assert len(d.list()) == 1  # a check loads nothing
+
+    at.button(key="dp_load").click().run()
+    assert not at.exception, at.exception
+    snap = d.current()
+    assert snap.manifest["rows"]["invoices"] == 2 and snap.manifest["declared_formats"][0]["format"] == "DMY"
+    last = d.read_audit()[-1]
+    assert last["event"] == "load" and last["declared_formats"][0]["format"] == "DMY"
+    at = data_page()
+    audit = next(df for df in at.dataframe if "event" in df.value.columns).value
+    # the warning: C1 is not in a customer master (the extract has none)
+    assert audit["details"].iloc[0] == "2 documents, 1 warning(s); formats declared: the dates of CustLedgerEntries.csv read day first"
+
+
+def test_a_declared_number_format_can_be_kept_in_the_layout_from_the_page(data):
+    (data / "inbox" / "bc").mkdir()
+    bc = UK_BC.replace("03/02/2026,05/03/2026,150.00", "2026-02-03,2026-03-05,1.500").replace("05/02/2026,07/03/2026,250.00", "2026-02-05,2026-03-07,250")
+    (data / "inbox" / "bc" / "CustLedgerEntries.csv").write_text(bc)
+    at = data_page(dp_asof=dt.date(2026, 3, 6))
+    at.selectbox(key="dp_inbox").set_value("bc").run()
+    at.button(key="dp_check").click().run()
+    radio = at.radio(key="dp_declare_number|CustLedgerEntries.csv|Amount")
+    assert list(radio.options) == [
+        plain("1,234.56 (point decimal): '1.500' is 1.5"),
+        plain("1.234,56 (comma decimal): '1.500' is 1500"),
+    ]
+    radio.set_value("de").run()
+    at.checkbox(key="dp_keep_formats").check().run()
+    at.button(key="dp_declare_check").click().run()
+    assert not at.exception, at.exception
+    assert "passes every check" in at.success[0].value
+    assert any("Kept in `layouts/business-central.toml`" in i.value for i in at.info)
+    assert 'number_formats = ["de"]' in (data / "layouts" / "business-central.toml").read_text()
+    at.button(key="dp_load").click().run()
+    assert not at.exception, at.exception
+    import polars as pl
+
+    docs = pl.read_parquet(DataDir(data).current().path / "tables" / "invoices.parquet")
+    assert docs["amount"].to_list() == [1500.0, 250.0]
+
+
+def test_formats_that_cannot_be_kept_in_the_layout_are_said_so_and_still_used_for_the_load(data):
+    # the data folder's layouts/business-central.toml holds another layout: the built-in one cannot be copied there
+    (data / "layouts").mkdir()
+    other = 'name = "ours"\n[tables.invoices.columns]\ninvoice_id = "Nr"\ncustomer_id = "K"\ninvoice_date = "D"\ndue_date = "F"\namount = "B"\n'
+    (data / "layouts" / "business-central.toml").write_text(other)
+    (data / "inbox" / "uk").mkdir()
+    (data / "inbox" / "uk" / "CustLedgerEntries.csv").write_text(UK_BC)
+    at = data_page(dp_asof=dt.date(2026, 3, 6))
+    at.selectbox(key="dp_inbox").set_value("uk").run()
+    at.button(key="dp_check").click().run()
+    at.radio(key="dp_declare_date|CustLedgerEntries.csv|").set_value("DMY").run()
+    at.checkbox(key="dp_keep_formats").check().run()
+    at.button(key="dp_declare_check").click().run()
+    assert not at.exception, at.exception
+    assert any("Not kept in the layout (used for this load only)" in w.value and "holds the layout" in w.value for w in at.warning)
+    assert (data / "layouts" / "business-central.toml").read_text() == other
+    assert "passes every check" in at.success[0].value

@@ -95,3 +95,61 @@ def test_the_cli_prints_no_library_line_and_json_errors_stay_one_json_document(t
     err = json.loads(run.stderr)  # one document, nothing around it
     assert any("'amount'" in d for d in err["details"]), err
     assert run.stdout == ""
+
+
+# A team layout that declares its export's dates as dd.mm.yyyy, reading a workbook whose date column mixes true
+# date cells with dates typed as text.
+DECLARED = """name = "de-workbook"
+date_formats = ["%d.%m.%Y"]
+number_formats = ["de"]
+[tables.invoices.columns]
+invoice_id = "Beleg"
+customer_id = "Kunde"
+invoice_date = "Belegdatum"
+due_date = "Fällig"
+amount = "Betrag"
+"""
+
+
+def declared_workbook(tmp_path: Path, rows: list[list]) -> Path:
+    path = tmp_path / "x" / "Posten.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet()
+    day = wb.add_format({"num_format": "dd.mm.yyyy"})
+    ws.write_row(0, 0, ["Beleg", "Kunde", "Belegdatum", "Fällig", "Betrag"])
+    for i, row in enumerate(rows, 1):
+        for j, v in enumerate(row):
+            ws.write_datetime(i, j, v, day) if isinstance(v, dt.datetime) else ws.write(i, j, v)
+    wb.close()
+    (tmp_path / "d" / "layouts").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "d" / "layouts" / "de-workbook.toml").write_text(DECLARED, encoding="utf-8")
+    return path
+
+
+def test_a_layout_declaring_dd_mm_yyyy_reads_date_cells_and_text_dates_of_one_column(tmp_path):
+    rows = [
+        ["B1", "K1", D(2026, 1, 15), D(2026, 2, 14), "100,00"],  # date cells
+        ["B2", "K1", "03.02.2026", D(2026, 3, 5), "50,00"],  # typed text: 3 February
+    ]
+    res = ingest([declared_workbook(tmp_path, rows)], DataDir(tmp_path / "d"), Settings())
+    assert res.ok, res.report.to_text()
+    inv = pl.read_parquet(res.snapshot.path / "tables" / "invoices.parquet").sort("invoice_id")
+    assert inv["invoice_date"].to_list() == [dt.date(2026, 1, 15), dt.date(2026, 2, 3)]
+    assert inv["due_date"].to_list() == [dt.date(2026, 2, 14), dt.date(2026, 3, 5)]
+    assert not [i for i in res.report.issues if i.rule == "time of day ignored"]
+
+
+def test_a_text_date_the_declared_format_does_not_read_is_refused_at_its_cell(tmp_path):
+    rows = [
+        ["B1", "K1", D(2026, 1, 15), D(2026, 2, 14), "100,00"],
+        ["B2", "K1", "2026-02-03", D(2026, 3, 5), "50,00"],  # ISO text: not how this export writes dates
+        ["B3", "K1", "02/03/2026", D(2026, 3, 5), "50,00"],
+    ]
+    res = ingest([declared_workbook(tmp_path, rows)], DataDir(tmp_path / "d"), Settings())
+    got = sorted((e.rule, e.row, e.heading, e.column, e.value) for e in res.report.errors)
+    assert got == [
+        ("not a date", 3, "Belegdatum", "invoice_date", "2026-02-03"),
+        ("not a date", 4, "Belegdatum", "invoice_date", "02/03/2026"),
+    ], res.report.to_text()
+    assert all(e.message == "'Belegdatum' is not a valid date (this export writes DD.MM.YYYY)" for e in res.report.errors)

@@ -124,6 +124,8 @@ def unusable_cells(dtype: pl.DataType) -> str | None:
     """What a Parquet or Excel column holds when it is not one value per cell ('lists (...)'); None when it is."""
     if isinstance(dtype, pl.List | pl.Array):
         return "lists (several values in one cell)"
+    if isinstance(dtype, getattr(pl, "Map", pl.Struct)):  # a Map is a list of key-value records (polars 2)
+        return "maps (several keys and values in one cell)"
     if isinstance(dtype, pl.Struct):
         return "records (several fields in one cell)"
     if dtype == pl.Binary:

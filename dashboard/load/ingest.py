@@ -30,6 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from dashboard.load.checks import check_and_build
+from dashboard.load.declare import Declared
 from dashboard.load.inbox import original_names, unique_name
 from dashboard.load.layouts import Layout, LayoutError, Part, read_tables
 from dashboard.load.layouts import detect as detect_layout
@@ -85,6 +86,7 @@ def ingest(
     dry_run: bool = False,
     user: User | None = None,
     lock: LoadLock | None = None,
+    declared: Declared | None = None,
 ) -> IngestResult:
     """Check an extract whole; publish it as the current snapshot, or keep it with its report.
 
@@ -93,6 +95,8 @@ def ingest(
     lock: the data folder's lock when the caller holds it already (the demo, which takes it before it
     writes its extract); otherwise a load takes it, and raises DataBusy, having touched nothing, when
     another load keeps it longer than O2C_LOCK_WAIT_SECONDS.
+    declared: the formats the analyst declared for this check or load only (declare.py, the Data page's choice where
+    a file's values cannot decide them); kept in the report's facts and, for a load, in the audit trail with it.
     """
     actor = user or local_user()  # the CLI and the demo act as the operating-system user (local mode: admin)
     require(actor, "credit_analyst", "load extracts")
@@ -100,6 +104,7 @@ def ingest(
     step = progress or _quiet
     elapsed = lambda: time.perf_counter() - t0  # noqa: E731
     files = expand(paths)
+    declared = declared or Declared()
     if dry_run:
         data.ensure()
         with own(data.staging, new_id()) as staging:
@@ -107,7 +112,7 @@ def ingest(
             report, timings = Report(), dict[str, float]()
             hashes = _keep_inputs(files, staging / "source", report)
             files = [staging / "source" / name for name in hashes]  # a Check reads what a load would read
-            _read_and_check(files, data, settings, as_of, layout, report, timings, step, elapsed)
+            _read_and_check(files, data, settings, as_of, layout, report, timings, step, elapsed, declared)
         return IngestResult(report, None, None, elapsed(), timings)
     with load_lock(data, actor, source, step) if lock is None else nullcontext(lock) as held:
         data.ensure()
@@ -115,9 +120,10 @@ def ingest(
         sid = new_id()
         with own(data.staging, sid) as staging:
             # The intent first: a load killed from here on is in the trail, as interrupted (o2c snapshots).
-            data.record_load("started", sid, actor, source=source, files=[f.name for f in files], data_folder=str(data.root))
+            said = {"declared_formats": declared.to_json()} if declared else {}
+            data.record_load("started", sid, actor, source=source, files=[f.name for f in files], data_folder=str(data.root), **said)
             try:
-                return _load(files, data, settings, as_of, layout, source, actor, sid, staging, step, elapsed)
+                return _load(files, data, settings, as_of, layout, source, actor, sid, staging, step, elapsed, declared)
             except Exception as exc:  # the outcome, even of a load that stopped on an error (disk full, ...)
                 data.record_load("failed", sid, actor, source=source, outcome="failed", error=f"{type(exc).__name__}: {exc}")
                 raise
@@ -148,6 +154,7 @@ def _load(
     staging: Path,
     step: Progress,
     elapsed: Callable[[], float],
+    declared: Declared,
 ) -> IngestResult:
     """Keep, read, check, then publish or refuse: the work of a load that holds the lock and its staging folder."""
     # The analyst's files, byte for byte, before anything else can fail.
@@ -156,7 +163,7 @@ def _load(
     hashes = _keep_inputs(files, staging / "source", report)
     files = [staging / "source" / name for name in hashes]  # what is read is what was kept and hashed
     timings: dict[str, float] = {}
-    built = _read_and_check(files, data, settings, as_of, layout, report, timings, step, elapsed)
+    built = _read_and_check(files, data, settings, as_of, layout, report, timings, step, elapsed, declared)
     if built is None or not report.ok:
         return IngestResult(report, None, _reject(data, staging, sid, report, hashes, source, actor), elapsed(), timings)
     try:
@@ -216,14 +223,17 @@ def _read_and_check(
     timings: dict[str, float],
     step: Progress,
     elapsed: Callable[[], float],
+    declared: Declared,
 ) -> dict[str, pl.DataFrame] | None:
     """Read and parse every file, then check the extract whole; the snapshot's tables, or None if refused."""
+    if declared:
+        report.facts["declared_formats"] = declared.to_json()
     try:
         extract = _Extract()
         fixed = resolve_layout(layout, data.root) if layout else None
         for i, f in enumerate(files):
             step(0.05 + 0.3 * i / len(files), f"Reading and checking {f.name}")
-            _read_file(f, files, fixed, data.root, extract, report)
+            _read_file(f, files, fixed, data.root, extract, report, declared)
         report.facts["layouts"] = extract.layouts
         if "invoices" not in extract.files and report.ok:
             report.add(
@@ -251,7 +261,7 @@ def _read_and_check(
         return None
 
 
-def _read_file(f: Path, files: list[Path], fixed: Layout | None, root: Path, extract: _Extract, report: Report) -> None:
+def _read_file(f: Path, files: list[Path], fixed: Layout | None, root: Path, extract: _Extract, report: Report, declared: Declared) -> None:
     """Read one file, find its layout, and parse each table it holds into `extract` (problems into the report).
 
     The file's text goes when this returns, before the next file is read.
@@ -279,7 +289,7 @@ def _read_file(f: Path, files: list[Path], fixed: Layout | None, root: Path, ext
     if lay is None:
         return
     extract.layouts[f.name] = lay.name
-    parts = _tables_of(f, raw, offset, lay, hint, report)
+    parts = _tables_of(f, raw, offset, lay, hint, report, declared)
     for name, part in parts.items():
         if name in extract.files:
             report.add("error", f.name, "duplicate table", f"two files hold the {name} table ({extract.files[name]} and {f.name}); give one file per table")
@@ -303,7 +313,7 @@ def _detect(f: Path, header: list[str], hint: str | None, many: bool, root: Path
         return resolve_layout("generic", root)
 
 
-def _tables_of(f: Path, raw: pl.LazyFrame, offset: int, lay: Layout, hint: str | None, report: Report) -> dict[str, Part]:
+def _tables_of(f: Path, raw: pl.LazyFrame, offset: int, lay: Layout, hint: str | None, report: Report, declared: Declared) -> dict[str, Part]:
     """The contract tables a file holds, by name: the file itself (generic layout) or what its layout maps."""
     if lay.generic:
         if hint is None:
@@ -315,7 +325,7 @@ def _tables_of(f: Path, raw: pl.LazyFrame, offset: int, lay: Layout, hint: str |
             )
             return {}
         return {hint: Part(raw)}
-    return read_tables(lay, raw.with_row_index("_row").collect(), f.name, report, offset)
+    return read_tables(lay, raw.with_row_index("_row").collect(), f.name, report, offset, declared.numbers(f.name), declared.order(f.name))
 
 
 def _write_snapshot(
@@ -351,6 +361,8 @@ def _write_snapshot(
         "derived_rows": derived,
         "warnings": report.warning_count,
     }
+    if report.facts.get("declared_formats"):  # how the files were read where their values could not tell
+        manifest["declared_formats"] = report.facts["declared_formats"]
     (staging / "report.json").write_text(report.to_json(), encoding="utf-8")
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
@@ -361,7 +373,15 @@ def _publish(data: DataDir, staging: Path, sid: str, manifest: dict, report: Rep
     step(0.95, "Switching to the new snapshot")
     info = data.publish(staging, sid)
     data.audit(
-        "load", actor, snapshot=sid, source=source, files=manifest["source_files"], outcome="loaded", warnings=report.warning_count, rows=manifest["rows"]
+        "load",
+        actor,
+        snapshot=sid,
+        source=source,
+        files=manifest["source_files"],
+        outcome="loaded",
+        warnings=report.warning_count,
+        rows=manifest["rows"],
+        **_declared(report),
     )
     step(1.0, "Loaded")
     return info
@@ -375,8 +395,13 @@ def _reject(data: DataDir, staging: Path, sid: str, report: Report, hashes: dict
     fsync_tree(staging)  # on disk before the refusal is recorded, as a snapshot is before its load
     shutil.move(str(staging), target)
     fsync_dir(data.rejected)
-    data.audit("refusal", actor, rejected=sid, source=source, files=_files(hashes), outcome="refused", errors=report.error_count)
+    data.audit("refusal", actor, rejected=sid, source=source, files=_files(hashes), outcome="refused", errors=report.error_count, **_declared(report))
     return target
+
+
+def _declared(report: Report) -> dict[str, list]:
+    """The formats declared for this load, for its entry in the audit trail (none: no key)."""
+    return {"declared_formats": report.facts["declared_formats"]} if report.facts.get("declared_formats") else {}
 
 
 def _files(hashes: dict[str, str]) -> list[dict[str, str]]:

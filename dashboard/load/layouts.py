@@ -26,6 +26,7 @@ import polars as pl
 
 from dashboard.load import formats
 from dashboard.load.contract import TABLES
+from dashboard.load.read import EXCEL_DATE_CELL
 from dashboard.load.report import Report, names, short
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "layouts"
@@ -48,6 +49,8 @@ DERIVED_FUNCTIONS = frozenset(
 )
 DERIVED_OPERATORS = frozenset("OPERATOR_NOT OPERATOR_IS_NULL OPERATOR_IS_NOT_NULL COMPARE_IN COMPARE_NOT_IN OPERATOR_COALESCE OPERATOR_NULLIF".split())
 DERIVED_CLASSES = frozenset("COLUMN_REF CONSTANT FUNCTION OPERATOR CASE CAST COMPARISON CONJUNCTION BETWEEN TYPE".split())
+# How an undecided format is declared besides the layout: the Data page asks after the check (declare.py).
+ON_THE_PAGE = "; or declare it on the Data page, which asks after the check (for that load, or kept in the layout)"
 # A row without its key is not data (totals, subtotals, blank separators): the words for the warning.
 KEY_WORDS = {"invoice_id": "a document number", "payment_id": "a payment number", "customer_id": "a customer number", "order_id": "an order number"}
 
@@ -292,12 +295,24 @@ class Part:
     notes: dict[str, ColumnNote] | None = None
 
 
-def read_tables(layout: Layout, raw: pl.DataFrame, file: str, report: Report, offset: int) -> dict[str, Part]:
+def read_tables(
+    layout: Layout,
+    raw: pl.DataFrame,
+    file: str,
+    report: Report,
+    offset: int,
+    numbers: dict[str, str] | None = None,
+    order: str | None = None,
+) -> dict[str, Part]:
     """The contract tables this file holds under `layout`, values in contract form as text (ISO dates, plain numbers).
 
     `raw` has the export's headings and a `_row` index; `offset` turns it into the row the analyst sees. A value
     that does not read is left as it was, so parse.py names its row, column and the analyst's own text; a column
-    whose format cannot be decided is reported here, once, and left out of the row-by-row judgement.
+    whose format cannot be decided is reported here, once, and left out of the row-by-row judgement (and listed in
+    the report's facts, `undecided`, for the Data page to offer the choice: declare.py).
+
+    numbers, order: what the analyst declared for this file and this load only (declare.py): heading -> number
+    format, and the order of day, month and year of its dates ('DMY'); a declared column is read with that format.
     """
     header = [c for c in raw.columns if c != "_row"]
     held = layout.holds(header)
@@ -323,12 +338,13 @@ def read_tables(layout: Layout, raw: pl.DataFrame, file: str, report: Report, of
     text = {s.label: s for m in maps.values() for s in m.values() if s.label not in failed and cells.schema[s.label] == pl.Utf8}
     kinds = {s.label: TABLES[t].column(c).type for t, m in maps.items() for c, s in m.items()}
     # label -> its values in contract form, their note, and the amounts' currency markers (the text where one is written)
+    unreads: dict[str, pl.Series] = {}
     read: dict[str, tuple[pl.Series, ColumnNote, pl.Series | None]] = _dates(
-        cells, layout, {k: s for k, s in text.items() if kinds[k] == "date"}, file, report, offset
+        cells, layout, {k: s for k, s in text.items() if kinds[k] == "date"}, file, report, offset, order, unreads
     )
     for k, s in text.items():
         if kinds[k] in ("decimal", "int"):
-            read[k] = _numbers(cells, layout, s, file, report, offset)
+            read[k] = _numbers(cells, layout, s, file, report, offset, (numbers or {}).get(s.heading or s.label))
     out: dict[str, Part] = {}
     for t, m in maps.items():
         cols: list[pl.Series] = [cells["_row"]]
@@ -338,6 +354,8 @@ def read_tables(layout: Layout, raw: pl.DataFrame, file: str, report: Report, of
             cols.append(series.alias(c))
             if marks is not None:
                 cols.append(marks.alias(f"_marker_{c}"))
+            if s.label in unreads:
+                cols.append(unreads[s.label].alias(f"_unread_{c}"))
         df = pl.DataFrame(cols)
         tm = layout.tables[t]
         if tm.unique and tm.unique in df.columns:
@@ -435,14 +453,25 @@ def _texts(cells: pl.DataFrame, s: _Source) -> pl.DataFrame:
 
 
 def _dates(
-    cells: pl.DataFrame, layout: Layout, dates: dict[str, _Source], file: str, report: Report, offset: int
+    cells: pl.DataFrame,
+    layout: Layout,
+    dates: dict[str, _Source],
+    file: str,
+    report: Report,
+    offset: int,
+    declared: str | None = None,
+    unreads: dict[str, pl.Series] | None = None,
 ) -> dict[str, tuple[pl.Series, ColumnNote, pl.Series | None]]:
-    """The date columns of the file read with one order of day, month and year (formats.py), as ISO text."""
+    """The date columns of the file read with one order of day, month and year (formats.py), as ISO text;
+    `declared`: the order the analyst declared for this file (one of the layout's), which is then the only one."""
     if not dates:
         return {}
+    unreads = {} if unreads is None else unreads  # label -> the rows whose text the formats do not read (filled here)
     orders: dict[str, list[str]] = {}
     for f in layout.date_formats:
         orders.setdefault(formats.date_order(f), []).append(f)
+    if declared in orders:
+        orders = {declared: orders[declared]}
     texts = {s.heading or k: _texts(cells, s) for k, s in dates.items()}
     dec = formats.decide(texts, list(orders), lambda v, o: formats.read_dates(v, orders[o]))
     out: dict[str, tuple[pl.Series, ColumnNote, pl.Series | None]] = {}
@@ -456,7 +485,13 @@ def _dates(
         shown = texts[s.heading or k]
         best = max(fmts, key=lambda f: shown["v"].str.to_date(f, strict=False).is_not_null().sum())
         iso = pl.select(pl.when(read.is_not_null()).then(read.dt.to_string("%Y-%m-%d")).otherwise(v)).to_series()
+        # A text the formats do not read is refused at its cell, even one parse.py would read as ISO ("2026-02-03"
+        # typed into a dd.mm.yyyy export); a workbook's date cell (read.EXCEL_DATE_CELL) is a date whatever the formats.
+        text = v.str.strip_chars()
+        unread = pl.select((text.is_not_null() & (text != "") & read.is_null() & ~text.str.contains(EXCEL_DATE_CELL)).fill_null(False)).to_series()
         out[k] = (iso, ColumnNote(s.heading, f"is not a valid date (this export writes {formats.human_date(best)})"), None)
+        if unread.any():
+            unreads[k] = unread
     return out
 
 
@@ -468,7 +503,7 @@ def _unclear_dates(
     # each order by the format of it that reads the values shown (the file's own separators)
     fmt = {o: next((f for f in orders[o] for e in dec.evidence if formats.read_dates(pl.Series([e.value]), [f])[0] is not None), orders[o][0]) for o in (a, b)}
     say = lambda o: f"{formats.ORDER_WORDS.get(o, o)} ({formats.human_date(fmt[o])})"  # noqa: E731
-    declare = f'declare the order in the layout: date_formats = ["{fmt[a]}"] for {say(a)} or ["{fmt[b]}"] for {say(b)}{_where(layout)}'
+    declare = f'declare the order in the layout: date_formats = ["{fmt[a]}"] for {say(a)} or ["{fmt[b]}"] for {say(b)}{_where(layout)}' + ON_THE_PAGE
     ev = dec.evidence
     if dec.kind == "ambiguous":
         shown = " and ".join(f"'{short(e.value, 40)}' (row {e.row + offset}: {e.reads[a]} or {e.reads[b]})" for e in ev)
@@ -480,12 +515,17 @@ def _unclear_dates(
             f"'{short(y.value, 40)}' in '{short(y.column, 40)}' (row {y.row + offset}) only {say(b)}. Correct the export, or {declare}"
         )
     report.add("error", file, "date order unclear", words, row=ev[0].row + offset, column=columns.get(ev[0].column), value=ev[0].value, heading=ev[0].column)
+    _undecided(report, file, "date", None, list(columns), layout, dec, offset, {o: formats.human_date(fmt[o]) for o in (a, b)})
 
 
-def _numbers(cells: pl.DataFrame, layout: Layout, s: _Source, file: str, report: Report, offset: int) -> tuple[pl.Series, ColumnNote, pl.Series | None]:
+def _numbers(
+    cells: pl.DataFrame, layout: Layout, s: _Source, file: str, report: Report, offset: int, declared: str | None = None
+) -> tuple[pl.Series, ColumnNote, pl.Series | None]:
     """One number column read with the one reader its values allow (formats.py), as plain text, and its currency
-    markers (the analyst's text where one is written, for checks.py; None where none is)."""
-    dec = formats.decide({s.heading or s.label: _texts(cells, s)}, layout.number_formats, lambda v, f: formats.read_numbers(v, f)["value"])
+    markers (the analyst's text where one is written, for checks.py; None where none is). `declared`: the format
+    the analyst declared for this column (any reader: the analyst knows the export), which is then the only one."""
+    candidates = [declared] if declared in NUMBER_FORMATS else list(layout.number_formats)
+    dec = formats.decide({s.heading or s.label: _texts(cells, s)}, candidates, lambda v, f: formats.read_numbers(v, f)["value"])
     if dec.choice is None:
         _unclear_numbers(dec, layout, s, file, report, offset)
         return cells[s.label], ColumnNote(s.heading, decided=False), None
@@ -511,7 +551,7 @@ def _unclear_numbers(dec: formats.Decision, layout: Layout, s: _Source, file: st
     assert dec.pair is not None
     a, b = dec.pair
     say = lambda f: f"{f} ({formats.NUMBER_EXAMPLES[f]})"  # noqa: E731
-    declare = f'number_formats = ["{a}"] for {say(a)} or ["{b}"] for {say(b)}{_where(layout)}'
+    declare = f'number_formats = ["{a}"] for {say(a)} or ["{b}"] for {say(b)}{_where(layout)}' + ON_THE_PAGE
     first = dec.evidence[0]
     if dec.kind == "ambiguous":
         words = (
@@ -526,6 +566,28 @@ def _unclear_numbers(dec: formats.Decision, layout: Layout, s: _Source, file: st
             f"it is written in, so that the other values are named row by row: {declare}"
         )
     report.add("error", file, "number format unclear", words, row=first.row + offset, column=s.column, value=first.value, heading=s.heading)
+    _undecided(report, file, "number", s.heading or s.label, [s.heading or s.label], layout, dec, offset, {f: formats.NUMBER_EXAMPLES[f] for f in (a, b)})
+
+
+def _undecided(
+    report: Report, file: str, kind: str, heading: str | None, headings: list[str], layout: Layout, dec: formats.Decision, offset: int, written: dict[str, str]
+) -> None:
+    """List a column (a number) or a file's dates whose format the values cannot decide in the report's facts, with
+    the two formats at odds and the values that show it: what the Data page offers the analyst to declare (declare.py)."""
+    assert dec.pair is not None
+    report.facts.setdefault("undecided", []).append(
+        {
+            "file": file,
+            "kind": kind,
+            "heading": heading,
+            "headings": headings,
+            "layout": layout.name,
+            "how": dec.kind,
+            "choices": list(dec.pair),
+            "written": written,
+            "examples": [{"value": e.value, "row": e.row + offset, "heading": e.column, "reads": {c: e.reads.get(c) for c in dec.pair}} for e in dec.evidence],
+        }
+    )
 
 
 def _where(layout: Layout) -> str:

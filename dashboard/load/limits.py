@@ -433,6 +433,174 @@ def _formula(attrs: bytes, inner: bytes) -> Problem:
     )
 
 
+# ----------------------------------------------------------------------------- Parquet
+
+PARQUET_FOOTER_BYTES = 16 * 1024 * 1024  # the file's description (schema, row groups, statistics): 16 MiB
+PARQUET_COLUMNS = 16_384  # as many as Excel has
+PARQUET_ROW_GROUP_BYTES = 256 * 1024 * 1024  # one row group, unpacked, as its footer says: 256 MiB
+PARQUET_ROW_GROUP_CELLS = 16_777_216  # rows x columns of one row group: 2^24 (1,048,576 rows of 16 columns, pyarrow's default row-group length)
+PARQUET_FREE_CELLS = 50_000_000  # beyond this many cells a file must hold at least a byte on disk a cell (PARQUET_CELL_BYTES)
+PARQUET_CELL_BYTES = 1
+PARQUET_VALUE_BYTES = CSV_FIELD_CHARS  # one text value: Excel's limit for a cell, as for a CSV
+
+
+def check_parquet(path: Path) -> None:
+    """Refuse a Parquet file (InputRefused) that would expand beyond its limits, before any of its values is read.
+
+    Reads the footer's length (the file's last 8 bytes), then the footer (pyarrow, nothing else), and holds
+    it to the limits above: how many columns, how large each row group unpacks to and how many cells it
+    holds, how many cells the file holds for its size (a file of repeated values, run-length encoded, holds
+    300 million cells in a megabyte and expands to gigabytes). Columns whose kind of value no reader here
+    can hold are refused by name. Then the text columns are read in a stream (one row group at a time, each
+    within the limits) for a value longer than PARQUET_VALUE_BYTES, named by row and column, cut to 80 characters.
+    """
+    import pyarrow.parquet as pq
+
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        fh.seek(max(0, size - 8))
+        tail = fh.read(8)
+    if size < 12 or head != b"PAR1" or tail[4:] != b"PAR1":
+        raise InputRefused([Problem("unreadable file", "the file is not a Parquet file or it is cut short: export it again")])
+    footer = int.from_bytes(tail[:4], "little")
+    if footer > size - 12:
+        raise InputRefused([Problem("unreadable file", "the file is damaged or cut short (its description is longer than the file): export it again")])
+    if footer > PARQUET_FOOTER_BYTES:
+        raise InputRefused(
+            [
+                Problem(
+                    "file too large",
+                    f"the file's description (schema and row groups) is {footer:,} bytes, more than a Parquet file's may be "
+                    f"({PARQUET_FOOTER_BYTES:,} bytes, {mb(PARQUET_FOOTER_BYTES)}); the file was not read",
+                )
+            ]
+        )
+    try:
+        md = pq.read_metadata(path)
+        schema = md.schema.to_arrow_schema()
+    except Exception:  # the reader's own words are jargon to an analyst
+        raise InputRefused([Problem("unreadable file", "the file cannot be read as a Parquet file: it may be damaged or cut short; export it again")]) from None
+    if md.num_columns > PARQUET_COLUMNS:
+        raise InputRefused(
+            [
+                Problem(
+                    "too many columns",
+                    f"the file has {md.num_columns:,} columns, more than a file may have ({PARQUET_COLUMNS:,}, as in Excel); the file was not read",
+                )
+            ]
+        )
+    problems: list[Problem] = []
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        cells = rg.num_rows * max(rg.num_columns, 1)
+        if rg.total_byte_size > PARQUET_ROW_GROUP_BYTES:
+            problems.append(
+                Problem(
+                    "row group too large",
+                    f"row group {i + 1:,} of the file ({rg.num_rows:,} rows) unpacks to {mb(rg.total_byte_size)}, more than a row group may "
+                    f"({mb(PARQUET_ROW_GROUP_BYTES)}); the file was not read: write it again with smaller row groups (e.g. 100,000 rows)",
+                )
+            )
+        elif cells > PARQUET_ROW_GROUP_CELLS:
+            problems.append(
+                Problem(
+                    "row group too large",
+                    f"row group {i + 1:,} of the file holds {rg.num_rows:,} rows of {rg.num_columns:,} columns ({cells:,} cells), more than a "
+                    f"row group may ({PARQUET_ROW_GROUP_CELLS:,} cells); the file was not read: write it again with smaller row groups (e.g. 100,000 rows)",
+                )
+            )
+        if len(problems) >= EXAMPLES_PER_RULE:
+            break
+    if problems:
+        raise InputRefused(problems)
+    cells = md.num_rows * max(md.num_columns, 1)
+    if cells > PARQUET_FREE_CELLS and size < cells * PARQUET_CELL_BYTES:
+        raise InputRefused(
+            [
+                Problem(
+                    "file too large",
+                    f"the file holds {md.num_rows:,} rows of {md.num_columns:,} columns ({cells:,} cells) in {size:,} bytes, less than a byte a cell: "
+                    "only a file of repeated values is written so small, and it would expand to far more than it is; the file was not read",
+                )
+            ]
+        )
+    odd = [(f.name, w) for f in schema if (w := _unreadable_kind(f.type))]
+    if odd:
+        raise InputRefused(
+            [
+                Problem(
+                    "unreadable column", f"the column '{short(name, 40)}' holds {w}, which a ledger cannot hold: export it as text or a number", heading=name
+                )
+                for name, w in odd[:EXAMPLES_PER_RULE]
+            ]
+        )
+    texts = [f.name for f in schema if _is_text(f.type)]
+    if texts:
+        _long_parquet_values(path, texts)
+
+
+def _is_text(t: object) -> bool:
+    """A text column, also one written as a dictionary of texts (read as categories)."""
+    import pyarrow as pa
+
+    assert isinstance(t, pa.DataType)
+    if pa.types.is_dictionary(t):
+        return _is_text(t.value_type)
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or str(t) == "string_view"
+
+
+def _unreadable_kind(t: object) -> str | None:
+    """What a Parquet column holds, in words, when no reader here can hold that kind of value (None: one can);
+    decided from the type alone (asking polars to try would let it panic and print on the terminal)."""
+    import pyarrow as pa
+
+    assert isinstance(t, pa.DataType)
+    if pa.types.is_decimal(t) and t.precision > 38:
+        return f"decimal numbers of {t.precision} digits (at most 38 can be read)"
+    if pa.types.is_union(t):
+        return "values of several kinds in one column (a union)"
+    if isinstance(t, pa.ExtensionType):
+        return f"values of a kind of its own ({t.extension_name})"
+    for i in range(t.num_fields):  # inside lists, maps and records
+        if (w := _unreadable_kind(t.field(i).type)) is not None:
+            return w
+    return None
+
+
+def _long_parquet_values(path: Path, texts: list[str]) -> None:
+    """Refuse a text value longer than PARQUET_VALUE_BYTES: the text columns in a stream, their values' lengths only;
+    the rows of the first few such values are read again, each value cut to 79 characters."""
+    import polars as pl
+
+    lf = pl.scan_parquet(path, glob=False)
+    longest = lf.select(pl.col(c).cast(pl.Utf8).str.len_bytes().max().alias(c) for c in texts).collect(engine="streaming").row(0, named=True)
+    over = [c for c in texts if (longest[c] or 0) > PARQUET_VALUE_BYTES]
+    if not over:
+        return
+    problems = []
+    for c in over:
+        rows = (
+            lf.with_row_index("_row")
+            .filter(pl.col(c).cast(pl.Utf8).str.len_bytes() > PARQUET_VALUE_BYTES)
+            .select("_row", pl.col(c).cast(pl.Utf8).str.len_chars().alias("n"), pl.col(c).cast(pl.Utf8).str.slice(0, 79).alias("v"))
+            .head(EXAMPLES_PER_RULE)
+            .collect(engine="streaming")
+        )
+        for r, n, v in rows.iter_rows():
+            problems.append(
+                Problem(
+                    "value too long",
+                    f"a value of {n:,} characters is longer than a value may be ({PARQUET_VALUE_BYTES:,} characters, as in Excel): "
+                    "the export is damaged or this is not a ledger export; the file was not read",
+                    row=r + 1,
+                    heading=c,
+                    value=v + "…",
+                )
+            )
+    raise InputRefused(problems)
+
+
 # ----------------------------------------------------------------------------- uploads
 
 

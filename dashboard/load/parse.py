@@ -54,6 +54,9 @@ def _read(col: Column, dtype: pl.DataType, excel: bool = False) -> pl.Expr:
     "YYYY-MM-DD HH:MM:SS" (read.EXCEL_DATE_CELL): it is that date (a time of day is dropped, `_time_warning` says so)."""
     c = col.name
     if col.type == "text":
+        if excel:  # a date cell in a text column: its date, as the cell shows it ("2026-01-15", not "... 00:00:00")
+            midnight = _text(c).str.contains(EXCEL_DATE_CELL) & _text(c).str.ends_with(" 00:00:00")
+            return pl.when(midnight.fill_null(False)).then(_text(c).str.slice(0, 10)).otherwise(_text(c))
         return _text(c)
     if col.type == "currency":  # ISO 4217: three letters; "usd" is read as USD
         code = _text(c).str.to_uppercase()
@@ -147,13 +150,15 @@ def parse_table(
     judged = [c for c in present if c.name not in undecided]
     given = [_given(c, schema[c.name]).alias(f"_given_{c.name}") for c in judged if c.type != "text"]
     markers = [m for m in schema.names() if m.startswith("_marker_")] if notes is not None else []
+    # a layout's values it could not read with its formats (layouts._dates): refused, even where they would read as ISO
+    unread = [m for m in schema.names() if m.startswith("_unread_")] if notes is not None else []
     excel = source is not None and source.suffix.lower() in EXCEL
     try:  # one streaming pass: each value read once, and for a typed column whether a value was given at all
-        checked = lf.select("_row", *[_read(c, schema[c.name], excel).alias(c.name) for c in present], *markers, *given).collect(engine="streaming")
+        checked = lf.select("_row", *[_read(c, schema[c.name], excel).alias(c.name) for c in present], *markers, *unread, *given).collect(engine="streaming")
     except pl.exceptions.PolarsError:  # ragged lines, bad quoting: the file itself cannot be read
         _report_unreadable(file, report, source)
         return None
-    flags = _flags(judged)
+    flags = _flags(judged, {m.removeprefix("_unread_") for m in unread})
     hints = {c: n.hint for c, n in (notes or {}).items() if n.hint}
     raised = checked.select("_row", *[f for f, _, _ in flags])
     _report_flagged(raised, flags, lf, file, offset, report, hints, headings)
@@ -220,15 +225,17 @@ def _given(c: Column, dtype: pl.DataType) -> pl.Expr:
     return _text(c.name).is_not_null() if dtype == pl.Utf8 else pl.col(c.name).is_not_null()
 
 
-def _flags(judged: list[Column]) -> list[Flag]:
+def _flags(judged: list[Column], unread: set[str] | None = None) -> list[Flag]:
     """Over the values read (and `_given_<col>`): a flag for every typed column (a value given that does not
-    parse, one outside the contract's bounds) and every required one (no value)."""
+    parse, or that its layout could not read: `_unread_<col>`, one outside the contract's bounds) and every
+    required one (no value)."""
     flags: list[Flag] = []
     for c in judged:
         v = pl.col(c.name)
         given = v.is_not_null() if c.type == "text" else pl.col(f"_given_{c.name}")
         if c.type != "text":
-            flags.append(((given & v.is_null()).alias(f"_bad_{c.name}"), c, "bad"))
+            bad = v.is_null() | pl.col(f"_unread_{c.name}").fill_null(False) if c.name in (unread or set()) else v.is_null()
+            flags.append(((given & bad).alias(f"_bad_{c.name}"), c, "bad"))
             if (ok := _within(c, v)) is not None:
                 flags.append(((v.is_not_null() & ~ok).fill_null(False).alias(f"_range_{c.name}"), c, "range"))
         if c.required:
@@ -245,7 +252,8 @@ def _time_warning(dates: list[Column], schema: pl.Schema, lf: pl.LazyFrame, file
             timed = pl.col(c.name).is_not_null() & (pl.col(c.name).dt.time() != pl.time(0))
             shown = pl.col(c.name).dt.strftime("%Y-%m-%d %H:%M:%S")  # as the cell reads, without the reader's milliseconds
         elif dtype == pl.Utf8:
-            timed = _text(c.name).str.contains(EXCEL_DATE_CELL).fill_null(False)  # midnight ones were made plain dates (read.py)
+            # a date cell of a text column, but not a plain date (midnight)
+            timed = (_text(c.name).str.contains(EXCEL_DATE_CELL) & ~_text(c.name).str.ends_with(" 00:00:00")).fill_null(False)
             shown = pl.col(c.name)
         else:
             continue

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dashboard.load.limits import CHUNK, InputRefused, LineMeter, Problem, QuoteLook, check_xlsx, quoted_problems, within
+from dashboard.load.limits import CHUNK, InputRefused, LineMeter, Problem, QuoteLook, check_parquet, check_xlsx, quoted_problems, within
 
 PARQUET = {".parquet", ".pq"}
 EXCEL = {".xlsx", ".xlsm"}
@@ -260,6 +260,7 @@ def read_raw(path: Path) -> tuple[pl.LazyFrame, int]:
     """
     suffix = path.suffix.lower()
     if suffix in PARQUET:
+        check_parquet(path)  # its footer held to the limits before any value is read (limits.py)
         return pl.scan_parquet(path, glob=False), 1
     if suffix in EXCEL:
         # Cached cell values only: no formula in the workbook is ever evaluated, and one without a saved
@@ -297,17 +298,13 @@ def read_excel_cells(path: Path) -> pl.DataFrame:
     """The first sheet, each column typed from ALL its cells (a date column stays a date column however many
     rows it has; a text cell below the reader's usual sample of 100 rows is never turned into an empty cell).
 
-    In a column that mixes date cells with text, a date cell arrives as "YYYY-MM-DD 00:00:00": it is written
-    back as the plain date "YYYY-MM-DD" (as a date-typed column would give it); one with a time of day keeps it,
-    for parse.py to take its date and say so.
+    In a column that mixes date cells with text, a date cell arrives as "YYYY-MM-DD HH:MM:SS" (EXCEL_DATE_CELL) and
+    is kept so: a date cell, told apart from a date typed as text (which a layout reads with its declared formats,
+    refusing "2026-01-15" typed in a dd.mm.yyyy export); parse.py takes its date (and says so of a time of day).
     """
     with warnings.catch_warnings():  # a library's warning is no message for the analyst (see above)
         warnings.simplefilter("ignore")
-        df = pl.read_excel(path, engine="calamine", infer_schema_length=None)
-    text = [c for c, t in df.schema.items() if t == pl.Utf8]
-    cell = lambda c: pl.col(c).str.contains(EXCEL_DATE_CELL).fill_null(False)  # noqa: E731
-    midnight = lambda c: cell(c) & pl.col(c).str.ends_with(" 00:00:00")  # noqa: E731
-    return df.with_columns(pl.when(midnight(c)).then(pl.col(c).str.slice(0, 10)).otherwise(pl.col(c)).alias(c) for c in text)
+        return pl.read_excel(path, engine="calamine", infer_schema_length=None)
 
 
 def _excel_headings(path: Path) -> list[str]:
