@@ -182,7 +182,13 @@ def test_o2c_provisions_overlay(ledger, tmp_path, capsys):
     assert o2c(["provisions", "--json", "--data", data]) == 0
     assert json.loads(capsys.readouterr().out)["total_allowance"] == 2032.5  # a draft applies nothing
     assert o2c(["provisions", "overlay", "approve", str(made["id"]), "--json", "--data", data]) == 0
-    assert json.loads(capsys.readouterr().out) | {"seq": 0} == {"id": made["id"], "seq": 0, "overlay_id": made["id"], "status": "approved", "self_approved": True}
+    assert json.loads(capsys.readouterr().out) | {"seq": 0} == {
+        "id": made["id"],
+        "seq": 0,
+        "overlay_id": made["id"],
+        "status": "approved",
+        "self_approved": True,
+    }
     assert o2c(["provisions", "--json", "--data", data]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["total_allowance"] == 2052.5 and out["buckets"][1] | {} == {
