@@ -163,13 +163,13 @@ def parser() -> argparse.ArgumentParser:
         parents=[common],
         help="IFRS 9 provision matrix (provisions.md); 'provisions overlay draft|approve|reject|list': the overlay as a workbench decision",
     )
-    s.add_argument("what", nargs="?", choices=["overlay"], help="overlay: draft, approve, reject or list provision overlays")
-    s.add_argument("step", nargs="?", choices=["draft", "approve", "reject", "list"])
-    s.add_argument("id", nargs="?", type=int, help="the overlay number (approve, reject)")
-    s.add_argument("--factor", type=_amount, default=None, help="draft: one multiplier for every bucket (1.1 = rates 10 %% higher)")
-    s.add_argument("--bucket", action="append", default=[], metavar="BUCKET=FACTOR", help="draft: a multiplier for one bucket, e.g. 1_30=1.2 (repeat)")
-    s.add_argument("--segment", default=None, help="draft: the overlay applies to this segment only (default: every segment)")
-    s.add_argument("--reason", default=None)
+    o = s.add_subparsers(dest="what").add_parser("overlay", parents=[common], help="draft, approve, reject or list provision overlays")
+    o.add_argument("step", choices=["draft", "approve", "reject", "list"])
+    o.add_argument("id", nargs="?", type=int, help="the overlay number (approve, reject)")
+    o.add_argument("--factor", type=_amount, default=None, help="draft: one multiplier for every bucket (1.1 = rates 10 %% higher)")
+    o.add_argument("--bucket", action="append", default=[], metavar="BUCKET=FACTOR", help="draft: a multiplier for one bucket, e.g. 1_30=1.2 (repeat)")
+    o.add_argument("--segment", default=None, help="draft: the overlay applies to this segment only (default: every segment)")
+    o.add_argument("--reason", default=None)
     s = sub.add_parser("predict", parents=[common], help="late-payment probability per open invoice, with its measured skill (prediction.md)")
     s.add_argument("--top", type=int, default=20)
     s = sub.add_parser("at-risk", parents=[common], help="customers ranked by risk score x exposure (risk.md)")
@@ -309,7 +309,7 @@ def cmd_forecast(args: argparse.Namespace, data: DataDir) -> int:
 def cmd_provisions(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.provisions import report
 
-    if args.what == "overlay" or args.step is not None:
+    if getattr(args, "what", None) == "overlay":
         return _overlay(args, data)
     eng = _engine(args, data)
     _out(args, *report.run(eng, args.as_of, overlay_rows=_overlay_rows(data, eng)))
@@ -330,8 +330,6 @@ def _overlay(args: argparse.Namespace, data: DataDir) -> int:
     """`o2c provisions overlay draft|approve|reject|list` (README "Provisions": the overlay workflow)."""
     from dashboard.provisions import overlay
 
-    if args.what != "overlay" or args.step is None:
-        raise CliError("'o2c provisions' takes 'overlay draft|approve|reject|list' after it, or nothing", code=2)
     store = data.trail()
     settings = load_settings(data.root)
     if args.step == "list":

@@ -177,10 +177,12 @@ if analyst:
 
 if rows.height:
     shown_rows = rows.with_columns(
-        overlay=pl.col("factors").map_elements(lambda x: overlay.describe(json.loads(x)), return_dtype=pl.Utf8),
+        multipliers=pl.col("factors").map_elements(lambda x: overlay.describe(json.loads(x), bucket_label), return_dtype=pl.Utf8),
         applies_to=pl.col("segment").fill_null("Every segment"),
         approval=pl.when(pl.col("self_approved")).then(pl.lit(overlay.SELF_APPROVED)).otherwise(pl.lit("")),
-    ).select("overlay_id", "status", "applies_to", "overlay", "reason", "drafted_by", "drafted_on", "decided_by", "decided_on", "approval", "decision_reason")
+    ).select(
+        "overlay_id", "status", "applies_to", "multipliers", "reason", "drafted_by", "drafted_on", "decided_by", "decided_on", "approval", "decision_reason"
+    )
     tables.show(shown_rows, cur, key="pv_overlays")
     drafts = rows.filter(pl.col("status") == "draft")["overlay_id"].to_list()
     if manager and drafts:
@@ -188,7 +190,7 @@ if rows.height:
         if oid is not None:
             r = rows.filter(pl.col("overlay_id") == oid).row(0, named=True)
             st.markdown(
-                f"**Overlay {oid}**: {tables.plain(overlay.describe(json.loads(r['factors'])))}, "
+                f"**Overlay {oid}**: {tables.plain(overlay.describe(json.loads(r['factors']), bucket_label))}, "
                 f"drafted by {tables.plain(r['drafted_by'])}: {tables.plain(r['reason'])}"
             )
             c1, c2 = st.columns(2)

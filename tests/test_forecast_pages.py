@@ -135,7 +135,11 @@ def test_provisions_overlay_draft_then_approve_on_the_page(tmp_path, monkeypatch
     assert any(shown(s.value).startswith("Overlay drafted (audit entry") for s in at.success)
     assert at.dataframe[0].value["allowance"].tolist()[1] == pytest.approx(200)  # a draft applies nothing
     listed = at.dataframe[-1].value
-    assert (listed["status"].tolist(), listed["overlay"].tolist()) == (["draft"], ["1_30 x 1.10"])
+    assert (listed["status"].tolist(), listed["multipliers"].tolist(), [str(x)[:10] for x in listed["drafted_on"]]) == (
+        ["draft"],
+        ["1-30 x 1.10"],
+        ["2026-06-30"],
+    )
     at.selectbox(key="pv_pick").set_value(1).run()
     at.button(key="pv_approve").click().run()
     no_errors(at)

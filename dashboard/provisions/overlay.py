@@ -76,11 +76,11 @@ def factors_list(factors: dict[str, float], names: list[str]) -> list[float]:
     return [float(factors.get(n, 1.0)) for n in names]
 
 
-def describe(factors: dict[str, float]) -> str:
-    """An overlay in words: "x 1.10 on every bucket", "1_30 x 1.20, 31_60 x 1.50"."""
+def describe(factors: dict[str, float], label=str) -> str:
+    """An overlay in words: "x 1.10 on every bucket", "1_30 x 1.20, 31_60 x 1.50" (label: how a bucket is named)."""
     if ALL_BUCKETS in factors:
         return f"x {factors[ALL_BUCKETS]:.2f} on every bucket"
-    return ", ".join(f"{b} x {v:.2f}" for b, v in factors.items())
+    return ", ".join(f"{label(b)} x {v:.2f}" for b, v in factors.items())
 
 
 def stored(store: Store) -> pl.DataFrame:
