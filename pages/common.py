@@ -241,6 +241,11 @@ def warm() -> None:
     from dashboard.prediction import model
 
     model.start(eng, eng.as_of)
+    # The forecast's backtest points of the last two years of as-of dates, in the background (forecast/backtest.py):
+    # a new date on the Cash-in forecast page then costs the forecast alone.
+    from dashboard.forecast import backtest
+
+    backtest.start_prepare(eng)
 
 
 def user() -> User | None:
