@@ -158,7 +158,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("id")
     sub.add_parser("kpis", parents=[common], help="headline KPIs")
     sub.add_parser("forecast", parents=[common], help="13-week cash-in forecast with its backtest (forecast.md)")
-    sub.add_parser("provisions", parents=[common], help="IFRS 9 provision matrix (provisions.md)")
+    s = sub.add_parser(
+        "provisions",
+        parents=[common],
+        help="IFRS 9 provision matrix (provisions.md); 'provisions overlay draft|approve|reject|list': the overlay as a workbench decision",
+    )
+    o = s.add_subparsers(dest="what").add_parser("overlay", parents=[common], help="draft, approve, reject or list provision overlays")
+    o.add_argument("step", choices=["draft", "approve", "reject", "list"])
+    o.add_argument("id", nargs="?", type=int, help="the overlay number (approve, reject)")
+    o.add_argument("--factor", type=_amount, default=None, help="draft: one multiplier for every bucket (1.1 = rates 10 %% higher)")
+    o.add_argument("--bucket", action="append", default=[], metavar="BUCKET=FACTOR", help="draft: a multiplier for one bucket, e.g. 1_30=1.2 (repeat)")
+    o.add_argument("--segment", default=None, help="draft: the overlay applies to this segment only (default: every segment)")
+    o.add_argument("--reason", default=None)
     s = sub.add_parser("predict", parents=[common], help="late-payment probability per open invoice, with its measured skill (prediction.md)")
     s.add_argument("--top", type=int, default=20)
     s = sub.add_parser("at-risk", parents=[common], help="customers ranked by risk score x exposure (risk.md)")
@@ -298,8 +309,92 @@ def cmd_forecast(args: argparse.Namespace, data: DataDir) -> int:
 def cmd_provisions(args: argparse.Namespace, data: DataDir) -> int:
     from dashboard.provisions import report
 
-    _out(args, *report.run(_engine(args, data), args.as_of))
+    if getattr(args, "what", None) == "overlay":
+        return _overlay(args, data)
+    eng = _engine(args, data)
+    _out(args, *report.run(eng, args.as_of, overlay_rows=_overlay_rows(data, eng)))
     return 0
+
+
+def _overlay_rows(data: DataDir, eng: Engine):
+    """The workbench's provision overlays (None when the data folder has no store yet and none is configured:
+    the settings' overlay then, and nothing is created in the folder by a command that only reads)."""
+    if not (os.environ.get("O2C_DB_URL") or eng.settings.db_url) and not (data.root / "workbench.sqlite").exists():
+        return None
+    from dashboard.provisions import overlay
+
+    return overlay.stored(data.trail())
+
+
+def _overlay(args: argparse.Namespace, data: DataDir) -> int:
+    """`o2c provisions overlay draft|approve|reject|list` (README "Provisions": the overlay workflow)."""
+    from dashboard.provisions import overlay
+
+    store = data.trail()
+    settings = load_settings(data.root)
+    if args.step == "list":
+        out = overlay.list_json(store)
+        lines = [f"Provision overlays ({len(out['overlays'])}), newest first:"] + [
+            f"  {r['overlay_id']:>4}  {r['status']:<9} {'every segment' if r['segment'] is None else 'segment ' + r['segment']}: "
+            f"{overlay.describe(r['factors'])}  drafted by {r['drafted_by']} on {r['drafted_on']}"
+            + (f"; {r['status']} by {r['decided_by']} on {r['decided_on']}" if r["decided_by"] else "")
+            + (f" ({overlay.SELF_APPROVED})" if r["self_approved"] else "")
+            + f"  reason: {r['reason']}"
+            for r in out["overlays"]
+        ]
+        _out(args, out, "\n".join(lines))
+        return 0
+    user, ctx = _actor(data, args), _context(args, data)
+    if args.step == "draft":
+        _needs(args, "provisions overlay draft", **{"--reason": args.reason})
+        factors = _overlay_factors(args)
+        segments = None
+        if args.segment is not None:
+            snap = data.current()
+            if snap is None:
+                raise CliError(f"no data yet in {data.root}: a segment's overlay needs a snapshot to name the segment in")
+            from dashboard.metrics.kpis import Engine
+
+            segments = sorted(x for (x,) in Engine.open(snap, settings).con.cursor().sql("select distinct segment from customers").fetchall() if x)
+        fn = lambda: overlay.draft(store, user, ctx, settings.bucket_names, factors, args.reason, args.segment, segments)  # noqa: E731
+    else:
+        _needs(args, f"provisions overlay {args.step}", ID=args.id, **({"--reason": args.reason} if args.step == "reject" else {}))
+        if args.step == "approve":
+            fn = lambda: overlay.approve(store, user, ctx, args.id)  # noqa: E731
+        else:
+            fn = lambda: overlay.reject(store, user, ctx, args.id, args.reason)  # noqa: E731
+    try:
+        w = fn()
+    except (Refused, Conflict, AccessDenied) as exc:
+        raise CliError(str(exc)) from None
+    r = overlay.overlay_row(store, int(w.id))
+    self_ok = bool(r["self_approved"])
+    note = f" ({overlay.SELF_APPROVED})" if self_ok else ""
+    _out(
+        args,
+        {"id": w.id, "seq": w.seq, "overlay_id": w.id, "status": r["status"], "self_approved": self_ok},
+        f"Provision overlay {w.id}: {r['status']}{note} (audit entry {w.seq}).",
+    )
+    return 0
+
+
+def _overlay_factors(args: argparse.Namespace) -> dict[str, float] | float:
+    if args.factor is not None and args.bucket:
+        raise CliError("'o2c provisions overlay draft' takes --factor (every bucket) or --bucket BUCKET=FACTOR, not both", code=2)
+    if args.factor is not None:
+        return float(args.factor)
+    if not args.bucket:
+        raise CliError("'o2c provisions overlay draft' needs --factor X (every bucket) or --bucket BUCKET=FACTOR (repeat)", code=2)
+    out: dict[str, float] = {}
+    for item in args.bucket:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise CliError(f"--bucket {item}: write it as BUCKET=FACTOR, e.g. 1_30=1.2", code=2) from None
+    return out
 
 
 def cmd_predict(args: argparse.Namespace, data: DataDir) -> int:

@@ -242,6 +242,11 @@ def warm() -> None:
     from dashboard.prediction import model
 
     model.start(eng, eng.as_of)
+    # The forecast's backtest points of the last two years of as-of dates, in the background (forecast/backtest.py):
+    # a new date on the Cash-in forecast page then costs the forecast alone.
+    from dashboard.forecast import backtest
+
+    backtest.start_prepare(eng)
 
 
 def user() -> User | None:
@@ -349,10 +354,11 @@ def cached_forecast_backtest(snapshot_id: str, t: dt.date, f: Filters, _eng: Eng
 
 
 @st.cache_data(show_spinner="Deriving the loss rates from the ledger's history...", max_entries=16)
-def cached_provisions(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine):
+def cached_provisions(snapshot_id: str, t: dt.date, f: Filters, _eng: Engine, overlays_key: str = "", _overlay_rows: pl.DataFrame | None = None):
+    """overlays_key: changes whenever an overlay is drafted or decided (provisions/overlay.py store_version)."""
     from dashboard.provisions.matrix import matrix
 
-    return matrix(_eng, t, f)
+    return matrix(_eng, t, f, overlay_rows=_overlay_rows)
 
 
 def prediction_or_wait(eng: Engine, t: dt.date):

@@ -58,7 +58,7 @@ def test_upgrade_from_an_0001_store_keeps_its_data(url):
     notes.log_contact(old, CARL, ctx, "P1", "call", "promise", "pays Friday")
     with old.begin() as c:
         assert audit.verify(c) is None
-    assert old.upgrade() == ("0001", "0004")  # to the newest migration, 0004_decisions
+    assert old.upgrade() == ("0001", "0005")  # to the newest migration, 0005_overlays
     # the collector and the contact are still there, the new columns empty, the chain unbroken
     assert followup.followup_of(old, "P1") | {} == {
         "customer_id": "P1",

@@ -52,7 +52,7 @@ def test_upgrade_from_an_0002_store(url):
     old = Store(url, upgrade=False)
     with old.engine.begin() as conn:
         command.upgrade(_alembic(conn), "0002")
-    assert old.upgrade() == ("0002", "0004")
+    assert old.upgrade() == ("0002", "0005")
     assert {"dispute_cases", "limit_requests", "approvals", "reviews", "hold_decisions"} <= set(sa.inspect(old.engine).get_table_names())
     old.dispose()
 

@@ -353,7 +353,7 @@ def test_upgrade_from_an_0002_store_keeps_its_data(tmp_path):
     with old.engine.begin() as conn:
         command.upgrade(_alembic(conn), "0002")
     followup.set_followup(old, CARL, Context(T, "S1"), "S2", dunning_block="credit insurance claim")
-    assert old.upgrade() == ("0002", "0004")  # through 0003_dunning to the newest, 0004_decisions
+    assert old.upgrade() == ("0002", "0005")  # through 0003_dunning to the newest, 0005_overlays
     assert followup.followup_of(old, "S2")["dunning_block_reason"] == "credit insurance claim"
     assert runs.runs_json(old) == {"runs": []} and history.blocked_documents(old).height == 0
     with old.begin() as c:

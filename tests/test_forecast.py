@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import polars as pl
+import polars.testing
 import pytest
 
 from dashboard.cli import main as o2c
@@ -212,6 +213,19 @@ def test_backtest_actuals_are_what_the_open_documents_paid(demo):
             params={"m": m, "e": m + dt.timedelta(days=91)},
         ).fetchall()[0][0]
         assert b.cells.filter(pl.col("point") == m)["actual"].sum() == pytest.approx(want)
+
+
+def test_prepared_backtest_points_are_the_ones_a_date_computes(tmp_path):
+    # the points prepared once per snapshot (in chunks, for the whole ledger) give every date the backtest it would
+    # compute itself; the next call computes nothing
+    res = make_demo(DataDir(tmp_path / "data"), invoices=3000, seed=5)
+    fresh, prepared = Engine.open(res.snapshot, Settings()), Engine.open(res.snapshot, Settings())
+    assert bt.prepare(prepared, n=9, chunk=4) == 9 and bt.prepare(prepared, n=9) == 0
+    for days in (0, 40, 75):
+        t = prepared.as_of - dt.timedelta(days=days)
+        a, b = bt.backtest(fresh, t), bt.backtest(prepared, t)
+        assert a.points == b.points and len(a.points) == 6
+        pl.testing.assert_frame_equal(a.cells, b.cells)
 
 
 # ------------------------------------------------------------------------------------------------ the IBM sample

@@ -114,3 +114,40 @@ def test_an_overlay_on_an_unknown_bucket_is_explained_on_the_page(tmp_path, monk
     assert not at.exception
     shown = re.sub(r"\\(.)", r"\1", at.error[0].value)  # as it reads on screen (the text is escaped so markdown shows as written)
     assert "setting 'provisions.overlay' names bucket(s) 1-30; the buckets are not_due, 1_30, 31_60" in shown
+
+
+def shown(text: str) -> str:
+    """A message as it reads on screen (text from users is escaped so markdown shows as written)."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def test_provisions_overlay_draft_then_approve_on_the_page(tmp_path, monkeypatch):
+    # local mode: one operator drafts and approves (recorded as self-approved). test_provisions_overlay works it out by
+    # hand: x 1.1 on 1-30 takes its allowance from 200 to 220 and the total from 2032.5 to 2052.5.
+    folder(tmp_path, monkeypatch, PROVISIONS_LEDGER, "[provisions]\nlookback_months = 3\n", dt.date(2026, 6, 30))
+    at = app_page("pages/provisions.py")
+    no_errors(at)
+    assert any("No overlay drafted yet" in c.value for c in at.caption)
+    at.number_input(key="pv_f_1_30").set_value(1.1)
+    at.text_input(key="pv_reason").input("retail customers slow down")
+    next(b for b in at.button if b.label == "Save the draft").click().run()
+    no_errors(at)
+    assert any(shown(s.value).startswith("Overlay drafted (audit entry") for s in at.success)
+    assert at.dataframe[0].value["allowance"].tolist()[1] == pytest.approx(200)  # a draft applies nothing
+    listed = at.dataframe[-1].value
+    assert (listed["status"].tolist(), listed["multipliers"].tolist(), [str(x)[:10] for x in listed["drafted_on"]]) == (
+        ["draft"],
+        ["1-30 x 1.10"],
+        ["2026-06-30"],
+    )
+    at.selectbox(key="pv_pick").set_value(1).run()
+    at.button(key="pv_approve").click().run()
+    no_errors(at)
+    assert any(shown(s.value).startswith("Overlay 1 approved (audit entry") for s in at.success)
+    assert metric(at, "Allowance") == "USD 2.1k"
+    assert at.dataframe[0].value["allowance"].tolist() == pytest.approx([0, 220, 0, 832.5, 1000, 0])
+    assert at.dataframe[0].value["overlay"].tolist()[1] == 1.1
+    assert any("Overlay approved in the workbench: overlay 1" in shown(i.value) and "self-approved (local mode)" in shown(i.value) for i in at.info)
+    listed = at.dataframe[-1].value
+    assert (listed["status"].tolist(), listed["approval"].tolist()) == (["approved"], ["self-approved (local mode)"])
+    words_only(at)

@@ -137,7 +137,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(store):
 
 def test_upgrade_is_idempotent_and_at_head(store):
     before, after = store.upgrade()
-    assert before == after == store.head() == "0004"  # 0004_decisions is the newest migration (after 0003_dunning)
+    assert before == after == store.head() == "0005"  # 0005_overlays is the newest migration (after 0004_decisions)
 
 
 def test_roles_from_token_groups_take_the_highest_mapped():

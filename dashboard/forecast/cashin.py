@@ -150,6 +150,8 @@ class OpenDocs:
 def open_documents(eng: Engine, h: History, dates: list[dt.date], f: Filters) -> dict[dt.date, OpenDocs]:
     """The selection's open documents at each date (one query for all of them)."""
     rows = queries.run(eng.con, "forecast/open_at", dates=dates, **f.params()).pl()
+    if len(dates) == 1:  # the forecast at T: one date, nothing to split (a partition of ~1M rows cost 0.5 s at 10M)
+        return {dates[0]: _open_docs(h, dates[0], rows)}
     parts = rows.partition_by("as_of", as_dict=True)
     empty = rows.clear()
     return {t: _open_docs(h, t, parts.get((t,), empty)) for t in dates}

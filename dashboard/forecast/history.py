@@ -70,7 +70,16 @@ class History:
     cum_cents_x_delay: np.ndarray
 
     def rows(self, doc_key: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.doc_keys, doc_key)
+        """The rows of these documents. The load numbers documents 0, 1, 2, ... (dense keys): then a document's
+        key is its row, with no search (at 10M documents the search of ~1M open ones in ledger order took 1.5-3.7 s);
+        otherwise a binary search of the keys sorted first (sorted needles walk the keys forward)."""
+        n = len(self.doc_keys)
+        if n and self.doc_keys[0] == 0 and self.doc_keys[-1] == n - 1:  # ascending and unique (ordered by doc_key): 0..n-1
+            return doc_key
+        order = np.argsort(doc_key, kind="stable")
+        out = np.empty(len(doc_key), dtype=np.int64)
+        out[order] = np.searchsorted(self.doc_keys, doc_key[order])
+        return out
 
 
 def build(eng: Engine) -> History:

@@ -97,7 +97,12 @@ class Documents:
         return self.settle_day > self.due_day
 
     def rows(self, doc_key: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.doc_key, doc_key)
+        """The rows of these documents: a binary search of the keys, sorted first (sorted needles walk the keys
+        forward; in ledger order the search of ~1M open documents in 10M keys took seconds)."""
+        order = np.argsort(doc_key, kind="stable")
+        out = np.empty(len(doc_key), dtype=np.int64)
+        out[order] = np.searchsorted(self.doc_key, doc_key[order])
+        return out
 
 
 def _prefix(values: np.ndarray) -> np.ndarray:

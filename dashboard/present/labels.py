@@ -226,6 +226,10 @@ COLUMNS.update(
         "approvals_needed": Column("Approvals needed", _C),
         "approved_by": Column("Approved by"),
         "decided_on": Column("Decided on", "date"),
+        "drafted_on": Column("Drafted on", "date"),  # provision overlays (Provisions page)
+        "overlay_id": Column("Overlay", "number"),
+        "applies_to": Column("Applies to"),
+        "multipliers": Column("Multipliers", width="medium", help="Of the historical rates, per bucket (1 = the historical rate)"),
         "decision_reason": Column("Reason given", width="medium"),
         "scenario_id": Column("From scenario"),
         "sales_365": Column("Sales, 365 days ({cur})", _M),

@@ -16,6 +16,7 @@ from typing import TypedDict
 import polars as pl
 
 from dashboard.metrics.kpis import ALL, Engine, Filters, month_ends_before, prior_month_end, ratio
+from dashboard.provisions.overlay import OVERLAY_SCHEMA, InForce, in_force_from
 from dashboard.settings import ProvisionSettings, Settings, SettingsError
 from dashboard.store import sql as queries
 
@@ -66,6 +67,10 @@ def overlays(ps: ProvisionSettings, names: list[str]) -> list[float]:
     return [float(ps.overlay)] * len(names)
 
 
+def empty_overlays() -> pl.DataFrame:
+    return pl.DataFrame(schema=OVERLAY_SCHEMA)
+
+
 def allowance(gross: list[float], rates: list[float], overlay: list[float]) -> tuple[list[float], list[float]]:
     """(rate applied, allowance) per bucket: rate = historical x overlay, at most 1 (an allowance never
     exceeds the gross amount); allowance = gross x rate."""
@@ -109,6 +114,8 @@ class Matrix:
     history: pl.DataFrame  # month_end, bucket, open_amount, unpaid_at_default, documents (overall)
     by_segment: pl.DataFrame | None  # segment, bucket, gross, historical_rate, source, overlay, rate, allowance
     overlay_reason: str
+    overlay_source: str = "settings"  # "settings", or "approved": the workbench's overlays in force at T
+    overlay_ids: tuple[int, ...] = ()  # the approved overlays applied
     prior_month_end: dt.date | None = None
     prior_allowance: float | None = None
 
@@ -159,8 +166,18 @@ def _rate_rows(names: list[str], lows: list[float], hist: pl.DataFrame, default_
     return derive_rates(names, lows, opened, unpaid, default_dpd), opened, unpaid, docs, months
 
 
-def matrix(eng: Engine, t: dt.date | None = None, f: Filters = ALL, settings: Settings | None = None, with_prior: bool = True) -> Matrix:
-    """The provision matrix at T for the selection (and, with_prior, the prior month-end's allowance, a full run of its own)."""
+def matrix(
+    eng: Engine,
+    t: dt.date | None = None,
+    f: Filters = ALL,
+    settings: Settings | None = None,
+    with_prior: bool = True,
+    overlay_rows: pl.DataFrame | None = None,
+) -> Matrix:
+    """The provision matrix at T for the selection (and, with_prior, the prior month-end's allowance, a full run of its own).
+
+    overlay_rows: the workbench's overlays (overlay.stored()); the ones approved and in force at each date are applied
+    (at T, and at the prior month-end those in force then), the settings' overlay where none is. None: the settings'."""
     t = t or eng.as_of
     s = settings or eng.settings
     ps = s.provisions
@@ -169,15 +186,17 @@ def matrix(eng: Engine, t: dt.date | None = None, f: Filters = ALL, settings: Se
     month_ends = month_ends_before(t, ps.lookback_months)
     hist = queries.run(eng.con, "provisions/history", month_ends=month_ends, as_of=t, default_dpd=ps.default_dpd, edges=edges, **f.params()).pl()
     gross_seg = queries.run(eng.con, "provisions/gross_at", as_of=t, edges=edges, **f.params()).pl()
-    over = overlays(ps, names)
+    force = in_force_from(overlay_rows if overlay_rows is not None else empty_overlays(), t, names, overlays(ps, names), ps.overlay_reason)
+    over = force.every
     overall = hist.group_by("month_end", "bucket").agg(pl.col("open_amount").sum(), pl.col("unpaid_at_default").sum(), pl.col("documents").sum())
     rates, opened, unpaid, docs, months = _rate_rows(names, lows, overall, ps.default_dpd)
     gross_by = dict(gross_seg.group_by("bucket").agg(pl.col("gross").sum()).iter_rows())
     gross = [float(gross_by.get(i, 0.0)) for i in range(len(names))]
     applied, allow = allowance(gross, [r.historical for r in rates], over)
     seg_frame = None
-    if ps.by == "segment":
-        seg_frame = _by_segment(names, lows, hist, gross_seg, rates, over, ps)
+    if ps.by == "segment" or force.by_segment:
+        # an overlay of one segment's own is applied to that segment's gross, with the rates the settings ask for
+        seg_frame = _by_segment(names, lows, hist, gross_seg, rates, force, ps, own_rates=ps.by == "segment")
         allow_by = dict(seg_frame.group_by("bucket").agg(pl.col("allowance").sum()).iter_rows())
         allow = [float(allow_by.get(n, 0.0)) for n in names]
         # the rate applied over all segments is what the segments' allowances come to
@@ -214,25 +233,42 @@ def matrix(eng: Engine, t: dt.date | None = None, f: Filters = ALL, settings: Se
     )
     history = overall.with_columns(pl.col("bucket").replace_strict(list(range(len(names))), names, return_dtype=pl.Utf8)).sort("month_end", "bucket")
     m = Matrix(
-        as_of=t, default_dpd=ps.default_dpd, month_ends=month_ends, buckets=buckets, history=history, by_segment=seg_frame, overlay_reason=ps.overlay_reason
+        as_of=t,
+        default_dpd=ps.default_dpd,
+        month_ends=month_ends,
+        buckets=buckets,
+        history=history,
+        by_segment=seg_frame,
+        overlay_reason=force.reason,
+        overlay_source=force.source,
+        overlay_ids=force.overlay_ids,
     )
     if not with_prior:
         return m
     prior = prior_month_end(t)
-    before = matrix(eng, prior, f, s, with_prior=False)
+    before = matrix(eng, prior, f, s, with_prior=False, overlay_rows=overlay_rows)
     return Matrix(**{**m.__dict__, "prior_month_end": prior, "prior_allowance": before.total_allowance})
 
 
 def _by_segment(
-    names: list[str], lows: list[float], hist: pl.DataFrame, gross_seg: pl.DataFrame, overall: list[Rate], over: list[float], ps: ProvisionSettings
+    names: list[str],
+    lows: list[float],
+    hist: pl.DataFrame,
+    gross_seg: pl.DataFrame,
+    overall: list[Rate],
+    force: InForce,
+    ps: ProvisionSettings,
+    own_rates: bool = True,
 ) -> pl.DataFrame:
-    """Per segment and bucket: the segment's own rate where its history holds at least min_amount, else the overall rate."""
+    """Per segment and bucket: the segment's own rate where its history holds at least min_amount (own_rates), else the
+    overall rate; the segment's own overlay where one is in force, else the every-segment one."""
     rows = []
     for seg in sorted(set(gross_seg["segment"].to_list())):
         own, opened, _, _, _ = _rate_rows(names, lows, hist.filter(pl.col("segment") == seg), ps.default_dpd)
         g = dict(gross_seg.filter(pl.col("segment") == seg).select("bucket", "gross").iter_rows())
+        over = force.of(seg)
         for i, name in enumerate(names):
-            use_own = own[i].rule == "in default" or (own[i].rule == "history" and opened[i] >= ps.min_amount)
+            use_own = own_rates and (own[i].rule == "in default" or (own[i].rule == "history" and opened[i] >= ps.min_amount))
             r = own[i] if use_own else overall[i]
             gross = float(g.get(i, 0.0))
             (applied,), (allow,) = allowance([gross], [r.historical], [over[i]])

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
+
 from dashboard.metrics.kpis import ALL, Engine, Filters
 from dashboard.present.formatting import money, pct
 from dashboard.present.labels import bucket_label
 from dashboard.provisions.matrix import ProvisionsJson, matrix
 
 
-def run(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> tuple[ProvisionsJson, str]:
-    m = matrix(eng, t, f)
+def run(eng: Engine, t: dt.date | None = None, f: Filters = ALL, overlay_rows: pl.DataFrame | None = None) -> tuple[ProvisionsJson, str]:
+    """overlay_rows: the workbench's overlays (overlay.stored()): the approved ones in force apply, else the settings'."""
+    m = matrix(eng, t, f, overlay_rows=overlay_rows)
     js = m.to_json()
     cur = eng.settings.base_currency
     lines = [
@@ -32,6 +35,8 @@ def run(eng: Engine, t: dt.date | None = None, f: Filters = ALL) -> tuple[Provis
         f"  {'total':<10} {money(js['total_gross'], cur):>20} {'':>11} {'':>8} {pct(js['coverage']):>8} {money(js['total_allowance'], cur):>20}",
         f"Movement against {m.prior_month_end}: allowance then {money(mv['prior_month_end_allowance'], cur)}, change {money(mv['change'], cur)}.",
     ]
-    if m.overlay_reason:
-        lines.append(f"Overlay: {m.overlay_reason}")
+    if m.overlay_source == "approved":
+        lines.append(f"Overlay approved in the workbench: {m.overlay_reason}")
+    elif m.overlay_reason:
+        lines.append(f"Overlay (settings): {m.overlay_reason}")
     return js, "\n".join(x for x in lines if x)

@@ -56,6 +56,10 @@ ACTIONS: dict[str, str] = {
     "review.done": "Credit review done",
     "order.release": "Held order released",
     "order.reject": "Held order rejected",
+    # provisions
+    "overlay.draft": "Provision overlay drafted",
+    "overlay.approve": "Provision overlay approved",
+    "overlay.reject": "Provision overlay rejected",
 }
 
 

@@ -321,3 +321,38 @@ limit_requests = _decisions["limit_requests"]
 approvals = _decisions["approvals"]
 reviews = _decisions["reviews"]
 hold_decisions = _decisions["hold_decisions"]
+
+
+# ---------------------------------------------------------------- provision overlays (migration 0005)
+# provisions.md "Forward-looking overlay": drafted by a credit analyst, applied once a credit manager approves it.
+
+
+def overlay_tables(md: sa.MetaData) -> dict[str, sa.Table]:
+    """The table of migration 0005, built on any MetaData (the schema here, the migration there)."""
+    t = {}
+    t["provision_overlays"] = sa.Table(
+        "provision_overlays",
+        md,
+        sa.Column("overlay_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("segment", sa.String(200)),  # null: every segment
+        sa.Column("factors", sa.Text, nullable=False),  # JSON object: bucket name -> multiplier, or {"*": one for all}
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),  # draft | approved | rejected
+        sa.Column("drafted_on", sa.Date, nullable=False),  # the business date
+        sa.Column("drafted_by", sa.String(200), nullable=False),
+        sa.Column("drafted_at", sa.String(32), nullable=False),
+        sa.Column("decided_on", sa.Date),
+        sa.Column("decided_by", sa.String(200)),
+        sa.Column("decided_at", sa.String(32)),
+        sa.Column("decision_reason", sa.Text),
+        sa.Column("self_approved", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("snapshot_id", sa.String(64)),
+        sa.Column("data_sha256", sa.String(64)),
+        sa.Column("updated_by", sa.String(200), nullable=False),
+        sa.Column("updated_at", sa.String(32), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    )
+    return t
+
+
+provision_overlays = overlay_tables(metadata)["provision_overlays"]
