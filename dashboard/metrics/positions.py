@@ -384,3 +384,28 @@ class Positions:
             late = (day(m) - s.due) > 60
             hit |= self._by_customer(s.customer[late], s.amount[late]) > 0.005
         return np.flatnonzero(hit).astype(np.int32)
+
+    # --- the collections worklist's positions (added for issue 14) ---------------------------
+
+    def worklist_positions(self, t: dt.date) -> tuple[np.ndarray, np.ndarray]:
+        """Per customer_key at T, as queries/collections/positions_at.sql: the oldest open item's days
+        past due among those open above 0 (NaN where the SQL's max is null) and the open amount of
+        overdue items flagged disputed in the ledger (0 without one). Every customer of the snapshot."""
+        if not self.held:
+            pos = queries.run(self.con, "collections/positions_at", as_of=t).pl()
+            n = int(queries.run(self.con, "collections/key_count").fetchall()[0][0])
+            oldest = np.full(n, np.nan)
+            disputed = np.zeros(n)
+            k = pos["customer_key"].to_numpy()
+            oldest[k] = pos["oldest_dpd"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            disputed[k] = pos["disputed_overdue"].to_numpy()
+            return oldest, disputed
+        s = self.open_at(t)
+        d = day(t)
+        positive = s.amount > 0
+        # the oldest item is the one due first: max(T - due) = T - min(due)
+        first_due = np.full(self.n_customers, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first_due, s.customer[positive], s.due[positive].astype(np.int64))
+        oldest = np.where(first_due == np.iinfo(np.int64).max, np.nan, d - first_due.astype(np.float64))
+        late = s.disputed & ((d - s.due) > 0)
+        return oldest, self._by_customer(s.customer[late], s.amount[late])
