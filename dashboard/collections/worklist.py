@@ -130,7 +130,7 @@ def _scatter(out: np.ndarray, row_of_id: dict[str, int], ids: pl.Series, values:
 
 def _last_contact(wb: _Workbench, n: int, t: dt.date) -> np.ndarray:
     """followup.last_contacts at T per customer_key, as days (-1: none on or before T)."""
-    upto = int(np.searchsorted(wb.contact_day, positions.day(t), side="right"))
+    upto = int(positions.find(wb.contact_day, positions.day(t), side="right"))
     last = np.full(n, -1, dtype=np.int64)
     np.maximum.at(last, wb.contact_key[:upto], wb.contact_day[:upto])
     return last
