@@ -288,16 +288,29 @@ def build(facts_frame: pl.DataFrame, t: dt.date, cs: CollectionsSettings, curren
     # Which rules a customer meets, as one bit per rule: the points, the rules met and the exit rules are
     # then read from the few distinct combinations (at most a few hundred), not built row by row.
     mask = pl.sum_horizontal([met(r, t).cast(pl.Int64) * (1 << i) for i, r in enumerate(rules)]).alias("rules_mask")
-    flags = facts_frame.with_columns(mask)
-    combos = _combinations(flags["rules_mask"].unique().to_list(), rules, currency)
-    flags = flags.join(combos, on="rules_mask", how="left").with_columns(
-        # round half away from zero in integers: (2000 p + m) // (2 m) tenths = round(1000 p / m) tenths
-        priority=(((pl.col("points") * 2000 + top) // (2 * top)).cast(pl.Float64) / 10.0).round(1),  # round(1): the tenths as the nearest double
-    )
-    gone = flags["exit_rules"].list.len() > 0
-    rows = flags.filter(~gone).sort(["priority", "collectible", "customer_id"], descending=[True, True, False])
-    exited = flags.filter(gone & (pl.col("overdue") > promised.CENT)).sort(["overdue", "customer_id"], descending=[True, False])
-    return Worklist(t, top, rows, exited, rules)
+    masks = facts_frame.select(mask).to_series()
+    distinct, combo = np.unique(masks.to_numpy(), return_inverse=True)
+    combos = _combinations(distinct.tolist(), rules, currency)
+    points = combos["points"].to_numpy()[combo]
+    # round half away from zero in integers: (2000 p + m) // (2 m) tenths = round(1000 p / m) tenths;
+    # round(1): the tenths as the nearest double
+    priority = pl.Series("priority", ((points * 2000 + top) // (2 * top)).astype(np.float64) / 10.0).round(1)
+    gone = (combos["exit_rules"].list.len().to_numpy() > 0)[combo]
+    collectible = facts_frame["collectible"].to_numpy()
+    overdue = facts_frame["overdue"].to_numpy()
+    by_id = np.empty(facts_frame.height, dtype=np.int64)
+    by_id[facts_frame["customer_id"].arg_sort().to_numpy()] = np.arange(facts_frame.height)  # each row's place by customer_id
+    # The order as row numbers (priority, collectible descending, customer_id), then one gather of the
+    # rows listed: sorting the frame would move its ~30 columns for every customer.
+    listed = np.flatnonzero(~gone)
+    listed = listed[np.lexsort((by_id[listed], -collectible[listed], -priority.to_numpy()[listed]))]
+    off = np.flatnonzero(gone & (overdue > promised.CENT))
+    off = off[np.lexsort((by_id[off], -overdue[off]))]
+
+    def rows(at: np.ndarray) -> pl.DataFrame:
+        return facts_frame[at].hstack([masks[at]]).hstack(combos.drop("rules_mask")[combo[at]]).hstack([priority[at]])
+
+    return Worklist(t, top, rows(listed), rows(off), rules)
 
 
 def _combinations(masks: list[int], rules: tuple[CollectionRule, ...], currency: str) -> pl.DataFrame:
