@@ -420,8 +420,8 @@ class Positions:
         """The doc_key of every held span (read on first use: only the promises' settlements need it);
         None when the held spans are not in the table's order (then the SQL answers)."""
         with self._lock:
-            docs = getattr(self, "_docs", False)
-        if docs is False:
+            read, docs = getattr(self, "_docs", (False, None))
+        if not read:
             df = queries.run(self.con, "collections/span_docs").pl()
             same = (
                 df.height == len(self._all)
@@ -430,7 +430,7 @@ class Positions:
             )
             docs = df["doc_key"].to_numpy().astype(np.int64) if same else None
             with self._lock:
-                self._docs = docs
+                self._docs = (True, docs)
         return docs
 
     def settlements(self, customer_keys: list[int], since: dt.date, t: dt.date) -> pl.DataFrame:
