@@ -40,6 +40,7 @@ if snap is None:
     r = ingest([work / "x"], data, Settings())
     assert r.ok
     snap = r.snapshot
+assert snap is not None
 e = Engine.open(snap, Settings(), in_memory=True)
 T = e.as_of
 overview(e, T)
@@ -66,7 +67,7 @@ def at_risk_page(t_):
 
 
 dates = [T - dt.timedelta(days=3 + 7 * i) for i in range(5)]
-out = {"customers": e.positions.n_customers}
+out: dict[str, object] = {"customers": e.positions.n_customers}
 pages = {"exposure_page": exposure_page, "at_risk_page": at_risk_page, "overview": lambda t_: overview(e, t_)}
 for name in args.pages.split(","):
     fn = pages[name]
