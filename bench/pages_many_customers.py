@@ -77,7 +77,11 @@ for name in args.pages.split(","):
         fn(d)
         ts.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-    out[name + "_ms"] = {"median": round(statistics.median(ts) * 1000, 1), "max": round(max(ts) * 1000, 1), "cpu_median": round(statistics.median(cpu) * 1000, 1)}
+    out[name + "_ms"] = {
+        "median": round(statistics.median(ts) * 1000, 1),
+        "max": round(max(ts) * 1000, 1),
+        "cpu_median": round(statistics.median(cpu) * 1000, 1),
+    }
 out["date"] = dt.date.today().isoformat()
 if args.data is None:
     (REPO / "bench" / "results" / "pages-133k-customers.json").write_text(json.dumps(out, indent=2))
