@@ -1,6 +1,7 @@
 """The exposure and at-risk pages (and the overview) for new as-of dates with 10M documents' worth of customers.
 
     .venv/bin/python bench/pages_many_customers.py     # bench/results/pages-133k-customers.json
+    .venv/bin/python bench/pages_many_customers.py --data DIR [--pages at_risk_page]   # a snapshot at hand (e.g. 10M), printed only
 
 A 1,000,000-document demo ledger with 133,333 customers (the 10M demo ledger's count): the pages' cost
 per date is mostly per customer (the scorecard frame), so this measures the 10M case's per-customer
@@ -8,6 +9,7 @@ work without a 10M-document run. What is timed is what bench/run.py times for th
 each page computes for a date not seen before), five dates a week apart. Work files in bench/work/.
 """
 
+import argparse
 import datetime as dt
 import json
 import statistics
@@ -25,15 +27,20 @@ from dashboard.risk import scorecard as risk  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 from dashboard.store.snapshots import DataDir  # noqa: E402
 
+ap = argparse.ArgumentParser()
+ap.add_argument("--data", type=Path, help="a data folder with a snapshot (default: build the 1M / 133k demo in bench/work)")
+ap.add_argument("--pages", default="exposure_page,at_risk_page,overview", help="which of them to time (comma-separated)")
+args = ap.parse_args()
 work = REPO / "bench" / "work" / "wide-1m-133k"
-if not (work / "x" / "invoices.parquet").exists():
+if args.data is None and not (work / "x" / "invoices.parquet").exists():
     write_demo_extract(work / "x", invoices=1_000_000, customers=133_333, seed=42)
-data = DataDir(work / "d")
+data = DataDir(args.data or work / "d")
 snap = data.current()
 if snap is None:
     r = ingest([work / "x"], data, Settings())
     assert r.ok
     snap = r.snapshot
+assert snap is not None
 e = Engine.open(snap, Settings(), in_memory=True)
 T = e.as_of
 overview(e, T)
@@ -60,14 +67,22 @@ def at_risk_page(t_):
 
 
 dates = [T - dt.timedelta(days=3 + 7 * i) for i in range(5)]
-out = {"customers": e.positions.n_customers}
-for name, fn in (("exposure_page", exposure_page), ("at_risk_page", at_risk_page), ("overview", lambda t_: overview(e, t_))):
-    ts = []
+out: dict[str, object] = {"customers": e.positions.n_customers}
+pages = {"exposure_page": exposure_page, "at_risk_page": at_risk_page, "overview": lambda t_: overview(e, t_)}
+for name in args.pages.split(","):
+    fn = pages[name]
+    ts, cpu = [], []
     for d in dates:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn(d)
         ts.append(time.perf_counter() - t0)
-    out[name + "_ms"] = {"median": round(statistics.median(ts) * 1000, 1), "max": round(max(ts) * 1000, 1)}
+        cpu.append(time.process_time() - c0)
+    out[name + "_ms"] = {
+        "median": round(statistics.median(ts) * 1000, 1),
+        "max": round(max(ts) * 1000, 1),
+        "cpu_median": round(statistics.median(cpu) * 1000, 1),
+    }
 out["date"] = dt.date.today().isoformat()
-(REPO / "bench" / "results" / "pages-133k-customers.json").write_text(json.dumps(out, indent=2))
+if args.data is None:
+    (REPO / "bench" / "results" / "pages-133k-customers.json").write_text(json.dumps(out, indent=2))
 print(json.dumps(out))

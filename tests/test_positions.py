@@ -15,6 +15,7 @@ the engine over the files.
 import datetime as dt
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -163,3 +164,39 @@ def test_largest_first_is_polars_sort_by_value_then_id():
     frame = pl.DataFrame({"v": pl.Series(values, nan_to_null=True), "id": ids}).with_row_index()
     want = frame.sort(["v", "id"], descending=[True, False], nulls_last=True)["index"].to_list()
     assert ranking.largest_first(values, ids).tolist() == want
+
+
+@pytest.mark.parametrize("t", DATES)
+def test_the_worklist_positions_are_the_sql_rows(eng, t):
+    """positions.worklist_positions (oldest dpd, flagged disputed overdue per customer) = queries/collections/positions_at.sql."""
+    oldest, disputed = eng.positions.worklist_positions(t)
+    want = queries.run(eng.con, "collections/positions_at", as_of=t).pl()
+    keys = want["customer_key"].to_numpy()
+    assert len(oldest) == len(disputed) == eng.positions.n_customers
+    none = ~want["oldest_dpd"].is_null().to_numpy()
+    assert (oldest[keys][none] == want["oldest_dpd"].to_numpy()[none]).all()  # integers: exactly
+    assert np.isnan(oldest[keys][~none]).all()
+    others = np.setdiff1d(np.arange(len(oldest)), keys)
+    assert np.isnan(oldest[others]).all() and (disputed[others] == 0).all()  # nothing open: no row in the SQL
+    assert np.allclose(disputed[keys], want["disputed_overdue"].to_numpy(), rtol=1e-9, atol=1e-9)
+    if t == dt.date(2026, 10, 31):
+        assert none.sum() > 50 and (disputed > 0).sum() > 2  # the ledger has both, so the check can fail
+
+
+@pytest.mark.parametrize("t", DATES)
+def test_the_settlements_are_the_sql_rows(eng, t):
+    """positions.settlements (the promises' settlements, from the held spans) = queries/collections/settlements.sql."""
+    rng = np.random.default_rng(day_of(t))
+    n = eng.positions.n_customers
+    for since_days, share in ((120, 0.3), (30, 1.0), (400, 0.05)):
+        keys = sorted({int(k) for k in rng.choice(n, size=max(1, int(n * share)), replace=False)})
+        since = t - dt.timedelta(days=since_days)
+        want = queries.run(eng.con, "collections/settlements", customer_keys=keys, since=since, as_of=t).pl()
+        got = eng.positions.settlements(keys, since, t)
+        same_frames(got, want, ["doc_key", "settled_on"])
+        if t == dt.date(2026, 10, 31) and since_days == 120:
+            assert want.height > 100  # settlements to check (the demo pays some invoices in parts)
+
+
+def day_of(t: dt.date) -> int:
+    return t.toordinal()

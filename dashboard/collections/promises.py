@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TypedDict
+from typing import TypedDict, cast
 
 import polars as pl
 import sqlalchemy as sa
@@ -206,7 +206,8 @@ def _paid(eng: Engine, p: pl.DataFrame, t: dt.date) -> pl.DataFrame:
     known = p.filter(pl.col("customer_key").is_not_null())
     if known.height == 0:
         return pl.DataFrame(schema={"promise_id": pl.Int64, "settled": pl.Float64})
-    s = queries.run(eng.con, "collections/settlements", customer_keys=known["customer_key"].unique().to_list(), since=known["made_on"].min(), as_of=t).pl()
+    # queries/collections/settlements.sql's rows (as array lookups over the held spans: positions.py)
+    s = eng.positions.settlements(known["customer_key"].unique().to_list(), cast(dt.date, known["made_on"].min()), t)
     hits = known.select("promise_id", "customer_key", "made_on", "window_end", "invoice_ids").join(s, on="customer_key", how="inner")
     hits = hits.filter((pl.col("settled_on") >= pl.col("made_on")) & (pl.col("settled_on") <= pl.min_horizontal(pl.col("window_end"), pl.lit(t))))
     named = known.filter(pl.col("invoice_ids").list.len() > 0).select("promise_id", "invoice_ids").explode("invoice_ids")

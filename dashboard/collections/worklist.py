@@ -12,20 +12,25 @@ and the order. Every step is a column over all customers at once (polars), never
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import TypedDict, cast
 
+import numpy as np
 import polars as pl
+import sqlalchemy as sa
 
 from dashboard.collections import followup
 from dashboard.collections import promises as promised
-from dashboard.disputes.amounts import disputed_at
-from dashboard.metrics import limits
+from dashboard.metrics import limits, positions
 from dashboard.metrics.kpis import ALL, Engine, Filters
 from dashboard.risk import scorecard as risk
 from dashboard.settings import CollectionRule, CollectionsSettings
 from dashboard.store import sql as queries
 from dashboard.workbench.assignment import Roster, all_collectors
+from dashboard.workbench.schema import audit as audit_table
+from dashboard.workbench.schema import contacts as contacts_table
 from dashboard.workbench.store import Store
 
 # ------------------------------------------------------------------------------------------ facts
@@ -45,6 +50,119 @@ def dunning_levels(store: Store, customer_ids: pl.Series) -> pl.Series:
     return issued_levels(store, customer_ids)
 
 
+# The workbench as the worklist reads it, by customer_key, kept while the workbench is unchanged.
+# Every workbench write appends to the audit trail in its transaction (access.md), so the trail's
+# last sequence number names the workbench's state: when it moves (a write by this process or by
+# any other on the same store), everything is read again. What depends on T (the last contact on
+# or before T, the promises' state, the cases open at T) is worked out at each date from these.
+
+
+@dataclass(frozen=True)
+class _Workbench:
+    token: tuple
+    row_of_id: dict[str, int]  # customer_id -> customer_key
+    settings: pl.DataFrame  # row k = customer_key k: resubmission_date, dunning_block_*, collector
+    contact_key: np.ndarray  # every contact's customer_key, sorted by its business day ...
+    contact_day: np.ndarray  # ... (days since 1970-01-01), of customers of this snapshot
+    dunning: np.ndarray  # dunning_level per customer_key
+    promises: pl.DataFrame  # promises.stored()
+    cases: pl.DataFrame  # disputes.cases.stored() and its history
+    case_history: pl.DataFrame
+
+
+_KEPT: weakref.WeakKeyDictionary[Store, _Workbench] = weakref.WeakKeyDictionary()
+_KEPT_LOCK = threading.Lock()
+
+
+def _audit_seq(store: Store) -> int | None:
+    with store.begin() as conn:
+        return conn.execute(sa.select(sa.func.max(audit_table.c.seq))).scalar()
+
+
+def _workbench(eng: Engine, store: Store) -> _Workbench:
+    roster = Roster.of(eng)
+    token = (_audit_seq(store), eng.snapshot.id, repr(roster.pools))
+    with _KEPT_LOCK:
+        kept = _KEPT.get(store)
+    if kept is not None and kept.token == token:
+        return kept
+    from dashboard.disputes import cases as stored_cases
+    from dashboard.dunning.history import dunning_level
+
+    index = queries.run(eng.con, "collections/customer_index").pl()
+    n = int(queries.run(eng.con, "collections/key_count").fetchall()[0][0])
+    row_of_id = dict(zip(index["customer_id"].to_list(), index["customer_key"].to_list()))
+    by_key = pl.DataFrame({"customer_key": np.arange(n, dtype=np.int64)}).join(
+        index.select("customer_id", pl.col("customer_key").cast(pl.Int64)), on="customer_key", how="left", maintain_order="left"
+    )
+    wb = followup.customer_settings_frame(store).drop("version", "collector")
+    who = all_collectors(store, roster).select("customer_id", "collector")
+    settings = (
+        by_key.join(wb, on="customer_id", how="left", maintain_order="left")
+        .join(who, on="customer_id", how="left", maintain_order="left")
+        .drop("customer_key", "customer_id")
+    )
+    with store.begin() as conn:  # followup.last_contacts's rows before its max: every contact's date
+        seen = conn.execute(sa.select(contacts_table.c.customer_id, contacts_table.c.business_date)).all()
+    keys = np.array([row_of_id.get(c, -1) for c, _ in seen], dtype=np.int64)
+    days = np.array([positions.day(d) for _, d in seen], dtype=np.int64)
+    known = keys >= 0
+    keys, days = keys[known], days[known]
+    order = np.argsort(days, kind="stable")
+    levels = dunning_level(store)
+    dunning = np.zeros(n, dtype=np.int64)
+    _scatter(dunning, row_of_id, levels["customer_id"], levels["dunning_level"].fill_null(0).to_numpy())
+    kept = _Workbench(
+        token, row_of_id, settings, keys[order], days[order], dunning, promised.stored(store), stored_cases.stored(store), stored_cases.history(store)
+    )
+    with _KEPT_LOCK:
+        _KEPT[store] = kept
+    return kept
+
+
+def _scatter(out: np.ndarray, row_of_id: dict[str, int], ids: pl.Series, values: np.ndarray) -> None:
+    """out[customer_key of id] = value, for the ids of this snapshot (a few thousand rows at most: promises, levels)."""
+    rows = [(row_of_id[c], i) for i, c in enumerate(ids.to_list()) if c in row_of_id]
+    if rows:
+        k, i = np.array(rows, dtype=np.int64).T
+        out[k] = values[i]
+
+
+def _last_contact(wb: _Workbench, n: int, t: dt.date) -> np.ndarray:
+    """followup.last_contacts at T per customer_key, as days (-1: none on or before T)."""
+    upto = int(positions.find(wb.contact_day, positions.day(t), side="right"))
+    last = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(last, wb.contact_key[:upto], wb.contact_day[:upto])
+    return last
+
+
+def _case_overdue(eng: Engine, wb: _Workbench, n: int, t: dt.date) -> np.ndarray:
+    """Per customer_key: what overdue at T is disputed only by an open case, not by the ledger's flag.
+
+    disputes/amounts.py's disputed documents are the ledger-flagged ones OR those of a case open at T,
+    each document once; the flagged part is positions_at.sql's disputed_overdue, so a case adds the
+    overdue open amount of its documents without the flag (tests check the sum against disputed_at)."""
+    out = np.zeros(n)
+    if wb.cases.height == 0:
+        return out
+    from dashboard.disputes.amounts import cases_at
+    from dashboard.disputes.cases import OPEN_STATUSES
+
+    c = cases_at(eng, wb.cases, wb.case_history, t)
+    ids = c.filter(pl.col("status").is_in(OPEN_STATUSES)).select(pl.col("invoice_ids").explode()).to_series().drop_nulls().unique().to_list()
+    if not ids:
+        return out
+    docs = queries.run(eng.con, "disputes/documents", invoice_ids=ids, as_of=t).pl()
+    docs = docs.filter((pl.col("open_amount") != 0) & ~pl.col("disputed").fill_null(False) & (pl.col("due_date") < pl.lit(t))).unique("doc_key")
+    np.add.at(out, docs["customer_key"].to_numpy().astype(np.int64), docs["open_amount"].to_numpy())
+    return out
+
+
+def _dates(days: np.ndarray, name: str) -> pl.Series:
+    """Days since 1970-01-01 as a Date column; -1 = null."""
+    return pl.Series(name, np.where(days < 0, np.nan, days), nan_to_null=True).cast(pl.Int32).cast(pl.Date)
+
+
 def facts(
     eng: Engine,
     store: Store,
@@ -57,33 +175,44 @@ def facts(
     """One row per customer of the selection at T with every fact the rules read (collections.md "Facts").
 
     scores: risk.scores(eng, t, f) when already at hand (the pages cache it); evaluated: the promises
-    evaluated at T (promises.evaluate) when the caller shows them too."""
+    evaluated at T (promises.evaluate) when the caller shows them too. Every fact is an array by
+    customer_key, gathered for the selection's customers (no join of 133k rows by customer id)."""
     s = scores if scores is not None else risk.scores(eng, t, f)
     base = s.select("customer_key", "customer_id", "name", "segment", "region", "credit_limit", "exposure", "score", "risk_class", overdue=pl.col("ar_overdue"))
-    pos = queries.run(eng.con, "collections/positions_at", as_of=t).pl()
+    wb = _workbench(eng, store)
+    n = wb.dunning.shape[0]
+    keys = base["customer_key"].to_numpy().astype(np.int64)
+    oldest, flagged = eng.positions.worklist_positions(t)
     # Disputed: the ledger's flag OR an open dispute case (disputes/amounts.py), not the flag alone.
-    disputed = disputed_at(eng, store, t).select("customer_id", "disputed_overdue")
-    base = base.join(pos.drop("disputed_overdue"), on="customer_key", how="left").join(disputed, on="customer_id", how="left")
-    base = base.with_columns(pl.col("disputed_overdue").fill_null(0.0))
-    base = base.with_columns(effective_limit(base, t), collectible=pl.col("overdue") - pl.col("disputed_overdue"))
-    # The collector is the effective one (a hand assignment, else the customer's pool: assignment.py).
-    wb = followup.customer_settings_frame(store).drop("version", "collector")
-    who = all_collectors(store, Roster.of(eng)).select("customer_id", "collector")
-    contacts = followup.last_contacts(store, t)
-    ev = evaluated if evaluated is not None else promised.evaluate(eng, promised.stored(store), t, cs.promise_tolerance_days)
+    disputed = (flagged + _case_overdue(eng, wb, n, t))[keys]
+    ev = evaluated if evaluated is not None else promised.evaluate(eng, wb.promises, t, cs.promise_tolerance_days)
     per = promised.by_customer(ev, t)
-    out = (
-        base.join(wb, on="customer_id", how="left")
-        .join(who, on="customer_id", how="left")
-        .join(contacts, on="customer_id", how="left")
-        .join(per, on="customer_id", how="left")
-        .with_columns(
-            pl.col("promised_open").fill_null(0.0),
-            pl.col("promised_not_due").fill_null(0.0),
-            pl.col("broken_365").fill_null(0),
-        )
+    p_open, p_not_due, broken = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+    p_next = np.full(n, -1, dtype=np.int64)
+    if per.height:
+        ids = per["customer_id"]
+        _scatter(p_open, wb.row_of_id, ids, per["promised_open"].fill_null(0.0).to_numpy())
+        _scatter(p_not_due, wb.row_of_id, ids, per["promised_not_due"].fill_null(0.0).to_numpy())
+        _scatter(broken, wb.row_of_id, ids, per["broken_365"].fill_null(0).to_numpy())
+        _scatter(p_next, wb.row_of_id, ids, per["next_promised_date"].cast(pl.Int32).fill_null(-1).to_numpy())
+    overdue = base["overdue"].to_numpy()
+    out = base.hstack(
+        [
+            pl.Series("oldest_dpd", oldest[keys], nan_to_null=True).cast(pl.Int64),
+            pl.Series("disputed_overdue", disputed),
+        ]
     )
-    return out.with_columns(dunning_levels(store, out["customer_id"]))
+    out = out.with_columns(effective_limit(out, t)).hstack([pl.Series("collectible", overdue - disputed)])
+    return out.hstack(wb.settings[keys]).hstack(
+        [
+            _dates(_last_contact(wb, n, t)[keys], "last_contact"),
+            pl.Series("promised_open", p_open[keys]),
+            pl.Series("promised_not_due", p_not_due[keys]),
+            _dates(p_next[keys], "next_promised_date"),
+            pl.Series("broken_365", broken[keys]),
+            pl.Series("dunning_level", wb.dunning[keys]),
+        ]
+    )
 
 
 # --------------------------------------------------------------------------------------- strategy
@@ -159,16 +288,29 @@ def build(facts_frame: pl.DataFrame, t: dt.date, cs: CollectionsSettings, curren
     # Which rules a customer meets, as one bit per rule: the points, the rules met and the exit rules are
     # then read from the few distinct combinations (at most a few hundred), not built row by row.
     mask = pl.sum_horizontal([met(r, t).cast(pl.Int64) * (1 << i) for i, r in enumerate(rules)]).alias("rules_mask")
-    flags = facts_frame.with_columns(mask)
-    combos = _combinations(flags["rules_mask"].unique().to_list(), rules, currency)
-    flags = flags.join(combos, on="rules_mask", how="left").with_columns(
-        # round half away from zero in integers: (2000 p + m) // (2 m) tenths = round(1000 p / m) tenths
-        priority=(((pl.col("points") * 2000 + top) // (2 * top)).cast(pl.Float64) / 10.0).round(1),  # round(1): the tenths as the nearest double
-    )
-    gone = flags["exit_rules"].list.len() > 0
-    rows = flags.filter(~gone).sort(["priority", "collectible", "customer_id"], descending=[True, True, False])
-    exited = flags.filter(gone & (pl.col("overdue") > promised.CENT)).sort(["overdue", "customer_id"], descending=[True, False])
-    return Worklist(t, top, rows, exited, rules)
+    masks = facts_frame.select(mask).to_series()
+    distinct, combo = np.unique(masks.to_numpy(), return_inverse=True)
+    combos = _combinations(distinct.tolist(), rules, currency)
+    points = combos["points"].to_numpy()[combo]
+    # round half away from zero in integers: (2000 p + m) // (2 m) tenths = round(1000 p / m) tenths;
+    # round(1): the tenths as the nearest double
+    priority = pl.Series("priority", ((points * 2000 + top) // (2 * top)).astype(np.float64) / 10.0).round(1)
+    gone = (combos["exit_rules"].list.len().to_numpy() > 0)[combo]
+    collectible = facts_frame["collectible"].to_numpy()
+    overdue = facts_frame["overdue"].to_numpy()
+    by_id = np.empty(facts_frame.height, dtype=np.int64)
+    by_id[facts_frame["customer_id"].arg_sort().to_numpy()] = np.arange(facts_frame.height)  # each row's place by customer_id
+    # The order as row numbers (priority, collectible descending, customer_id), then one gather of the
+    # rows listed: sorting the frame would move its ~30 columns for every customer.
+    listed = np.flatnonzero(~gone)
+    listed = listed[np.lexsort((by_id[listed], -collectible[listed], -priority.to_numpy()[listed]))]
+    off = np.flatnonzero(gone & (overdue > promised.CENT))
+    off = off[np.lexsort((by_id[off], -overdue[off]))]
+
+    def rows(at: np.ndarray) -> pl.DataFrame:
+        return facts_frame[at].hstack([masks[at]]).hstack(combos.drop("rules_mask")[combo[at]]).hstack([priority[at]])
+
+    return Worklist(t, top, rows(listed), rows(off), rules)
 
 
 def _combinations(masks: list[int], rules: tuple[CollectionRule, ...], currency: str) -> pl.DataFrame:

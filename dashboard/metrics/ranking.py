@@ -14,7 +14,20 @@ def largest_first(values: np.ndarray, ids: pl.Series, keep: np.ndarray | None = 
     """Row numbers of the rows in `keep` (a mask; None = all) by `values` descending, NaN (no value)
     last, ties by `ids` ascending: polars' sort by [value, id], descending [True, False], nulls last."""
     rows = np.arange(len(values)) if keep is None else np.flatnonzero(keep)
-    by_id = rows[ids.gather(rows).arg_sort().to_numpy()] if len(rows) else rows
-    v = values[by_id]
+    if not len(rows):
+        return rows
+    v = values[rows]
     key = np.where(np.isnan(v), np.inf, -v)
-    return by_id[np.argsort(key, kind="stable")]
+    order = np.argsort(key, kind="stable")
+    rows, key = rows[order], key[order]
+    # Only rows of equal value need their ids compared (the customers without a value, and the rare
+    # exact ties): sorting every customer's id costs ~25 ms at 133k customers, at every date.
+    tied = np.flatnonzero(np.r_[False, key[1:] == key[:-1]] | np.r_[key[1:] == key[:-1], False])
+    if len(tied):
+        group = np.cumsum(np.r_[True, key[tied][1:] != key[tied][:-1]] | np.r_[True, np.diff(tied) != 1])
+        by_id = ids.gather(rows[tied]).arg_sort().to_numpy()  # ids ascending within all tied rows ...
+        place = np.empty(len(tied), dtype=np.int64)
+        place[by_id] = np.arange(len(tied))
+        within = np.lexsort((place, group))  # ... then kept in their groups, which stay where they are
+        rows[tied] = rows[tied][within]
+    return rows
