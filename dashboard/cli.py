@@ -652,23 +652,21 @@ def cmd_customers(args: argparse.Namespace, data: DataDir) -> int:
         return _write(args, data, lambda: notes.assign(data.trail(), user, ctx, args.customer, args.collector), "Customer")
     snap = data.current()
     digest = data_sha256(snap.manifest["source_files"]) if snap else None
-    set_followup = lambda: followup.set_followup(data.trail(), user, ctx, args.customer, data_sha256=digest, **followups)  # noqa: E731
+    store = data.trail()
     if args.collector is None:
-        return _write(args, data, set_followup, "Customer")
-    # Two writes (two core functions, each one transaction with its audit entry), answered as ONE document
-    # (README, "customers set"). Each is checked before either is made: the role for the collector first, then the
-    # follow-up (the write most often refused: a resubmission date in the past), so a refusal leaves nothing half set.
+        return _write(args, data, lambda: followup.set_followup(store, user, ctx, args.customer, data_sha256=digest, **followups), "Customer")
+    # Two changes, one store transaction (access.md "every write is one transaction"), each with its own audit entry,
+    # answered as ONE document (README, "customers set"): the follow-up first, then the collector. A refusal of either
+    # (the role is checked first, then the follow-up) or a failure anywhere leaves neither written.
     from dashboard.workbench.identity import require
 
     try:
         require(user, "admin", "assign customers to collectors")
-        done = [set_followup()]
+        with store.transaction() as tx:
+            done = [followup.set_followup(tx, user, ctx, args.customer, data_sha256=digest, **followups)]
+            done.append(notes.assign(tx, user, ctx, args.customer, args.collector))
     except (Refused, Conflict, AccessDenied) as exc:
-        raise CliError(str(exc)) from None
-    try:
-        done.append(notes.assign(data.trail(), user, ctx, args.customer, args.collector))
-    except (Refused, Conflict, AccessDenied) as exc:
-        raise CliError(f"the follow-up was set (audit entry {done[0].seq}) but the collector was not: {exc}") from None
+        raise CliError(f"{exc} Nothing was changed.") from None
     seqs = [w.seq for w in done]
     _out(args, {"id": done[-1].id, "seq": seqs[-1], "seqs": seqs}, f"Customer {done[-1].id} (audit entries {', '.join(map(str, seqs))}).")
     return 0

@@ -2,9 +2,100 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from tests.fixtures import load
+from tests.fixtures import load, postgres_schema
+
+# The store tests: every test file that opens the workbench store (directly, through a data folder's trail, the
+# workbench's core or a command that writes or reads it), serves the app (a server's pages write) or runs a page that
+# writes in AppTest. CI (.ci/run) runs them a second time with O2C_DB_URL at PostgreSQL (`pytest -m store`: they carry
+# the marker `store`); tests/test_suite_hygiene.py fails when a file that uses the store is missing here. (Any test
+# that loads a ledger records the load in the store's audit trail; those whose only use is that are not listed.)
+STORE_TESTS = frozenset(
+    {
+        "test_assignment.py",
+        "test_browser.py",
+        "test_cli_answers.py",
+        "test_cli_as.py",
+        "test_collections.py",
+        "test_collections_browser.py",
+        "test_collections_invariants.py",
+        "test_collections_page.py",
+        "test_collections_store.py",
+        "test_customer_workbench.py",
+        "test_data_page.py",
+        "test_decisions.py",
+        "test_decisions_browser.py",
+        "test_decisions_pages.py",
+        "test_decisions_store.py",
+        "test_deep_link.py",
+        "test_disputes.py",
+        "test_disputes_invariant.py",
+        "test_disputes_wiring.py",
+        "test_dunning.py",
+        "test_dunning_browser.py",
+        "test_dunning_invariants.py",
+        "test_dunning_mail.py",
+        "test_dunning_page.py",
+        "test_effective_limits_wiring.py",
+        "test_engine_memory.py",
+        "test_forecast_browser.py",
+        "test_ingest_concurrency.py",
+        "test_ingest_hostile.py",
+        "test_ingest_refusals.py",
+        "test_install.py",
+        "test_login.py",
+        "test_page_fixes.py",
+        "test_pages_apptest.py",
+        "test_pages_present.py",
+        "test_prediction.py",
+        "test_risk_pages.py",
+        "test_scenario_audit.py",
+        "test_serve.py",
+        "test_store.py",
+        "test_whatif_page.py",
+        "test_whatif_selection.py",
+        "test_workbench.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in STORE_TESTS:
+            item.add_marker(pytest.mark.store)
+
+
+# The whole suite on PostgreSQL: with O2C_DB_URL at a PostgreSQL server every module and every test get a schema of
+# their own (postgres_schema), so no test sees another's rows and `public` stays empty. The module's schema holds
+# what its module-scoped fixtures write (a server started once for the module inherits it); a test gets a fresh one,
+# unless its module is marked `module_store` (its tests check what the module's server wrote).
+_SUITE_DB_URL = os.environ.get("O2C_DB_URL", "")
+
+
+def _own_schema(monkeypatch: pytest.MonkeyPatch):
+    if not _SUITE_DB_URL.startswith("postgresql"):
+        yield None
+        return
+    with postgres_schema(_SUITE_DB_URL) as url:
+        monkeypatch.setenv("O2C_DB_URL", url)
+        yield url
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_schema():
+    with pytest.MonkeyPatch.context() as mp:
+        yield from _own_schema(mp)
+
+
+@pytest.fixture(autouse=True)
+def _test_schema(request, monkeypatch):
+    if request.node.get_closest_marker("module_store"):
+        yield None
+        return
+    yield from _own_schema(monkeypatch)
 
 
 @pytest.fixture
@@ -28,4 +119,6 @@ def fresh_caches():
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "store: a store test (STORE_TESTS): CI runs it again with the workbench store on PostgreSQL")
+    config.addinivalue_line("markers", "module_store: the module's tests share its schema on PostgreSQL (they read what its module-scoped server wrote)")
     config.addinivalue_line("markers", "slow: takes tens of seconds (a wheel built and installed, a server started); still part of the suite")

@@ -335,27 +335,41 @@ WHATIF_WIDE = {
 STORE_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("O2C_TEST_POSTGRES_URL") else [])
 
 
-def workbench_url(kind: str, tmp_path: Path):
-    """A store URL of its own (a generator for a pytest fixture): a SQLite file in tmp_path, or a schema of its
-    own on the shared PostgreSQL server, dropped afterwards."""
+@contextmanager
+def postgres_schema(base: str) -> Iterator[str]:
+    """A schema of its own (o2c_t_<random>) on the PostgreSQL server at `base`: its URL, whose connections search
+    it first (`options=-csearch_path=...`, so a subprocess given the URL lands there too); dropped with CASCADE
+    afterwards, with the in-process stores opened on it."""
     import secrets
 
     import sqlalchemy as sa
 
+    from dashboard.workbench.store import release_shared
+
+    schema = f"o2c_t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(base)
+    try:
+        with admin.begin() as c:
+            c.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        try:
+            yield url
+        finally:
+            release_shared(url)
+            with admin.begin() as c:
+                c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        admin.dispose()
+
+
+def workbench_url(kind: str, tmp_path: Path):
+    """A store URL of its own (a generator for a pytest fixture): a SQLite file in tmp_path, or a schema of its
+    own on the PostgreSQL server at O2C_TEST_POSTGRES_URL (postgres_schema)."""
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'workbench.sqlite'}"
         return
-    base = os.environ["O2C_TEST_POSTGRES_URL"]
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(base)
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as c:
-            c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with postgres_schema(os.environ["O2C_TEST_POSTGRES_URL"]) as url:
+        yield url
 
 
 def workbench_store(kind: str, tmp_path: Path):

@@ -10,7 +10,7 @@ import pytest
 
 from dashboard.cli import main
 from dashboard.store.snapshots import DataDir
-from tests.fixtures import COLLECTIONS_T, WORKLIST_LEDGER, load
+from tests.fixtures import COLLECTIONS_T, STORE_BACKENDS, WORKLIST_LEDGER, load, workbench_url
 
 T = COLLECTIONS_T  # 2026-06-30, the snapshot's as-of date
 
@@ -68,6 +68,46 @@ def test_customers_set_refused_on_its_follow_up_sets_no_collector_either(d, caps
     assert "before the business date 2026-06-30" in json.loads(capsys.readouterr().err)["error"]
     assert main(["audit", "--action", "customer.assign", "--json", *d]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def on_store(request, tmp_path, monkeypatch):
+    """The command line's store: a SQLite file, or a schema of its own on the PostgreSQL server."""
+    for url in workbench_url(request.param, tmp_path / "store"):
+        monkeypatch.setenv("O2C_DB_URL", url)
+        yield url
+
+
+def test_customers_set_is_one_transaction_a_failure_in_the_collector_leaves_the_follow_up_unwritten(on_store, d, capsys, monkeypatch):
+    from dashboard.workbench import notes
+    from dashboard.workbench.errors import Conflict
+
+    real = notes.versioned_write
+
+    def changed_meanwhile(*a, **k):  # the collector's row is written, then found changed by someone else
+        real(*a, **k)
+        raise Conflict("the collector of C1 was changed by olga at 09:15, reload")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(notes, "versioned_write", changed_meanwhile)
+        code = main(["customers", "set", "--customer", "C1", "--collector", "Dana", "--resubmission", "2026-07-06", "--json", *d])
+    assert code == 1
+    assert json.loads(capsys.readouterr().err)["error"] == "the collector of C1 was changed by olga at 09:15, reload Nothing was changed."
+    assert main(["audit", "--json", *d]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert {e["action"] for e in before} == {"load.started", "snapshot.load"}  # neither the follow-up nor the collector
+    assert main(["worklist", "--json", *d]) == 0
+    c1 = next(r for r in json.loads(capsys.readouterr().out)["rows"] if r["customer_id"] == "C1")
+    assert c1["collector"] is None and "resubmission_due" not in [m["kind"] for m in c1["rules_met"]]
+    # Unbroken, both are written, in the order the README gives, as consecutive entries of the one transaction.
+    code = main(["customers", "set", "--customer", "C1", "--collector", "Dana", "--resubmission", "2026-06-30", "--json", *d])
+    assert code == 0
+    seqs = json.loads(capsys.readouterr().out)["seqs"]
+    assert seqs == [len(before) + 1, len(before) + 2]
+    assert main(["worklist", "--json", *d]) == 0
+    c1 = next(r for r in json.loads(capsys.readouterr().out)["rows"] if r["customer_id"] == "C1")
+    assert c1["collector"] == "Dana" and "resubmission_due" in [m["kind"] for m in c1["rules_met"]]
+    assert main(["audit", "verify", *d]) == 0
 
 
 def test_an_as_of_date_after_the_snapshot_is_refused_naming_both_dates(d, capsys):

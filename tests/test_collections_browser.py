@@ -14,7 +14,7 @@ from dashboard.store.snapshots import DataDir
 from dashboard.workbench import audit
 from tests.fixtures import COLLECTIONS_T, REPO, WORKLIST_LEDGER, chromium_page, need_chromium, serving, write_csvs
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.module_store]  # the tests read what the module's server wrote
 
 
 @pytest.fixture(scope="module")

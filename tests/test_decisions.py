@@ -243,7 +243,7 @@ def test_cli_limits_and_holds(tmp_path, capsys, monkeypatch):
     assert main(["limits", "reviews", "--json"]) == 0
     assert set(json.loads(capsys.readouterr().out)) == {"as_of", "reviews"}
     assert main(["audit", "verify"]) == 0
-    with Store(f"sqlite:///{tmp_path / 'data' / 'workbench.sqlite'}").begin() as conn:
+    with DataDir(tmp_path / "data").trail().begin() as conn:  # the command's store: the data folder's, or O2C_DB_URL's
         e = audit.events(conn, action="limit.approve")[0]
     assert e["details"]["self_approved"] == "self-approved (local mode)"
 

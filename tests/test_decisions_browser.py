@@ -15,7 +15,7 @@ from dashboard.store.snapshots import DataDir
 from dashboard.workbench import audit
 from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, REPO, app_idle, need_chromium, oidc_provider, serving_signed_in, write_csvs
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.module_store]  # the tests read what the module's server wrote
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 

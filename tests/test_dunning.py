@@ -7,8 +7,6 @@ Levels (default): 1 from 7 days, 2 from 21, 3 from 45 (fee 15); grace 3 days, mi
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 
 import polars as pl
 import pytest
@@ -24,35 +22,19 @@ from dashboard.workbench.errors import Refused
 from dashboard.workbench.identity import AccessDenied, User
 from dashboard.workbench.notes import Context
 from dashboard.workbench.store import Store
-from tests.fixtures import DUNNING_LEDGER, DUNNING_T, load
+from tests.fixtures import DUNNING_LEDGER, DUNNING_T, STORE_BACKENDS, load, workbench_store
 
 T = DUNNING_T  # 2024-08-31
 ANA = User("ana", "credit_analyst", "oidc")
 MIA = User("mia", "credit_manager", "oidc")
 CARL = User("carl", "collector", "oidc")
 SETTINGS = Settings(dunning=DunningSettings(interest="statutory", fixed_compensation=40))
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("O2C_TEST_POSTGRES_URL") else [])
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STORE_BACKENDS)
 def store(request, tmp_path):
     """A store of its own: a SQLite file, or a fresh schema on the PostgreSQL server (dropped after)."""
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'workbench.sqlite'}")
-        yield s
-        s.dispose()
-        return
-    base = os.environ["O2C_TEST_POSTGRES_URL"]
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(base)
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    s = Store(sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
-    yield s
-    s.dispose()
-    with admin.begin() as c:
-        c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+    yield from workbench_store(request.param, tmp_path)
 
 
 @pytest.fixture(scope="module")

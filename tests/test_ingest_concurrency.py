@@ -33,7 +33,7 @@ from dashboard.store.snapshots import DataDir, snapshot_rows, unfinished_loads
 from dashboard.store.staging import in_use, own, remove_stale
 from dashboard.workbench import audit
 from pages.tables import plain
-from tests.fixtures import MIXED, REPO, app_page, write_csvs
+from tests.fixtures import MIXED, REPO, STORE_BACKENDS, app_page, postgres_schema, write_csvs
 
 T = dt.date(2026, 5, 31)
 USER = getpass.getuser()
@@ -133,25 +133,16 @@ print(json.dumps(problems))
 """
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STORE_BACKENDS)
 def trail(request, monkeypatch):
     """The audit trail's store: SQLite in the data folder, or a schema of its own on the PostgreSQL server."""
     if request.param == "sqlite":
         monkeypatch.delenv("O2C_DB_URL", raising=False)
         yield request.param
         return
-    import sqlalchemy as sa
-
-    base = os.environ["O2C_TEST_POSTGRES_URL"]
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(base)
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    monkeypatch.setenv("O2C_DB_URL", sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
-    yield request.param
-    with admin.begin() as c:
-        c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+    with postgres_schema(os.environ["O2C_TEST_POSTGRES_URL"]) as url:
+        monkeypatch.setenv("O2C_DB_URL", url)
+        yield request.param
 
 
 SPAWNED: list[subprocess.Popen] = []

@@ -107,6 +107,23 @@ def test_a_write_whose_audit_fails_leaves_nothing(store, monkeypatch):
     assert rows(store, "notes") == 0
 
 
+def test_writes_in_one_store_transaction_commit_together_or_not_at_all(store):
+    with store.transaction() as tx:
+        n = notes.add_note(tx, COLLECTOR, CTX, "C1", "called, no answer")
+        c = notes.log_contact(tx, COLLECTOR, CTX, "C1", "call", "no answer")
+        with tx.begin() as conn:  # the second write's reads see the first, uncommitted
+            assert conn.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 1
+    assert (rows(store, "notes"), rows(store, "contacts"), c.seq) == (1, 1, n.seq + 1)
+    # The second part refused: the first, already written inside the transaction, is rolled back with it.
+    with pytest.raises(notes.Refused, match="assigned to olga"):
+        with store.transaction() as tx:
+            notes.assign(tx, ADMIN, CTX, "C2", "olga")
+            notes.add_note(tx, COLLECTOR, CTX, "C2", "mine?")
+    assert (rows(store, "notes"), rows(store, "contacts"), rows(store, "customer_settings"), rows(store, "audit")) == (1, 1, 0, 2)
+    with store.begin() as conn:
+        assert audit.verify(conn) is None
+
+
 def test_bad_input_is_refused_in_words(store):
     with pytest.raises(notes.Refused, match="channel 'fax' is not one of call, email"):
         notes.log_contact(store, COLLECTOR, CTX, "C1", "fax", "reached")

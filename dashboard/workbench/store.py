@@ -92,8 +92,34 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """Several writes as ONE transaction: `with store.transaction() as tx:` then call the core's write functions
+        with `tx` as their store; each still appends its own audit entry, and all of them commit together when the
+        block ends, or none does when it raises (a refusal in the second write leaves the first unwritten)."""
+        with self.engine.begin() as conn:
+            yield _Joined(self, conn)
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _Joined(Store):
+    """A store whose every `begin()` is the one transaction Store.transaction began (it commits or rolls back there)."""
+
+    def __init__(self, outer: Store, conn: sa.Connection):  # no super().__init__: the engine is the outer store's
+        self.url, self.engine, self._conn = outer.url, outer.engine, conn
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        yield self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        yield self
+
+    def dispose(self) -> None:  # the outer store owns the engine
+        pass
 
 
 def _safe(url: str) -> str:
@@ -118,3 +144,11 @@ def shared_store(url: str) -> Store:
         if url not in _SHARED:
             _SHARED[url] = Store(url)
         return _SHARED[url]
+
+
+def release_shared(url: str) -> None:
+    """Close the shared Store of this URL, if one was opened (its database is about to go away)."""
+    with _SHARED_LOCK:
+        store = _SHARED.pop(url, None)
+    if store is not None:
+        store.dispose()
