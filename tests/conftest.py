@@ -28,8 +28,10 @@ STORE_TESTS = frozenset(
         "test_data_page.py",
         "test_decisions.py",
         "test_decisions_browser.py",
+        "test_decisions_entry_points.py",
         "test_decisions_pages.py",
         "test_decisions_store.py",
+        "test_decisions_whatif.py",
         "test_deep_link.py",
         "test_disputes.py",
         "test_disputes_invariant.py",
@@ -43,6 +45,7 @@ STORE_TESTS = frozenset(
         "test_engine_memory.py",
         "test_forecast_browser.py",
         "test_ingest_concurrency.py",
+        "test_ingest_declared.py",
         "test_ingest_hostile.py",
         "test_ingest_refusals.py",
         "test_install.py",
@@ -51,6 +54,7 @@ STORE_TESTS = frozenset(
         "test_pages_apptest.py",
         "test_pages_present.py",
         "test_prediction.py",
+        "test_provisions_overlay.py",
         "test_risk_pages.py",
         "test_scenario_audit.py",
         "test_serve.py",
@@ -58,6 +62,7 @@ STORE_TESTS = frozenset(
         "test_whatif_page.py",
         "test_whatif_selection.py",
         "test_workbench.py",
+        "test_worklist_arrays.py",
     }
 )
 

@@ -95,9 +95,10 @@ def test_the_decisions_reach_the_cli_what_if(tmp_path, eng, capsys, monkeypatch)
     import json
 
     from dashboard.cli import main
+    from dashboard.workbench.store import store_url
 
     data = tmp_path / "data"
-    wb = Store(f"sqlite:///{data / 'workbench.sqlite'}")
+    wb = Store(store_url(data))  # the store the command will open (O2C_DB_URL's when the suite runs on PostgreSQL)
     ctx = Context(T, eng.snapshot.id)
     holds.release(wb, ADA, ctx, eng, "O4", "prepaid")
     wb.dispose()
