@@ -117,3 +117,30 @@ def test_a_rerun_builds_no_download(small_data, monkeypatch, path, keys):
     for key in keys:  # the bytes are made when the button is clicked (Streamlit calls the page's function then)
         assert buttons[key].deferred_file_id, key
     assert built == []
+
+
+@pytest.mark.usefixtures("fresh_caches")
+def test_a_rerun_opens_no_store_and_takes_no_write_lock(small_data, monkeypatch):
+    """Every page run asks the workbench for its decisions' version (the engine is reopened when it moves): that
+    must be a read, not a new store, a migration check or SQLite's write lock (BEGIN IMMEDIATE queued every
+    session's rerun behind any writer, an ingest's audit entry among them)."""
+    import sqlalchemy as sa
+
+    from dashboard.workbench import store as wb
+
+    at = app_page()  # the first run opens (and migrates) the store
+    opened, migrated, statements = [], [], []
+    monkeypatch.setattr(wb.Store, "__init__", lambda self, *a, _real=wb.Store.__init__, **k: opened.append(a) or _real(self, *a, **k))
+    monkeypatch.setattr(wb.Store, "upgrade", lambda self, _real=wb.Store.upgrade: migrated.append(self.url) or _real(self))
+    engine = wb.shared_store(wb.store_url(small_data)).engine
+    listen = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        for path in ("pages/overview.py", "pages/aging.py", "pages/exposure.py", "pages/whatif.py"):
+            at.switch_page(path).run()
+            no_errors(at)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert opened == [] and migrated == []
+    assert statements, "the decisions' version is read on every run"
+    assert not [s for s in statements if "IMMEDIATE" in s.upper()], statements
