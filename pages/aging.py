@@ -70,6 +70,8 @@ if (cid := common.picked_row(ev, docs)) is not None:
     common.open_customer(cid)
 d1, d2, _ = st.columns([1, 1, 4])
 stem = f"aging_{choice.replace(' ', '_').replace('+', '_plus')}_{t.isoformat()}"
+
+
 # The downloads hold every document of the selection, not only the rows listed on screen.
 def export() -> pl.DataFrame:  # gathered when a download is clicked (common.deferred_export), not on every rerun
     every = docs if docs.height >= n_docs else common.cached_documents(eng.snapshot.id, t, f.narrowed(dim, pick), bucket, eng, every=True)

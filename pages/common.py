@@ -207,7 +207,9 @@ def cached_export(snapshot_id: str, key: tuple, kind: str, sheet: str, _frame: p
     return to_csv(frame, currency) if kind == "csv" else to_excel(frame, sheet, currency)
 
 
-def deferred_export(snapshot_id: str, key: tuple, kind: str, sheet: str, frame: pl.DataFrame | Callable[[], pl.DataFrame], currency: str) -> Callable[[], bytes]:
+def deferred_export(
+    snapshot_id: str, key: tuple, kind: str, sheet: str, frame: pl.DataFrame | Callable[[], pl.DataFrame], currency: str
+) -> Callable[[], bytes]:
     """A download button's data, made when the button is clicked (Streamlit calls it then), never on a rerun: the
     bytes were built on every rerun at a new date or selection (an Excel of the aging page's documents: 0.1-0.5 s
     each, the largest single cost of the load test's reruns) for a download few ever make. Cached as cached_export."""
