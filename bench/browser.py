@@ -114,10 +114,11 @@ def main() -> int:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 first = visits(browser, f"http://127.0.0.1:{app_port}/", OVERVIEW_SETTLED, 1, fresh=True)  # the first visit after start
                 # Interleaved, so that whatever else the machine does weighs on both alike.
-                over, floor = [], []
+                over, floor, load = [], [], []
                 for _ in range(args.visits):
                     over += visits(browser, f"http://127.0.0.1:{app_port}/", OVERVIEW_SETTLED, 1, fresh=True)
                     floor += visits(browser, f"http://127.0.0.1:{hello_port}/", HELLO_SETTLED, 1, fresh=True)
+                    load.append(os.getloadavg()[0])  # the cores are shared: the ratio is the steadier figure
                 returning = visits(browser, f"http://127.0.0.1:{app_port}/", OVERVIEW_SETTLED, args.visits + 1, fresh=False)[1:]
                 browser.close()
         finally:
@@ -125,7 +126,11 @@ def main() -> int:
             stop(base)
     result = {
         "what": "executive overview of the default demo ledger, settled in headless chromium (12 tiles, 4 charts)",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_1min_during": {"min": round(min(load), 2), "mean": round(sum(load) / len(load), 2), "max": round(max(load), 2)},
+        },
         "first_visit_after_start_s": round(first[0], 3),
         "overview_new_visitor": summary(over),
         "overview_returning_visitor": summary(returning),
@@ -139,6 +144,8 @@ def main() -> int:
     print(f"overview, returning visitor: median {r['median_s']:.2f} s  p90 {r['p90_s']:.2f}  max {r['max_s']:.2f}")
     print(f"first visit after start:     {result['first_visit_after_start_s']:.2f} s")
     print(f"baseline, Streamlit hello:   median {h['median_s']:.2f} s  -> overview = {result['ratio_overview_to_hello_world_median']}x the framework's floor")
+    la = result["machine"]["load_avg_1min_during"]
+    print(f"load average (1 min) during the visits: mean {la['mean']:.1f}, min {la['min']:.1f}, max {la['max']:.1f}")
     print(f"written to {args.out}")
     return 0
 

@@ -345,6 +345,7 @@ class Run:
         self.timeout = args.timeout
         self.reruns: list[Rerun] = []
         self.rss: list[tuple[float, float]] = []
+        self.load: list[float] = []  # the 1-minute load average, sampled with the RSS
         self.ingest: dict = {}
         self.t_start = time.perf_counter()
         self.old_snapshot: str | None = None
@@ -401,12 +402,11 @@ class Run:
         self.reruns.append(r)
 
     async def sample_rss(self, stop: asyncio.Event) -> None:
-        if self.server_pid is None:
-            return
         while not stop.is_set():
-            mb = tree_rss_mb(self.server_pid)
+            mb = tree_rss_mb(self.server_pid) if self.server_pid is not None else None
             if mb is not None:
                 self.rss.append((round(time.perf_counter() - self.t_start, 1), round(mb, 1)))
+            self.load.append(os.getloadavg()[0])
             try:
                 await asyncio.wait_for(stop.wait(), 0.5)
             except TimeoutError:
@@ -486,7 +486,18 @@ def report(run: Run, sessions: list[Session], server: dict) -> dict:
     return {
         "what": "protocol-level load test: simulated browser sessions over Streamlit's websocket (see bench/load_test.py's docstring)",
         "when": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+            # the 1-minute load average sampled with the RSS: the machine's 2 cores are shared, so the same run
+            # on a busier machine waits longer; compare runs made at about the same load (or in the same period)
+            "load_avg_1min_during": {
+                "min": round(min(run.load), 2) if run.load else None,
+                "mean": round(sum(run.load) / len(run.load), 2) if run.load else None,
+                "max": round(max(run.load), 2) if run.load else None,
+            },
+        },
         "config": {
             "sessions": a.sessions,
             "seconds": a.seconds,
@@ -537,6 +548,9 @@ def print_table(res: dict, out: Path) -> None:
     r, ing = res["rss_mb"], res["ingest"]
     if r["max"] is not None:
         print(f"server RSS: start {r['start']:.0f} MB, max {r['max']:.0f} MB, end {r['end']:.0f} MB")
+    la = res["machine"]["load_avg_1min_during"]
+    if la["mean"] is not None:
+        print(f"load average (1 min) during the run: mean {la['mean']:.1f}, min {la['min']:.1f}, max {la['max']:.1f} on {res['machine']['cpus']} cores")
     if ing.get("new_snapshot") and not ing["ended_before_sessions_stopped"]:
         print(
             f"ingest {ing['started_s']:.0f}-{ing['ended_s']:.0f} s: {ing['old_snapshot']} -> {ing['new_snapshot']}, ended after the sessions stopped (pickup not seen)"

@@ -1,5 +1,6 @@
 """Aging: open receivables by days past due, by segment and region, down to the documents."""
 
+import polars as pl
 import streamlit as st
 
 from dashboard.metrics import aging
@@ -69,13 +70,18 @@ if (cid := common.picked_row(ev, docs)) is not None:
     common.open_customer(cid)
 d1, d2, _ = st.columns([1, 1, 4])
 stem = f"aging_{choice.replace(' ', '_').replace('+', '_plus')}_{t.isoformat()}"
+
+
 # The downloads hold every document of the selection, not only the rows listed on screen.
-every = docs if docs.height >= n_docs else common.cached_documents(eng.snapshot.id, t, f.narrowed(dim, pick), bucket, eng, every=True)
-export = every.drop("bucket", strict=False)
+def export() -> pl.DataFrame:  # gathered when a download is clicked (common.deferred_export), not on every rerun
+    every = docs if docs.height >= n_docs else common.cached_documents(eng.snapshot.id, t, f.narrowed(dim, pick), bucket, eng, every=True)
+    return every.drop("bucket", strict=False)
+
+
 key = (t, f.narrowed(dim, pick), bucket)
 d1.download_button(
     "Download CSV",
-    common.cached_export(eng.snapshot.id, key, "csv", "documents", export, cur),
+    common.deferred_export(eng.snapshot.id, key, "csv", "documents", export, cur),
     f"{stem}.csv",
     "text/csv",
     icon=":material/download:",
@@ -83,7 +89,7 @@ d1.download_button(
 )
 d2.download_button(
     "Download Excel",
-    common.cached_export(eng.snapshot.id, key, "xlsx", "documents", export, cur),
+    common.deferred_export(eng.snapshot.id, key, "xlsx", "documents", export, cur),
     f"{stem}.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",

@@ -123,7 +123,7 @@ every = (lambda: shown) if n_ranked <= LISTED else (lambda: table(risk.rank(s, t
 key = (t, f, tuple(classes))
 d1.download_button(
     "Download CSV",
-    common.cached_export(eng.snapshot.id, key, "csv", "at risk", every, cur),
+    common.deferred_export(eng.snapshot.id, key, "csv", "at risk", every, cur),
     f"at_risk_{t.isoformat()}.csv",
     "text/csv",
     icon=":material/download:",
@@ -131,7 +131,7 @@ d1.download_button(
 )
 d2.download_button(
     "Download Excel",
-    common.cached_export(eng.snapshot.id, key, "xlsx", "at risk", every, cur),
+    common.deferred_export(eng.snapshot.id, key, "xlsx", "at risk", every, cur),
     f"at_risk_{t.isoformat()}.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",

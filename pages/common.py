@@ -208,6 +208,15 @@ def cached_export(snapshot_id: str, key: tuple, kind: str, sheet: str, _frame: p
     return to_csv(frame, currency) if kind == "csv" else to_excel(frame, sheet, currency)
 
 
+def deferred_export(
+    snapshot_id: str, key: tuple, kind: str, sheet: str, frame: pl.DataFrame | Callable[[], pl.DataFrame], currency: str
+) -> Callable[[], bytes]:
+    """A download button's data, made when the button is clicked (Streamlit calls it then), never on a rerun: the
+    bytes were built on every rerun at a new date or selection (an Excel of the aging page's documents: 0.1-0.5 s
+    each, the largest single cost of the load test's reruns) for a download few ever make. Cached as cached_export."""
+    return lambda: cached_export(snapshot_id, key, kind, sheet, frame, currency)
+
+
 @st.cache_resource(show_spinner="Computing the per-customer baseline...", max_entries=8)
 def cached_baseline(snapshot_id: str, t: dt.date, _eng: Engine):
     """The what-if baseline, once per snapshot and as-of date (a lever change then costs milliseconds)."""
@@ -241,7 +250,7 @@ def warm() -> None:
     # to the At-risk or Customer page.
     from dashboard.prediction import model
 
-    model.start(eng, eng.as_of)
+    model.start(eng, eng.as_of, pin=True)
     # The forecast's backtest points of the last two years of as-of dates, in the background (forecast/backtest.py):
     # a new date on the Cash-in forecast page then costs the forecast alone.
     from dashboard.forecast import backtest
@@ -377,6 +386,7 @@ def prediction_or_wait(eng: Engine, t: dt.date):
 def _wait_for_prediction(eng: Engine, t: dt.date) -> None:
     from dashboard.prediction import model
 
+    model.start(eng, t)  # still wanted (a request nobody asks about is dropped unstarted: dashboard/prediction/model.py)
     if model.ready(eng, t) is not None:
         st.rerun()
     st.info(

@@ -57,6 +57,22 @@ def app_page(path: str | None = None, **state):
     return at
 
 
+def deferred_spy(seen: list):
+    """A stand-in for MediaFileManager.add_deferred that also clicks the button: a download made on click
+    (st.download_button with a callable, pages/common.deferred_export) is made at once and its
+    (file name, mimetype, bytes) appended to `seen`, as the page's eager downloads are."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    original = MediaFileManager.add_deferred
+
+    def spy(self, data, mimetype, coordinates, file_name=None, **kwargs):
+        body = data()
+        seen.append((file_name, mimetype, body.encode() if isinstance(body, str) else body))
+        return original(self, data, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    return spy
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now, for a server a test starts."""
     with socket.socket() as s:

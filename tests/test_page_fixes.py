@@ -9,9 +9,10 @@ import json
 import re
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from tests.fixtures import app_page, load
+from tests.fixtures import app_page, deferred_spy, load
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -39,6 +40,7 @@ def downloads(monkeypatch):
         return original(self, path_or_data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", deferred_spy(seen))
     return seen
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -28,6 +29,7 @@ from dashboard.present.labels import column, label
 from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
 from pages.tables import WORD_JOINER, config, plain
+from tests.fixtures import deferred_spy
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 T = dt.date(2026, 5, 31)
@@ -93,6 +95,7 @@ def downloads(monkeypatch):
         return original(self, path_or_data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", deferred_spy(seen))
     return seen
 
 

@@ -29,7 +29,7 @@ def workbench_version(store: Store) -> str:
 
     from dashboard.workbench.schema import dispute_cases, dispute_history, hold_decisions, limit_requests
 
-    with store.begin() as conn:
+    with store.read() as conn:  # on every page run: no write lock (SQLite), so it never queues behind a writer
         parts = []
         for t in (limit_requests, dispute_cases):
             n, v = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(t.c.version), 0))).one()

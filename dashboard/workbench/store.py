@@ -43,8 +43,9 @@ def _sqlite(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
         # IMMEDIATE: a transaction takes the write lock when it starts, so one that reads the last
-        # audit row and then appends can never be overtaken by another writer in between.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # audit row and then appends can never be overtaken by another writer in between. A read
+        # (Store.read) takes none: in WAL mode it neither waits for a writer nor holds one up.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("o2c_read_only") else "BEGIN IMMEDIATE")
 
 
 def _alembic(conn: sa.Connection) -> Config:
@@ -99,6 +100,13 @@ class Store:
         block ends, or none does when it raises (a refusal in the second write leaves the first unwritten)."""
         with self.engine.begin() as conn:
             yield _Joined(self, conn)
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A transaction that only reads (one consistent view; on SQLite without the write lock that begin() takes):
+        for what every page run asks, such as the decisions' version (dashboard/decisions/apply.py)."""
+        with self.engine.connect().execution_options(o2c_read_only=True) as conn, conn.begin():
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()
