@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -197,8 +198,10 @@ class DaySeries:
 
     def totals(self, a: list[dt.date], b: list[dt.date]) -> list[float]:
         """total(a[i], b[i]) for every i, in one pass (the countback's 24 months)."""
-        ao = np.array([d.toordinal() for d in a], dtype=np.int64)
-        bo = np.array([d.toordinal() for d in b], dtype=np.int64)
+        return self.totals_ord(np.array([d.toordinal() for d in a], dtype=np.int64), np.array([d.toordinal() for d in b], dtype=np.int64))
+
+    def totals_ord(self, ao: np.ndarray, bo: np.ndarray) -> list[float]:
+        """totals() for days given as ordinals."""
         lo = np.searchsorted(self.ord, ao, side="left")
         hi = np.searchsorted(self.ord, bo, side="right")
         return np.where(bo < ao, 0.0, self.cum[hi] - self.cum[lo]).tolist()
@@ -225,8 +228,10 @@ def countback(ar: float, periods: list[tuple[float, int]]) -> float:
     return dso
 
 
-def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
-    """Period 0 = first of T's month to T; period k = the whole month k months before."""
+@functools.lru_cache(maxsize=1024)
+def _countback_bounds(t: dt.date) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The countback's periods at T as day ordinals (first, last) and their lengths in days: the same for
+    every series, so worked out once per date (an overview asks at 14 dates, each several times)."""
     starts, ends = [t.replace(day=1)], [t]
     m_end = prior_month_end(t)
     for _ in range(COUNTBACK_MAX_PERIODS - 1):
@@ -234,7 +239,15 @@ def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
         starts.append(start)
         ends.append(m_end)
         m_end = start - dt.timedelta(days=1)
-    return list(zip(sales.totals(starts, ends), [t.day] + [e.day for e in ends[1:]]))
+    ao = np.array([d.toordinal() for d in starts], dtype=np.int64)
+    bo = np.array([d.toordinal() for d in ends], dtype=np.int64)
+    return ao, bo, [t.day] + [e.day for e in ends[1:]]
+
+
+def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
+    """Period 0 = first of T's month to T; period k = the whole month k months before."""
+    ao, bo, days = _countback_bounds(t)
+    return list(zip(sales.totals_ord(ao, bo), days))
 
 
 @overload
@@ -904,8 +917,6 @@ def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: in
         top_overdue = cust_frame[rows][TOP_COLUMNS]
         head = engine.headline(t, f, rounded=False, cust=cust_frame, ag=ag)
     else:
-        import polars as pl
-
         picked, cols = pos.customer_columns(t, f)
         cust = CustomerColumns(
             cols["ar"], cols["ar_overdue"], cols["open_orders"], cols["exposure"], cols["credit_limit"], cols["over_limit"], cols["segment"], pos.segments
@@ -915,10 +926,7 @@ def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: in
         head = engine._headline(t, f, False, AgingCells(pos.bucket_of(cells), cells.ar, cells.disputed_ar), cust)
         rows = largest_overdue(cust.ar_overdue, top)
         keys = rows if picked is None else np.flatnonzero(picked)[rows]
-        names = pos.customer_rows(keys)
-        top_overdue = names.hstack(
-            [pl.Series(c, cols[c][rows], nan_to_null=c == "utilization") for c in ("ar", "ar_overdue", "exposure", "utilization")]
-        ).select(TOP_COLUMNS)
+        top_overdue = pos.customer_rows(keys, {c: cols[c][rows] for c in ("ar", "ar_overdue", "exposure", "utilization")}, TOP_COLUMNS)
     return Overview(
         headline=head,
         prior=engine.month_end_headline(prior_month_end(t), f),
