@@ -129,3 +129,29 @@ def test_a_fresh_kpis_process_loads_only_what_it_needs(ledger):
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert "LOADED []" in out.stderr, out.stderr[-2000:]
     assert json.loads(out.stdout)["ar_total"] > 0
+
+
+def test_arrow_columns_read_as_the_engine_reads_them():
+    """positions.arrow_numpy (Arrow buffers straight to numpy: pyarrow's to_numpy loads pandas): nulls in a float
+    column are NaN, in a boolean False; dates are days since 1970-01-01; chunks that start inside a buffer
+    (an offset) and empty columns read right."""
+    import numpy as np
+    import pyarrow as pa
+
+    from dashboard.metrics.positions import arrow_numpy, find
+
+    floats = pa.chunked_array([pa.array([1.5, None, 3.0]), pa.array([9.0, None, 4.0, 5.0]).slice(1)])
+    assert np.array_equal(arrow_numpy(floats), [1.5, np.nan, 3.0, np.nan, 4.0, 5.0], equal_nan=True)
+    bools = pa.chunked_array([pa.array([True, None, False, True, True, False, False, True, True, None]).slice(3)])
+    assert arrow_numpy(bools).tolist() == [True, True, False, False, True, True, False]
+    days = arrow_numpy(pa.chunked_array([pa.array([dt.date(1970, 1, 2), dt.date(2026, 10, 31)], pa.date32())]))
+    assert days.dtype == np.int32 and days.tolist() == [1, dt.date(2026, 10, 31).toordinal() - dt.date(1970, 1, 1).toordinal()]
+    ints = pa.chunked_array([pa.array([7, 8, 9], pa.int32()).slice(1), pa.array([10], pa.int32())])
+    assert arrow_numpy(ints).dtype == np.int32 and arrow_numpy(ints).tolist() == [8, 9, 10]
+    assert arrow_numpy(pa.chunked_array([], pa.float64())).shape == (0,)
+    with pytest.raises(ValueError, match="nulls"):
+        arrow_numpy(pa.chunked_array([pa.array([1, None], pa.int64())]))
+    # the binary search in the array's own type gives numpy's answer
+    ends = np.array([3, 5, 5, 9], dtype=np.int32)
+    for x in (0, 5, 9, 10):
+        assert int(find(ends, x, side="right")) == int(np.searchsorted(ends.astype(np.int64), x, side="right"))
