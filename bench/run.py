@@ -211,10 +211,15 @@ def main() -> None:
         "date": dt.date.today().isoformat(),
         "repeat": args.repeat,
         "baselines": {b: BASELINES[b][0] for b in chosen},
+        # other sessions share the cores: the 1, 5 and 15 minute load averages at the start, per section, at the end
+        "load_average": {"start": [round(x, 1) for x in os.getloadavg()]},
     }
 
     def say(msg: str) -> None:
-        print(f"[{time.perf_counter() - t_start:7.1f} s] {msg}", flush=True)
+        print(f"[{time.perf_counter() - t_start:7.1f} s] {msg} (load {os.getloadavg()[0]:.1f})", flush=True)
+
+    def load_at(section: str) -> None:
+        res["load_average"][section] = [round(x, 1) for x in os.getloadavg()]
 
     if not (extract / "invoices.parquet").exists():
         say(f"writing a {args.invoices:,}-document demo extract ...")
@@ -291,7 +296,9 @@ def main() -> None:
                 diffs.extend(f"{b} {kind} at {d}: {x}" for x in diff(results["product"], results[b]))
 
     interleave("overview", dates_ov, run_ov, ov_times, checks.diff_overview)
+    load_at("overview")
     interleave("headline", dates_hl, run_hl, hl_times, checks.diff_headline)
+    load_at("headline")
     res["checked_dates"] = {}
     for b in chosen:
         checked = sorted({T, *dates_ov[: repeats[b]], *dates_hl[: repeats[b]]})
@@ -343,6 +350,7 @@ def main() -> None:
                 outs[c] = json.loads(stdout)
             for b in FRESH:
                 fdiffs += [f"fresh {b} at {d}: {x}" for x in checks.diff_json(outs["product"], outs[b])]
+        load_at("fresh")
         if fdiffs:
             fail(res, out, fdiffs)
         res["fresh_kpis_process"] = {
@@ -462,6 +470,7 @@ def main() -> None:
             }
             shutil.rmtree(target, ignore_errors=True)
 
+    load_at("end")
     res["bench_wall_s"] = round(time.perf_counter() - t_start, 1)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2, default=str))

@@ -71,6 +71,15 @@ def render(res: dict, result_path: str) -> str:
         "the aging; tolerance 1e-6) - the run fails otherwise. Ratios are against the **best** baseline of each measure. "
         f"Raw figures: [`{result_path}`]({result_path})."
     )
+    la = res.get("load_average")
+    if la:
+        during = [v[0] for k, v in la.items()]
+        out.append("")
+        out.append(
+            f"Other engineers' sessions shared the two cores during the run: load average (1 min) {min(during):,.1f}-{max(during):,.1f} "
+            f"(start {la['start'][0]:,.1f}, end {la.get('end', la['start'])[0]:,.1f}), so absolute times are inflated against an idle "
+            "machine; the same-run, interleaved ratios much less."
+        )
     out.append("")
     out.append("| baseline | prepares once (timed apart) | per as-of date |")
     out.append("| --- | --- | --- |")
@@ -105,7 +114,7 @@ def render(res: dict, result_path: str) -> str:
         others = ", ".join(f"{FRESH_NAMES.get(b, b)} {secs(v['median_s'])}" for b, v in f.items() if b not in ("product", best))
         out.append(
             f"| fresh process: Headline JSON for a date (median, peak memory) | `o2c kpis --json` {secs(f['product']['median_s'])}, {mb(f['product']['peak_mb'])} "
-            f"(reads the snapshot derived at load{'; every contender from compiled bytecode' if res.get('fresh_bytecode') else ''}) "
+            f"(reads the snapshot's compact tables with pyarrow and numpy{'; every contender from compiled bytecode' if res.get('fresh_bytecode') else ''}) "
             f"| {FRESH_NAMES.get(best, best)} on the raw Parquet: {secs(f[best]['median_s'])}, {mb(f[best]['peak_mb'])} | {others} | {verdict(r)} |"
         )
     for fmt in ("parquet", "csv"):
@@ -137,7 +146,7 @@ def render(res: dict, result_path: str) -> str:
     out.append(
         f"Product-only: the overview at the snapshot's own date repeated {ms(res['product_overview_same_date_ms']['median'])} "
         f"(the smallest open set), a new date with a segment selected {ms(res['product_overview_new_date_and_segment_ms']['median'])}. "
-        f"Against prepared polars the product's overview is {verdict(r).strip('*')} at this size: see "
+        f"Against {NAMES.get(r['best_baseline'], r['best_baseline'])} the product's overview is {verdict(r).strip('*')} at this size: see "
         "[bench/README.md](bench/README.md) for where the time goes."
     )
     if "backtest_auc" in res:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypedDict
 
-from dashboard.settings import SettingsError, load_settings
+from dashboard.settings_core import SettingsError, headline_settings
 from dashboard.store.lock import DataBusy
 from dashboard.store.snapshots import DataDir, SnapshotRow, UnknownSnapshot, default_data_dir, rollback, snapshot_rows
 from dashboard.workbench.errors import Conflict, Refused, StoreError
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from dashboard.load.ingest import IngestResult
     from dashboard.load.report import ReportJson
     from dashboard.metrics.kpis import Engine
+    from dashboard.settings import Settings
     from dashboard.store.snapshots import SnapshotInfo, UnfinishedLoad
     from dashboard.workbench.notes import Context, Written
 
@@ -261,9 +262,14 @@ def _dumps(payload: object, **kw) -> str:
         raise CliError("a figure is not a number (NaN or infinite) and cannot be written as JSON; nothing was printed: please report it") from None
 
 
-def _engine(args: argparse.Namespace, data: DataDir) -> Engine:
-    from dashboard.metrics.kpis import Engine
+def load_settings(data_dir: Path) -> Settings:
+    """dashboard.settings.load_settings, imported when a command needs every setting (pydantic: ~0.1 s)."""
+    from dashboard.settings import load_settings as load
 
+    return load(data_dir)
+
+
+def _snapshot(args: argparse.Namespace, data: DataDir) -> SnapshotInfo:
     snap = data.current()
     if snap is None:
         raise CliError(f"no data yet in {data.root}: load an extract with 'o2c ingest FILES' or create the demo with 'o2c demo'")
@@ -274,10 +280,16 @@ def _engine(args: argparse.Namespace, data: DataDir) -> Engine:
             as_of.checked(snap.as_of, args.as_of)
         except as_of.AsOfAfterSnapshot as exc:
             raise CliError(str(exc)) from None
+    return snap
+
+
+def _engine(args: argparse.Namespace, data: DataDir) -> Engine:
+    from dashboard.decisions.recorded import may_have_decisions
+    from dashboard.metrics.kpis import Engine
+
+    snap = _snapshot(args, data)
     settings = load_settings(data.root)
     eng = Engine.open(snap, settings)
-    from dashboard.decisions.apply import may_have_decisions
-
     if may_have_decisions(data.root, os.environ.get("O2C_DB_URL") or settings.db_url):  # limits and cases are in every figure
         from dashboard.decisions.apply import apply_workbench
 
@@ -291,8 +303,19 @@ SNAPSHOT_FIGURES = frozenset({"kpis", "at-risk", "whatif", "forecast", "provisio
 
 
 def cmd_kpis(args: argparse.Namespace, data: DataDir) -> int:
-    eng = _engine(args, data)
-    h = eng.headline(args.as_of)
+    from dashboard.decisions.recorded import may_have_decisions
+
+    snap = _snapshot(args, data)
+    settings = headline_settings(data.root)  # a settings file is checked in full; none: the defaults, no pydantic
+    if may_have_decisions(data.root, os.environ.get("O2C_DB_URL") or settings.db_url):
+        h = _engine(args, data).headline(args.as_of)  # the team's limits and cases: the engine applies them
+    else:
+        # One date in a process that then ends: the snapshot's files read with pyarrow (metrics/kpis.py
+        # SnapshotFiles: the same figures, no DuckDB, no polars, only the spans open at the dates asked).
+        from dashboard.metrics.kpis import SnapshotFiles
+
+        t = args.as_of or snap.as_of
+        h = SnapshotFiles.for_headline(snap, settings, t).headline(t)
     from dashboard.present.formatting import headline_text
 
     _out(args, h, headline_text(h))

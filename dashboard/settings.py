@@ -8,16 +8,16 @@ falls back to a default.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dashboard import settings_core as core
+from dashboard.settings_core import SettingsError, settings_path
 
-class SettingsError(ValueError):
-    """A settings file that cannot be used, with a message for a person."""
+__all__ = ["ROLE_NAMES", "Settings", "SettingsError", "defaults", "load_settings", "settings_path"]
 
 
 # --- [forecast] and [provisions] (forecast.md, provisions.md) -------------------------------------------------
@@ -342,7 +342,7 @@ class MailSettings(BaseModel):
         return self
 
 
-ROLE_NAMES = ("viewer", "collector", "credit_analyst", "credit_manager", "admin")
+ROLE_NAMES = core.ROLE_NAMES
 
 
 class CollectorPool(BaseModel):
@@ -483,14 +483,14 @@ class CreditPolicySettings(BaseModel):
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    base_currency: str = Field("USD", description="ISO 4217 code every figure is reported in.")
+    base_currency: str = Field(core.BASE_CURRENCY, description="ISO 4217 code every figure is reported in.")
     aging_edges: tuple[int, ...] = Field(
-        (0, 30, 60, 90, 180),
+        core.AGING_EDGES,
         description="Upper day-past-due edges of the aging buckets; the first bucket is 'not due' (dpd <= first edge).",
     )
-    dso_window_days: int = Field(90, ge=1, le=730, description="P, the DSO and CEI window in days.")
-    payment_window_days: int = Field(365, ge=1, le=3650, description="W, the window for days-to-pay KPIs.")
-    trend_months: int = Field(12, ge=1, le=36, description="Month-ends shown before the as-of date in trends.")
+    dso_window_days: int = Field(core.DSO_WINDOW_DAYS, ge=1, le=730, description="P, the DSO and CEI window in days.")
+    payment_window_days: int = Field(core.PAYMENT_WINDOW_DAYS, ge=1, le=3650, description="W, the window for days-to-pay KPIs.")
+    trend_months: int = Field(core.TREND_MONTHS, ge=1, le=36, description="Month-ends shown before the as-of date in trends.")
     cost_of_capital: float = Field(0.08, ge=0, le=1, description="Annual cost of capital for what-if financing effects.")
     risk: RiskSettings = Field(default_factory=RiskSettings, description="The risk scorecard ([risk] table).")
     forecast: ForecastSettings = Field(default_factory=ForecastSettings, description="The cash-in forecast ([forecast] table).")
@@ -527,12 +527,7 @@ class Settings(BaseModel):
     @property
     def bucket_names(self) -> list[str]:
         """not_due, 1_30, 31_60, ..., 181_plus for the default edges."""
-        e = self.aging_edges
-        return ["not_due"] + [f"{a + 1}_{b}" for a, b in zip(e, e[1:])] + [f"{e[-1] + 1}_plus"]
-
-
-def settings_path(data_dir: Path) -> Path:
-    return Path(os.environ.get("O2C_SETTINGS", data_dir / "settings.toml"))
+        return core.bucket_names(self.aging_edges)
 
 
 def _constructed(model: type[BaseModel]) -> BaseModel:

@@ -11,11 +11,9 @@ as the master limit is one value per snapshot too (README "Decisions").
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import polars as pl
 
+from dashboard.decisions.recorded import may_have_decisions as may_have_decisions  # its home before; tests import it here
 from dashboard.metrics.kpis import Engine
 from dashboard.workbench.store import Store
 
@@ -103,23 +101,6 @@ def apply_dispute_cases(eng: Engine, store: Store) -> int:
             f"CREATE VIEW {name} AS SELECT * REPLACE (coalesce(disputed, false) OR doc_key IN (SELECT doc_key FROM case_docs) AS disputed) FROM {name}_ledger"
         ).fetchall()
     return len(ids)
-
-
-def may_have_decisions(data_root: Path, db_url: str | None) -> bool:
-    """False only when the embedded store surely holds no approved limit, no dispute case and no decision on a held
-    order: lets a short command (`o2c kpis`)
-    skip opening the store (SQLAlchemy, migrations) on a data folder where nobody ever decided a limit."""
-    if db_url:
-        return True
-    path = data_root / "workbench.sqlite"
-    if not path.exists():
-        return False
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
-            q = "SELECT 1 FROM limit_requests WHERE status = 'approved' UNION ALL SELECT 1 FROM dispute_cases UNION ALL SELECT 1 FROM hold_decisions LIMIT 1"
-            return c.execute(q).fetchone() is not None
-    except sqlite3.Error:  # no such table yet (an older store), locked for a moment: ask the store itself
-        return True
 
 
 def apply_effective_limits(eng: Engine, store: Store) -> int:

@@ -13,20 +13,26 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import threading
 from dataclasses import dataclass, replace
-from typing import NamedTuple, Protocol, TypedDict, overload
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypedDict, overload
 
-import duckdb
 import numpy as np
-import polars as pl
 
-from dashboard.metrics import exposure
-from dashboard.metrics.positions import Positions
-from dashboard.settings import Settings
+from dashboard.metrics import limits
+from dashboard.metrics.positions import EPOCH, Positions, arrow_numpy
 from dashboard.store import sql as queries
-from dashboard.store.catalog import open_snapshot
-from dashboard.store.snapshots import SnapshotInfo
+
+if TYPE_CHECKING:  # DuckDB and polars load with the first Engine: a fresh `o2c kpis` reads the files with pyarrow (SnapshotFiles)
+    import duckdb
+    import polars as pl
+    import pyarrow as pa
+
+    from dashboard.settings import Settings
+    from dashboard.settings_core import HeadlineSettings
+    from dashboard.store.snapshots import SnapshotInfo
 
 COUNTBACK_MAX_PERIODS = 24
 HALF_CENT = 0.005
@@ -105,7 +111,7 @@ FORMULAS: dict[str, Formula] = {
 }
 
 
-def formulas(settings: Settings) -> dict[str, Formula]:
+def formulas(settings: Settings | HeadlineSettings) -> dict[str, Formula]:
     """FORMULAS with this ledger's windows written in (P = DSO window, W = payment window, in days)."""
     p, w = settings.dso_window_days, settings.payment_window_days
     return {k: Formula(f.label, f.text.format(P=p, W=w)) for k, f in FORMULAS.items()}
@@ -167,6 +173,13 @@ class DaySeries:
         self.ord = np.array([d.toordinal() for d in days], dtype=np.int64) if len(days) else np.zeros(0, np.int64)
         self.cum = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float64))])
 
+    @classmethod
+    def of_days(cls, days: np.ndarray, values: np.ndarray) -> DaySeries:
+        """From days since 1970-01-01 (ascending), as the Parquet files hold dates."""
+        s = cls([], np.asarray(values, dtype=np.float64))
+        s.ord = np.asarray(days, dtype=np.int64) + EPOCH
+        return s
+
     def total(self, a: dt.date, b: dt.date) -> float:
         if b < a:
             return 0.0
@@ -185,8 +198,10 @@ class DaySeries:
 
     def totals(self, a: list[dt.date], b: list[dt.date]) -> list[float]:
         """total(a[i], b[i]) for every i, in one pass (the countback's 24 months)."""
-        ao = np.array([d.toordinal() for d in a], dtype=np.int64)
-        bo = np.array([d.toordinal() for d in b], dtype=np.int64)
+        return self.totals_ord(np.array([d.toordinal() for d in a], dtype=np.int64), np.array([d.toordinal() for d in b], dtype=np.int64))
+
+    def totals_ord(self, ao: np.ndarray, bo: np.ndarray) -> list[float]:
+        """totals() for days given as ordinals."""
         lo = np.searchsorted(self.ord, ao, side="left")
         hi = np.searchsorted(self.ord, bo, side="right")
         return np.where(bo < ao, 0.0, self.cum[hi] - self.cum[lo]).tolist()
@@ -213,8 +228,10 @@ def countback(ar: float, periods: list[tuple[float, int]]) -> float:
     return dso
 
 
-def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
-    """Period 0 = first of T's month to T; period k = the whole month k months before."""
+@functools.lru_cache(maxsize=1024)
+def _countback_bounds(t: dt.date) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The countback's periods at T as day ordinals (first, last) and their lengths in days: the same for
+    every series, so worked out once per date (an overview asks at 14 dates, each several times)."""
     starts, ends = [t.replace(day=1)], [t]
     m_end = prior_month_end(t)
     for _ in range(COUNTBACK_MAX_PERIODS - 1):
@@ -222,7 +239,15 @@ def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
         starts.append(start)
         ends.append(m_end)
         m_end = start - dt.timedelta(days=1)
-    return list(zip(sales.totals(starts, ends), [t.day] + [e.day for e in ends[1:]]))
+    ao = np.array([d.toordinal() for d in starts], dtype=np.int64)
+    bo = np.array([d.toordinal() for d in ends], dtype=np.int64)
+    return ao, bo, [t.day] + [e.day for e in ends[1:]]
+
+
+def countback_periods(t: dt.date, sales: DaySeries) -> list[tuple[float, int]]:
+    """Period 0 = first of T's month to T; period k = the whole month k months before."""
+    ao, bo, days = _countback_bounds(t)
+    return list(zip(sales.totals_ord(ao, bo), days))
 
 
 @overload
@@ -305,108 +330,99 @@ class Headline(TypedDict):
     by_segment: list[SegmentRow]
 
 
-class Engine:
-    """KPIs over one snapshot. Safe to share between threads (a cursor per query)."""
+class CustomerColumns(NamedTuple):
+    """What the headline reads per customer of the selection, as arrays (one entry per customer)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, snapshot: SnapshotInfo, settings: Settings):
-        self.con = con
-        self.snapshot = snapshot
-        self.settings = settings
-        self._lock = threading.Lock()
-        self._positions_lock = threading.Lock()
-        self._positions: Positions | None = None
-        # Per-instance caches keyed by the selection (functools.lru_cache on a method would hold every
-        # engine, and so every old snapshot's tables, alive for the life of the process).
-        self._cache: dict[tuple[str, Filters], object] = {}
-        # The month-end table covers every month-end of the ledger's span (derive_month_end_ar.sql), with
-        # rows only where something was open: the span comes from the documents, not from its rows.
-        first, last = con.cursor().sql("select min(invoice_date), greatest(max(invoice_date), max(paid_date)) from invoices").fetchall()[0]
-        self._cube_range = (month_end(first), month_end(last)) if first is not None else None
+    ar: np.ndarray
+    ar_overdue: np.ndarray
+    open_orders: np.ndarray
+    exposure: np.ndarray
+    credit_limit: np.ndarray  # NaN = no limit
+    over_limit: np.ndarray  # bool
+    segment: np.ndarray  # codes into `segments`
+    segments: list[str]  # sorted: code order = name order
 
-    @classmethod
-    def open(cls, snapshot: SnapshotInfo, settings: Settings, in_memory: bool = False) -> Engine:
-        return cls(open_snapshot(snapshot, in_memory=in_memory), snapshot, settings)
+
+class AgingCells(NamedTuple):
+    """What the headline reads of the aging cells (segment, region, bucket with an open document): one entry per cell."""
+
+    bucket: np.ndarray
+    ar: np.ndarray
+    disputed_ar: np.ndarray
+
+
+def _cells_of(ag: pl.DataFrame) -> AgingCells:
+    return AgingCells(ag["bucket"].to_numpy(), ag["ar"].to_numpy(), ag["disputed_ar"].to_numpy())
+
+
+def _customers_of(cust: pl.DataFrame) -> CustomerColumns:
+    """A customers_frame as the headline's arrays (a frame from customers_at.sql, or one a caller made)."""
+    import polars as pl
+
+    segments = sorted(cust["segment"].unique().to_list())
+    return CustomerColumns(
+        cust["ar"].to_numpy(),
+        cust["ar_overdue"].to_numpy(),
+        cust["open_orders"].to_numpy(),
+        cust["exposure"].to_numpy(),
+        cust["credit_limit"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        cust["over_limit"].fill_null(False).to_numpy(),
+        cust["segment"].cast(pl.Enum(segments)).to_physical().to_numpy().astype(np.int64),
+        segments,
+    )
+
+
+class _Figures:
+    """The spec's formulas over a snapshot's daily series, month-end table and per-date arrays, whatever holds
+    them: the Engine (DuckDB, polars; the pages and every command) and SnapshotFiles (pyarrow and numpy; a fresh
+    `o2c kpis`). Each figure is defined here once; the two differ only in how they read the tables."""
+
+    snapshot: SnapshotInfo
+    settings: Settings | HeadlineSettings
+    _cube_range: tuple[dt.date, dt.date] | None
+
+    # what a holder provides
+    @property
+    def positions(self) -> Positions:
+        raise NotImplementedError
+
+    def sales(self, f: Filters = ALL) -> DaySeries:
+        raise NotImplementedError
+
+    def segment_sales(self, f: Filters = ALL) -> dict[str, DaySeries]:
+        raise NotImplementedError
+
+    def _paid_series(self, f: Filters) -> dict[str, DaySeries]:
+        raise NotImplementedError
+
+    def _month_end_cube(self, f: Filters) -> dict[dt.date, tuple[float, float, float]]:
+        raise NotImplementedError
 
     @property
     def as_of(self) -> dt.date:
         return self.snapshot.as_of
 
-    def q(self, name: str, f: Filters = ALL, **params) -> pl.DataFrame:
-        return queries.run(self.con, name, **f.params(), **params).pl()
-
-    # --- building blocks -----------------------------------------------------
-
-    @property
-    def positions(self) -> Positions:
-        """The snapshot's open spans, orders and customers as arrays (positions.py), built on first use."""
-        if self._positions is None:
-            with self._positions_lock:
-                if self._positions is None:
-                    self._positions = Positions(self.con, self.settings.aging_edges)
-        return self._positions
-
-    def aging_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
-        """segment, region, bucket, ar, disputed_ar, documents at T (receivables/aging_at.sql's rows)."""
-        return self.positions.aging(t, f)
-
-    def customers_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
-        """Every customer's credit position at T (receivables/customers_at.sql's rows, by customer_key)."""
-        return self.positions.customers_at(t, f)
-
-    def _cached(self, what: str, f: Filters, build):
-        key = (what, f)
-        with self._lock:
-            if key in self._cache:
-                return self._cache[key]
-        value = build(f)  # outside the lock: two threads may build the same value once each, never block
-        with self._lock:
-            if len(self._cache) >= 192:  # a bound, as the lru_cache(64) x 3 had
-                self._cache.pop(next(iter(self._cache)))
-            return self._cache.setdefault(key, value)
-
-    def _daily(self, f: Filters) -> tuple[pl.DataFrame, DaySeries, pl.DataFrame, dict[str, DaySeries]]:
-        return self._cached("daily", f, self._build_daily)
-
-    def _build_daily(self, f: Filters) -> tuple[pl.DataFrame, DaySeries, pl.DataFrame, dict[str, DaySeries]]:
-        sales = self.q("receivables/daily_sales", f)
-        total = sales.group_by("day").agg(pl.col("sales").sum()).sort("day")
-        by_seg = {seg: DaySeries(g["day"].to_list(), g["sales"].to_numpy()) for (seg,), g in sales.partition_by("segment", as_dict=True).items()}
-        paid = self.q("receivables/daily_paid", f)
-        return total, DaySeries(total["day"].to_list(), total["sales"].to_numpy()), paid, by_seg
-
-    def sales(self, f: Filters = ALL) -> DaySeries:
-        return self._daily(f)[1]
-
-    def segment_sales(self, f: Filters = ALL) -> dict[str, DaySeries]:
-        return self._daily(f)[3]
-
-    def _paid_series(self, f: Filters) -> dict[str, DaySeries]:
-        return self._cached("paid", f, self._build_paid_series)
-
-    def _build_paid_series(self, f: Filters) -> dict[str, DaySeries]:
-        paid = self._daily(f)[2]
-        days = paid["day"].to_list()
-        return {c: DaySeries(days, paid[c].to_numpy()) for c in ("paid_amount", "amount_x_days_to_pay", "amount_x_days_late", "paid_documents", "paid_on_time")}
-
-    def _month_end_cube(self, f: Filters) -> dict[dt.date, tuple[float, float, float]]:
-        return self._cached("month_end", f, self._build_month_end_cube)
-
-    def _build_month_end_cube(self, f: Filters) -> dict[dt.date, tuple[float, float, float]]:
-        me = self.q("receivables/month_end_ar", f)
-        return {d: (a, c, x) for d, a, c, x in me.iter_rows()}
-
-    def ar_at(self, t: dt.date, f: Filters = ALL) -> tuple[float, float, float]:
-        """(AR, Current AR, disputed AR) at T: from the month-end table when T is a month-end it covers."""
-        rng = self._cube_range
-        if rng and t == month_end(t) and rng[0] <= t <= rng[1]:
-            return self._month_end_cube(f).get(t, (0.0, 0.0, 0.0))
-        if rng is None or t < self.first_day:
-            return (0.0, 0.0, 0.0)
-        return self.positions.ar_at(t, f)
-
     @property
     def first_day(self) -> dt.date:
         return self._cube_range[0].replace(day=1) if self._cube_range else self.as_of
+
+    def _ar_source(self, t: dt.date) -> str:
+        """Where AR at T comes from: "cube" (the month-end table covers T), "none" (before the ledger: 0), "spans"."""
+        rng = self._cube_range
+        if rng and t == month_end(t) and rng[0] <= t <= rng[1]:
+            return "cube"
+        if rng is None or t < self.first_day:
+            return "none"
+        return "spans"
+
+    def ar_at(self, t: dt.date, f: Filters = ALL) -> tuple[float, float, float]:
+        """(AR, Current AR, disputed AR) at T: from the month-end table when T is a month-end it covers."""
+        source = self._ar_source(t)
+        if source == "cube":
+            return self._month_end_cube(f).get(t, (0.0, 0.0, 0.0))
+        if source == "none":
+            return (0.0, 0.0, 0.0)
+        return self.positions.ar_at(t, f)
 
     def payment_behaviour(self, t: dt.date, f: Filters = ALL) -> dict:
         w = self.settings.payment_window_days
@@ -446,33 +462,29 @@ class Engine:
         r = ratio(ar_before + sales - ar_b, 0.0 if abs(den) < FLOAT_NOISE else den)
         return None if r is None else r * 100
 
+    def cei_lookback(self, t: dt.date) -> dt.date:
+        """The day before the headline's CEI window, whose AR the CEI at T reads."""
+        return t - dt.timedelta(days=self.settings.dso_window_days)
+
     # --- the spec's outputs -----------------------------------------------------
 
-    def headline(
-        self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True, cust: pl.DataFrame | None = None, ag: pl.DataFrame | None = None
-    ) -> Headline:
-        """The 'Headline JSON' of kpis.md at T for the selection; rounded as the spec says
-        unless `rounded=False` (pages format exact values, so 27.746% shows as 27.7%)."""
-        t = t or self.as_of
+    def _headline(self, t: dt.date, f: Filters, rounded: bool, cells: AgingCells, cust: CustomerColumns) -> Headline:
+        """The 'Headline JSON' of kpis.md at T from the aging cells and the customers' columns at T."""
         p = self.settings.dso_window_days
         R2, R4 = _rounding(rounded)
-        ag = self.aging_frame(t, f) if ag is None else ag
+        names = self.settings.bucket_names
         # a few dozen cells: numpy sums (a polars query plan per sum cost more than the sums)
-        cell_ar, cell_bucket = ag["ar"].to_numpy(), ag["bucket"].to_numpy()
-        ar = float(cell_ar.sum())
-        bucket_ar = (
-            np.bincount(cell_bucket, weights=cell_ar, minlength=len(self.settings.bucket_names)) if len(cell_ar) else np.zeros(len(self.settings.bucket_names))
-        )
+        ar = float(cells.ar.sum())
+        bucket_ar = np.bincount(cells.bucket, weights=cells.ar, minlength=len(names)) if len(cells.ar) else np.zeros(len(names))
         current = float(bucket_ar[0])
         overdue = ar - current
-        aging = {name: R2(float(bucket_ar[i])) for i, name in enumerate(self.settings.bucket_names)}
+        aging = {name: R2(float(bucket_ar[i])) for i, name in enumerate(names)}
         d = self.dso(t, ar, current, f)
         cei = self.cei(t - dt.timedelta(days=p - 1), t, ar, current, f)
         pb = self.payment_behaviour(t, f)
-        cust = self.customers_frame(t, f) if cust is None else cust
-        open_orders = float(cust["open_orders"].sum())
-        cust_ar = cust["ar"].to_numpy()
-        top10 = float(np.sort(np.partition(cust_ar, -10)[-10:]).sum()) if cust.height > 10 else float(cust_ar.sum())
+        open_orders = float(cust.open_orders.sum())
+        n = len(cust.ar)
+        top10 = float(np.sort(np.partition(cust.ar, -10)[-10:]).sum()) if n > 10 else float(cust.ar.sum())
         return {
             "as_of": t.isoformat(),
             "base_currency": self.settings.base_currency,
@@ -489,49 +501,333 @@ class Engine:
             "adp": R2(pb["adp"]),
             "avg_days_late": R2(pb["avg_days_late"]),
             "on_time_rate": R4(pb["on_time_rate"]),
-            "disputed_ar": R2(float(ag["disputed_ar"].sum())),
+            "disputed_ar": R2(float(cells.disputed_ar.sum())),
             "open_orders": R2(open_orders),
             "exposure_total": R2(ar + open_orders),
-            "customers": cust.height,
-            "customers_with_limit": cust.height - cust["credit_limit"].null_count(),
-            "over_limit_customers": int(cust["over_limit"].sum()),
+            "customers": n,
+            "customers_with_limit": int(np.count_nonzero(~np.isnan(cust.credit_limit))),
+            "over_limit_customers": int(np.count_nonzero(cust.over_limit)),
             "concentration_top10": R4(ratio(top10, ar)),
-            "by_segment": self.by_segment(t, cust, f, rounded),
+            "by_segment": self._by_segment(t, cust, f, rounded),
         }
 
-    def by_segment(self, t: dt.date, cust: pl.DataFrame, f: Filters = ALL, rounded: bool = True) -> list[SegmentRow]:
+    def _by_segment(self, t: dt.date, cust: CustomerColumns, f: Filters = ALL, rounded: bool = True) -> list[SegmentRow]:
+        """Per segment with a customer, in name order: sums over its customers; utilisation = exposure of the
+        customers with a limit / their limits (kpis.md "Segment"; the rule is limits.py's, as exposure.by's)."""
         p = self.settings.dso_window_days
         R2, R4 = _rounding(rounded)
         seg_sales = self.segment_sales(f)
-        g = exposure.by(cust, "segment", order="segment")
+        k, seg = len(cust.segments), cust.segment
+        has = ~np.isnan(cust.credit_limit)
+
+        def total(w: np.ndarray) -> np.ndarray:
+            return np.bincount(seg, weights=w, minlength=k).astype(np.float64, copy=False)
+
+        customers = np.bincount(seg, minlength=k)
+        with_limit = np.bincount(seg[has], minlength=k)
+        ar, ar_overdue, open_orders, exposure = total(cust.ar), total(cust.ar_overdue), total(cust.open_orders), total(cust.exposure)
+        credit_limit = total(np.where(has, cust.credit_limit, 0.0))
+        utilization = limits.utilisation_np(total(np.where(has, cust.exposure, 0.0)), credit_limit)
+        over = np.bincount(seg[cust.over_limit.astype(bool)], minlength=k)
         out: list[SegmentRow] = []
-        for row in g.iter_rows(named=True):
-            seg = row["segment"]
-            series = seg_sales.get(seg)
+        for i in np.flatnonzero(customers).tolist():
+            name = cust.segments[i]
+            series = seg_sales.get(name)
             sales = series.total(t - dt.timedelta(days=p - 1), t) if series else 0.0
-            dso = ratio(row["ar"], sales)
+            dso = ratio(float(ar[i]), sales)
             out.append(
                 SegmentRow(
-                    segment=seg,
-                    ar_total=R2(row["ar"]),
-                    ar_overdue=R2(row["ar_overdue"]),
-                    open_orders=R2(row["open_orders"]),
-                    exposure=R2(row["exposure"]),
-                    credit_limit=R2(row["credit_limit"]),
-                    utilization=R4(row["utilization"]),
-                    over_limit_customers=int(row["over_limit"]),
+                    segment=name,
+                    ar_total=R2(float(ar[i])),
+                    ar_overdue=R2(float(ar_overdue[i])),
+                    open_orders=R2(float(open_orders[i])),
+                    exposure=R2(float(exposure[i])),
+                    credit_limit=R2(float(credit_limit[i]) if with_limit[i] else None),
+                    utilization=R4(None if np.isnan(utilization[i]) else float(utilization[i])),
+                    over_limit_customers=int(over[i]),
                     dso_standard=R2(None if dso is None else dso * p),
                 )
             )
         return out
 
-    def trend(self, t: dt.date | None = None, f: Filters = ALL) -> pl.DataFrame:
-        """Month-end series (kpis.md, Trends): the trend_months month-ends before T, then T."""
+
+def _picked(names: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray | None:
+    """macro picked over a string column (empty selection = every row: None)."""
+    if not values:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.is_in(names, value_set=pa.array(list(values), pa.string())).to_numpy(zero_copy_only=False)
+
+
+def _filtered(table: pa.Table, f: Filters) -> pa.Table:
+    """The rows of a derived table (segment, region, currency per row) the selection picks."""
+    m = None
+    for col, values in (("segment", f.segments), ("region", f.regions), ("currency", f.currencies)):
+        p = _picked(table[col], values)
+        if p is not None:
+            m = p if m is None else m & p
+    return table if m is None else table.filter(m)
+
+
+def _group_sums(keys: np.ndarray, *values: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct keys ascending, and each value summed per key."""
+    uniq, inv = np.unique(keys, return_inverse=True)
+    return uniq, [np.bincount(inv, weights=np.asarray(v, dtype=np.float64), minlength=len(uniq)) for v in values]
+
+
+def invoice_span(snapshot_dir: Path) -> tuple[dt.date, dt.date] | None:
+    """(first invoice date, last invoice or paid date) of the snapshot's invoices, from the Parquet file's
+    statistics (the columns read only where a row group has none): Engine's `_cube_range` without a scan."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(snapshot_dir / "tables/invoices.parquet")
+    names = pf.schema_arrow.names
+    lows, highs = [], []
+    for col in ("invoice_date", "paid_date"):
+        i = names.index(col)
+        for g in range(pf.metadata.num_row_groups):
+            rg = pf.metadata.row_group(g)
+            st = rg.column(i).statistics
+            if rg.num_rows == 0 or (st is not None and st.null_count == rg.num_rows):
+                continue
+            if st is None or not st.has_min_max:
+                import pyarrow.compute as pc
+
+                mm = pc.min_max(pf.read_row_group(g, columns=[col])[col]).as_py()
+                lo, hi = mm["min"], mm["max"]
+            else:
+                lo, hi = st.min, st.max
+            if lo is None:
+                continue
+            if col == "invoice_date":
+                lows.append(lo)
+            highs.append(hi)
+    if not lows:
+        return None
+    return month_end(min(lows)), month_end(max(highs))
+
+
+class SnapshotFiles(_Figures):
+    """The headline of a snapshot read straight from its Parquet files with pyarrow and numpy, for a process that
+    answers one date and ends (`o2c kpis`): no DuckDB, no polars (~0.3 s of imports), and of the open spans
+    only those still open after the first day asked (the Engine over views runs the SQL for each date instead).
+    The figures are _Figures' and the per-date sums positions.py's, as for the dashboard's engine. Without the
+    workbench's decisions (effective limits, dispute cases): the caller opens an Engine when there are some."""
+
+    def __init__(self, snapshot: SnapshotInfo, settings: Settings | HeadlineSettings, since: dt.date, currencies: bool = True):
+        """Figures at any date from `since` on (`currencies`: for selections by currency too)."""
+        self.snapshot, self.settings = snapshot, settings
+        self._cube_range = invoice_span(snapshot.path)
+        self._positions = Positions.from_files(snapshot.path, settings.aging_edges, since, currencies)
+        self._memo: dict[tuple[str, Filters], object] = {}
+
+    @classmethod
+    def for_headline(cls, snapshot: SnapshotInfo, settings: Settings | HeadlineSettings, t: dt.date, f: Filters = ALL) -> SnapshotFiles:
+        """Reading the spans the headline at T needs: those open at T, and at the CEI's look-back day when no month-end row answers it."""
+        self = cls.__new__(cls)
+        self.snapshot, self.settings, self._cube_range = snapshot, settings, invoice_span(snapshot.path)
+        back = self.cei_lookback(t)
+        since = min(t, back) if self._ar_source(back) == "spans" else t
+        self._positions = Positions.from_files(snapshot.path, settings.aging_edges, since, currencies=bool(f.currencies))
+        self._memo = {}
+        return self
+
+    @property
+    def positions(self) -> Positions:
+        return self._positions
+
+    def _read(self, name: str, columns: list[str], f: Filters) -> pa.Table:
+        import pyarrow.parquet as pq
+
+        return _filtered(pq.ParquetFile(self.snapshot.path / "derived" / f"{name}.parquet").read(columns), f)
+
+    def _series(self, f: Filters) -> tuple[DaySeries, dict[str, DaySeries]]:
+        key = ("sales", f)
+        if key not in self._memo:
+            tb = self._read("daily_sales", ["day", "segment", "region", "currency", "sales"], f)
+            days = arrow_numpy(tb["day"])
+            sales = np.nan_to_num(arrow_numpy(tb["sales"]))
+            u, (tot,) = _group_sums(days, sales)
+            by_seg = {}
+            segs = np.array(tb["segment"].to_pylist(), dtype=object)
+            for seg in sorted(set(segs.tolist())):
+                m = segs == seg
+                su, (st,) = _group_sums(days[m], sales[m])
+                by_seg[seg] = DaySeries.of_days(su, st)
+            self._memo[key] = (DaySeries.of_days(u, tot), by_seg)
+        return self._memo[key]  # type: ignore[return-value]
+
+    def sales(self, f: Filters = ALL) -> DaySeries:
+        return self._series(f)[0]
+
+    def segment_sales(self, f: Filters = ALL) -> dict[str, DaySeries]:
+        return self._series(f)[1]
+
+    def _paid_series(self, f: Filters) -> dict[str, DaySeries]:
+        key = ("paid", f)
+        if key not in self._memo:
+            cols = ["paid_amount", "amount_x_days_to_pay", "amount_x_days_late", "paid_documents", "paid_on_time"]
+            tb = self._read("daily_paid", ["day", "segment", "region", "currency", *cols], f)
+            u, sums = _group_sums(arrow_numpy(tb["day"]), *(np.nan_to_num(arrow_numpy(tb[c])) for c in cols))
+            self._memo[key] = {c: DaySeries.of_days(u, v) for c, v in zip(cols, sums)}
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _month_end_cube(self, f: Filters) -> dict[dt.date, tuple[float, float, float]]:
+        key = ("month_end", f)
+        if key not in self._memo:
+            tb = self._read("month_end_ar", ["month_end", "segment", "region", "currency", "ar", "ar_current", "disputed_ar"], f)
+            u, (a, c, x) = _group_sums(arrow_numpy(tb["month_end"]), *(np.nan_to_num(arrow_numpy(tb[k])) for k in ("ar", "ar_current", "disputed_ar")))
+            self._memo[key] = {dt.date.fromordinal(int(d) + EPOCH): (float(a[i]), float(c[i]), float(x[i])) for i, d in enumerate(u.tolist())}
+        return self._memo[key]  # type: ignore[return-value]
+
+    def headline(self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True) -> Headline:
+        t = t or self.as_of
+        pos = self.positions
+        c = pos.aging_cells(t, f)
+        _, cols = pos.customer_columns(t, f)
+        cust = CustomerColumns(
+            cols["ar"], cols["ar_overdue"], cols["open_orders"], cols["exposure"], cols["credit_limit"], cols["over_limit"], cols["segment"], pos.segments
+        )
+        return self._headline(t, f, rounded, AgingCells(pos.bucket_of(c), c.ar, c.disputed_ar), cust)
+
+
+class Engine(_Figures):
+    """KPIs over one snapshot. Safe to share between threads (a cursor per query)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, snapshot: SnapshotInfo, settings: Settings):
+        self.con = con
+        self.snapshot = snapshot
+        self.settings: Settings = settings
+        self._lock = threading.Lock()
+        self._positions_lock = threading.Lock()
+        self._positions: Positions | None = None
+        # Per-instance caches keyed by the selection (functools.lru_cache on a method would hold every
+        # engine, and so every old snapshot's tables, alive for the life of the process).
+        self._cache: dict[tuple[str, Filters], object] = {}
+        # The month-end table covers every month-end of the ledger's span (derive_month_end_ar.sql), with
+        # rows only where something was open: the span comes from the documents, not from its rows.
+        first, last = con.cursor().sql("select min(invoice_date), greatest(max(invoice_date), max(paid_date)) from invoices").fetchall()[0]
+        self._cube_range = (month_end(first), month_end(last)) if first is not None else None
+
+    @classmethod
+    def open(cls, snapshot: SnapshotInfo, settings: Settings, in_memory: bool = False) -> Engine:
+        from dashboard.store.catalog import open_snapshot
+
+        return cls(open_snapshot(snapshot, in_memory=in_memory), snapshot, settings)
+
+    def q(self, name: str, f: Filters = ALL, **params) -> pl.DataFrame:
+        return queries.run(self.con, name, **f.params(), **params).pl()
+
+    # --- building blocks -----------------------------------------------------
+
+    @property
+    def positions(self) -> Positions:
+        """The snapshot's open spans, orders and customers as arrays (positions.py), built on first use."""
+        if self._positions is None:
+            with self._positions_lock:
+                if self._positions is None:
+                    self._positions = Positions(self.con, self.settings.aging_edges)
+        return self._positions
+
+    def aging_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
+        """segment, region, bucket, ar, disputed_ar, documents at T (receivables/aging_at.sql's rows)."""
+        return self.positions.aging(t, f)
+
+    def customers_frame(self, t: dt.date, f: Filters = ALL) -> pl.DataFrame:
+        """Every customer's credit position at T (receivables/customers_at.sql's rows, by customer_key)."""
+        return self.positions.customers_at(t, f)
+
+    def _cached(self, what: str, f: Filters, build):
+        key = (what, f)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        value = build(f)  # outside the lock: two threads may build the same value once each, never block
+        with self._lock:
+            if len(self._cache) >= 192:  # a bound, as the lru_cache(64) x 3 had
+                self._cache.pop(next(iter(self._cache)))
+            return self._cache.setdefault(key, value)
+
+    def _daily(self, f: Filters) -> tuple[pl.DataFrame, DaySeries, pl.DataFrame, dict[str, DaySeries]]:
+        return self._cached("daily", f, self._build_daily)
+
+    def _build_daily(self, f: Filters) -> tuple[pl.DataFrame, DaySeries, pl.DataFrame, dict[str, DaySeries]]:
+        import polars as pl
+
+        sales = self.q("receivables/daily_sales", f)
+        total = sales.group_by("day").agg(pl.col("sales").sum()).sort("day")
+        by_seg = {seg: DaySeries(g["day"].to_list(), g["sales"].to_numpy()) for (seg,), g in sales.partition_by("segment", as_dict=True).items()}
+        paid = self.q("receivables/daily_paid", f)
+        return total, DaySeries(total["day"].to_list(), total["sales"].to_numpy()), paid, by_seg
+
+    def sales(self, f: Filters = ALL) -> DaySeries:
+        return self._daily(f)[1]
+
+    def segment_sales(self, f: Filters = ALL) -> dict[str, DaySeries]:
+        return self._daily(f)[3]
+
+    def _paid_series(self, f: Filters) -> dict[str, DaySeries]:
+        return self._cached("paid", f, self._build_paid_series)
+
+    def _build_paid_series(self, f: Filters) -> dict[str, DaySeries]:
+        paid = self._daily(f)[2]
+        days = paid["day"].to_list()
+        return {c: DaySeries(days, paid[c].to_numpy()) for c in ("paid_amount", "amount_x_days_to_pay", "amount_x_days_late", "paid_documents", "paid_on_time")}
+
+    def _month_end_cube(self, f: Filters) -> dict[dt.date, tuple[float, float, float]]:
+        return self._cached("month_end", f, self._build_month_end_cube)
+
+    def _build_month_end_cube(self, f: Filters) -> dict[dt.date, tuple[float, float, float]]:
+        me = self.q("receivables/month_end_ar", f)
+        return {d: (a, c, x) for d, a, c, x in me.iter_rows()}
+
+    def customer_columns(self, t: dt.date, f: Filters = ALL) -> tuple[np.ndarray | None, CustomerColumns]:
+        """The headline's per-customer arrays at T (which customers: a mask by customer_key, None = all; from
+        customers_at.sql's rows for an engine over views)."""
+        pos = self.positions
+        if not pos.held:
+            return None, _customers_of(self.customers_frame(t, f))
+        rows, c = pos.customer_columns(t, f)
+        return rows, CustomerColumns(c["ar"], c["ar_overdue"], c["open_orders"], c["exposure"], c["credit_limit"], c["over_limit"], c["segment"], pos.segments)
+
+    def aging_cells(self, t: dt.date, f: Filters = ALL) -> AgingCells:
+        pos = self.positions
+        if not pos.held:
+            return _cells_of(self.aging_frame(t, f))
+        c = pos.aging_cells(t, f)
+        return AgingCells(pos.bucket_of(c), c.ar, c.disputed_ar)
+
+    def headline(
+        self, t: dt.date | None = None, f: Filters = ALL, rounded: bool = True, cust: pl.DataFrame | None = None, ag: pl.DataFrame | None = None
+    ) -> Headline:
+        """The 'Headline JSON' of kpis.md at T for the selection; rounded as the spec says
+        unless `rounded=False` (pages format exact values, so 27.746% shows as 27.7%).
+        `cust`, `ag`: customers_frame(t, f) and aging_frame(t, f) if at hand."""
+        t = t or self.as_of
+        cells = self.aging_cells(t, f) if ag is None else _cells_of(ag)
+        columns = self.customer_columns(t, f)[1] if cust is None else _customers_of(cust)
+        return self._headline(t, f, rounded, cells, columns)
+
+    def by_segment(self, t: dt.date, cust: pl.DataFrame, f: Filters = ALL, rounded: bool = True) -> list[SegmentRow]:
+        return self._by_segment(t, _customers_of(cust), f, rounded)
+
+    def month_end_headline(self, m: dt.date, f: Filters = ALL) -> Headline:
+        """headline(m, f, rounded=False) at a month-end, kept per month-end and selection: the overview's prior
+        month-end, the same for every as-of date of the month after it."""
+        return self._cached(f"headline:{m.isoformat()}", f, lambda f_: self.headline(m, f_, rounded=False))
+
+    def trend(self, t: dt.date | None = None, f: Filters = ALL, at_t: tuple[float, float] | None = None) -> pl.DataFrame:
+        """Month-end series (kpis.md, Trends): the trend_months month-ends before T, then T
+        (`at_t`: AR and current AR at T when the caller has them: the headline's)."""
+        import polars as pl
+
         t = t or self.as_of
         points = month_ends_before(t, self.settings.trend_months) + [t]
         rows = []
         for m in points:
-            ar, current, _ = self.ar_at(m, f)
+            ar, current = at_t if (m == t and at_t is not None) else self.ar_at(m, f)[:2]
             d = self.dso(m, ar, current, f)
             rows.append(
                 {
@@ -561,6 +857,8 @@ class Engine:
 
     def aging(self, t: dt.date | None = None, f: Filters = ALL, ag: pl.DataFrame | None = None) -> pl.DataFrame:
         """Aging by segment and region with bucket names, for charts and tables (`ag`: aging_frame(t, f) if at hand)."""
+        import polars as pl
+
         t = t or self.as_of
         names = self.settings.bucket_names
         ag = self.aging_frame(t, f) if ag is None else ag
@@ -592,23 +890,47 @@ class Overview:
     top_overdue: pl.DataFrame
 
 
-def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: int = 10) -> Overview:
-    t = t or engine.as_of
-    # The prior month-end's headline in this thread: over the arrays it costs a few milliseconds,
-    # less than starting a thread for it did on two shared cores (bench/README.md).
-    cust = engine.customers_frame(t, f)
-    ag = engine.aging_frame(t, f)  # read once: the headline's buckets and the aging chart
-    # the `top` largest overdue amounts by a partial sort of the column, then only those rows gathered
-    overdue = cust["ar_overdue"].to_numpy()
+TOP_COLUMNS = ["customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization"]
+
+
+def largest_overdue(overdue: np.ndarray, top: int) -> np.ndarray:
+    """Positions of the `top` largest positive overdue amounts, largest first (ties: the lower position first):
+    a partial sort (argpartition) of the column, then a sort of those few."""
     rows = np.flatnonzero(overdue > 0)
     if len(rows) > top:
         rows = rows[np.argpartition(-overdue[rows], top - 1)[:top]]
-    rows = rows[np.argsort(-overdue[rows], kind="stable")]
-    top_overdue = cust[rows][["customer_id", "name", "segment", "region", "ar", "ar_overdue", "exposure", "credit_limit", "utilization"]]
+        rows = np.sort(rows)  # a stable order among ties before the sort by amount
+    return rows[np.argsort(-overdue[rows], kind="stable")]
+
+
+def overview(engine: Engine, t: dt.date | None = None, f: Filters = ALL, top: int = 10) -> Overview:
+    """Everything the executive overview shows. Over the arrays (a dashboard engine) a new date costs what is open
+    at it: the customers' sums at T as arrays by dense key, the `top` rows found in them and only those rows
+    joined to names; the aging cells by bincount; the prior month-end's headline kept per month-end and selection
+    (every date of a month shares it); the trend's point at T from the headline's own AR."""
+    t = t or engine.as_of
+    pos = engine.positions
+    if not pos.held:  # an engine over views: the SQL's frames
+        cust_frame = engine.customers_frame(t, f)
+        ag = engine.aging_frame(t, f)
+        rows = largest_overdue(cust_frame["ar_overdue"].to_numpy(), top)
+        top_overdue = cust_frame[rows][TOP_COLUMNS]
+        head = engine.headline(t, f, rounded=False, cust=cust_frame, ag=ag)
+    else:
+        picked, cols = pos.customer_columns(t, f)
+        cust = CustomerColumns(
+            cols["ar"], cols["ar_overdue"], cols["open_orders"], cols["exposure"], cols["credit_limit"], cols["over_limit"], cols["segment"], pos.segments
+        )
+        cells = pos.aging_cells(t, f)
+        ag = pos.aging_frame_of(cells)
+        head = engine._headline(t, f, False, AgingCells(pos.bucket_of(cells), cells.ar, cells.disputed_ar), cust)
+        rows = largest_overdue(cust.ar_overdue, top)
+        keys = rows if picked is None else np.flatnonzero(picked)[rows]
+        top_overdue = pos.customer_rows(keys, {c: cols[c][rows] for c in ("ar", "ar_overdue", "exposure", "utilization")}, TOP_COLUMNS)
     return Overview(
-        headline=engine.headline(t, f, rounded=False, cust=cust, ag=ag),
-        prior=engine.headline(prior_month_end(t), f, False),
-        trend=engine.trend(t, f),
+        headline=head,
+        prior=engine.month_end_headline(prior_month_end(t), f),
+        trend=engine.trend(t, f, at_t=(head["ar_total"], head["ar_current"])),
         aging=engine.aging(t, f, ag),
         top_overdue=top_overdue,
     )

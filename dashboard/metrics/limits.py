@@ -9,8 +9,12 @@ the macros of queries/macros.sql with the same meaning.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import polars as pl
+
+if TYPE_CHECKING:  # the numpy rules are on the path of a fresh `o2c kpis`, which never loads polars
+    import polars as pl
 
 NEAR_LIMIT = 0.8  # "near the limit": more than 80 % of it used
 
@@ -28,6 +32,8 @@ def headroom(exposure: pl.Expr | str = "exposure", limit: pl.Expr | str = "credi
 
 def utilisation(exposure: pl.Expr | str = "exposure", limit: pl.Expr | str = "credit_limit") -> pl.Expr:
     """Exposure / limit; null without a limit or with a limit of 0."""
+    import polars as pl
+
     lim = _col(limit)
     return pl.when(lim > 0).then(_col(exposure) / lim)
 
@@ -55,4 +61,6 @@ def headroom_np(exposure: np.ndarray, limit: np.ndarray) -> np.ndarray:
 
 
 def _col(c: pl.Expr | str) -> pl.Expr:
+    import polars as pl
+
     return pl.col(c) if isinstance(c, str) else c

@@ -26,16 +26,19 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-import duckdb
 import numpy as np
-import polars as pl
 
 from dashboard.metrics import limits
 from dashboard.store import sql as queries
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # polars and DuckDB load when an engine first needs them: never on a fresh `o2c kpis` (from_files)
+    import duckdb
+    import polars as pl
+    import pyarrow as pa
+
     from dashboard.metrics.kpis import Filters
 
 EPOCH = dt.date(1970, 1, 1).toordinal()
@@ -48,7 +51,7 @@ def day(d: dt.date) -> int:
     return d.toordinal() - EPOCH
 
 
-def find(days: np.ndarray, values: int | list[int], side: Literal["left", "right"]) -> np.ndarray:
+def find(days: np.ndarray, values: int | list[int], side: Literal["left", "right"] = "left") -> np.ndarray:
     """np.searchsorted with the values in the array's own type: given a Python int (or a list of them),
     numpy converts the whole sorted array to int64 first (~30 ms for 9M days, at every call)."""
     return np.searchsorted(days, np.asarray(values, dtype=days.dtype), side=side)
@@ -69,7 +72,8 @@ class Spans:
     currency: np.ndarray
 
     def take(self, rows: np.ndarray | slice) -> Spans:
-        return Spans(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+        n = len(self)  # a column left empty (start and end of an open_at slice) stays empty
+        return Spans(**{f.name: (c[rows] if len(c) == n else c) for f in fields(self) for c in (getattr(self, f.name),)})
 
     def __len__(self) -> int:
         return len(self.amount)
@@ -86,7 +90,76 @@ class Selection:
 
 def _codes(values: pl.Series, categories: list[str]) -> np.ndarray:
     """Dense codes of `values` in the order of `categories` (sorted: code order = name order)."""
+    import polars as pl
+
     return values.cast(pl.Enum(categories)).to_physical().to_numpy().astype(np.int32)
+
+
+def _arrow_codes(values: pa.ChunkedArray, categories: list[str]) -> np.ndarray:
+    """_codes for a string column read from Parquet as a dictionary: each chunk's dictionary mapped once."""
+    import pyarrow as pa
+
+    index = {c: i for i, c in enumerate(categories)}
+    parts = []
+    for chunk in values.chunks:
+        try:
+            lookup = np.array([index[v] for v in chunk.dictionary.to_pylist()], dtype=np.int32)
+        except KeyError as exc:
+            raise ValueError(f"{exc.args[0]!r} is not among {categories}") from None
+        parts.append(lookup[arrow_numpy(pa.chunked_array([chunk.indices]))] if len(lookup) else np.zeros(len(chunk), np.int32))
+    return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+
+
+def _dictionary(values: pa.ChunkedArray) -> set[str]:
+    """The distinct values of a string column read as a dictionary (every chunk's dictionary)."""
+    return {v for c in values.chunks for v in c.dictionary.to_pylist() if v is not None}
+
+
+def arrow_numpy(values: pa.ChunkedArray) -> np.ndarray:
+    """A Parquet column of numbers, dates or booleans as numpy, straight from the Arrow buffers: pyarrow's
+    own to_numpy imports pandas (~0.5 s) and its compute module (~0.1 s). Dates as days since 1970-01-01
+    (int32, as the SQL's `(d - DATE '1970-01-01')::integer`), floats with nulls as NaN, booleans as bool
+    (null: False, as the engine's fill_null(False))."""
+    import pyarrow as pa
+
+    t = values.type
+    if pa.types.is_boolean(t):
+        dtype: np.dtype = np.dtype(bool)
+    elif pa.types.is_date32(t):
+        dtype = np.dtype(np.int32)
+    elif pa.types.is_floating(t) or pa.types.is_integer(t):
+        dtype = np.dtype(f"{'f' if pa.types.is_floating(t) else 'i' if pa.types.is_signed_integer(t) else 'u'}{t.bit_width // 8}")
+    else:
+        raise TypeError(f"arrow_numpy: {t} is not a number, date or boolean")
+    parts = []
+    for c in values.chunks:
+        n, off = len(c), c.offset
+        validity, data = c.buffers()[0], c.buffers()[1]
+        if dtype.kind == "b":
+            v = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")[off : off + n].astype(bool) if n else np.zeros(0, bool)
+        else:
+            v = np.frombuffer(data, dtype=dtype, count=off + n)[off:] if n else np.zeros(0, dtype)
+        if c.null_count:
+            valid = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")[off : off + n].astype(bool)
+            if dtype.kind == "f":
+                v = np.where(valid, v, np.nan)
+            elif dtype.kind == "b":
+                v = v & valid
+            else:
+                raise ValueError(f"a {t} column with nulls: read it with the engine")
+        parts.append(v)
+    if not parts:
+        return np.zeros(0, dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+class Cells(NamedTuple):
+    """The aging cells (segment, region, bucket; bucket fastest) with an open document: flat cell number, sums."""
+
+    cell: np.ndarray
+    ar: np.ndarray
+    disputed_ar: np.ndarray
+    documents: np.ndarray
 
 
 def _where(mask: np.ndarray | None, values: np.ndarray) -> np.ndarray:
@@ -107,10 +180,77 @@ class Positions:
         self._lock = threading.Lock()
         self._slices: dict[int, Spans] = {}
         self._paid: pl.DataFrame | None = None
+        self._since: int | None = None  # from_files: the spans closed by then were not read
+        self._base_lists: tuple[dict[str, list], dict] | None = None  # customer_rows' columns as lists, and their types
+        self.has_currency = True  # from_files without currencies: a span's currency was not read
         if self.held:
             self._hold(cur)
 
+    @classmethod
+    def from_files(cls, snapshot_dir: Path, edges: tuple[int, ...] | list[int], since: dt.date, currencies: bool = True) -> Positions:
+        """The arrays a headline needs at dates from `since` on, read from the snapshot's Parquet files with
+        pyarrow (a fresh `o2c kpis`: no DuckDB, no polars, no pyarrow.compute): the customers' segment, region
+        and limit, the orders, and only the row groups of spans still open after `since` (the file is sorted
+        by end_date). The same arrays, in the same order, as `_hold` makes from the same tables, so every sum
+        is the one the dashboard's engine makes. A span's segment and region are its customer's (the derive
+        joins them from customers); its currency is read only with `currencies` (a currency filter needs it)."""
+        import pyarrow.parquet as pq
+
+        self = cls.__new__(cls)
+        self.con, self.edges, self.held = None, tuple(edges), True  # type: ignore[assignment]
+        self._lock, self._slices, self._paid, self._since = threading.Lock(), {}, None, day(since)
+        self.has_currency = currencies
+        cust = pq.ParquetFile(snapshot_dir / "tables/customers.parquet", read_dictionary=["segment", "region"]).read(
+            ["customer_key", "segment", "region", "credit_limit"]
+        )
+        keys = arrow_numpy(cust["customer_key"])
+        if not np.array_equal(keys, np.arange(len(keys))):
+            raise ValueError("customers.customer_key is not 0, 1, 2, ...: rebuild the snapshot with `o2c ingest` (the load assigns dense keys)")
+        self.segments, self.regions = sorted(_dictionary(cust["segment"])), sorted(_dictionary(cust["region"]))
+        self.cust_segment = _arrow_codes(cust["segment"], self.segments)
+        self.cust_region = _arrow_codes(cust["region"], self.regions)
+        self.cust_limit = arrow_numpy(cust["credit_limit"]).astype(np.float64)  # null -> NaN
+        orders = pq.ParquetFile(snapshot_dir / "tables/orders.parquet", read_dictionary=["currency"]).read(
+            ["order_date", "customer_key", "amount_base", "currency"]
+        )
+        sales_cur = pq.ParquetFile(snapshot_dir / "derived/daily_sales.parquet", read_dictionary=["currency"]).read(["currency"])["currency"]
+        self.currencies = sorted(_dictionary(sales_cur) | _dictionary(orders["currency"]))
+        order_day, order_customer, order_amount = (arrow_numpy(orders[c]) for c in ("order_date", "customer_key", "amount_base"))
+        by = np.lexsort((order_amount, order_customer, order_day))  # receivables/orders_by_day.sql's order
+        self.order_day, self.order_customer, self.order_amount = order_day[by], order_customer[by], order_amount[by]
+        self.order_currency = _arrow_codes(orders["currency"], self.currencies)[by]
+        pf = pq.ParquetFile(snapshot_dir / "derived/open_intervals.parquet", read_dictionary=["currency"])
+        end_col = pf.schema_arrow.names.index("end_date")
+        groups = []
+        for g in range(pf.metadata.num_row_groups):
+            st = pf.metadata.row_group(g).column(end_col).statistics
+            if st is None or not st.has_min_max or st.null_count or st.max > since:  # no statistics: read it
+                groups.append(g)
+        columns = ["start_date", "end_date", "due_date", "open_amount", "disputed", "customer_key"] + (["currency"] if currencies else [])
+        spans = pf.read_row_groups(groups, columns=columns)
+        end = arrow_numpy(spans["end_date"])
+        keep: slice | np.ndarray = slice(int(find(end, day(since), side="right")), None)  # views, no copy
+        if len(end) > 1 and not bool(np.all(end[1:] >= end[:-1])):  # a table not written by derive/open_intervals.sql
+            order = np.argsort(end, kind="stable")
+            keep = order[int(find(end[order], day(since), side="right")) :]
+        end = end[keep]
+        customer = arrow_numpy(spans["customer_key"])[keep]
+        self._all = Spans(
+            start=arrow_numpy(spans["start_date"])[keep],
+            end=end,
+            due=arrow_numpy(spans["due_date"])[keep],
+            amount=arrow_numpy(spans["open_amount"])[keep],
+            disputed=arrow_numpy(spans["disputed"])[keep],
+            customer=customer,
+            segment=self.cust_segment[customer],
+            region=self.cust_region[customer],
+            currency=_arrow_codes(spans["currency"], self.currencies)[keep] if currencies else np.zeros(len(customer), np.int32),
+        )
+        return self
+
     def _hold(self, cur: duckdb.DuckDBPyConnection) -> None:
+        import polars as pl
+
         con = self.con
         # one chunk per column: DuckDB hands over record batches, and a gather across chunks (every
         # filter and sort of the scorecard frame built on these columns) costs several times as much
@@ -136,7 +276,7 @@ class Positions:
 
     @property
     def n_customers(self) -> int:
-        return self.customers.height
+        return len(self.cust_limit)
 
     def _spans(self, df: pl.DataFrame) -> Spans:
         end = df["end_day"].to_numpy()
@@ -156,22 +296,31 @@ class Positions:
         return s
 
     def open_at(self, t: dt.date) -> Spans:
-        """The spans open at T (start <= T < end), in the table's order."""
+        """The spans open at T (start <= T < end), in the table's order (their start and end left empty)."""
         d = day(t)
         with self._lock:
             hit = self._slices.get(d)
         if hit is not None:
             return hit
-        assert self._all is not None, "open spans are held only for an engine over in-memory tables"
-        first = int(find(self._all.end, d, side="right"))  # the spans still open after T ...
-        s = self._all.take(first + np.flatnonzero(self._all.start[first:] <= d))  # ... that started by T: one index, then gathers
+        # start and end are not gathered: every span of the slice is open at T, and nothing reads them after
+        a, rows = self._all, self._open_rows(d)
+        s = Spans(**{f.name: getattr(a, f.name)[:0] if f.name in ("start", "end") else getattr(a, f.name)[rows] for f in fields(a)})
         with self._lock:
             if len(self._slices) >= SLICES_KEPT:
                 self._slices.pop(next(iter(self._slices)))
             self._slices[d] = s
         return s
 
+    def _open_rows(self, d: int) -> np.ndarray:
+        """Positions in the held spans of those open on day d."""
+        assert self._all is not None, "open spans are held only for an engine over in-memory tables"
+        assert self._since is None or d >= self._since, f"the spans open on day {d} were not read (from_files since a later day)"
+        first = int(find(self._all.end, d, side="right"))  # the spans still open after T ...
+        return first + np.flatnonzero(self._all.start[first:] <= d)  # ... that started by T: one index, then gathers
+
     def selection(self, f: Filters) -> Selection:
+        assert self.has_currency or not f.currencies, "the spans' currencies were not read (from_files(currencies=False))"
+
         def table(values: tuple[str, ...], names: list[str]) -> np.ndarray | None:
             if not values:
                 return None
@@ -189,10 +338,27 @@ class Positions:
         if not self.held:
             ar, current, disputed = queries.run(self.con, "receivables/ar_at", as_of=t, **f.params()).fetchall()[0]
             return float(ar), float(current), float(disputed)
-        s = self.open_at(t)
-        m = self._picked_spans(s, self.selection(f))
+        d = day(t)
+        with self._lock:
+            s = self._slices.get(d)
+        sel = self.selection(f)
+        if s is None:  # a date only AR is asked for (the CEI's look-back): the columns it reads, not all nine
+            rows = self._open_rows(d)
+            a = self._all
+            s = Spans(
+                start=a.start[:0],
+                end=a.end[:0],
+                due=a.due[rows],
+                amount=a.amount[rows],
+                disputed=a.disputed[rows],
+                customer=a.customer[:0],
+                segment=a.segment[rows] if sel.segment is not None else a.segment[:0],
+                region=a.region[rows] if sel.region is not None else a.region[:0],
+                currency=a.currency[rows] if sel.currency is not None else a.currency[:0],
+            )
+        m = self._picked_spans(s, sel)
         amount = _where(m, s.amount)
-        return float(amount.sum()), float(amount[(day(t) - s.due) <= 0].sum()), float(amount[s.disputed].sum())
+        return float(amount.sum()), float(amount[(d - s.due) <= 0].sum()), float(amount[s.disputed].sum())
 
     def open_count(self, t: dt.date, f: Filters) -> int:
         """Open items of the selection at T, as receivables/open_count_at.sql."""
@@ -216,6 +382,14 @@ class Positions:
         (groups with an open document, sorted by segment, region, bucket)."""
         if not self.held:
             return queries.run(self.con, "receivables/aging_at", as_of=t, edges=list(self.edges), **f.params()).pl()
+        return self._aging_frame(self.aging_cells(t, f))
+
+    def aging_frame_of(self, cells: Cells) -> pl.DataFrame:
+        """aging's frame from aging_cells' arrays (the same rows)."""
+        return self._aging_frame(cells)
+
+    def aging_cells(self, t: dt.date, f: Filters) -> Cells:
+        """aging's cells as arrays (only those with an open document), for an engine holding the spans."""
         s = self.open_at(t)
         m = self._picked_spans(s, self.selection(f))
         if m is not None:
@@ -228,21 +402,27 @@ class Positions:
         docs = np.bincount(key, minlength=size)
         ar = np.bincount(key, weights=s.amount, minlength=size).astype(np.float64, copy=False)
         disputed = np.bincount(key, weights=np.where(s.disputed, s.amount, 0.0), minlength=size).astype(np.float64, copy=False)
-        return self._aging_frame(ar, disputed, docs)
-
-    def _aging_frame(self, ar: np.ndarray, disputed: np.ndarray, docs: np.ndarray) -> pl.DataFrame:
-        """The cells (segment, region, bucket; bucket fastest) with an open document, as a frame."""
-        nb, nr = len(self.edges) + 1, len(self.regions)
         used = np.flatnonzero(docs)
+        return Cells(used, ar[used], disputed[used], docs[used])
+
+    def bucket_of(self, cells: Cells) -> np.ndarray:
+        return (cells.cell % (len(self.edges) + 1)).astype(np.int32)
+
+    def _aging_frame(self, cells: Cells) -> pl.DataFrame:
+        """The cells (segment, region, bucket; bucket fastest) with an open document, as a frame."""
+        import polars as pl
+
+        nb, nr = len(self.edges) + 1, len(self.regions)
+        used = cells.cell
         return pl.DataFrame(
             {
                 # a name per cell (a few dozen): plain lists, not a polars gather (a query plan each)
                 "segment": pl.Series([self.segments[i] for i in (used // (nr * nb)).tolist()], dtype=pl.Utf8),
                 "region": pl.Series([self.regions[i] for i in ((used // nb) % nr).tolist()], dtype=pl.Utf8),
                 "bucket": (used % nb).astype(np.int32),
-                "ar": ar[used],
-                "disputed_ar": disputed[used],
-                "documents": docs[used].astype(np.int64),
+                "ar": cells.ar,
+                "disputed_ar": cells.disputed_ar,
+                "documents": cells.documents.astype(np.int64),
             }
         )
 
@@ -268,6 +448,38 @@ class Positions:
         meaning; rows by customer_key): receivables in the selected currencies, exposure in all."""
         if not self.held:
             return queries.run(self.con, "receivables/customers_at", as_of=t, **f.params()).pl()
+        import polars as pl
+
+        rows, columns = self.customer_columns(t, f)
+        base = self._positions_base
+        if rows is not None:
+            base = base.filter(pl.Series(rows))
+        return base.hstack([pl.Series(k, v, nan_to_null=k in ("utilization", "headroom")) for k, v in columns.items() if k not in ("segment", "credit_limit")])
+
+    def customer_rows(self, keys: np.ndarray, columns: dict[str, np.ndarray] | None = None, order: list[str] | None = None) -> pl.DataFrame:
+        """customer_id, name, segment, region, credit_limit of these customers (by customer_key), then `columns`
+        (arrays of the same length; NaN as null), in `order` (default: as listed): names joined to the few rows a
+        result shows. From the columns as Python lists, made once: a polars gather or select of 10 rows cost
+        ~5-10 ms on the shared cores (a numpy index takes a slow path, a select plans a query)."""
+        import polars as pl
+
+        with self._lock:
+            made = self._base_lists
+        if made is None:
+            base = self._positions_base
+            names = ["customer_id", "name", "segment", "region", "credit_limit"]
+            made = ({c: base[c].to_list() for c in names}, {c: base.schema[c] for c in names})
+            with self._lock:
+                self._base_lists = made
+        lists, schema = made
+        ks = keys.tolist()
+        data: dict[str, pl.Series] = {c: pl.Series(c, [v[k] for k in ks], dtype=schema[c]) for c, v in lists.items()}
+        data |= {c: pl.Series(c, v, nan_to_null=True) for c, v in (columns or {}).items()}
+        return pl.DataFrame([data[c] for c in (order or list(data))])
+
+    def customer_columns(self, t: dt.date, f: Filters) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """customers_at's figures as arrays (which customers: a mask by customer_key, None = all), with the
+        customers' segment codes and limits (NaN = none), for an engine holding the spans."""
         s = self.open_at(t)
         sel = self.selection(f)
         cur = None if sel.currency is None else sel.currency[s.currency]
@@ -302,12 +514,12 @@ class Positions:
             "utilization": limits.utilisation_np(exposure, self.cust_limit),
             "headroom": limits.headroom_np(exposure, self.cust_limit),
             "over_limit": limits.over_limit_np(exposure, self.cust_limit),
+            "segment": self.cust_segment,
+            "credit_limit": self.cust_limit,
         }
-        base = self._positions_base
         if rows is not None:
-            base = base.filter(pl.Series(rows))
             columns = {k: v[rows] for k, v in columns.items()}
-        return base.hstack([pl.Series(k, v, nan_to_null=k in ("utilization", "headroom")) for k, v in columns.items()])
+        return rows, columns
 
     # --- the risk scorecard's measures ------------------------------------------------
 
@@ -330,6 +542,8 @@ class Positions:
         nulls where its sums have no rows; rows by customer_key)."""
         if not self.held:
             return queries.run(self.con, "risk/factors_at", as_of=t, **f.params()).pl()
+        import polars as pl
+
         d = day(t)
         null_unless = lambda counts, values: np.where(counts > 0, values, np.nan)  # noqa: E731 - SQL sum() of no rows is NULL
         paid = self._paid_docs(t - dt.timedelta(days=365), t)
@@ -397,6 +611,8 @@ class Positions:
         """Per customer_key at T, as queries/collections/positions_at.sql: the oldest open item's days
         past due among those open above 0 (NaN where the SQL's max is null) and the open amount of
         overdue items flagged disputed in the ledger (0 without one). Every customer of the snapshot."""
+        import polars as pl
+
         if not self.held:
             pos = queries.run(self.con, "collections/positions_at", as_of=t).pl()
             n = int(queries.run(self.con, "collections/key_count").fetchall()[0][0])
@@ -437,6 +653,8 @@ class Positions:
         """customer_key, doc_key, settled_on, settled: each drop of a positive open amount of the given
         customers' documents dated in [since, T], as queries/collections/settlements.sql (its rows, in
         no particular order): a span ending that day less the same document's span starting that day."""
+        import polars as pl
+
         docs = self._span_docs() if self.held else None
         if docs is None:
             return queries.run(self.con, "collections/settlements", customer_keys=customer_keys, since=since, as_of=t).pl()

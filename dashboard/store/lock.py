@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.settings import SettingsError
+from dashboard.settings_core import SettingsError
 
 LOCK_FILE = ".load.lock"
 WAIT_ENV = "O2C_LOCK_WAIT_SECONDS"

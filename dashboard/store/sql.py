@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:  # only the caller's connection is used: importing this module loads no DuckDB
+    import duckdb
 
 
 def _query_dir() -> Path:

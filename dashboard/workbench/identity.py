@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
-from dashboard.settings import ROLE_NAMES as ROLES  # one list of roles, also validated in settings
+from dashboard.settings_core import ROLE_NAMES as ROLES  # one list of roles, also validated in settings
 
 Role = Literal["viewer", "collector", "credit_analyst", "credit_manager", "admin"]
 Mode = Literal["local", "oidc"]
