@@ -27,7 +27,7 @@ from dashboard.load.inbox import inbox_folders, release_upload, stash_uploads
 from dashboard.load.ingest import IngestUsageError, ingest
 from dashboard.load.limits import InputRefused
 from dashboard.load.report import Report
-from dashboard.metrics.kpis import Engine
+from dashboard.metrics.kpis import Engine, SnapshotFiles
 from dashboard.settings import LimitsSettings, Settings, load_settings
 from dashboard.store.snapshots import DataDir
 from tests.fixtures import REPO
@@ -505,8 +505,10 @@ def test_the_cli_never_prints_nan_or_infinity_as_json(tmp_path, capsys, monkeypa
     assert o2c(["ingest", str(folder), "--data", data]) == 0
     capsys.readouterr()
     # a figure that went wrong: json.dumps would print NaN and Infinity (not JSON) unless told not to
-    real = Engine.headline
-    monkeypatch.setattr(Engine, "headline", lambda self, at=None: {**real(self, at), "ar_total": float("nan"), "dso": float("inf")})
+    # (on both ways the command computes a headline: the engine, and the fresh process's SnapshotFiles)
+    for cls in (Engine, SnapshotFiles):
+        real = cls.headline
+        monkeypatch.setattr(cls, "headline", lambda self, *a, real=real, **kw: {**real(self, *a, **kw), "ar_total": float("nan"), "dso": float("inf")})
     assert o2c(["kpis", "--json", "--data", data]) == 1
     out = capsys.readouterr()
     assert "NaN" not in out.out and "Infinity" not in out.out
