@@ -58,6 +58,7 @@ STORE_TESTS = frozenset(
         "test_risk_pages.py",
         "test_scenario_audit.py",
         "test_serve.py",
+        "test_serve_costs.py",
         "test_store.py",
         "test_whatif_page.py",
         "test_whatif_selection.py",
