@@ -19,6 +19,7 @@ import polars as pl
 
 from dashboard.forecast.history import EPOCH, SPAN, History, history
 from dashboard.metrics.kpis import ALL, Engine, Filters
+from dashboard.metrics.positions import Spans
 from dashboard.settings import ForecastSettings
 from dashboard.store import sql as queries
 
@@ -149,6 +150,10 @@ class OpenDocs:
 
 def open_documents(eng: Engine, h: History, dates: list[dt.date], f: Filters) -> dict[dt.date, OpenDocs]:
     """The selection's open documents at each date (one query for all of them)."""
+    if len(dates) == 1:  # the forecast at T: from the spans the engine holds in memory, if it does
+        held = eng.positions.forecast_open_at(dates[0], f)
+        if held is not None:
+            return {dates[0]: _held_open_docs(h, dates[0], *held, eng.positions.segments)}
     rows = queries.run(eng.con, "forecast/open_at", dates=dates, **f.params()).pl()
     if len(dates) == 1:  # the forecast at T: one date, nothing to split (a partition of ~1M rows cost 0.5 s at 10M)
         return {dates[0]: _open_docs(h, dates[0], rows)}
@@ -170,6 +175,24 @@ def _open_docs(h: History, t: dt.date, rows: pl.DataFrame) -> OpenDocs:
         due=due,
         amount=pos["open_amount"].to_numpy().astype(np.float64),
         credit=credit,
+    )
+
+
+def _held_open_docs(h: History, t: dt.date, doc_key: np.ndarray, s: Spans, segments: list[str]) -> OpenDocs:
+    """_open_docs from the held spans open at T (positions.py's forecast_open_at): the same documents and
+    figures as from queries/forecast/open_at.sql's rows (tests/test_forecast_held.py), without a scan of
+    every span (0.4-0.6 s at 10M documents)."""
+    pos, neg = s.amount > 0, s.amount < 0
+    credit = np.bincount(s.segment[neg], s.amount[neg], minlength=len(segments))
+    has = np.flatnonzero(np.bincount(s.segment[neg], minlength=len(segments)))
+    customer = s.customer[pos].astype(np.int64)
+    return OpenDocs(
+        customer=customer,
+        segment=h.customer_segment[customer],
+        age=day_number(t) - h.invoice_day[h.rows(doc_key[pos].astype(np.int64))],
+        due=s.due[pos].astype(np.int64),
+        amount=s.amount[pos].astype(np.float64),
+        credit=pl.DataFrame({"segment": [segments[i] for i in has.tolist()], "amount": credit[has]}, schema={"segment": pl.Utf8, "amount": pl.Float64}),
     )
 
 
