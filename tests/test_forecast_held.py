@@ -63,3 +63,10 @@ def test_the_held_spans_give_the_sqls_open_documents_and_forecast(engines):
         key = ["segment", "age_band", "week"]
         polars.testing.assert_frame_equal(fa.detail.sort(key), fb.detail.sort(key), check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
     assert credits > 0  # and credit notes open at some of them
+
+
+@pytest.mark.parametrize("low, high", [(0, 5), (0, 1 << 40), (-3, 3)])
+def test_the_key_order_is_the_stable_sorts(low, high):
+    key = np.random.default_rng(3).integers(low, high, 5000)  # ties kept in their order; negative keys: the stable sort itself
+    assert np.array_equal(cashin.key_order(key), np.argsort(key, kind="stable"))
+    assert cashin.key_order(key[:0]).tolist() == []
