@@ -27,6 +27,9 @@ WEEKS = 13
 HORIZON_DAYS = 7 * WEEKS
 LATER, DOUBTFUL = WEEKS, WEEKS + 1  # columns after the 13 weeks in spread()'s result
 LEVELS = ("customer", "segment", "all customers")
+SHIFT = int(SPAN).bit_length() - 1
+LOW = SPAN - 1  # key >> SHIFT, key & LOW: the group and the days of a key, as key // SPAN and key % SPAN (SPAN is a power of 2)
+assert 1 << SHIFT == SPAN
 
 
 def day_number(d: dt.date) -> int:
@@ -57,7 +60,7 @@ class Searched:
 
     def days(self, at: np.ndarray) -> np.ndarray:
         """The days to settle of the keys at these positions."""
-        return self.keys[at] % SPAN
+        return self.keys[at] & LOW
 
 
 class Dense:
@@ -108,10 +111,10 @@ def pools(h: History, lo: int, t: int):
     yield Searched(keys, len(h.customer_segment)), None
     # The segment's pool documents are the customers' (the same documents settled in the window, grouped by their
     # customer's segment): the table is counted from the customers' keys, no second mask over the whole history.
-    s = keys % SPAN
+    s = keys & LOW
     days = int(s.max()) + 1 if len(keys) else 1
     n = len(h.segment_names)
-    segment = Dense.of_parts(h.customer_segment[keys // SPAN], s, n, days) if n * days <= DENSE_CELLS else None
+    segment = Dense.of_parts(h.customer_segment[keys >> SHIFT], s, n, days) if n * days <= DENSE_CELLS else None
     yield (segment or Searched(h.by_segment.window(lo, t))), h.customer_segment
     yield (segment.overall() if segment else Dense.of_parts(np.zeros_like(s), s, 1, days)), np.zeros_like(h.customer_segment)
 
