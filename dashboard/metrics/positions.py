@@ -682,3 +682,19 @@ class Positions:
                 "settled": a.amount[e] - rest,
             }
         )
+
+    # --- the cash-in forecast's open documents (added for issue 16) ---------------------------
+
+    def forecast_open_at(self, t: dt.date, f: Filters) -> tuple[np.ndarray, Spans] | None:
+        """The documents of the selection open at T, as queries/forecast/open_at.sql's rows for that one date
+        (in another order): their doc_key and their spans (open_at's slice, shared with the other pages at T;
+        segment as a code of self.segments). None when the spans are not held or their documents do not line
+        up with them (then the SQL answers)."""
+        docs = self._span_docs() if self.held and self.con is not None else None
+        if docs is None:
+            return None
+        s = self.open_at(t)
+        rows = self._open_rows(day(t))  # the rows open_at gathered, in its order: their doc_key is one more gather
+        keys = docs[rows]
+        m = self._picked_spans(s, self.selection(f))
+        return (keys, s) if m is None else (keys[m], s.take(m))
