@@ -42,12 +42,12 @@ def load(tmp_path: Path, tables: dict[str, str], settings: Settings | None = Non
     return Engine.open(res.snapshot, settings or Settings())
 
 
-def app_page(path: str | None = None, **state):
+def app_page(path: str | None = None, timeout: float = 60, **state):
     """A fresh AppTest session of the whole app (router and sidebar), with this session state,
     switched to `path` (a file under pages/) if given; it must not raise."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
     for k, v in state.items():
         at.session_state[k] = v
     at.run()
@@ -55,6 +55,21 @@ def app_page(path: str | None = None, **state):
         at.switch_page(path).run()
     assert not at.exception, at.exception
     return at
+
+
+def data_folder(tmp_path: Path, monkeypatch, ledger: dict[str, str], as_of: dt.date) -> DataDir:
+    """The ledger loaded as of `as_of` into tmp_path/data, which the app (and the CLI) then read (O2C_DATA)."""
+    d = DataDir(tmp_path / "data")
+    assert ingest([write_csvs(tmp_path / "x", ledger)], d, Settings(), as_of=as_of).ok
+    monkeypatch.setenv("O2C_DATA", str(d.root))
+    return d
+
+
+def signed_in_as(monkeypatch, user) -> None:
+    """The app's identity function answers `user` (pages/identity.py current_user): a role without a sign-in."""
+    from pages import identity
+
+    monkeypatch.setattr(identity, "current_user", lambda settings: user)
 
 
 def deferred_spy(seen: list):

@@ -17,7 +17,7 @@ from dashboard.store.snapshots import DataDir
 from dashboard.workbench import audit
 from dashboard.workbench.identity import AccessDenied, User
 from dashboard.workbench.notes import Context
-from tests.fixtures import COLLECTIONS_T, DECISIONS_LEDGER, DECISIONS_T, REPO, WORKLIST_LEDGER, no_errors, write_csvs
+from tests.fixtures import COLLECTIONS_T, DECISIONS_LEDGER, DECISIONS_T, WORKLIST_LEDGER, app_page, data_folder, no_errors, signed_in_as, write_csvs
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 ANNA = User("anna", "credit_analyst", "oidc")
@@ -25,25 +25,8 @@ COLE = User("cole", "collector", "oidc")
 VIC = User("vic", "viewer", "oidc")
 
 
-def _data(tmp_path, monkeypatch, ledger, t) -> DataDir:
-    d = DataDir(tmp_path / "data")
-    assert ingest([write_csvs(tmp_path / "x", ledger)], d, Settings(), as_of=t).ok
-    monkeypatch.setenv("O2C_DATA", str(d.root))
-    return d
-
-
-def as_user(monkeypatch, user: User) -> None:
-    from pages import identity
-
-    monkeypatch.setattr(identity, "current_user", lambda settings: user)
-
-
 def page(path: str, **state) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    at.switch_page(path).run()
+    at = app_page(path, timeout=90, **state)
     no_errors(at)
     return at
 
@@ -79,8 +62,8 @@ def core_refuses(d: DataDir, user: User, customer: str, invoice: str, t) -> None
 
 
 def test_customer_page_requests_a_limit_and_opens_a_case(tmp_path, monkeypatch):
-    d = _data(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
-    as_user(monkeypatch, ANNA)
+    d = data_folder(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
+    signed_in_as(monkeypatch, ANNA)
     at = page("pages/customer.py", customer_id="L1")
     # L1's proposal (tests/test_decisions.py: a thin file, capped at 10,000) is the limit the form starts from
     assert at.number_input(key="cust_limit_limit").value == 10_000.0
@@ -110,8 +93,8 @@ def test_customer_page_requests_a_limit_and_opens_a_case(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("user", [VIC, COLE], ids=["viewer", "collector"])
 def test_customer_page_without_the_right_has_no_button(tmp_path, monkeypatch, user):
-    d = _data(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
-    as_user(monkeypatch, user)
+    d = data_folder(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
+    signed_in_as(monkeypatch, user)
     at = page("pages/customer.py", customer_id="L1")
     assert not buttons(at, "Request limit") and not buttons(at, "Open case")
     assert not [x for x in at.expander if x.label in ("Request a limit", "Open a dispute case")]
@@ -119,8 +102,8 @@ def test_customer_page_without_the_right_has_no_button(tmp_path, monkeypatch, us
 
 
 def test_at_risk_list_requests_a_limit(tmp_path, monkeypatch):
-    d = _data(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
-    as_user(monkeypatch, ANNA)
+    d = data_folder(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
+    signed_in_as(monkeypatch, ANNA)
     at = page("pages/at_risk.py")
     at.selectbox(key="ar_limit_for").set_value("L3").run()
     no_errors(at)
@@ -134,15 +117,15 @@ def test_at_risk_list_requests_a_limit(tmp_path, monkeypatch):
     assert (e["user"], e["details"]["customer_id"], e["details"]["requested_limit"], e["details"]["valid_to"]) == ("anna", "L3", 3_000.0, "2026-09-30")
     assert limits.request_row(d.trail(), 1)["kind"] == "temporary"
 
-    as_user(monkeypatch, VIC)
+    signed_in_as(monkeypatch, VIC)
     at = page("pages/at_risk.py")
     assert not [s for s in at.selectbox if s.key == "ar_limit_for"] and not buttons(at, "Request limit")
     core_refuses(d, VIC, "L3", "I4", DECISIONS_T)
 
 
 def test_worklist_row_opens_a_case(tmp_path, monkeypatch):
-    d = _data(tmp_path, monkeypatch, WORKLIST_LEDGER, COLLECTIONS_T)
-    as_user(monkeypatch, ANNA)
+    d = data_folder(tmp_path, monkeypatch, WORKLIST_LEDGER, COLLECTIONS_T)
+    signed_in_as(monkeypatch, ANNA)
     at = page("pages/collections.py", co_customer="C1")
     # C1: overdue I1 8,000 + I2 4,000 (flagged disputed) - CN1 1,000 = 11,000, collectible 11,000 - 4,000 = 7,000
     assert any("collectible **USD 7,000.00**" in m.value for m in at.markdown)
@@ -159,15 +142,15 @@ def test_worklist_row_opens_a_case(tmp_path, monkeypatch):
     (docs,) = [x for x in at.dataframe if "disputed" in x.value.columns and "days_past_due" in x.value.columns]
     assert dict(zip(docs.value["invoice_id"], docs.value["disputed"])) == {"I1": True, "I2": True, "I3": False, "CN1": False}
 
-    as_user(monkeypatch, COLE)  # a collector works the row (contacts, promises) but opens no case
+    signed_in_as(monkeypatch, COLE)  # a collector works the row (contacts, promises) but opens no case
     at = page("pages/collections.py", co_customer="C1")
     assert buttons(at, "Log contact") and not buttons(at, "Open case")
     core_refuses(d, COLE, "C1", "I3", COLLECTIONS_T)
 
 
 def test_what_if_one_click_requests_the_scenarios_limits(tmp_path, monkeypatch):
-    d = _data(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
-    as_user(monkeypatch, ANNA)
+    d = data_folder(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
+    signed_in_as(monkeypatch, ANNA)
     at = page("pages/whatif.py")
     assert not buttons(at, "Request these limits")  # no lever changes a limit yet
     at.slider(key="wi_lim_pct").set_value(50).run()
@@ -187,7 +170,7 @@ def test_what_if_one_click_requests_the_scenarios_limits(tmp_path, monkeypatch):
     click(at, "Request these limits")
     assert any(x.startswith("0 limit request(s) from scenario 'My scenario' (My_scenario.json); 2 skipped: L1 already has a pending") for x in said(at))
 
-    as_user(monkeypatch, VIC)
+    signed_in_as(monkeypatch, VIC)
     at = page("pages/whatif.py")
     at.slider(key="wi_lim_pct").set_value(50).run()
     assert not buttons(at, "Request these limits")
@@ -199,8 +182,8 @@ def test_review_queue_requests_a_limit(tmp_path, monkeypatch):
         "customers": "customer_id,name,segment,credit_limit\nL1,Lima Steel,Enterprise,10000\nL2,Mike Tools,SMB,",
     }
     assert ingest([write_csvs(tmp_path / "first", first)], DataDir(tmp_path / "data"), Settings(), as_of=DECISIONS_T.replace(year=2025)).ok
-    d = _data(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
-    as_user(monkeypatch, ANNA)
+    d = data_folder(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
+    signed_in_as(monkeypatch, ANNA)
     # never reviewed: L1 (class A) counts from the first snapshot that holds it, 2025-06-30 + 365 days = 2026-06-30: due
     at = page("pages/credit.py", cr_review="L1")
     assert buttons(at, "Mark review done")
@@ -212,6 +195,6 @@ def test_review_queue_requests_a_limit(tmp_path, monkeypatch):
     assert (e["user"], e["details"]["customer_id"], e["details"]["requested_limit"]) == ("anna", "L1", 12_000.0)
     assert any(i.value.replace("\\", "").startswith("Limit request 1 pending: USD 12,000.00") for i in at.info)
 
-    as_user(monkeypatch, VIC)
+    signed_in_as(monkeypatch, VIC)
     at = page("pages/credit.py", cr_review="L1")
     assert not buttons(at, "Request limit") and not buttons(at, "Mark review done")

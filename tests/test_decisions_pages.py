@@ -11,36 +11,16 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.load.ingest import ingest
 from dashboard.present.labels import label
-from dashboard.settings import Settings
-from dashboard.store.snapshots import DataDir
 from dashboard.workbench import audit
 from dashboard.workbench.identity import User
-from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, DISPUTE_LEDGER, DISPUTES_T, REPO, no_errors, write_csvs
+from tests.fixtures import DECISIONS_LEDGER, DECISIONS_T, DISPUTE_LEDGER, DISPUTES_T, app_page, data_folder, no_errors, signed_in_as
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
-def _data(tmp_path, monkeypatch, ledger, t) -> DataDir:
-    d = DataDir(tmp_path / "data")
-    assert ingest([write_csvs(tmp_path / "x", ledger)], d, Settings(), as_of=t).ok
-    monkeypatch.setenv("O2C_DATA", str(d.root))
-    return d
-
-
-def as_user(monkeypatch, user: User) -> None:
-    from pages import identity
-
-    monkeypatch.setattr(identity, "current_user", lambda settings: user)
-
-
 def page(path: str, **state) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    at.switch_page(path).run()
+    at = app_page(path, timeout=60, **state)
     no_errors(at)
     return at
 
@@ -72,8 +52,8 @@ def click(at: AppTest, text: str, refused: bool = False) -> None:
 
 
 def test_an_analyst_works_a_dispute_on_the_page(tmp_path, monkeypatch):
-    d = _data(tmp_path, monkeypatch, DISPUTE_LEDGER, DISPUTES_T)
-    as_user(monkeypatch, User("anna", "credit_analyst", "oidc"))
+    d = data_folder(tmp_path, monkeypatch, DISPUTE_LEDGER, DISPUTES_T)
+    signed_in_as(monkeypatch, User("anna", "credit_analyst", "oidc"))
     at = page("pages/disputes.py")
     assert metric(at, "Open cases") == "0"
     # disputed AR = A3 flagged, 2,000 of AR 11,000 = 18.2 %
@@ -103,9 +83,9 @@ def test_an_analyst_works_a_dispute_on_the_page(tmp_path, monkeypatch):
 
 
 def test_request_approve_and_held_orders_on_the_page(tmp_path, monkeypatch):
-    d = _data(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
+    d = data_folder(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
     anna = User("anna", "credit_analyst", "oidc")
-    as_user(monkeypatch, anna)
+    signed_in_as(monkeypatch, anna)
     at = page("pages/credit.py", cr_customer="L1")
     at.number_input(key="cr_limit").set_value(22_000.0)
     at.text_input(key="cr_reason").set_value("order book doubled")
@@ -114,14 +94,14 @@ def test_request_approve_and_held_orders_on_the_page(tmp_path, monkeypatch):
     no_errors(at)
     assert any("Limit requested for L1" in s.value for s in at.success)
     # the same person, now with a manager's role, cannot approve her own request (oidc mode)
-    as_user(monkeypatch, User("anna", "credit_manager", "oidc"))
+    signed_in_as(monkeypatch, User("anna", "credit_manager", "oidc"))
     at = page("pages/credit.py", cr_request_id=1)
     click(at, "Approve", refused=True)
     # shown as text (escaped for markdown, so a name or id can never turn into a link or formatting)
     assert [e.value.replace("\\", "").replace("\u2060", "") for e in at.error] == [
         "anna requested limit request 1: another credit manager approves it (nobody approves their own)."
     ]
-    as_user(monkeypatch, User("mona", "credit_manager", "oidc"))
+    signed_in_as(monkeypatch, User("mona", "credit_manager", "oidc"))
     # a manager sees the request form and the approval box at once (a form key once clashed with the box's key)
     at = page("pages/credit.py", cr_request_id=1, cr_customer="L1")
     (hold,) = [x for x in at.dataframe if "until_date" in x.value.columns]
@@ -138,8 +118,8 @@ def test_request_approve_and_held_orders_on_the_page(tmp_path, monkeypatch):
 
 
 def test_a_viewer_reads_both_pages_without_forms(tmp_path, monkeypatch):
-    _data(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
-    as_user(monkeypatch, User("vic", "viewer", "oidc"))
+    data_folder(tmp_path, monkeypatch, DECISIONS_LEDGER, DECISIONS_T)
+    signed_in_as(monkeypatch, User("vic", "viewer", "oidc"))
     for path, key in (("pages/credit.py", "cr_customer"), ("pages/disputes.py", "di_case")):
         at = page(path, **{key: "L1"})
         assert not [b for b in at.button if b.label in ("Request", "Approve", "Resolve", "Release")]
@@ -152,14 +132,14 @@ def test_a_second_manager_completes_a_write_off_on_the_page(tmp_path, monkeypatc
     from dashboard.settings import load_settings
     from dashboard.workbench.notes import Context
 
-    d = _data(tmp_path, monkeypatch, DISPUTE_LEDGER, DISPUTES_T)
+    d = data_folder(tmp_path, monkeypatch, DISPUTE_LEDGER, DISPUTES_T)
     (d.root / "settings.toml").write_text("[access]\nfour_eyes_above = 500\n")
     eng = Engine.open(d.current(), load_settings(d.root))
     ctx = Context(DISPUTES_T, d.current().id)
     cid = int(cases.open_case(d.trail(), User("anna", "credit_analyst", "oidc"), ctx, eng, "D1", ["A1"], 1000, "pricing").id)
     # 600 written off is above 500: mona's approval is the first of two
     cases.resolve(d.trail(), User("mona", "credit_manager", "oidc"), ctx, eng, cid, "goodwill", credited=400, written_off=600)
-    as_user(monkeypatch, User("max", "credit_manager", "oidc"))
+    signed_in_as(monkeypatch, User("max", "credit_manager", "oidc"))
     at = page("pages/disputes.py", di_case=cid)
     (w,) = at.warning
     said = w.value.replace("\\", "")  # shown as text: escaped for markdown
