@@ -20,6 +20,7 @@ from dashboard.settings import Settings
 from dashboard.store.snapshots import DataDir
 
 if TYPE_CHECKING:
+    import polars as pl
     from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,6 +71,22 @@ def signed_in_as(monkeypatch, user) -> None:
     from pages import identity
 
     monkeypatch.setattr(identity, "current_user", lambda settings: user)
+
+
+def same_frames(got: pl.DataFrame, want: pl.DataFrame, key: list[str]) -> None:
+    """Two frames hold the same rows (in any order, sorted by `key`): same columns and types, ints and text equal, money to 1e-9."""
+    import math
+
+    assert got.columns == want.columns
+    assert got.height == want.height
+    assert got.schema == want.schema, (got.schema, want.schema)
+    g, w = got.sort(key), want.sort(key)
+    for c in got.columns:
+        for a, b in zip(g[c].to_list(), w[c].to_list()):
+            if isinstance(b, float) and a is not None:
+                assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-7), (c, a, b)
+            else:
+                assert a == b, (c, a, b)
 
 
 def deferred_spy(seen: list):

@@ -25,6 +25,7 @@ from dashboard.metrics.kpis import Engine, Filters
 from dashboard.settings import Settings
 from dashboard.store import sql as queries
 from dashboard.store.snapshots import DataDir
+from tests.fixtures import same_frames
 
 DATES = [
     dt.date(2026, 10, 31),
@@ -72,19 +73,6 @@ def selections(eng: Engine) -> list[Filters]:
         Filters(regions=tuple(d["regions"][:2]), currencies=(d["currencies"][-1],)),
         Filters(currencies=("EUR", "no such currency")),
     ]
-
-
-def same_frames(got: pl.DataFrame, want: pl.DataFrame, key: list[str]) -> None:
-    assert got.columns == want.columns
-    assert got.height == want.height
-    assert got.schema == want.schema, (got.schema, want.schema)
-    g, w = got.sort(key), want.sort(key)
-    for c in got.columns:
-        for a, b in zip(g[c].to_list(), w[c].to_list()):
-            if isinstance(b, float) and a is not None:
-                assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-7), (c, a, b)
-            else:
-                assert a == b, (c, a, b)
 
 
 @pytest.mark.parametrize("t", DATES)
