@@ -68,10 +68,32 @@ STORE_TESTS = frozenset(
 )
 
 
+# Store tests that reach the store only because the app opens one while they draw pages (sweeps over every page,
+# the serve start-up, the prediction pages) or load files: CI's PostgreSQL pass leaves them out for time (the writes
+# they could make are the write-flow tests' above, which it runs). `O2C_DB_URL=... pytest` runs them on PostgreSQL too.
+PAGE_SWEEPS = frozenset(
+    {
+        "test_engine_memory.py",
+        "test_ingest_concurrency.py",
+        "test_page_fixes.py",
+        "test_pages_apptest.py",
+        "test_pages_present.py",
+        "test_prediction.py",
+        "test_risk_pages.py",
+        "test_serve.py",
+        "test_serve_costs.py",
+        "test_whatif_page.py",
+        "test_whatif_selection.py",
+    }
+)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in STORE_TESTS:
             item.add_marker(pytest.mark.store)
+        if item.path.name in PAGE_SWEEPS:
+            item.add_marker(pytest.mark.page_sweep)
 
 
 # The whole suite on PostgreSQL: with O2C_DB_URL at a PostgreSQL server every module and every test get a schema of
@@ -126,5 +148,6 @@ def fresh_caches():
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "store: a store test (STORE_TESTS): CI runs it again with the workbench store on PostgreSQL")
+    config.addinivalue_line("markers", "page_sweep: a store test that reaches the store only through the app it draws (PAGE_SWEEPS)")
     config.addinivalue_line("markers", "module_store: the module's tests share its schema on PostgreSQL (they read what its module-scoped server wrote)")
     config.addinivalue_line("markers", "slow: takes tens of seconds (a wheel built and installed, a server started); still part of the suite")
