@@ -137,24 +137,15 @@ def _last_contact(wb: _Workbench, n: int, t: dt.date) -> np.ndarray:
 
 
 def _case_overdue(eng: Engine, wb: _Workbench, n: int, t: dt.date) -> np.ndarray:
-    """Per customer_key: what overdue at T is disputed only by an open case, not by the ledger's flag.
-
-    disputes/amounts.py's disputed documents are the ledger-flagged ones OR those of a case open at T,
-    each document once; the flagged part is positions_at.sql's disputed_overdue, so a case adds the
-    overdue open amount of its documents without the flag (tests check the sum against disputed_at)."""
+    """Per customer_key: what overdue at T is disputed only by an open case, not by the ledger's flag (the flagged
+    part is positions_at.sql's disputed_overdue; tests check the sum against disputed_at)."""
     out = np.zeros(n)
     if wb.cases.height == 0:
         return out
-    from dashboard.disputes.amounts import cases_at
-    from dashboard.disputes.cases import OPEN_STATUSES
+    from dashboard.disputes.amounts import case_only_overdue
 
-    c = cases_at(eng, wb.cases, wb.case_history, t)
-    ids = c.filter(pl.col("status").is_in(OPEN_STATUSES)).select(pl.col("invoice_ids").explode()).to_series().drop_nulls().unique().to_list()
-    if not ids:
-        return out
-    docs = queries.run(eng.con, "disputes/documents", invoice_ids=ids, as_of=t).pl()
-    docs = docs.filter((pl.col("open_amount") != 0) & ~pl.col("disputed").fill_null(False) & (pl.col("due_date") < pl.lit(t))).unique("doc_key")
-    np.add.at(out, docs["customer_key"].to_numpy().astype(np.int64), docs["open_amount"].to_numpy())
+    docs = case_only_overdue(eng, wb.cases, wb.case_history, t)
+    np.add.at(out, docs["customer_key"].to_numpy(), docs["open_amount"].to_numpy())
     return out
 
 

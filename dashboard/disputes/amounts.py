@@ -119,15 +119,32 @@ def disputed_by_customer(eng: Engine, cases: pl.DataFrame, t: dt.date) -> pl.Dat
     )
 
 
+def open_case_documents(eng: Engine, raw: pl.DataFrame, hist: pl.DataFrame, t: dt.date) -> list[str]:
+    """The invoice ids under a case still open at T, each once (raw: the stored cases, hist: their history)."""
+    if raw.height == 0:
+        return []
+    c = cases_at(eng, raw, hist, t)
+    return c.filter(pl.col("status").is_in(OPEN_STATUSES)).select(pl.col("invoice_ids").explode()).to_series().drop_nulls().unique().to_list()
+
+
 def in_open_cases(eng: Engine, store: Store, t: dt.date) -> list[str]:
     """The documents under a case still open at T (the dunning proposal leaves them out, as it does flagged ones)."""
     from dashboard.disputes import cases as stored_cases
 
     raw = stored_cases.stored(store)
-    if raw.height == 0:
-        return []
-    c = cases_at(eng, raw, stored_cases.history(store), t)
-    return c.filter(pl.col("status").is_in(OPEN_STATUSES)).select(pl.col("invoice_ids").explode()).to_series().drop_nulls().unique().to_list()
+    return open_case_documents(eng, raw, stored_cases.history(store), t) if raw.height else []
+
+
+def case_only_overdue(eng: Engine, raw: pl.DataFrame, hist: pl.DataFrame, t: dt.date) -> pl.DataFrame:
+    """The overdue documents at T disputed only by an open case, not by the ledger's flag: customer_key, open_amount.
+    disputed_documents' rule (flag OR open case, each document once) split for a caller that has the flagged part
+    already (the worklist's per-date arrays): flagged + these = disputed_by_customer's disputed_overdue."""
+    ids = open_case_documents(eng, raw, hist, t)
+    if not ids:
+        return pl.DataFrame({"customer_key": [], "open_amount": []}, schema={"customer_key": pl.Int64, "open_amount": pl.Float64})
+    docs = queries.run(eng.con, "disputes/documents", invoice_ids=ids, as_of=t).pl()
+    docs = docs.filter((pl.col("open_amount") != 0) & ~pl.col("disputed").fill_null(False) & (pl.col("due_date") < pl.lit(t))).unique("doc_key")
+    return docs.select(pl.col("customer_key").cast(pl.Int64), pl.col("open_amount").cast(pl.Float64))
 
 
 def disputed_at(eng: Engine, store: Store, t: dt.date) -> pl.DataFrame:
