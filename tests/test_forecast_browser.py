@@ -77,3 +77,27 @@ def test_the_page_at_two_dates(app_url, page, link, heading, value_tile, charts)
     expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(charts, timeout=60_000)
     clean(page)
     shot(page, f"{link.lower().replace(' ', '_')}_earlier.png")
+
+
+def test_the_late_payment_prediction_at_two_dates(app_url, page):
+    # The At-risk page's prediction section: trained on a thread of its own while the page waits, then the
+    # model's and the baseline's AUC and which is shown; at an earlier date, trained again for that date.
+    page.goto(app_url)
+    page.get_by_role("link", name="Executive overview", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("link", name="At-risk customers", exact=True).click()
+    page.get_by_role("heading", name="Late-payment prediction").wait_for(timeout=60_000)
+    auc = tile(page, "Model AUC (backtest)")
+    expect(auc).to_have_text(re.compile(r"^0\.\d{3}$"), timeout=120_000)
+    expect(tile(page, "Baseline AUC")).to_have_text(re.compile(r"^0\.\d{3}$"))
+    expect(page.get_by_text(re.compile(r"^The model (beats|does not beat) the customer's history"))).to_be_visible()
+    listed = page.get_by_text(re.compile(r"^The open invoices at \d+ \w+ \d{4}")).first
+    first = listed.inner_text()
+    clean(page)
+    listed.scroll_into_view_if_needed()
+    shot(page, "at_risk_prediction_now.png")
+    earlier_month(page, "Late-payment prediction")
+    expect(listed).not_to_have_text(first, timeout=120_000)
+    expect(auc).to_have_text(re.compile(r"^0\.\d{3}$"), timeout=120_000)
+    clean(page)
+    listed.scroll_into_view_if_needed()
+    shot(page, "at_risk_prediction_earlier.png")
