@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -88,12 +89,29 @@ class Documents:
         return self.settle_day > self.due_day
 
     def rows(self, doc_key: np.ndarray) -> np.ndarray:
-        """The rows of these documents: a binary search of the keys, sorted first (sorted needles walk the keys
-        forward; in ledger order the search of ~1M open documents in 10M keys took seconds)."""
-        order = np.argsort(doc_key, kind="stable")
-        out = np.empty(len(doc_key), dtype=np.int64)
-        out[order] = np.searchsorted(self.doc_key, doc_key[order])
+        """The rows of these documents (each must be one of them)."""
+        first, table = self._row_of
+        return table[doc_key - first].astype(np.int64)
+
+    def known(self, doc_key: np.ndarray) -> np.ndarray:
+        """Which of these keys are documents here (amount > 0): the others are credit notes, or unknown."""
+        first, table = self._row_of
+        at = doc_key - first
+        inside = (at >= 0) & (at < len(table))
+        out = np.zeros(len(doc_key), dtype=bool)
+        out[inside] = table[at[inside]] >= 0
         return out
+
+    @cached_property
+    def _row_of(self) -> tuple[int, np.ndarray]:
+        """(first key, row by key - first key, -1 for none), built on first use: one gather per lookup instead of a
+        sort and a binary search (the load numbers documents 0, 1, 2, ...: 4 bytes a document, 40 MB at 10M)."""
+        if len(self.doc_key) == 0:
+            return 0, np.full(0, -1, dtype=np.int32)
+        first = int(self.doc_key.min())
+        table = np.full(int(self.doc_key.max()) - first + 1, -1, dtype=np.int32 if len(self.doc_key) < 2**31 else np.int64)
+        table[self.doc_key - first] = np.arange(len(self.doc_key))
+        return first, table
 
 
 def _prefix(values: np.ndarray) -> np.ndarray:

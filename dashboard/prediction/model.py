@@ -296,12 +296,9 @@ def open_invoices(eng: Engine, docs: Documents, t: dt.date) -> tuple[np.ndarray,
     keys, spans = held
     positive = spans.amount > 0
     keys, amount = keys[positive].astype(np.int64), spans.amount[positive].astype(np.float64)
-    rows = docs.rows(keys)
     # a document with open amount > 0 whose own amount is not (a credit note paid out) is not an invoice to score
-    known = np.zeros(len(rows), dtype=bool)
-    inside = rows < len(docs.doc_key)
-    known[inside] = docs.doc_key[rows[inside]] == keys[inside]
-    return rows[known], amount[known]
+    known = docs.known(keys)
+    return docs.rows(keys[known]), amount[known]
 
 
 def score(docs: Documents, t: dt.date, sk: Skill, final: Final, rows: np.ndarray, amount: np.ndarray) -> Prediction:
