@@ -13,10 +13,12 @@ import calendar
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 EDGES = (0, 30, 60, 90, 180)  # kpis.md "Aging", default edges
 P_DEFAULT, W_DEFAULT = 90, 365  # kpis.md: the DSO window P and the payment window W
+HALF_CENT = Fraction(1, 200)
 
 
 @dataclass
@@ -212,7 +214,9 @@ class Oracle:
             else:
                 dso += days * remaining / s
                 break
-            if remaining <= 0:
+            # README decisions, "Countback": less than half a cent of AR left is nothing left (the engine stops
+            # there too; an exact residue in (0, 0.005), a yen's fraction in base currency, walked on here)
+            if remaining < HALF_CENT:
                 return dso, remaining == 0
             end = start - dt.timedelta(days=1)
             start, days = end.replace(day=1), end.day
