@@ -26,8 +26,7 @@ from dashboard.metrics.kpis import Engine
 from dashboard.store import sql as queries
 
 EPOCH = np.datetime64("1970-01-01", "D")
-# Days are keyed as customer * SPAN + day; "never settled" is a day beyond any ledger but inside the span.
-SPAN = np.int64(1 << 24)
+# "Never settled": a day beyond any ledger (build_features keys it as the day after the ledger's last).
 NEVER = np.int64((1 << 24) - 2)
 RECENT_DAYS = 90
 
@@ -155,7 +154,7 @@ def build_features(customer: np.ndarray, invoice_day: np.ndarray, due_day: np.nd
     amt = amount.astype(np.float64)
     # Keys customer * span + day, with the days moved to start at RECENT_DAYS + 1 and "never settled" the day
     # after the last: the smallest span that holds them, so a key and a row number fit one int64 (sort_order)
-    first_day = int(min(invoice_day.min(), due_day.min()))
+    first_day = int(min(invoice_day.min(), due_day.min(), settle_day[settled].min() if settled.any() else invoice_day.min()))
     last_day = int(max(invoice_day.max(), due_day.max(), settle_day[settled].max() if settled.any() else first_day))
     shift = RECENT_DAYS + 1 - first_day
     invoice_day, due_day = invoice_day + shift, due_day + shift
@@ -173,7 +172,7 @@ def build_features(customer: np.ndarray, invoice_day: np.ndarray, due_day: np.nd
         return k[o], o
 
     # every document sorted by (customer, settlement day): the settled ones come first in a customer's block
-    # (an open one's day is NEVER), so "settled before d" is a count of keys below customer * SPAN + d
+    # (an open one's day is NEVER), so "settled before d" is a count of keys below customer * span + d
     sk, so = keyed(settle_day)
     n_settled, n_late, n_days = _prefix(settled[so].astype(np.float64)), _prefix(late[so]), _prefix(days_late[so])
     before = np.searchsorted(sk, q, "left")  # settled strictly before the invoice date
